@@ -1,0 +1,124 @@
+"""Reading FORMATS.md documents from files, with every problem named.
+
+A user mistake never becomes a traceback: syntax errors, schema errors and
+cross-record errors are all collected into one `DocumentError` whose
+`problems` list names the record (by id when it has one) and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from engine.model import Limits, MaintenancePlan, PlacementPlan, Snapshot, parse_plan
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class DocumentError(Exception):
+    """A document could not be accepted; `problems` lists every reason."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def read_document(path: str | Path) -> Any:
+    """Parse a JSON or YAML file (by suffix; YAML also accepts JSON). Safe loading only."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(str(path), [f"cannot read file: {exc}"]) from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(str(path), [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(str(path), [f"invalid YAML: {exc}"]) from None
+
+
+def _describe_location(data: Any, loc: tuple) -> str:
+    """('vms', 3, 'cpu') -> "vms[3] 'vm-0004' field cpu" using the record's id when it has one."""
+    parts: list[str] = []
+    node = data
+    for i, key in enumerate(loc):
+        if isinstance(key, int):
+            label = f"[{key}]"
+            if isinstance(node, list) and 0 <= key < len(node) and isinstance(node[key], dict):
+                rid = node[key].get("id")
+                if isinstance(rid, str) and rid:
+                    label += f" {rid!r}"
+            parts.append(label)
+            node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
+        else:
+            sep = "" if not parts else (" field " if i == len(loc) - 1 else ".")
+            parts.append(f"{sep}{key}")
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts) or "document"
+
+
+def validation_problems(data: Any, exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        where = _describe_location(data, tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        problems.append(f"{where}: {msg}")
+    return problems
+
+
+def parse_model(model: type[M], data: Any, source: str) -> M:
+    if not isinstance(data, dict):
+        raise DocumentError(source, [f"expected a mapping (JSON object) at the top level, got {type(data).__name__}"])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DocumentError(source, validation_problems(data, exc)) from None
+
+
+def parse_snapshot(data: Any, source: str = "snapshot") -> Snapshot:
+    """Schema validation, then every cross-record check (`engine.checks`)."""
+    from engine.checks import check_snapshot
+
+    snapshot = parse_model(Snapshot, data, source)
+    problems = check_snapshot(snapshot)
+    if problems:
+        raise DocumentError(source, problems)
+    return snapshot
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    return parse_snapshot(read_document(path), str(path))
+
+
+def load_limits(path: str | Path | None) -> Limits:
+    if path is None:
+        return Limits()
+    data = read_document(path)
+    if data is None:
+        return Limits()
+    return parse_model(Limits, data, str(path))
+
+
+def load_plan(path: str | Path) -> MaintenancePlan | PlacementPlan:
+    data = read_document(path)
+    if not isinstance(data, dict):
+        raise DocumentError(str(path), ["expected a plan object"])
+    try:
+        return parse_plan(data)
+    except ValidationError as exc:
+        wrapped = {"plan": data}
+        raise DocumentError(str(path), validation_problems(wrapped, exc)) from None
