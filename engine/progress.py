@@ -1,0 +1,69 @@
+"""What a running solve reports, and how it is asked to stop.
+
+Every solver (CP-SAT, MIP, heuristics, capacity LPs) takes an optional
+`on_progress` callback and an optional `Cancellation`; the runs store, the CLI
+and the console consume the same events.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Callable, Optional
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    elapsed_s: float
+    objective: Optional[float] = None
+    bound: Optional[float] = None
+    message: Optional[str] = None
+
+    @property
+    def gap(self) -> Optional[float]:
+        """Relative gap (objective − bound) / objective; None until both are known."""
+        if self.objective is None or self.bound is None or self.objective <= 0:
+            return None
+        return max(0.0, (self.objective - self.bound) / self.objective)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class Cancellation:
+    """A thread-safe stop request. Solvers register hooks (e.g. CpSolver.stop_search)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[[], None]] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._event.set()
+            hooks = list(self._hooks)
+        for hook in hooks:
+            hook()
+
+    def on_cancel(self, hook: Callable[[], None]) -> None:
+        """Run `hook` on cancel; at once if already cancelled."""
+        with self._lock:
+            if not self._event.is_set():
+                self._hooks.append(hook)
+                return
+        hook()
+
+    def remove(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        return self._event.wait(timeout)
