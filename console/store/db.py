@@ -1,0 +1,110 @@
+"""Opening the store: one SQLAlchemy engine per database, tables created on open.
+
+`open_engine` accepts a file path, `:memory:`, or any SQLAlchemy URL (PostgreSQL
+later). SQLite gets WAL (readers never block the writer: the console reads while
+a worker writes progress), a busy timeout (writers wait instead of failing) and
+foreign keys.
+
+Every module that defines tables is listed in TABLE_MODULES; `create_tables`
+imports each one that exists before `create_all`, so tables added later (runs,
+schedules) share one metadata and appear in every database on its next open.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel
+
+# Modules whose import registers tables on SQLModel.metadata (missing ones are skipped).
+TABLE_MODULES: tuple[str, ...] = (
+    "console.store.tables",
+    "console.store.runs",
+    "console.store.schedules",
+)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def import_table_modules() -> None:
+    for name in TABLE_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+def database_url(target: str | Path) -> str:
+    """A path, ':memory:' or a URL -> a SQLAlchemy URL."""
+    text = str(target)
+    if "://" in text:
+        return text
+    if text in (":memory:", ""):
+        return "sqlite://"
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record, *, wal: bool) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys = ON")
+    if wal:
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def open_engine(target: str | Path, *, create: bool = True, echo: bool = False) -> Engine:
+    """Engine for `target` (path, ':memory:' or URL); with `create`, tables are created.
+
+    In-memory SQLite uses one shared connection (StaticPool) usable from any
+    thread, so a UI thread and a worker thread see the same data.
+    """
+    url = database_url(target)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        elif create:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, **kwargs)
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, wal=not memory))
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+    if create:
+        create_tables(engine)
+    return engine
+
+
+def create_tables(engine: Engine) -> None:
+    import_table_modules()
+    SQLModel.metadata.create_all(engine)
+
+
+def close_engine(engine: Engine) -> None:
+    """Release connections (SQLite then checkpoints and removes its -wal file)."""
+    engine.dispose()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A SQLModel session that commits on success and rolls back on error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A Core connection inside one transaction (commit on success, rollback on error)."""
+    with engine.begin() as conn:
+        yield conn

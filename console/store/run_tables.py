@@ -1,0 +1,103 @@
+"""SQL tables of background runs, their inputs, progress, workers and schedules.
+
+They live in SQLModel's shared metadata, so they join the store's other tables
+in the same database file. Times are UTC epoch seconds (floats): cheap to compare
+in SQL, turned into ISO 8601 only for display.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+RUN_KINDS = ("maintenance", "placement", "capacity")
+RUN_STATUSES = ("queued", "running", "succeeded", "infeasible", "failed", "cancelled")
+TERMINAL_STATUSES = ("succeeded", "infeasible", "failed", "cancelled")
+
+
+class RunInputRow(SQLModel, table=True):
+    """An input document, stored once by content hash: a run stays reproducible after a new load."""
+
+    __tablename__ = "run_inputs"
+
+    key: str = Field(primary_key=True)  # sha256 of `body`
+    media: str  # "snapshot+json" | "malloovia+yaml"
+    name: Optional[str] = None
+    body: str
+    created_at: float
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    status: str = Field(default="queued", index=True)
+    schedule_id: Optional[int] = Field(default=None, index=True)
+    input_key: Optional[str] = None  # -> run_inputs.key (None only when enqueueing failed early)
+    input_name: Optional[str] = None  # snapshot or problem name, for lists
+    limits_json: Optional[str] = None
+    limits_name: Optional[str] = None
+    options_json: str = "{}"
+    created_at: float
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    heartbeat_at: Optional[float] = None
+    worker_pid: Optional[int] = None  # the supervising worker process
+    worker_host: Optional[str] = None
+    worker_boot: Optional[str] = None  # the host's boot id: a restart makes every pid stale
+    executor_pid: Optional[int] = None  # the child process that runs the solver
+    cancel_requested: bool = False
+    plan_json: Optional[str] = None  # only ever a plan the validator accepted
+    plan_status: Optional[str] = None  # optimal | feasible | infeasible | unknown
+    objective: Optional[float] = None
+    lower_bound: Optional[float] = None
+    error: Optional[str] = None
+
+
+class RunProgressRow(SQLModel, table=True):
+    __tablename__ = "run_progress"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(index=True)
+    at: float
+    elapsed_s: float
+    objective: Optional[float] = None
+    bound: Optional[float] = None
+    message: Optional[str] = None
+
+
+class WorkerRow(SQLModel, table=True):
+    """A worker process; `ensure_worker` reads these to decide whether to spawn one."""
+
+    __tablename__ = "run_workers"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    pid: int
+    host: str
+    boot: str
+    started_at: float
+    heartbeat_at: float
+    concurrency: int = 1
+    state: str = "starting"  # starting | running | stopped
+    detached: bool = False
+
+
+class ScheduleRow(SQLModel, table=True):
+    __tablename__ = "run_schedules"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str
+    every_s: int
+    limits_json: Optional[str] = None
+    limits_name: Optional[str] = None
+    options_json: str = "{}"
+    created_at: float
+    next_due_at: float = Field(index=True)
+    last_fired_at: Optional[float] = None
+    last_run_id: Optional[int] = None
+    enabled: bool = True
+
+
+RUN_TABLES = [RunInputRow.__table__, RunRow.__table__, RunProgressRow.__table__, WorkerRow.__table__, ScheduleRow.__table__]
