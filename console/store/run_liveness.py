@@ -48,17 +48,18 @@ def pid_alive(pid: int | None) -> bool:
         return True  # no /proc (not Linux): trust kill(0)
 
 
-def owner_death_reason(pid: int | None, host: str | None, boot: str | None, heartbeat_at: float | None, now: float) -> str | None:
+def owner_death_reason(pid: int | None, host: str | None, boot: str | None, heartbeat_at: float | None, now: float,
+                       stale_s: float = STALE_HEARTBEAT_S) -> str | None:
     """Why the owner (pid on host/boot) must be dead, or None when it may be alive."""
     if host == this_host():
         if boot and this_boot() and boot != this_boot():
             return f"the machine {host} restarted since worker process {pid} took the run"
         if not pid_alive(pid):
             return f"worker process {pid} on {host} is no longer alive (killed or crashed)"
-        if heartbeat_at is not None and now - heartbeat_at > STALE_HEARTBEAT_S:
+        if heartbeat_at is not None and now - heartbeat_at > stale_s:
             return f"worker process {pid} on {host} sent no heartbeat for {now - heartbeat_at:.0f} s (pid reused or hung)"
         return None
-    if heartbeat_at is None or now - heartbeat_at > STALE_HEARTBEAT_S:
+    if heartbeat_at is None or now - heartbeat_at > stale_s:
         silent = "ever" if heartbeat_at is None else f"for {now - heartbeat_at:.0f} s"
         return f"worker process {pid} on {host} sent no heartbeat {silent}"
     return None
