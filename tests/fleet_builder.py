@@ -34,11 +34,11 @@ def limits(**sections) -> Limits:
 
 
 def plan(migrations: list[tuple], reboots: list[tuple] = (), *, status: str = "feasible",
-         makespan: Optional[int] = None, lower_bound: Optional[int] = None) -> MaintenancePlan:
+         makespan: Optional[int] | str = "latest", lower_bound: Optional[int] = None) -> MaintenancePlan:
     """migrations: (vm, source, target, start, end); reboots: (host, start, end). makespan defaults to the latest end."""
     ms = [{"vm": v, "source": s, "target": t, "start": a, "end": b} for v, s, t, a, b in migrations]
     rs = [{"host": h, "start": a, "end": b} for h, a, b in reboots]
-    if makespan is None:
+    if makespan == "latest":
         makespan = max([m["end"] for m in ms] + [r["end"] for r in rs], default=0)
     return MaintenancePlan.model_validate({"status": status, "makespan": makespan, "lower_bound": lower_bound,
                                            "migrations": ms, "reboots": rs, "solver": {"name": "hand"}})
