@@ -1,0 +1,185 @@
+"""Greedy placements: first-fit-decreasing, best-fit-decreasing, worst-fit for balance.
+
+Items go largest first (size = sum of demands relative to the largest receiver's
+capacity). Hosts already in use are tried before empty ones: they count anyway.
+Each returns an assignment, or None when some item fits nowhere.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from engine.placement.problem import PlacementProblem
+from engine.placement.solution import Assign
+
+
+class _State:
+    """Loads and customer counts per receiver while items are placed."""
+
+    def __init__(self, p: PlacementProblem):
+        self.p = p
+        self.load = [list(r.fixed_load) for r in p.receivers]
+        self.counts = [dict(r.fixed_customers) for r in p.receivers]
+        self.used = [r.fixed_used for r in p.receivers]
+        self.scale = [max((r.usable[d] for r in p.receivers), default=1.0) or 1.0 for d in range(p.dims)]
+
+    def fits(self, i: int, r: int) -> bool:
+        return self.p.fits(self.p.items[i], r, self.load[r], self.counts[r])
+
+    def put(self, i: int, r: int) -> None:
+        it = self.p.items[i]
+        for d, a in enumerate(it.demand):
+            self.load[r][d] += a
+        self.counts[r][it.customer] = self.counts[r].get(it.customer, 0) + 1
+        self.used[r] = True
+
+    def take(self, i: int, r: int) -> None:
+        it = self.p.items[i]
+        for d, a in enumerate(it.demand):
+            self.load[r][d] -= a
+        self.counts[r][it.customer] -= 1
+
+    def slack(self, r: int) -> float:
+        rec = self.p.receivers[r]
+        return sum((rec.usable[d] - self.load[r][d]) / self.scale[d] for d in range(self.p.dims))
+
+    def peak(self, r: int, extra=None) -> float:
+        rec = self.p.receivers[r]
+        u = 0.0
+        for d in range(self.p.dims):
+            if rec.capacity[d] > 0:
+                u = max(u, (self.load[r][d] + (extra[d] if extra else 0.0)) / rec.capacity[d])
+        return u
+
+
+def item_order(p: PlacementProblem, items=None) -> list[int]:
+    scale = [max((r.usable[d] for r in p.receivers), default=1.0) or 1.0 for d in range(p.dims)]
+    idx = range(len(p.items)) if items is None else items
+    return sorted(idx, key=lambda i: (-sum(p.items[i].demand[d] / scale[d] for d in range(p.dims)), p.items[i].vm))
+
+
+def _greedy(p: PlacementProblem, choose: Callable[[_State, int, list[int]], Optional[int]]) -> Optional[Assign]:
+    st = _State(p)
+    assign = [-1] * len(p.items)
+    for i in item_order(p):
+        fitting = [r for r in range(len(p.receivers)) if st.fits(i, r)]
+        if not fitting:
+            return None
+        r = choose(st, i, fitting)
+        st.put(i, r)
+        assign[i] = r
+    return assign
+
+
+def _first_fit(st: _State, i: int, fitting: list[int]) -> int:
+    used = [r for r in fitting if st.used[r]]
+    return used[0] if used else fitting[0]
+
+
+def _best_fit(st: _State, i: int, fitting: list[int]) -> int:
+    it = st.p.items[i]
+    size = sum(it.demand[d] / st.scale[d] for d in range(st.p.dims))
+    used = [r for r in fitting if st.used[r]]
+    pool = used or fitting
+    return min(pool, key=lambda r: (st.slack(r) - size, r))
+
+
+def _worst_fit(st: _State, i: int, fitting: list[int]) -> int:
+    demand = st.p.items[i].demand
+    return min(fitting, key=lambda r: (st.peak(r, demand), r))
+
+
+def first_fit_decreasing(p: PlacementProblem) -> Optional[Assign]:
+    return _origin_first(p) if p.objective == "rebalance" else _greedy(p, _first_fit)
+
+
+def best_fit_decreasing(p: PlacementProblem) -> Optional[Assign]:
+    if p.objective == "rebalance":
+        return _consolidate(p, _origin_first(p))
+    if p.objective == "balance":
+        return _greedy(p, _worst_fit)
+    return _greedy(p, _best_fit)
+
+
+def heuristic(p: PlacementProblem) -> tuple[Optional[Assign], str]:
+    """The better of the greedy placements for the problem's objective."""
+    from engine.placement.solution import objective_value
+
+    best, name = None, "ffd"
+    for label, fn in (("ffd", first_fit_decreasing), ("bfd", best_fit_decreasing)):
+        a = fn(p)
+        if a is not None and (best is None or objective_value(p, a) < objective_value(p, best)):
+            best, name = a, label
+    return best, name
+
+
+# ------------------------------------------------------------------ rebalance
+
+
+def _origin_first(p: PlacementProblem) -> Optional[Assign]:
+    """Movable VMs stay home; pending VMs go best-fit onto hosts in use first."""
+    st = _State(p)
+    index = {rec.host: r for r, rec in enumerate(p.receivers)}
+    assign = [-1] * len(p.items)
+    for i, it in enumerate(p.items):
+        if it.origin is not None:
+            r = index[it.origin]
+            st.put(i, r)
+            assign[i] = r
+    for i in item_order(p, [i for i, it in enumerate(p.items) if it.origin is None]):
+        fitting = [r for r in range(len(p.receivers)) if st.fits(i, r)]
+        if not fitting:
+            return None
+        r = _best_fit(st, i, fitting)
+        st.put(i, r)
+        assign[i] = r
+    return assign
+
+
+def _consolidate(p: PlacementProblem, assign: Optional[Assign]) -> Optional[Assign]:
+    """Empty the lightest hosts one by one, onto hosts in use, while the move budget lasts."""
+    if assign is None:
+        return None
+    from engine.placement.solution import moves_of
+
+    st = _State(p)
+    for i, r in enumerate(assign):
+        st.put(i, r)
+    holds = [0] * len(p.receivers)
+    for r in assign:
+        holds[r] += 1
+    budget = p.max_moves if p.max_moves is not None else len(p.items)
+    tried: set[int] = set()
+    while True:
+        candidates = [r for r in range(len(p.receivers))
+                      if holds[r] and not p.receivers[r].fixed_used and r not in tried]
+        if not candidates:
+            break
+        r = min(candidates, key=lambda r: (holds[r], -st.slack(r)))
+        tried.add(r)
+        leaving = [i for i, x in enumerate(assign) if x == r]
+        for i in leaving:
+            st.take(i, r)
+        trial = list(assign)
+        ok = True
+        for i in item_order(p, leaving):
+            fitting = [t for t in range(len(p.receivers))
+                       if t != r and (holds[t] or p.receivers[t].fixed_used) and st.fits(i, t)]
+            if not fitting:
+                ok = False
+                break
+            t = min(fitting, key=lambda t: (st.slack(t), t))
+            st.put(i, t)
+            trial[i] = t
+        if ok and len(moves_of(p, trial)) <= budget:
+            for i in leaving:
+                holds[trial[i]] += 1
+            holds[r] = 0
+            st.used[r] = False
+            assign = trial
+        else:
+            for i in leaving:
+                if trial[i] != r:
+                    st.take(i, trial[i])
+                st.put(i, r)
+    return assign

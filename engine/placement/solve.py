@@ -1,0 +1,196 @@
+"""Entry point: solve a placement problem and return a validated PlacementPlan.
+
+Solvers: `ffd`, `bfd` (greedy), `cbc` (PuLP MIP in a killable process), `cp-sat`
+(assignment model hinted with the greedy packing), `lns` (large-neighbourhood
+search re-packing a few hosts at a time with CP-SAT), `auto` (greedy; stop if it
+meets the lower bound; else CP-SAT for small instances, LNS for large ones).
+
+Status is honest: `optimal` only when the value meets the lower bound or a
+solver proved it on exactly representable data; `infeasible` only when proved.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional
+
+from engine.model import Limits, Move, Assignment, PlacementPlan, SolverInfo, Snapshot
+from engine.placement.bounds import lower_bound
+from engine.placement.heuristics import best_fit_decreasing, first_fit_decreasing, heuristic
+from engine.placement.problem import SCALE, PlacementProblem, build_problem
+from engine.placement.solution import Assign, objective_value
+from engine.progress import Cancellation, ProgressCallback, ProgressEvent
+from engine.validate_placement import validate_placement
+from engine.violations import PlanRejected
+
+SOLVERS = ("auto", "ffd", "bfd", "cbc", "cp-sat", "lns")
+EXACT_SIZE = 30_000   # item × receiver pairs up to which `auto` runs the full CP-SAT model
+
+
+def solve_placement(snapshot: Snapshot, limits: Limits, *, solver: str = "auto", objective: Optional[str] = None,
+                    time_limit_s: Optional[float] = None, workers: Optional[int] = None,
+                    on_progress: Optional[ProgressCallback] = None, cancel: Optional[Cancellation] = None,
+                    max_moves: Optional[int] = None) -> PlacementPlan:
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown placement solver {solver!r}: choose {', '.join(SOLVERS)}")
+    started = time.monotonic()
+    limit = time_limit_s if time_limit_s is not None else limits.solve.time_limit_s
+    deadline = started + limit
+    workers = workers or limits.solve.workers or os.cpu_count() or 1
+    p = build_problem(snapshot, limits, objective, max_moves)
+    run = _Run(p, started, deadline, workers, limits.solve.seed, on_progress, cancel)
+    plan = run.solve(solver)
+    problems = validate_placement(snapshot, limits, plan, max_moves=p.max_moves if p.objective == "rebalance" else None)
+    if problems:
+        raise PlanRejected(plan.solver.name, problems)
+    return plan
+
+
+class _Run:
+    def __init__(self, p: PlacementProblem, started: float, deadline: float, workers: int, seed: int,
+                 on_progress: Optional[ProgressCallback], cancel: Optional[Cancellation]):
+        self.p, self.started, self.deadline = p, started, deadline
+        self.workers, self.seed = workers, seed
+        self.on_progress, self.cancel = on_progress, cancel
+        self.lb = lower_bound(p)
+        self.proved = False
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def report(self, value: Optional[float], message: str) -> None:
+        if self.on_progress:
+            self.on_progress(ProgressEvent(time.monotonic() - self.started, objective=value, bound=self.lb,
+                                           message=message))
+
+    def solve(self, solver: str) -> PlacementPlan:
+        p = self.p
+        unplaceable = _unplaceable(p)
+        if unplaceable:
+            return self.plan(None, "infeasible", solver, explanation=unplaceable)
+        if solver == "ffd":
+            greedy, name = first_fit_decreasing(p), "ffd"
+        elif solver == "bfd":
+            greedy, name = best_fit_decreasing(p), "bfd"
+        else:
+            greedy, name = heuristic(p)
+        if greedy is not None:
+            self.report(objective_value(p, greedy), f"{name}: greedy packing")
+        if solver in ("ffd", "bfd") or self._meets_bound(greedy):
+            return self.plan(greedy, None, name)
+        if solver == "auto":
+            pairs = len(p.items) * len(p.receivers)
+            solver = "cp-sat" if pairs <= EXACT_SIZE or greedy is None else "lns"
+        if solver == "cp-sat":
+            return self.run_cpsat(greedy, name)
+        if solver == "cbc":
+            from engine.placement.cbc import solve_cbc
+
+            result = solve_cbc(p, greedy, self.left(), self.workers, self.cancel)
+            assign, status = result.assign, result.status
+            if assign is None or (greedy is not None and objective_value(p, greedy) < objective_value(p, assign)):
+                assign, status = greedy, ("feasible" if greedy is not None else result.status)
+            self.proved = status == "optimal" and _exact(p)
+            if status == "infeasible" and not _exact(p):
+                status = "unknown"
+            return self.plan(assign, status if assign is None else None, "cbc" if assign is not greedy else f"cbc ({name})")
+        if solver == "lns":
+            from engine.placement.lns import improve
+
+            if greedy is None:
+                return self.run_cpsat(greedy, name)
+            assign = improve(p, greedy, self.deadline, self.lb, self.workers, self.seed, self.report, self.cancel)
+            return self.plan(assign, None, "lns")
+        raise AssertionError(solver)
+
+    def run_cpsat(self, greedy: Optional[Assign], name: str) -> PlacementPlan:
+        from engine.placement.cpsat import AssignmentModel
+        from engine.placement.exact_fit import exact_fit_search
+
+        p = self.p
+        if p.objective == "min_hosts" and greedy is not None and not p.customer_cap:
+            found = exact_fit_search(p, greedy, self.lb, time.monotonic() + 0.5 * self.left(), self.workers,
+                                     self.seed, self.cancel)
+            if found is not None and objective_value(p, found) <= self.lb:
+                return self.plan(found, None, "cp-sat")
+        model = AssignmentModel(p)
+        if greedy is not None:
+            model.hint(greedy)
+        res = model.solve(self.left(), self.workers, self.seed, self.on_progress, self.cancel, self.started)
+        exact = _exact(p)
+        if res.bound is not None and exact:
+            self.lb = max(self.lb, res.bound if p.objective != "balance" else _floor6(res.bound))
+        assign = res.assign
+        if assign is None or (greedy is not None and objective_value(p, greedy) < objective_value(p, assign)):
+            assign = assign if greedy is None else greedy
+        if assign is None:
+            status = res.status if (res.status != "infeasible" or exact) else "unknown"
+            expl = "no assignment satisfies capacity and anti-affinity (proved by cp-sat)" if status == "infeasible" else \
+                "no placement found within the time limit"
+            return self.plan(None, status, "cp-sat", explanation=expl)
+        self.proved = res.status == "optimal" and exact and assign is res.assign
+        return self.plan(assign, None, "cp-sat")
+
+    def _meets_bound(self, assign: Optional[Assign]) -> bool:
+        return assign is not None and objective_value(self.p, assign) <= self.lb + 1e-9
+
+    def plan(self, assign: Optional[Assign], status: Optional[str], solver: str,
+             explanation: Optional[str] = None) -> PlacementPlan:
+        p = self.p
+        wall = round(time.monotonic() - self.started, 3)
+        info = SolverInfo(name=solver, wall_s=wall)
+        if assign is None:
+            return PlacementPlan(status=status or "unknown", objective=p.objective, lower_bound=self.lb,
+                                 solver=info, explanation=explanation or "no placement found within the time limit")
+        value = objective_value(p, assign)
+        lb = min(self.lb, value)
+        optimal = value <= self.lb + 1e-9 or self.proved
+        assignments = [Assignment(vm=p.items[i].vm, host=p.receivers[r].host)
+                       for i, r in enumerate(assign) if p.items[i].origin is None]
+        moves = [Move(vm=p.items[i].vm, source=p.items[i].origin, target=p.receivers[r].host)
+                 for i, r in enumerate(assign)
+                 if p.items[i].origin is not None and p.receivers[r].host != p.items[i].origin]
+        plan = PlacementPlan(status="optimal" if optimal else "feasible", objective=p.objective, value=value,
+                             lower_bound=lb, assignments=sorted(assignments, key=lambda a: a.vm),
+                             moves=sorted(moves, key=lambda m: m.vm), solver=info, explanation=explanation)
+        self.report(value, f"{solver}: done ({plan.status})")
+        return plan
+
+
+def _floor6(x: float) -> float:
+    import math
+
+    return math.floor(x * 1e6) / 1e6
+
+
+def _exact(p: PlacementProblem) -> bool:
+    """Are demands and capacities whole numbers of 1/SCALE units (so the integer model is exact)?"""
+    def whole(x: float) -> bool:
+        return abs(x * SCALE - round(x * SCALE)) < 1e-6
+
+    return all(whole(a) for it in p.items for a in it.demand) and \
+        all(whole(u) and whole(f) for rec in p.receivers for u, f in zip(rec.usable, rec.fixed_load))
+
+
+def _unplaceable(p: PlacementProblem) -> Optional[str]:
+    """Items that fit no receiver even alone: a proof of infeasibility that names them."""
+    bad = []
+    for it in p.items:
+        reasons = []
+        ok = False
+        for r, rec in enumerate(p.receivers):
+            room = p.customer_room(r, it.customer)
+            if room is not None and room < 1:
+                continue
+            if all(a <= f + 1e-9 * max(1.0, f) for a, f in zip(it.demand, rec.free)):
+                ok = True
+                break
+        if not ok:
+            if not p.receivers:
+                reasons.append("no active host")
+            bad.append(it.vm)
+    if not bad:
+        return None
+    shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    return f"{len(bad)} VM(s) fit no active host (capacity after headroom and existing VMs, or the per-customer limit): {shown}"
