@@ -10,6 +10,7 @@ values. Whole-number quantities are written as integers (4, not 4.0).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine.model import Snapshot
@@ -56,3 +57,23 @@ def snapshot_document(s: Snapshot) -> dict[str, Any]:
             for v in s.vms
         ],
     }
+
+
+def dumps_snapshot(s: Snapshot) -> str:
+    """The snapshot document as JSON text: one record per line (compact, diffable, deterministic)."""
+    doc = snapshot_document(s)
+    lines = ["{"]
+    header = [f'  "version": {json.dumps(doc["version"])},', f'  "name": {json.dumps(doc["name"])},']
+    lines += header
+    collections = ("datacenters", "racks", "hosts", "customers", "vms")
+    for n, key in enumerate(collections):
+        records = doc[key]
+        end = "," if n < len(collections) - 1 else ""
+        if not records:
+            lines.append(f'  "{key}": []{end}')
+            continue
+        lines.append(f'  "{key}": [')
+        lines += [f"    {json.dumps(r)}{',' if i < len(records) - 1 else ''}" for i, r in enumerate(records)]
+        lines.append(f"  ]{end}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

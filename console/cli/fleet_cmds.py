@@ -1,1 +1,315 @@
-"""(commands registered here as they are built)"""
+"""Fleet commands: load, export, fleet, generate, and `limits save|show|list|delete`.
+
+`load` validates the whole document (schema, then cross-record checks) before
+it opens the database, so a bad snapshot leaves the database file untouched
+(a new database is not even created). A database that already holds a fleet is
+only replaced with `--replace`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from console.cli.apps import app
+from console.cli.common import EXIT_ERROR, EXIT_USAGE, DbOption, emit_json, fail, resolve_db, user_errors
+
+limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_is_help=True)
+app.add_typer(limits_app, name="limits")
+
+
+def _open_existing(db: Path):
+    """Engine on an existing database without creating anything; fails (exit 2) if there is none."""
+    from console.store.db import open_engine
+
+    if not db.exists():
+        fail(f"no database at {db}: load a snapshot first (fleetctl load FILE --db {db})")
+    return open_engine(db, create=False)
+
+
+def _existing_fleet(db: Path):
+    """The current snapshot's history row in `db`, or None; opens nothing that is not there."""
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    from console.store.db import close_engine, open_engine
+    from console.store.fleet_store import current_snapshot_info
+
+    if not db.exists():
+        return None
+    engine = open_engine(db, create=False)
+    try:
+        return current_snapshot_info(engine)
+    except OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        fail(f"{db}: cannot read the database: {exc.orig}", code=EXIT_ERROR)
+    except DatabaseError as exc:
+        fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    finally:
+        close_engine(engine)
+
+
+@app.command()
+def load(
+    file: Annotated[Path, typer.Argument(help="Snapshot document (FORMATS.md), .json or .yaml.")],
+    db: DbOption = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace the fleet the database already holds.")] = False,
+) -> None:
+    """Validate a snapshot, then make it the current fleet in one transaction."""
+    from engine.documents import load_snapshot
+
+    with user_errors():
+        snapshot = load_snapshot(file)
+    path = resolve_db(db)
+    existing = _existing_fleet(path)
+    if existing is not None and not replace:
+        fail(f"{path} already holds fleet {existing.name!r} (snapshot #{existing.id}, "
+             f"{existing.vms} VMs); pass --replace to replace it")
+
+    from console.store.db import close_engine, open_engine
+    from console.store.fleet_store import save_snapshot
+
+    engine = open_engine(path)
+    try:
+        snapshot_id = save_snapshot(engine, snapshot, source=str(file), check=False)
+    finally:
+        close_engine(engine)
+    typer.echo(f"loaded {file} as snapshot #{snapshot_id} {snapshot.name!r}: {len(snapshot.datacenters)} datacenters, "
+               f"{len(snapshot.racks)} racks, {len(snapshot.hosts)} hosts, {len(snapshot.customers)} customers, "
+               f"{len(snapshot.vms)} VMs -> {path}")
+
+
+@app.command()
+def export(
+    db: DbOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Write the current fleet as a FORMATS.md snapshot (JSON)."""
+    import sys
+
+    from console.store.db import close_engine
+    from console.store.fleet_store import current_snapshot
+    from engine.export import dumps_snapshot
+
+    engine = _open_existing(resolve_db(db))
+    try:
+        snapshot = current_snapshot(engine)
+    finally:
+        close_engine(engine)
+    if snapshot is None:
+        fail("the database holds no fleet: load a snapshot first")
+    text = dumps_snapshot(snapshot)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(snapshot.vms)} VMs to {out}", err=True)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _fleet_tables(summary) -> list:
+    from rich.table import Table
+
+    from engine.model import RESOURCES
+
+    info = summary.snapshot
+    counts = Table(title=f"Fleet {info.name!r} — snapshot #{info.id}, loaded {info.loaded_at:%Y-%m-%d %H:%M} UTC",
+                   title_justify="left")
+    for col in ("datacenters", "racks", "hosts", "customers", "VMs", "pending VMs", "not migratable"):
+        counts.add_column(col, justify="right")
+    counts.add_row(*map(str, (summary.datacenters, summary.racks, summary.hosts, summary.customers,
+                              summary.vms, summary.pending_vms, summary.non_migratable_vms)))
+
+    states = Table(title="Hosts by state", title_justify="left")
+    for col in ("state", "hosts", "VMs on them"):
+        states.add_column(col, justify="right" if col != "state" else "left")
+    for state, n in summary.hosts_by_state.items():
+        states.add_row(state, str(n), str(summary.vms_by_host_state.get(state, 0)))
+
+    use = Table(title="Utilisation (VMs placed on hosts)", title_justify="left")
+    for col in ("resource", "capacity", "used", "free", "used %", "free on active hosts"):
+        use.add_column(col, justify="right" if col != "resource" else "left")
+    for r in RESOURCES:
+        u = summary.resources[r]
+        active = summary.resources_by_state["active"][r]
+        use.add_row(r, f"{u.capacity:,.0f}", f"{u.used:,.0f}", f"{u.free:,.0f}", _pct(u.utilisation), f"{active.free:,.0f}")
+    tables = [counts, states, use]
+
+    if summary.per_datacenter:
+        dcs = Table(title="Per datacenter", title_justify="left")
+        for col in ("datacenter", "racks", "hosts", "to reboot", "VMs", "cpu %", "memory %", "disk %"):
+            dcs.add_column(col, justify="right" if col != "datacenter" else "left")
+        for d in summary.per_datacenter:
+            dcs.add_row(d.id, str(d.racks), str(d.hosts), str(d.hosts_by_state.get("needs_reboot", 0)), str(d.vms),
+                        *(_pct(d.resources[r].utilisation) for r in RESOURCES))
+        tables.append(dcs)
+    return tables
+
+
+@app.command()
+def fleet(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
+) -> None:
+    """Summary of the current fleet: counts, hosts by state, utilisation per resource."""
+    from console.store.db import close_engine
+    from console.store.fleet_store import snapshot_summary
+
+    engine = _open_existing(resolve_db(db))
+    try:
+        summary = snapshot_summary(engine)
+    finally:
+        close_engine(engine)
+    if summary is None:
+        fail("the database holds no fleet: load a snapshot first")
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    from rich.console import Console
+
+    console = Console()
+    for table in _fleet_tables(summary):
+        console.print(table)
+
+
+@app.command()
+def generate(
+    seed: Annotated[int, typer.Option(help="Random seed: the same options and seed give the same file.")] = 0,
+    datacenters: Annotated[int, typer.Option(help="Datacenters.")] = 1,
+    racks: Annotated[int, typer.Option(help="Racks per datacenter.")] = 4,
+    hosts_per_rack: Annotated[Optional[int], typer.Option(help="Hosts per rack (default: sized from --vms and --memory-load).")] = None,
+    vms: Annotated[int, typer.Option(help="VMs in the whole fleet.")] = 400,
+    customers: Annotated[Optional[int], typer.Option(help="Customers (default: one per 8 VMs).")] = None,
+    reboot_fraction: Annotated[float, typer.Option(help="Fraction of all hosts that need a reboot (1.0 = all).")] = 0.25,
+    empty_hosts_per_rack: Annotated[int, typer.Option(help="Hosts per rack left empty (room to start rolling maintenance).")] = 1,
+    non_migratable_fraction: Annotated[float, typer.Option(help="Fraction of VMs that cannot migrate.")] = 0.02,
+    bandwidth_fraction: Annotated[float, typer.Option(help="Fraction of hosts with a migration bandwidth limit.")] = 0.3,
+    disabled_fraction: Annotated[float, typer.Option(help="Fraction of non-rebooting hosts that are disabled.")] = 0.0,
+    pending_fraction: Annotated[float, typer.Option(help="Fraction of VMs with no host yet (placement requests).")] = 0.0,
+    memory_load: Annotated[float, typer.Option(help="Target memory use when hosts are sized automatically.")] = 0.7,
+    name: Annotated[Optional[str], typer.Option(help="Snapshot name.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Generate a deterministic synthetic fleet snapshot (FORMATS.md JSON)."""
+    import sys
+
+    from engine.export import dumps_snapshot
+    from engine.generate import FleetSpec, generate_snapshot
+
+    spec = FleetSpec(seed=seed, datacenters=datacenters, racks_per_datacenter=racks, hosts_per_rack=hosts_per_rack,
+                     vms=vms, customers=customers, reboot_fraction=reboot_fraction,
+                     empty_hosts_per_rack=empty_hosts_per_rack, non_migratable_fraction=non_migratable_fraction,
+                     bandwidth_fraction=bandwidth_fraction, disabled_fraction=disabled_fraction,
+                     pending_fraction=pending_fraction, memory_load=memory_load, name=name)
+    problems = spec.problems()
+    if problems:
+        fail(problems)
+    try:
+        snapshot = generate_snapshot(spec)
+    except ValueError as exc:
+        fail(str(exc))
+    text = dumps_snapshot(snapshot)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {snapshot.name!r}: {len(snapshot.hosts)} hosts, {len(snapshot.vms)} VMs, "
+                   f"{len(snapshot.customers)} customers to {out}", err=True)
+
+
+# --------------------------------------------------------------------------- limits
+
+
+@limits_app.command("save")
+def limits_save(
+    name: Annotated[str, typer.Argument(help="Name of the limit set.")],
+    file: Annotated[Path, typer.Argument(help="Limits document (FORMATS.md), .json or .yaml.")],
+    db: DbOption = None,
+) -> None:
+    """Validate a limits document and save it under NAME (replacing a set of that name)."""
+    from engine.documents import load_limits
+
+    if not name.strip():
+        fail("a limit set needs a non-empty name")
+    with user_errors():
+        limits = load_limits(file)
+    from console.store.db import close_engine, open_engine
+    from console.store.limits_store import save_limits
+
+    engine = open_engine(resolve_db(db))
+    try:
+        save_limits(engine, name, limits)
+    finally:
+        close_engine(engine)
+    typer.echo(f"saved limit set {name!r}")
+
+
+@limits_app.command("show")
+def limits_show(name: Annotated[str, typer.Argument(help="Name of the limit set.")], db: DbOption = None) -> None:
+    """Print the limit set NAME as FORMATS.md JSON."""
+    from console.store.db import close_engine
+    from console.store.limits_store import LimitSetNotFound, load_limits
+
+    engine = _open_existing(resolve_db(db))
+    try:
+        limits = load_limits(engine, name)
+    except LimitSetNotFound as exc:
+        fail(str(exc))
+    finally:
+        close_engine(engine)
+    emit_json(limits.to_json_dict())
+
+
+@limits_app.command("list")
+def limits_list(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
+) -> None:
+    """List the saved limit sets."""
+    from console.store.db import close_engine
+    from console.store.limits_store import list_limit_sets
+
+    path = resolve_db(db)
+    sets = []
+    if path.exists():
+        engine = _open_existing(path)
+        try:
+            sets = list_limit_sets(engine)
+        finally:
+            close_engine(engine)
+    if as_json:
+        emit_json([{"name": s.name, "saved_at": s.saved_at.isoformat()} for s in sets])
+        return
+    if not sets:
+        typer.echo("no limit sets saved", err=True)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Limit sets", title_justify="left")
+    table.add_column("name")
+    table.add_column("saved (UTC)")
+    for s in sets:
+        table.add_row(s.name, f"{s.saved_at:%Y-%m-%d %H:%M:%S}")
+    Console().print(table)
+
+
+@limits_app.command("delete")
+def limits_delete(name: Annotated[str, typer.Argument(help="Name of the limit set.")], db: DbOption = None) -> None:
+    """Delete the limit set NAME."""
+    from console.store.db import close_engine
+    from console.store.limits_store import delete_limit_set
+
+    engine = _open_existing(resolve_db(db))
+    try:
+        existed = delete_limit_set(engine, name)
+    finally:
+        close_engine(engine)
+    if not existed:
+        fail(f"no limit set named {name!r}", code=EXIT_USAGE)
+    typer.echo(f"deleted limit set {name!r}")
