@@ -1,0 +1,501 @@
+"""The maintenance problem with every VM's target fixed: a pure scheduling problem.
+
+The MIP formulations (and their CP-SAT twin) solve this subproblem. It is
+built once from a snapshot, limits and a target per migrating VM, and holds:
+
+* tasks: one per migration (its VM's migration minutes) and one per reboot
+  (the host's reboot minutes);
+* precedences, end to start: a migration leaving a host before that host's
+  reboot (rule 2); a needs_reboot target's reboot before any migration into
+  it (rule 3, rolling);
+* cumulatives, each `Σ weight of tasks running at a minute ≤ capacity`: one
+  per source / target host, rack, datacenter and the fleet (rule 5), per host
+  bandwidth (rule 6), per customer (rule 7: its migrations, and the reboots of
+  hosts holding its non-migratable VMs weighted by how many they hold), per
+  rack for reboots (rule 8).
+
+Why capacity (rule 4) needs no time dimension here — the assumption, checked:
+with targets fixed, the load of a target only grows from its first arrival on.
+An `active` target never gives VMs away; a `needs_reboot` target receives
+only after its reboot, when every migratable VM of its own has left (rule 2),
+so from its first arrival it holds its non-migratable VMs plus arrivals. Its
+peak is therefore its final load, whatever the timing: the assignment fits at
+every minute iff every target fits everything that ever arrives. `build`
+checks exactly that and refuses an assignment that does not fit (no timing
+could make it valid), naming host, resource, load and capacity.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Literal, Mapping, Optional
+
+from engine.model import (
+    RESOURCES,
+    Limits,
+    MaintenancePlan,
+    Migration,
+    Reboot,
+    Snapshot,
+    SolverInfo,
+    customer_limit,
+    migration_gbps,
+    migration_minutes,
+    usable_capacity,
+)
+
+EPS = 1e-9
+
+
+class FixedTargetsRefused(ValueError):
+    """The fixed assignment cannot give a valid plan at any timing (or the horizon is too short)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("fixed targets refused:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Task:
+    index: int
+    kind: Literal["migration", "reboot"]
+    key: str                      # VM id of a migration, host id of a reboot
+    duration: int
+    source: str                   # the host left (migration) or rebooted (reboot)
+    target: Optional[str] = None  # migrations only
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.key}"
+
+
+@dataclass(frozen=True)
+class Precedence:
+    before: int
+    after: int                    # `after` starts no earlier than `before` ends
+    rule: str
+
+
+@dataclass
+class Cumulative:
+    rule: str                     # FORMATS.md rule, e.g. "5-concurrency"
+    name: str                     # e.g. "per_source_host h1"
+    capacity: float
+    weights: dict[int, float]     # task index -> weight (tasks of positive duration only)
+
+    @property
+    def binding(self) -> bool:
+        """False when even all members at once fit: the constraint can be left out of any model."""
+        return sum(self.weights.values()) > self.capacity + EPS
+
+
+@dataclass
+class FixedTargetsProblem:
+    tasks: list[Task]
+    precedences: list[Precedence]
+    cumulatives: list[Cumulative]
+    targets: dict[str, str]
+    horizon: int = 0
+    earliest: list[int] = field(default_factory=list)   # earliest start per task (precedence heads)
+    latest: list[int] = field(default_factory=list)     # latest start per task within the horizon
+    tail: list[int] = field(default_factory=list)       # longest chain of successors after a task ends
+
+    def binding_cumulatives(self, rule: Optional[str] = None) -> list[Cumulative]:
+        return [c for c in self.cumulatives if c.binding and (rule is None or c.rule == rule)]
+
+    def successors(self) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in self.tasks]
+        for p in self.precedences:
+            out[p.before].append(p.after)
+        return out
+
+    def sinks(self) -> list[int]:
+        has_succ = {p.before for p in self.precedences}
+        return [t.index for t in self.tasks if t.index not in has_succ]
+
+    def critical_path(self) -> int:
+        return max((self.earliest[t.index] + t.duration + self.tail[t.index] for t in self.tasks), default=0)
+
+    def lower_bound(self) -> int:
+        """Longest precedence chain, and each cumulative's energy / capacity (a valid bound for this subproblem)."""
+        bound = self.critical_path()
+        for c in self.binding_cumulatives():
+            if c.capacity > EPS:
+                energy = sum(w * self.tasks[i].duration for i, w in c.weights.items())
+                bound = max(bound, _ceil(energy / c.capacity))
+        return bound
+
+    def with_horizon(self, horizon: int) -> "FixedTargetsProblem":
+        """Set the horizon and each task's start window [earliest, latest]; refuse a horizon that is too short."""
+        latest = [horizon - t.duration - self.tail[t.index] for t in self.tasks]
+        short = [t for t in self.tasks if latest[t.index] < self.earliest[t.index]]
+        if short:
+            need = self.critical_path()
+            raise FixedTargetsRefused([f"horizon {horizon} is shorter than the longest precedence chain ({need} minutes)"])
+        self.horizon, self.latest = horizon, latest
+        return self
+
+    # ------------------------------------------------------------------ solutions
+
+    def makespan_of(self, starts: Mapping[int, int]) -> int:
+        return max((starts[t.index] + t.duration for t in self.tasks), default=0)
+
+    def to_plan(self, starts: Mapping[int, int], *, status: str, solver: str, wall_s: float,
+                lower_bound: Optional[int]) -> MaintenancePlan:
+        migrations, reboots = [], []
+        for t in self.tasks:
+            s = int(starts[t.index])
+            if t.kind == "migration":
+                migrations.append(Migration(vm=t.key, source=t.source, target=t.target or "", start=s, end=s + t.duration))
+            else:
+                reboots.append(Reboot(host=t.key, start=s, end=s + t.duration))
+        makespan = self.makespan_of(starts)
+        lb = min(lower_bound, makespan) if lower_bound is not None else None
+        return MaintenancePlan(status=status, makespan=makespan, lower_bound=lb,
+                               migrations=sorted(migrations, key=lambda m: (m.start, m.vm)),
+                               reboots=sorted(reboots, key=lambda r: (r.start, r.host)),
+                               solver=SolverInfo(name=solver, wall_s=round(wall_s, 3)))
+
+
+def _ceil(x: float) -> int:
+    return int(math.ceil(x - 1e-9))
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def targets_from_plan(plan: MaintenancePlan) -> dict[str, str]:
+    """Each VM's target as a given plan chose it."""
+    return {m.vm: m.target for m in plan.migrations}
+
+
+def simple_targets(snapshot: Snapshot, limits: Limits) -> dict[str, str]:
+    """A static best-fit assignment: largest VM first, to the host of its datacenter with least room left that fits.
+
+    Candidates: `active` hosts, and (rolling) `needs_reboot` hosts that come earlier in an
+    evacuation order (emptiest first), so targets never form a precedence cycle. Loads are
+    final loads (see the module docstring); a VM that fits nowhere keeps no target and
+    `build` names it.
+    """
+    rolling = limits.capacity.rolling
+    rebooting = [h for h in snapshot.hosts if h.state == "needs_reboot"]
+    order = {h.id: i for i, h in enumerate(sorted(rebooting, key=lambda h: (_stay_load(snapshot, h.id, all_vms=True), h.id)))}
+    load = {h.id: _initial_target_load(snapshot, h.id) for h in snapshot.hosts}
+    room = {h.id: {r: usable_capacity(h, r, limits) for r in RESOURCES} for h in snapshot.hosts}
+    movers = [v for v in snapshot.vms if v.host is not None and v.migratable
+              and snapshot.host_by_id[v.host].state == "needs_reboot"]
+    movers.sort(key=lambda v: (-(v.memory_gb + v.cpu + v.disk_gb / 100), v.id))
+    out: dict[str, str] = {}
+    for vm in movers:
+        src = snapshot.host_by_id[vm.host]
+        dc = snapshot.datacenter_of(src.id)
+        best, best_slack = None, None
+        for h in snapshot.hosts:
+            if h.id == src.id or h.state == "disabled" or snapshot.datacenter_of(h.id) != dc:
+                continue
+            if h.state == "needs_reboot" and not (rolling and order[h.id] < order[src.id]):
+                continue
+            slack = min(room[h.id][r] - load[h.id][r] - vm.demand(r) for r in RESOURCES)
+            if slack < -EPS:
+                continue
+            if best_slack is None or slack < best_slack:
+                best, best_slack = h.id, slack
+        if best is not None:
+            out[vm.id] = best
+            for r in RESOURCES:
+                load[best][r] += vm.demand(r)
+    return out
+
+
+def _stay_load(snapshot: Snapshot, host_id: str, *, all_vms: bool) -> float:
+    return sum(v.memory_gb for v in snapshot.vms_by_host.get(host_id, []) if all_vms or not v.migratable)
+
+
+def _initial_target_load(snapshot: Snapshot, host_id: str) -> dict[str, float]:
+    """What a host holds from its first arrival on, before arrivals: all its VMs if it does not
+    reboot, only its non-migratable VMs if it does (the others left before its reboot)."""
+    host = snapshot.host_by_id[host_id]
+    staying = [v for v in snapshot.vms_by_host.get(host_id, []) if host.state != "needs_reboot" or not v.migratable]
+    return {r: sum(v.demand(r) for v in staying) for r in RESOURCES}
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(snapshot: Snapshot, limits: Limits, targets: Mapping[str, str], horizon: Optional[int] = None) -> FixedTargetsProblem:
+    """The scheduling subproblem for these targets; `FixedTargetsRefused` names every reason it cannot work."""
+    problems: list[str] = []
+    tasks, index_of_vm, index_of_reboot = _tasks(snapshot, limits, targets, problems)
+    problems += check_targets(snapshot, limits, tasks)
+    problems += check_static_capacity(snapshot, limits, tasks)
+    precedences = reboot_after_evacuation(tasks, index_of_reboot) + target_after_reboot(tasks, index_of_reboot)
+    cumulatives = (concurrency(snapshot, limits, tasks) + bandwidth(snapshot, limits, tasks)
+                   + conflict(snapshot, limits, tasks, index_of_reboot) + hosts_down_per_rack(snapshot, limits, tasks))
+    for c in cumulatives:
+        for i, w in c.weights.items():
+            if w > c.capacity + EPS:
+                problems.append(f"rule {c.rule}: {tasks[i].label} alone needs {w:g} of {c.name}, "
+                                f"whose limit is {c.capacity:g}")
+    if problems:
+        raise FixedTargetsRefused(problems)
+    problem = FixedTargetsProblem(tasks=tasks, precedences=precedences, cumulatives=cumulatives, targets=dict(targets))
+    _heads_and_tails(problem)
+    if horizon is not None:
+        problem.with_horizon(horizon)
+    return problem
+
+
+def _tasks(snapshot: Snapshot, limits: Limits, targets: Mapping[str, str], problems: list[str]):
+    tasks: list[Task] = []
+    index_of_vm: dict[str, int] = {}
+    index_of_reboot: dict[str, int] = {}
+    for vm in snapshot.vms:
+        if vm.host is None or not vm.migratable or snapshot.host_by_id[vm.host].state != "needs_reboot":
+            if vm.id in targets:
+                problems.append(f"vm {vm.id!r} has a target but does not migrate (rule 1)")
+            continue
+        target = targets.get(vm.id)
+        if target is None:
+            problems.append(f"vm {vm.id!r} must migrate from {vm.host!r} but has no target")
+            continue
+        index_of_vm[vm.id] = len(tasks)
+        tasks.append(Task(len(tasks), "migration", vm.id, migration_minutes(vm, limits), vm.host, target))
+    for h in snapshot.hosts:
+        if h.state == "needs_reboot":
+            index_of_reboot[h.id] = len(tasks)
+            tasks.append(Task(len(tasks), "reboot", h.id, h.reboot_minutes, h.id))
+    unknown = sorted(set(targets) - set(snapshot.vm_by_id))
+    problems += [f"vm {v!r} in the targets is not in the snapshot" for v in unknown]
+    return tasks, index_of_vm, index_of_reboot
+
+
+def check_targets(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[str]:
+    """Rule 3, the static part: same datacenter, not the source, not disabled, needs_reboot only if rolling."""
+    out = []
+    for t in tasks:
+        if t.kind != "migration":
+            continue
+        tgt = snapshot.host_by_id.get(t.target or "")
+        if tgt is None:
+            out.append(f"vm {t.key!r}: target {t.target!r} is not a host of the snapshot")
+            continue
+        if tgt.id == t.source:
+            out.append(f"vm {t.key!r}: target is its source host {t.source!r}")
+        if snapshot.datacenter_of(tgt.id) != snapshot.datacenter_of(t.source):
+            out.append(f"vm {t.key!r}: target {tgt.id!r} is in another datacenter than {t.source!r}")
+        if tgt.state == "disabled":
+            out.append(f"vm {t.key!r}: target {tgt.id!r} is disabled")
+        if tgt.state == "needs_reboot" and not limits.capacity.rolling:
+            out.append(f"vm {t.key!r}: target {tgt.id!r} needs a reboot and capacity.rolling is false")
+    return out
+
+
+def check_static_capacity(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[str]:
+    """Rule 4 under fixed targets: each target's final load (its peak, see module doc) fits its usable capacity."""
+    arriving: dict[str, list[str]] = {}
+    for t in tasks:
+        if t.kind == "migration" and t.target in snapshot.host_by_id:
+            arriving.setdefault(t.target, []).append(t.key)
+    out = []
+    for host_id, vms in arriving.items():
+        host = snapshot.host_by_id[host_id]
+        load = _initial_target_load(snapshot, host_id)
+        for r in RESOURCES:
+            total = load[r] + sum(snapshot.vm_by_id[v].demand(r) for v in vms)
+            cap = usable_capacity(host, r, limits)
+            if total > cap + EPS:
+                out.append(f"rule 4-capacity: host {host_id!r} would hold {total:g} {r} once its {len(vms)} "
+                           f"arrival(s) are in, more than its usable {cap:g}; no timing can fix these targets")
+    return out
+
+
+# --------------------------------------------------------------------------- precedences (rules 2, 3)
+
+
+def reboot_after_evacuation(tasks: list[Task], index_of_reboot: dict[str, int]) -> list[Precedence]:
+    """Rule 2: a host reboots no earlier than the end of each migration leaving it."""
+    return [Precedence(t.index, index_of_reboot[t.source], "2-reboot")
+            for t in tasks if t.kind == "migration"]
+
+
+def target_after_reboot(tasks: list[Task], index_of_reboot: dict[str, int]) -> list[Precedence]:
+    """Rule 3: a migration into a needs_reboot host starts no earlier than that host's reboot end."""
+    return [Precedence(index_of_reboot[t.target], t.index, "3-target")
+            for t in tasks if t.kind == "migration" and t.target in index_of_reboot]
+
+
+def _heads_and_tails(problem: FixedTargetsProblem) -> None:
+    """Earliest starts and tails by longest paths; a cycle (A's VMs into B after B's reboot and back) is refused."""
+    n = len(problem.tasks)
+    succ = problem.successors()
+    indeg = [0] * n
+    for p in problem.precedences:
+        indeg[p.after] += 1
+    order, ready = [], [i for i in range(n) if indeg[i] == 0]
+    while ready:
+        i = ready.pop()
+        order.append(i)
+        for j in succ[i]:
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                ready.append(j)
+    if len(order) < n:
+        stuck = sorted({problem.tasks[i].source for i in range(n) if indeg[i] > 0})
+        raise FixedTargetsRefused([f"rules 2-3: the targets form a cycle of evacuations and reboots among hosts {stuck}"])
+    dur = [t.duration for t in problem.tasks]
+    earliest, tail = [0] * n, [0] * n
+    for i in order:
+        for j in succ[i]:
+            earliest[j] = max(earliest[j], earliest[i] + dur[i])
+    for i in reversed(order):
+        for j in succ[i]:
+            tail[i] = max(tail[i], dur[j] + tail[j])
+    problem.earliest, problem.tail = earliest, tail
+
+
+# --------------------------------------------------------------------------- cumulatives (rules 5-8)
+
+
+def concurrency(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[Cumulative]:
+    """Rule 5: migrations in progress leaving a host, arriving at a host, touching a rack (once), per datacenter, in all."""
+    c = limits.concurrency
+    families = [
+        ("per_source_host", c.per_source_host, lambda t: {t.source}),
+        ("per_target_host", c.per_target_host, lambda t: {t.target}),
+        ("per_rack", c.per_rack, lambda t: {snapshot.rack_of(t.source), snapshot.rack_of(t.target)}),
+        ("per_datacenter", c.per_datacenter, lambda t: {snapshot.datacenter_of(t.source)}),
+        ("global", c.global_, lambda t: {"fleet"}),
+    ]
+    out = []
+    for key, limit, groups_of in families:
+        if limit is None:
+            continue
+        groups: dict[str, dict[int, float]] = {}
+        for t in tasks:
+            if t.kind == "migration":
+                for g in groups_of(t):
+                    groups.setdefault(g, {})[t.index] = 1.0
+        out += [Cumulative("5-concurrency", f"{key} {g}", float(limit), w) for g, w in sorted(groups.items())]
+    return out
+
+
+def bandwidth(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[Cumulative]:
+    """Rule 6: Σ migration_gbps of migrations touching a host with bandwidth_gbps ≤ that bandwidth."""
+    groups: dict[str, dict[int, float]] = {}
+    for t in tasks:
+        if t.kind != "migration":
+            continue
+        gbps = migration_gbps(snapshot.vm_by_id[t.key], limits)
+        for h in {t.source, t.target}:
+            if snapshot.host_by_id[h].bandwidth_gbps is not None and gbps > 0:
+                groups.setdefault(h, {})[t.index] = gbps
+    return [Cumulative("6-bandwidth", f"bandwidth {h}", float(snapshot.host_by_id[h].bandwidth_gbps), w)
+            for h, w in sorted(groups.items())]
+
+
+def conflict(snapshot: Snapshot, limits: Limits, tasks: list[Task], index_of_reboot: dict[str, int]) -> list[Cumulative]:
+    """Rule 7: a customer's migrating VMs plus its non-migratable VMs on rebooting hosts ≤ its limit."""
+    groups: dict[str, dict[int, float]] = {}
+    for t in tasks:
+        if t.kind == "migration":
+            groups.setdefault(snapshot.vm_by_id[t.key].customer, {})[t.index] = 1.0
+    for host_id, r in index_of_reboot.items():
+        if tasks[r].duration == 0:
+            continue
+        for vm in snapshot.vms_by_host.get(host_id, []):
+            if not vm.migratable:
+                g = groups.setdefault(vm.customer, {})
+                g[r] = g.get(r, 0.0) + 1.0
+    out = []
+    for cid, w in sorted(groups.items()):
+        limit = customer_limit(cid, snapshot, limits)
+        if limit is not None:
+            out.append(Cumulative("7-conflict", f"customer {cid}", float(limit), w))
+    return out
+
+
+def hosts_down_per_rack(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[Cumulative]:
+    """Rule 8: hosts rebooting at once in one rack ≤ max_hosts_down_per_rack."""
+    limit = limits.concurrency.max_hosts_down_per_rack
+    if limit is None:
+        return []
+    groups: dict[str, dict[int, float]] = {}
+    for t in tasks:
+        if t.kind == "reboot" and t.duration > 0:
+            groups.setdefault(snapshot.rack_of(t.key), {})[t.index] = 1.0
+    return [Cumulative("8-hosts-down", f"hosts down in rack {r}", float(limit), w) for r, w in sorted(groups.items())]
+
+
+# --------------------------------------------------------------------------- a first schedule
+
+
+def list_schedule(problem: FixedTargetsProblem) -> dict[int, int]:
+    """Serial schedule generation: each task, in precedence order (earliest head, longest tail first),
+    at the earliest minute where its predecessors are done and every cumulative has room.
+
+    Always succeeds (each task fits alone), so its makespan is a horizon that admits a solution;
+    it also serves as the MIP warm start and the CP-SAT hint.
+    """
+    n = len(problem.tasks)
+    dur = [t.duration for t in problem.tasks]
+    member_of: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    cums = problem.binding_cumulatives()
+    for ci, c in enumerate(cums):
+        for i, w in c.weights.items():
+            member_of[i].append((ci, w))
+    profile: list[dict[int, float]] = [dict() for _ in cums]   # minute -> load
+    preds: list[list[int]] = [[] for _ in range(n)]
+    indeg = [0] * n
+    for p in problem.precedences:
+        preds[p.after].append(p.before)
+        indeg[p.after] += 1
+    succ = problem.successors()
+    heap = [(problem.earliest[i], -problem.tail[i], i) for i in range(n) if indeg[i] == 0]
+    heapq.heapify(heap)
+    starts: dict[int, int] = {}
+    while heap:
+        _, _, i = heapq.heappop(heap)
+        t = max([problem.earliest[i]] + [starts[p] + dur[p] for p in preds[i]])
+        while not all(profile[ci].get(m, 0.0) + w <= cums[ci].capacity + EPS
+                      for ci, w in member_of[i] for m in range(t, t + dur[i])):
+            t += 1
+        starts[i] = t
+        for ci, w in member_of[i]:
+            for m in range(t, t + dur[i]):
+                profile[ci][m] = profile[ci].get(m, 0.0) + w
+        for j in succ[i]:
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                heapq.heappush(heap, (problem.earliest[j], -problem.tail[j], j))
+    return starts
+
+
+# --------------------------------------------------------------------------- what a formulation returns
+
+
+@dataclass
+class FormulationResult:
+    """One solve of the fixed-targets problem by one formulation (for plans and the benchmark)."""
+
+    formulation: str
+    status: str                       # optimal | feasible | infeasible | unknown
+    makespan: Optional[int]
+    bound: Optional[float]            # the solver's proven lower bound on this subproblem
+    starts: Optional[dict[int, int]]  # task index -> start minute
+    variables: int
+    constraints: int
+    build_s: float
+    solve_s: float
+    stopped_by: Optional[str] = None
+
+    @property
+    def wall_s(self) -> float:
+        return self.build_s + self.solve_s
+
+    @property
+    def gap(self) -> Optional[float]:
+        if self.makespan is None or self.bound is None or self.makespan <= 0:
+            return None
+        return max(0.0, (self.makespan - math.ceil(self.bound - 1e-6)) / self.makespan)
