@@ -1,0 +1,192 @@
+"""PuLP/CBC assignment MIP, warm-started from the greedy packing, with a hard deadline.
+
+Same families as the CP-SAT model (assignment, capacity, anti-affinity, move
+budget, symmetry breaking). CBC gets `-sec`, but it overshoots (NOTES.md: 60 s
+ran 125 s) and has no cancel handle. So PuLP only writes the model and reads
+the answer; the CBC binary runs here in its own session, polled, and is killed
+at the deadline or on cancel (the warm start then stands). The solution file's
+`sol_status` decides the status, never `LpStatus`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+from engine.placement.problem import PlacementProblem
+from engine.placement.solution import Assign
+from engine.placement.symmetry import canonical, forbidden_pairs
+from engine.progress import Cancellation
+
+GRACE_S = 1.0   # CBC's own limit is set this much before our deadline
+
+
+@dataclass
+class CbcResult:
+    assign: Optional[Assign]
+    status: str      # optimal | feasible | infeasible | unknown
+
+
+def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, workers: int = 1,
+              cancel: Optional[Cancellation] = None) -> CbcResult:
+    import pulp
+
+    deadline = time.monotonic() + time_limit_s
+    model = MipModel(p)
+    if warm is not None:
+        model.warm_start(warm)
+    left = deadline - time.monotonic() - GRACE_S
+    if left < 0.5:
+        return CbcResult(None, "unknown")
+    sol = run_cbc(model.prob, left, workers, deadline, cancel, warm is not None)
+    if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        assign = [max(model.by_item[i], key=lambda r: model.x[i, r].value() or 0.0) for i in range(len(p.items))]
+        return CbcResult(assign, "optimal" if sol == pulp.LpSolutionOptimal else "feasible")
+    if sol == pulp.LpSolutionInfeasible:
+        return CbcResult(None, "infeasible")
+    return CbcResult(None, "unknown")
+
+
+def run_cbc(prob, time_limit_s: float, workers: int, deadline: float, cancel: Optional[Cancellation],
+            warm: bool) -> Optional[int]:
+    """Solve `prob` with the bundled CBC binary; returns PuLP's sol_status, or None if killed or failed."""
+    import pulp
+
+    cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, int(time_limit_s)), threads=workers, warmStart=warm)
+    with tempfile.TemporaryDirectory(prefix="fleetctl-cbc-") as tmp:
+        mps, mst, sol = (os.path.join(tmp, f"model.{ext}") for ext in ("mps", "mst", "sol"))
+        variables, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
+        args = [cmd.path, mps]
+        if warm:
+            cmd.writesol(mst, prob, variables, var_names, con_names)
+            args += ["-mips", mst]
+        args += ["-sec", str(max(1, int(time_limit_s))), "-threads", str(workers),
+                 "-solve", "-printingOptions", "all", "-solution", sol]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while proc.poll() is None:
+                if time.monotonic() > deadline or (cancel is not None and cancel.cancelled):
+                    return None
+                time.sleep(0.05)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if proc.returncode != 0 or not os.path.exists(sol):
+            return None
+        status, values, _, _, _, sol_status = cmd.readsol_MPS(sol, prob, variables, var_names, con_names)
+        prob.assignVarsVals(values)
+        prob.assignStatus(status, sol_status)
+        return prob.sol_status
+
+
+class MipModel:
+    def __init__(self, p: PlacementProblem):
+        import pulp
+
+        self.p = p
+        self.prob = pulp.LpProblem("placement", pulp.LpMinimize)
+        banned = forbidden_pairs(p)
+        self.x: dict[tuple[int, int], pulp.LpVariable] = {}
+        self.by_item: list[list[int]] = [[] for _ in p.items]
+        self.by_recv: list[list[int]] = [[] for _ in p.receivers]
+        for i, it in enumerate(p.items):
+            for r, rec in enumerate(p.receivers):
+                room = p.customer_room(r, it.customer)
+                if (i, r) in banned or (room is not None and room < 1):
+                    continue
+                if any(a > f + 1e-9 * max(1.0, f) for a, f in zip(it.demand, rec.free)):
+                    continue
+                self.x[i, r] = pulp.LpVariable(f"x_{i}_{r}", cat="Binary")
+                self.by_item[i].append(r)
+                self.by_recv[r].append(i)
+        self.y = [1 if rec.fixed_used else pulp.LpVariable(f"y_{r}", cat="Binary")
+                  for r, rec in enumerate(p.receivers)]
+        self.add_assignment()
+        self.add_capacity()
+        self.add_anti_affinity()
+        self.add_move_budget()
+        self.add_symmetry_breaking()
+        self.add_objective()
+
+    def add_assignment(self) -> None:
+        for i, recvs in enumerate(self.by_item):
+            self.prob += sum(self.x[i, r] for r in recvs) == 1, f"assign_{i}"
+
+    def add_capacity(self) -> None:
+        """load ≤ free × y: an unused receiver holds nothing."""
+        for r, items in enumerate(self.by_recv):
+            free = self.p.receivers[r].free
+            for d in range(self.p.dims):
+                terms = [(self.p.items[i].demand[d], self.x[i, r]) for i in items if self.p.items[i].demand[d] > 0]
+                if terms:
+                    self.prob += sum(a * v for a, v in terms) <= free[d] * self.y[r], f"cap_{r}_{d}"
+            if not isinstance(self.y[r], int):
+                for i in items:
+                    self.prob += self.x[i, r] <= self.y[r], f"use_{i}_{r}"
+
+    def add_anti_affinity(self) -> None:
+        if self.p.customer_cap is None:
+            return
+        for r, items in enumerate(self.by_recv):
+            groups: dict[str, list[int]] = {}
+            for i in items:
+                groups.setdefault(self.p.items[i].customer, []).append(i)
+            for c, members in groups.items():
+                room = self.p.customer_room(r, c)
+                if room is not None and len(members) > room:
+                    self.prob += sum(self.x[i, r] for i in members) <= room, f"aff_{r}_{c}"
+
+    def add_move_budget(self) -> None:
+        index = {rec.host: r for r, rec in enumerate(self.p.receivers)}
+        self.stays = [(i, self.x[i, index[it.origin]]) for i, it in enumerate(self.p.items)
+                      if it.origin is not None and (i, index[it.origin]) in self.x]
+        movable = sum(1 for it in self.p.items if it.origin is not None)
+        if self.p.max_moves is not None and movable:
+            self.prob += movable - sum(v for _, v in self.stays) <= self.p.max_moves, "moves"
+
+    def add_symmetry_breaking(self) -> None:
+        if self.p.objective == "balance":
+            return
+        for cls in self.p.symmetry_classes():
+            for a, b in zip(cls, cls[1:]):
+                self.prob += self.y[a] >= self.y[b], f"sym_{a}_{b}"
+
+    def add_objective(self) -> None:
+        import pulp
+
+        p = self.p
+        if p.objective == "balance":
+            self.util = pulp.LpVariable("peak", lowBound=p.fixed_peak_util)
+            for r, rec in enumerate(p.receivers):
+                for d in range(p.dims):
+                    if rec.capacity[d] > 0 and self.by_recv[r]:
+                        load = rec.fixed_load[d] + sum(p.items[i].demand[d] * self.x[i, r] for i in self.by_recv[r])
+                        self.prob += load <= self.util * rec.capacity[d], f"util_{r}_{d}"
+            self.prob += self.util
+            return
+        count = sum(self.y)
+        if p.objective == "rebalance":
+            weight = sum(p.items[i].move_cost for i, _ in self.stays) + 1
+            self.prob += weight * count - sum(p.items[i].move_cost * v for i, v in self.stays)
+        else:
+            self.prob += count
+
+    def warm_start(self, assign: Assign) -> None:
+        assign = canonical(self.p, assign)
+        for (i, r), v in self.x.items():
+            v.setInitialValue(1 if assign[i] == r else 0)
+        used = set(assign)
+        for r, y in enumerate(self.y):
+            if not isinstance(y, int):
+                y.setInitialValue(1 if r in used else 0)
+        if self.p.objective == "balance":
+            from engine.placement.solution import peak_utilisation
+
+            self.util.setInitialValue(peak_utilisation(self.p, assign))
