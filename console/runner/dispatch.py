@@ -1,0 +1,127 @@
+"""Run kinds → engine solve functions. Input: the stored documents; output: a plan dict.
+
+Every plan is checked by the independent validator here, again, before the
+executor may store it: a solver that skipped validation still cannot ship a bad
+plan (`PlanRejected` → the run fails loudly with the violations).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from engine.progress import Cancellation, ProgressCallback
+
+# Solver options a run may carry, per kind (anything else is rejected at enqueue time).
+OPTION_NAMES: dict[str, tuple[str, ...]] = {
+    "maintenance": ("solver", "time_limit_s", "workers"),
+    "placement": ("solver", "objective", "time_limit_s", "workers", "max_moves"),
+    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp"),
+}
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    kind: str
+    media: str
+    body: str
+    limits: Optional[dict]
+    options: dict
+
+
+def check_options(kind: str, options: dict) -> list[str]:
+    """Problems with a run's options (unknown names), for a clear error at enqueue time."""
+    allowed = OPTION_NAMES.get(kind, ())
+    return [f"option {name!r} is not known for {kind} runs (known: {', '.join(allowed)})"
+            for name in options if name not in allowed]
+
+
+def _kwargs(options: dict, names: tuple[str, ...]) -> dict[str, Any]:
+    # Only options actually given: the engine's own defaults apply to the rest.
+    return {n: options[n] for n in names if options.get(n) is not None}
+
+
+def _snapshot_and_limits(inputs: RunInputs):
+    from engine.documents import parse_model, parse_snapshot
+    from engine.model import Limits
+
+    snapshot = parse_snapshot(json.loads(inputs.body), "run snapshot")
+    limits = parse_model(Limits, inputs.limits or {}, "run limits")
+    return snapshot, limits
+
+
+def _validated(snapshot, limits, plan, **kw):
+    from engine.violations import PlanRejected
+
+    if plan.kind == "maintenance":
+        from engine.validate import validate_maintenance
+
+        problems = validate_maintenance(snapshot, limits, plan)
+    else:
+        from engine.validate_placement import validate_placement
+
+        problems = validate_placement(snapshot, limits, plan, **kw)
+    if problems:
+        raise PlanRejected(plan.solver.name, problems)
+    return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+    from engine.maintenance.solve import solve_maintenance
+
+    snapshot, limits = _snapshot_and_limits(inputs)
+    plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel,
+                             **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
+    return _validated(snapshot, limits, plan)
+
+
+def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+    from engine.placement.solve import solve_placement
+
+    snapshot, limits = _snapshot_and_limits(inputs)
+    kw = _kwargs(inputs.options, ("solver", "objective", "time_limit_s", "workers", "max_moves"))
+    plan = solve_placement(snapshot, limits, on_progress=on_progress, cancel=cancel, **kw)
+    extra = {"max_moves": inputs.options.get("max_moves")} if plan.objective == "rebalance" else {}
+    return _validated(snapshot, limits, plan, **extra)
+
+
+def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+    from engine.capacity.run import solve_capacity_document  # the capacity engine's document entry point
+
+    return solve_capacity_document(inputs.body, on_progress=on_progress, cancel=cancel,
+                                   **_kwargs(inputs.options, ("problem", "phase", "relaxed", "time_limit_s")))
+
+
+SOLVE: dict[str, Callable[[RunInputs, ProgressCallback, Cancellation], dict]] = {
+    "maintenance": solve_maintenance_run,
+    "placement": solve_placement_run,
+    "capacity": solve_capacity_run,
+}
+
+# Kinds whose solver must start in a fresh interpreter: the capacity LPs may use
+# HiGHS, which cannot live in a process that has imported OR-Tools (NOTES.md).
+FRESH_INTERPRETER_KINDS = frozenset({"capacity"})
+
+
+def outcome(plan: dict, cancelled: bool) -> tuple[str, Optional[str]]:
+    """(run status, error) for a validated plan."""
+    status = plan.get("status")
+    if cancelled:
+        kept = "the best plan found so far is kept" if status in ("optimal", "feasible") else "no plan had been found yet"
+        return "cancelled", f"cancelled on request; {kept}"
+    if status in ("optimal", "feasible", "overfull"):
+        return "succeeded", None
+    if status == "infeasible":
+        return "infeasible", plan.get("explanation") or "the problem is infeasible"
+    return "failed", plan.get("explanation") or f"no plan found within the time limit (solver status {status!r})"
+
+
+def warm_imports() -> None:
+    """Import the solvers once in the worker so forked executors start at once."""
+    for module in ("engine.maintenance.solve", "engine.placement.solve", "engine.validate",
+                   "engine.validate_placement", "ortools.sat.python.cp_model"):
+        try:
+            __import__(module)
+        except ImportError:
+            pass

@@ -1,0 +1,138 @@
+"""Executes one claimed run inside its own child process.
+
+The solver runs in the main thread of the child; a pump thread does the
+database I/O every ~0.3 s in one short transaction: it appends the progress
+events the solver reported, refreshes the heartbeat and reads the
+cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
+so CP-SAT's `stop_search()` ends the search keeping its best plan, and the run
+ends `cancelled` with that plan.
+
+The child dies with its worker (PR_SET_PDEATHSIG on Linux, a parent-pid check
+elsewhere): a killed worker never leaves an orphan solver writing results
+for a run the store has already declared failed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Optional
+
+from engine.progress import Cancellation, ProgressEvent
+
+PUMP_INTERVAL_S = 0.3
+HEARTBEAT_EVERY_S = 1.0
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(70)
+
+
+class _Pump(threading.Thread):
+    """Progress out, heartbeat out, cancel flag in."""
+
+    def __init__(self, engine, run_id: int, cancel: Cancellation, parent_pid: int):
+        super().__init__(name=f"run-{run_id}-pump", daemon=True)
+        self.engine, self.run_id, self.cancel, self.parent_pid = engine, run_id, cancel, parent_pid
+        self._pending: list[ProgressEvent] = []
+        self._lock = threading.Lock()
+        self._halt = threading.Event()
+        self._last_beat = 0.0
+
+    def on_progress(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self._pending.append(event)
+
+    def flush(self) -> None:
+        from console.store.runs import cancel_requested, pump
+
+        with self._lock:
+            events, self._pending = self._pending, []
+        now = time.monotonic()
+        if events or now - self._last_beat >= HEARTBEAT_EVERY_S:
+            flag = pump(self.engine, self.run_id, events)
+            self._last_beat = now
+        else:
+            flag = cancel_requested(self.engine, self.run_id)
+        if flag and not self.cancel.cancelled:
+            self.cancel.cancel()
+
+    def run(self) -> None:
+        while not self._halt.wait(PUMP_INTERVAL_S):
+            if os.getppid() != self.parent_pid:
+                os._exit(70)  # worker gone: the store marks the run failed
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - a transient store error must not kill the solve
+                traceback.print_exc(file=sys.stderr)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
+def _error_text(exc: BaseException) -> str:
+    from engine.documents import DocumentError
+    from engine.violations import PlanRejected
+
+    if isinstance(exc, (PlanRejected, DocumentError)):
+        return str(exc)
+    tail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:]).strip()
+    return f"{type(exc).__name__}: {exc}\n{tail}"
+
+
+def execute_run(db: str, run_id: int, parent_pid: int) -> None:
+    """Child-process entry point: solve run `run_id` and record its outcome."""
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker, which cancels properly
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's handler inherited by fork
+    from console.runner.dispatch import SOLVE, RunInputs, outcome
+    from console.store.runs import finish_run, get_run, run_input, runs_engine, set_executor
+
+    engine = runs_engine(db)
+    set_executor(engine, run_id, os.getpid())
+    cancel = Cancellation()
+    pump = _Pump(engine, run_id, cancel, parent_pid)
+    status, plan, error = "failed", None, None
+    try:
+        view = get_run(engine, run_id)
+        if view is None or view.status != "running":
+            return
+        media, body = run_input(engine, view.input_key)
+        inputs = RunInputs(view.kind, media, body, view.limits, view.options)
+        if view.cancel_requested:
+            cancel.cancel()
+        pump.start()
+        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel)
+        status, error = outcome(plan, cancel.cancelled)
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded on the run
+        plan, error = None, _error_text(exc)
+        status = "cancelled" if cancel.cancelled and not _is_solver_bug(exc) else "failed"
+    finally:
+        if pump.is_alive():
+            pump.stop()
+        try:
+            pump.flush()
+        except Exception:  # noqa: BLE001
+            traceback.print_exc(file=sys.stderr)
+    finish_run(engine, run_id, status, plan=plan, error=error, expect_pid=parent_pid)
+    engine.dispose()
+
+
+def _is_solver_bug(exc: BaseException) -> bool:
+    from engine.violations import PlanRejected
+
+    return isinstance(exc, PlanRejected)

@@ -1,0 +1,229 @@
+"""The worker: claims queued runs and executes each in a child process.
+
+Why a child process per run (not a thread): a solver that crashes, leaks or
+hangs (a native segfault, CBC ignoring its time limit, no cancel handle in
+CBC at all) takes down only its child; the worker records why and carries on,
+and can kill the child outright when a cancel or a hard deadline is not
+honoured. Children are forked from a worker that has already imported the
+solvers, so a run starts in milliseconds; capacity runs start in a fresh
+interpreter instead (HiGHS and OR-Tools cannot share a process).
+
+Loop (every POLL_S): reap finished children, enforce cancel grace and hard
+deadlines, heartbeat, recover runs of dead workers, fire due schedules, claim
+runs while slots are free.
+
+    python -m console.runner.worker --db DB [--concurrency N] [--idle-exit S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+POLL_S = 0.1
+HOUSEKEEPING_S = 1.0
+CANCEL_GRACE_S = 10.0  # a solver that ignores a cancel this long is killed
+STOP_GRACE_S = 10.0
+
+
+def hard_deadline_s(time_limit_s: float) -> float:
+    """Wall time after which a run is killed: solver time limits are not deadlines (NOTES.md)."""
+    return 2 * time_limit_s + 60
+
+
+@dataclass
+class _Child:
+    run_id: int
+    kind: str
+    process: multiprocessing.Process
+    started: float
+    deadline: float
+    cancel_seen_at: Optional[float] = None
+    killed_reason: Optional[tuple[str, str]] = field(default=None)
+
+
+def _exit_reason(exitcode: Optional[int]) -> str:
+    if exitcode is None:
+        return "executor process vanished"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"executor process was killed by {name}"
+    return f"executor process exited with code {exitcode} before recording a result"
+
+
+class Worker:
+    def __init__(self, db: str, concurrency: int = 1, *, idle_exit_s: Optional[float] = None, detached: bool = False,
+                 log=None):
+        self.db, self.concurrency = str(db), max(1, concurrency)
+        self.idle_exit_s, self.detached = idle_exit_s, detached
+        self.children: dict[int, _Child] = {}
+        self.stopping = False
+        self.pid = os.getpid()
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self._fork = multiprocessing.get_context("fork") if sys.platform != "win32" else multiprocessing.get_context("spawn")
+        self._spawn = multiprocessing.get_context("spawn")
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def run(self) -> int:
+        from console.runner.dispatch import warm_imports
+        from console.store.runs import register_worker, runs_engine
+
+        warm_imports()
+        self.engine = runs_engine(self.db)
+        self.worker_id = register_worker(self.engine, self.pid, concurrency=self.concurrency, detached=self.detached)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_stop_signal)
+        self.log(f"worker {self.pid}: serving {self.db} with concurrency {self.concurrency}")
+        last_housekeeping, idle_since = 0.0, time.monotonic()
+        try:
+            while True:
+                self._reap()
+                self._police()
+                now = time.monotonic()
+                if now - last_housekeeping >= HOUSEKEEPING_S:
+                    self._housekeeping()
+                    last_housekeeping = now
+                if self.stopping:
+                    self._stop_children()
+                    if not self.children:
+                        break
+                elif self._claim():
+                    idle_since = time.monotonic()
+                    continue
+                if self.children:
+                    idle_since = time.monotonic()
+                elif self.idle_exit_s is not None and time.monotonic() - idle_since >= self.idle_exit_s:
+                    if self._nothing_to_wait_for():
+                        self.log(f"worker {self.pid}: idle for {self.idle_exit_s:.0f} s, exiting")
+                        break
+                    idle_since = time.monotonic()
+                time.sleep(POLL_S)
+        finally:
+            from console.store.runs import worker_heartbeat
+
+            worker_heartbeat(self.engine, self.worker_id, state="stopped")
+        return 0
+
+    def _on_stop_signal(self, signum, _frame) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        self.log(f"worker {self.pid}: {signal.Signals(signum).name}: cancelling {len(self.children)} run(s) and stopping")
+
+    def _nothing_to_wait_for(self) -> bool:
+        from console.store.runs import count_runs
+        from console.store.schedules import has_schedules
+
+        return count_runs(self.engine, ("queued",)) == 0 and not has_schedules(self.engine)
+
+    # -- claiming and starting -------------------------------------------------
+
+    def _claim(self) -> bool:
+        from console.store.runs import claim_next_run, count_runs, get_run
+
+        if len(self.children) >= self.concurrency or count_runs(self.engine, ("queued",)) == 0:
+            return False
+        run_id = claim_next_run(self.engine, self.pid)
+        if run_id is None:
+            return False
+        view = get_run(self.engine, run_id)
+        limit = view.options.get("time_limit_s") or ((view.limits or {}).get("solve") or {}).get("time_limit_s") or 30
+        self._start(run_id, view.kind, hard_deadline_s(float(limit)))
+        return True
+
+    def _start(self, run_id: int, kind: str, deadline_s: float) -> None:
+        from console.runner.dispatch import FRESH_INTERPRETER_KINDS
+        from console.runner.executor import execute_run
+
+        ctx = self._spawn if kind in FRESH_INTERPRETER_KINDS else self._fork
+        # Never hand pooled SQLite connections to a forked child: close them first.
+        self.engine.dispose()
+        proc = ctx.Process(target=execute_run, args=(self.db, run_id, self.pid), name=f"fleetctl-run-{run_id}", daemon=False)
+        proc.start()
+        now = time.monotonic()
+        self.children[run_id] = _Child(run_id, kind, proc, now, now + deadline_s)
+        self.log(f"worker {self.pid}: run {run_id} ({kind}) started in process {proc.pid}")
+
+    # -- supervision ----------------------------------------------------------
+
+    def _reap(self) -> None:
+        from console.store.runs import finish_run, get_run
+
+        for run_id, child in list(self.children.items()):
+            if child.process.is_alive():
+                continue
+            child.process.join()
+            if child.killed_reason is not None:
+                status, error = child.killed_reason
+            else:
+                status, error = "failed", _exit_reason(child.process.exitcode)
+            # A no-op when the executor recorded its own outcome (the run is no longer running).
+            if finish_run(self.engine, run_id, status, error=error, expect_pid=self.pid):
+                self.log(f"worker {self.pid}: run {run_id} {status}: {error}")
+            else:
+                view = get_run(self.engine, run_id)
+                self.log(f"worker {self.pid}: run {run_id} {view.status if view else '?'}")
+            del self.children[run_id]
+
+    def _police(self) -> None:
+        """Kill children that ignore a cancel for CANCEL_GRACE_S or overrun their hard deadline."""
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.killed_reason is not None or not child.process.is_alive():
+                continue
+            if child.cancel_seen_at is not None and now - child.cancel_seen_at > CANCEL_GRACE_S:
+                child.killed_reason = ("cancelled", f"cancelled on request; the solver did not stop within "
+                                       f"{CANCEL_GRACE_S:.0f} s and was killed, so no plan was kept")
+                child.process.kill()
+            elif now > child.deadline:
+                child.killed_reason = ("failed", f"exceeded its hard deadline of {child.deadline - child.started:.0f} s "
+                                       "(twice the time limit plus a minute) and was killed")
+                child.process.kill()
+
+    def _housekeeping(self) -> None:
+        from console.store.runs import cancel_requested, recover_dead_runs, worker_heartbeat
+        from console.store.schedules import fire_due_schedules
+
+        worker_heartbeat(self.engine, self.worker_id)
+        for run_id in recover_dead_runs(self.engine):
+            self.log(f"worker {self.pid}: run {run_id} marked failed (its worker died)")
+        if not self.stopping:
+            for run_id in fire_due_schedules(self.engine):
+                self.log(f"worker {self.pid}: schedule fired run {run_id}")
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.cancel_seen_at is None and cancel_requested(self.engine, child.run_id):
+                child.cancel_seen_at = now
+
+    def _stop_children(self) -> None:
+        from console.store.runs import request_cancel
+
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.cancel_seen_at is None:
+                request_cancel(self.engine, child.run_id)
+                child.cancel_seen_at = now - max(0.0, CANCEL_GRACE_S - STOP_GRACE_S)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m console.runner.worker", description="fleetctl run worker")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds")
+    parser.add_argument("--detached", action="store_true", help="spawned by ensure_worker (for the workers table)")
+    args = parser.parse_args(argv)
+    return Worker(args.db, args.concurrency, idle_exit_s=args.idle_exit, detached=args.detached).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
