@@ -1,0 +1,134 @@
+"""Solver process: reads pickled `LinearModel.rowwise()` dicts on stdin, solves each with
+HiGHS, writes pickled results on stdout.
+
+Runs as a script in its own process because highspy and ortools cannot share one
+(NOTES.md). It imports only numpy and highspy. HiGHS logging is off and no log
+file is written. Every model shares one deadline: models not reached in time come
+back with status "unknown".
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+
+import numpy as np
+
+
+def _status(h, highspy) -> tuple[str, bool]:
+    """(fleetctl status, has a primal solution)."""
+    ms = h.getModelStatus()
+    S = highspy.HighsModelStatus
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if ms == S.kOptimal:
+        return "optimal", True
+    if ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        # Costs are ≥ 0 and variables ≥ 0, so "unbounded or infeasible" is infeasible.
+        return "infeasible", False
+    if ms == S.kUnbounded:
+        return "unbounded", has_solution
+    return ("feasible" if has_solution else "unknown"), has_solution
+
+
+def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy) -> dict:
+    t0 = time.perf_counter()
+    inf = highspy.kHighsInf
+    n = len(m["cost"])
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    if np.isfinite(time_left):
+        h.setOptionValue("time_limit", max(time_left, 0.01))
+    h.setOptionValue("mip_rel_gap", mip_rel_gap)
+    h.setOptionValue("mip_abs_gap", 1e-7)
+    if threads:
+        h.setOptionValue("threads", threads)
+
+    def build(cost, maximize, extra_row=None):
+        lp = highspy.HighsLp()
+        start, index, value = m["start"], m["index"], m["value"]
+        row_lower, row_upper = m["row_lower"], m["row_upper"]
+        if extra_row is not None:
+            idx, val, lo, up = extra_row
+            index = np.concatenate([index, idx])
+            value = np.concatenate([value, val])
+            start = np.concatenate([start, [start[-1] + len(idx)]])
+            row_lower = np.concatenate([row_lower, [lo]])
+            row_upper = np.concatenate([row_upper, [up]])
+        lp.num_col_ = n
+        lp.num_row_ = len(row_lower)
+        lp.col_cost_ = np.asarray(cost, dtype=float)
+        lp.col_lower_ = np.asarray(m["lower"], dtype=float)
+        lp.col_upper_ = np.where(np.isinf(m["upper"]), inf, m["upper"])
+        lp.row_lower_ = np.where(np.isinf(row_lower), -inf, row_lower)
+        lp.row_upper_ = np.where(np.isinf(row_upper), inf, row_upper)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_ = n
+        lp.a_matrix_.num_row_ = len(row_lower)
+        lp.a_matrix_.start_ = np.asarray(start, dtype=np.int32)
+        lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+        lp.a_matrix_.value_ = np.asarray(value, dtype=float)
+        if m["integer"].any():
+            kinds = np.where(m["integer"], int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous))
+            lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
+        lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+        return lp
+
+    h.passModel(build(m["cost"], m["maximize"]))
+    h.run()
+    status, has = _status(h, highspy)
+    result = {"status": status, "x": None, "objective": None, "bound": None}
+    if has:
+        result["x"] = np.array(h.getSolution().col_value)
+        result["objective"] = float(h.getInfo().objective_function_value)
+        if m["integer"].any():
+            result["bound"] = float(h.getInfo().mip_dual_bound)
+        else:
+            result["bound"] = result["objective"] if status == "optimal" else None
+    if status == "optimal" and m.get("then_minimize") is not None:
+        # Lexicographic second stage: keep the first objective at its optimum, minimise the second.
+        first = result["objective"]
+        tol = m["lex_tolerance"] * max(1.0, abs(first))
+        nz = np.flatnonzero(m["cost"])
+        row = (nz, m["cost"][nz], first - tol, inf) if m["maximize"] else (nz, m["cost"][nz], -inf, first + tol)
+        h2 = highspy.Highs()
+        for key in ("output_flag", "log_to_console"):
+            h2.setOptionValue(key, False)
+        if np.isfinite(time_left):
+            h2.setOptionValue("time_limit", max(time_left - (time.perf_counter() - t0), 0.01))
+        h2.setOptionValue("mip_rel_gap", mip_rel_gap)
+        h2.setOptionValue("mip_abs_gap", 1e-7)
+        if threads:
+            h2.setOptionValue("threads", threads)
+        h2.passModel(build(m["then_minimize"], False, row))
+        h2.run()
+        status2, has2 = _status(h2, highspy)
+        if has2:
+            result["x"] = np.array(h2.getSolution().col_value)
+            result["second_objective"] = float(h2.getInfo().objective_function_value)
+        # The first stage's answer still stands if the second stage ran out of time.
+        result["second_status"] = status2
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def main() -> None:
+    job = pickle.load(sys.stdin.buffer)
+    import highspy
+
+    deadline = time.perf_counter() + job["time_limit"] if job.get("time_limit") else None
+    results = []
+    for m in job["models"]:
+        left = (deadline - time.perf_counter()) if deadline else float("inf")
+        if deadline and left <= 0:
+            results.append({"status": "unknown", "x": None, "objective": None, "bound": None, "seconds": 0.0})
+            continue
+        results.append(_solve(m, left, job.get("mip_rel_gap", 0.0), job.get("threads", 0), highspy))
+    sys.stdout.buffer.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()

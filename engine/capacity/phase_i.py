@@ -1,0 +1,61 @@
+"""Phase I: how many VMs of each reserved class to buy for the period.
+
+Solves the aggregated model (one set of on-demand variables per distinct workload
+tuple, weighted by its repeats) with HiGHS in a child process, integer or relaxed.
+The answer passes the independent checker (`engine.capacity.validate`) before it
+is returned.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+
+from engine.capacity.formulation import allocation_model
+from engine.capacity.highs_runner import solve_models
+from engine.capacity.levels import aggregate
+from engine.capacity.model import Problem
+from engine.capacity.solution import PhaseISolution
+from engine.progress import Cancellation
+
+
+def solve_phase_i(
+    problem: Problem,
+    relaxed: bool = False,
+    time_limit: Optional[float] = None,
+    cancellation: Optional[Cancellation] = None,
+) -> PhaseISolution:
+    t0 = time.perf_counter()
+    data = problem.data
+    levels = aggregate(problem.workload_matrix())
+    model, lay = allocation_model(data, levels.values, levels.repeats, integer=not relaxed)
+    t1 = time.perf_counter()
+    (res,) = solve_models([model], time_limit=time_limit, cancellation=cancellation)
+    t2 = time.perf_counter()
+    sol = PhaseISolution(
+        problem=problem, status=res["status"], relaxed=relaxed, levels=levels,
+        creation_time=t1 - t0, solving_time=t2 - t1, time_limit=time_limit, bound=res.get("bound"),
+    )
+    if res["x"] is None:
+        if sol.status not in ("infeasible", "unknown"):
+            sol.status = "unknown"
+        return sol
+    x = np.asarray(res["x"], dtype=float)
+    x = np.maximum(x, 0.0)
+    if not relaxed:
+        x = np.round(x)
+    y, xx = lay.split(x)
+    L, A = levels.values.shape
+    alloc = np.concatenate([np.broadcast_to(y, (L, A, lay.n_reserved)), xx], axis=2)
+    sol.allocation = alloc
+    sol.reserved = y.sum(axis=0)
+    sol.cost = float(model.cost @ x)
+    if sol.status == "optimal" and sol.bound is not None:
+        sol.bound = min(sol.bound, sol.cost)
+
+    from engine.capacity.validate import ensure_valid_phase_i
+
+    ensure_valid_phase_i(sol, solver_objective=res["objective"])
+    return sol
