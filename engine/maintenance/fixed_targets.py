@@ -152,8 +152,7 @@ class FixedTargetsProblem:
             else:
                 reboots.append(Reboot(host=t.key, start=s, end=s + t.duration))
         makespan = self.makespan_of(starts)
-        lb = min(lower_bound, makespan) if lower_bound is not None else None
-        return MaintenancePlan(status=status, makespan=makespan, lower_bound=lb,
+        return MaintenancePlan(status=status, makespan=makespan, lower_bound=lower_bound,
                                migrations=sorted(migrations, key=lambda m: (m.start, m.vm)),
                                reboots=sorted(reboots, key=lambda r: (r.start, r.host)),
                                solver=SolverInfo(name=solver, wall_s=round(wall_s, 3)))
@@ -172,7 +171,9 @@ def targets_from_plan(plan: MaintenancePlan) -> dict[str, str]:
 
 
 def simple_targets(snapshot: Snapshot, limits: Limits) -> dict[str, str]:
-    """A static best-fit assignment: largest VM first, to the host of its datacenter with least room left that fits.
+    """A static worst-fit assignment: largest VM first, to the host of its datacenter with the most room left.
+
+    Worst fit spreads arrivals over targets, so per-target concurrency serialises less.
 
     Candidates: `active` hosts, and (rolling) `needs_reboot` hosts that come earlier in an
     evacuation order (emptiest first), so targets never form a precedence cycle. Loads are
@@ -200,7 +201,7 @@ def simple_targets(snapshot: Snapshot, limits: Limits) -> dict[str, str]:
             slack = min(room[h.id][r] - load[h.id][r] - vm.demand(r) for r in RESOURCES)
             if slack < -EPS:
                 continue
-            if best_slack is None or slack < best_slack:
+            if best_slack is None or slack > best_slack:
                 best, best_slack = h.id, slack
         if best is not None:
             out[vm.id] = best
