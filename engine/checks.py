@@ -1,37 +1,76 @@
 """Cross-record checks of a snapshot: the rules a schema cannot express.
 
-Each check returns human-readable problems naming the record id and field.
-`check_snapshot` runs them all, so a bad snapshot reports every problem at once.
+Each check returns human-readable problems of the form
+`<kind> '<id>' field <field>: <what is wrong>`, so every message names the
+record and the field. `check_snapshot` runs them all, so a bad snapshot
+reports every problem at once.
+
+`check_partial_document` serves documents that also failed the schema: it runs
+the same checks on the records that are valid on their own, treating ids of
+invalid records as existing (no "unknown host" just because that host's cpu
+was negative), so schema and cross-record problems are listed together.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Iterable
+import math
+from collections import defaultdict
+from typing import Any, Iterable, Optional
 
-from engine.model import RESOURCES, Snapshot
+from pydantic import BaseModel, ValidationError
+
+from engine.model import RESOURCES, VM, Customer, Datacenter, Host, Rack, Snapshot
+
+# collection name in the document -> (record kind in messages, model)
+COLLECTIONS: dict[str, tuple[str, type[BaseModel]]] = {
+    "datacenters": ("datacenter", Datacenter),
+    "racks": ("rack", Rack),
+    "hosts": ("host", Host),
+    "customers": ("customer", Customer),
+    "vms": ("vm", VM),
+}
+
+# Ids present in the raw document, per collection, including records that failed the schema.
+KnownIds = dict[str, set[str]]
 
 
-def _duplicates(kind: str, ids: Iterable[str]) -> list[str]:
-    counts = Counter(ids)
-    return [f"{kind} {i!r}: duplicate id (appears {n} times)" for i, n in counts.items() if n > 1]
+def _records(s: Snapshot) -> Iterable[tuple[str, str, list]]:
+    for collection, (kind, _) in COLLECTIONS.items():
+        yield collection, kind, getattr(s, collection)
 
 
 def check_unique_ids(s: Snapshot) -> list[str]:
-    return (
-        _duplicates("datacenter", (d.id for d in s.datacenters))
-        + _duplicates("rack", (r.id for r in s.racks))
-        + _duplicates("host", (h.id for h in s.hosts))
-        + _duplicates("customer", (c.id for c in s.customers))
-        + _duplicates("vm", (v.id for v in s.vms))
-    )
+    """Ids are unique within each collection."""
+    out = []
+    for collection, kind, records in _records(s):
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, rec in enumerate(records):
+            positions[rec.id].append(i)
+        for rid, where in positions.items():
+            if len(where) > 1:
+                at = ", ".join(f"{collection}[{i}]" for i in where)
+                out.append(f"{kind} {rid!r} field id: duplicate id, appears {len(where)} times ({at})")
+    return out
 
 
-def check_references(s: Snapshot) -> list[str]:
-    dcs = {d.id for d in s.datacenters}
-    racks = {r.id for r in s.racks}
-    hosts = {h.id for h in s.hosts}
-    customers = {c.id for c in s.customers}
+def check_id_format(s: Snapshot) -> list[str]:
+    """Ids are compared exactly: surrounding spaces or control characters are almost always a mistake."""
+    out = []
+    for _, kind, records in _records(s):
+        for rec in records:
+            if rec.id != rec.id.strip():
+                out.append(f"{kind} {rec.id!r} field id: leading or trailing whitespace")
+            elif any(ord(ch) < 32 or ord(ch) == 127 for ch in rec.id):
+                out.append(f"{kind} {rec.id!r} field id: contains control characters")
+    return out
+
+
+def check_references(s: Snapshot, known: Optional[KnownIds] = None) -> list[str]:
+    """Every rack names a datacenter, every host a rack, every VM a host (or null) and a customer."""
+    dcs = known["datacenters"] if known else {d.id for d in s.datacenters}
+    racks = known["racks"] if known else {r.id for r in s.racks}
+    hosts = known["hosts"] if known else {h.id for h in s.hosts}
+    customers = known["customers"] if known else {c.id for c in s.customers}
     out = []
     out += [f"rack {r.id!r} field datacenter: unknown datacenter {r.datacenter!r}" for r in s.racks if r.datacenter not in dcs]
     out += [f"host {h.id!r} field rack: unknown rack {h.rack!r}" for h in s.hosts if h.rack not in racks]
@@ -43,29 +82,103 @@ def check_references(s: Snapshot) -> list[str]:
     return out
 
 
-def check_host_loads(s: Snapshot) -> list[str]:
-    """The VMs already on a host must fit its raw capacity."""
+def check_finite(s: Snapshot) -> list[str]:
+    """Quantities are finite numbers (JSON `Infinity` and YAML `.inf` parse, but mean nothing here)."""
     out = []
-    hosts = s.host_by_id
-    load: dict[str, dict[str, float]] = {}
+    for h in s.hosts:
+        for f in (*RESOURCES, "bandwidth_gbps"):
+            x = getattr(h, f)
+            if x is not None and not math.isfinite(x):
+                out.append(f"host {h.id!r} field {f}: must be a finite number, got {x}")
     for v in s.vms:
-        if v.host in hosts:
-            per = load.setdefault(v.host, dict.fromkeys(RESOURCES, 0.0))
-            for r in RESOURCES:
-                per[r] += v.demand(r)
-    for hid, per in load.items():
-        for r in RESOURCES:
-            cap = hosts[hid].capacity(r)
-            if per[r] > cap + 1e-9:
-                out.append(f"host {hid!r} field {r}: over capacity, its VMs need {per[r]:g} but it has {cap:g}")
+        for f in (*RESOURCES, "migration_gbps"):
+            x = getattr(v, f)
+            if x is not None and not math.isfinite(x):
+                out.append(f"vm {v.id!r} field {f}: must be a finite number, got {x}")
     return out
 
 
-CHECKS = (check_unique_ids, check_references, check_host_loads)
+def check_positive_sizes(s: Snapshot) -> list[str]:
+    """A host without cpu or memory cannot run anything, a VM without cpu or memory is not a VM.
+
+    Disk may be zero on both (network storage).
+    """
+    out = []
+    for h in s.hosts:
+        out += [f"host {h.id!r} field {f}: capacity must be positive, got {getattr(h, f):g}"
+                for f in ("cpu", "memory_gb") if getattr(h, f) == 0]
+    for v in s.vms:
+        out += [f"vm {v.id!r} field {f}: demand must be positive, got {getattr(v, f):g}"
+                for f in ("cpu", "memory_gb") if getattr(v, f) == 0]
+    return out
 
 
-def check_snapshot(s: Snapshot) -> list[str]:
+def check_bandwidth(s: Snapshot) -> list[str]:
+    """A bandwidth limit of 0 forbids every migration (omit the field for no limit); a migratable
+    VM whose own throughput exceeds its host's bandwidth could never leave that host."""
+    out = []
+    for h in s.hosts:
+        if h.bandwidth_gbps == 0:
+            out.append(f"host {h.id!r} field bandwidth_gbps: must be positive (omit it for no limit)")
+    hosts = s.host_by_id
+    for v in s.vms:
+        host = hosts.get(v.host) if v.host is not None else None
+        if (host is not None and v.migratable and v.migration_gbps is not None and host.bandwidth_gbps
+                and v.migration_gbps > host.bandwidth_gbps + 1e-9):
+            out.append(f"vm {v.id!r} field migration_gbps: {v.migration_gbps:g} exceeds the bandwidth_gbps "
+                       f"{host.bandwidth_gbps:g} of its host {host.id!r}, so it could never migrate")
+    return out
+
+
+def check_host_loads(s: Snapshot) -> list[str]:
+    """The VMs already on a host fit its raw capacity (whatever the host's state)."""
+    out = []
+    hosts = s.host_by_id
+    load: dict[str, list[float]] = {}
+    for v in s.vms:
+        if v.host in hosts:
+            per = load.setdefault(v.host, [0.0] * len(RESOURCES))
+            for k, r in enumerate(RESOURCES):
+                per[k] += getattr(v, r)
+    for hid, per in load.items():
+        for k, r in enumerate(RESOURCES):
+            cap = hosts[hid].capacity(r)
+            if per[k] > cap + 1e-9:
+                out.append(f"host {hid!r} field {r}: over capacity, its VMs need {per[k]:g} but it has {cap:g}")
+    return out
+
+
+CHECKS = (check_unique_ids, check_id_format, check_references, check_finite, check_positive_sizes,
+          check_bandwidth, check_host_loads)
+
+
+def check_snapshot(s: Snapshot, known: Optional[KnownIds] = None) -> list[str]:
+    """Every cross-record problem of `s`. `known`: ids to treat as existing (see module doc)."""
     problems: list[str] = []
     for check in CHECKS:
-        problems.extend(check(s))
+        problems.extend(check(s, known) if check is check_references else check(s))
     return problems
+
+
+def check_partial_document(data: Any) -> list[str]:
+    """Cross-record problems among the records of a raw document that pass the schema on their own.
+
+    Used when the document as a whole failed the schema; returns [] when the
+    document is not even a mapping of lists.
+    """
+    if not isinstance(data, dict):
+        return []
+    valid: dict[str, list] = {}
+    known: KnownIds = {}
+    for collection, (_, model) in COLLECTIONS.items():
+        raw = data.get(collection)
+        raw = raw if isinstance(raw, list) else []
+        known[collection] = {r["id"] for r in raw if isinstance(r, dict) and isinstance(r.get("id"), str)}
+        valid[collection] = []
+        for rec in raw:
+            try:
+                valid[collection].append(model.model_validate(rec))
+            except ValidationError:
+                pass
+    partial = Snapshot.model_construct(**valid)
+    return check_snapshot(partial, known)

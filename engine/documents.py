@@ -91,9 +91,13 @@ def parse_model(model: type[M], data: Any, source: str) -> M:
 
 def parse_snapshot(data: Any, source: str = "snapshot") -> Snapshot:
     """Schema validation, then every cross-record check (`engine.checks`)."""
-    from engine.checks import check_snapshot
+    from engine.checks import check_partial_document, check_snapshot
 
-    snapshot = parse_model(Snapshot, data, source)
+    try:
+        snapshot = parse_model(Snapshot, data, source)
+    except DocumentError as exc:
+        # List cross-record problems of the records that are valid on their own too: every problem at once.
+        raise DocumentError(source, exc.problems + check_partial_document(data)) from None
     problems = check_snapshot(snapshot)
     if problems:
         raise DocumentError(source, problems)
