@@ -1,1 +1,142 @@
-"""(commands registered here as they are built)"""
+"""`fleetctl bench ...`: benchmarks that print tables (and plots).
+
+`fleetctl bench formulations` compares the maintenance formulations on the
+same fixed-targets problem (seed-style instances, see
+engine/maintenance/formulation_bench.py): CP-SAT, time-indexed MIP and
+time-continuous MIP, per size and horizon. The table goes to stdout, one
+progress line per run to stderr; optional CSV and PNG/SVG plot.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from console.cli.apps import bench_app
+from console.cli.common import err, fail
+
+FORMULATION_NAMES = ("cp-sat-fixed", "mip-time-indexed", "mip-continuous")  # as in engine.maintenance.formulation_bench
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    values, bad = [], []
+    for part in text.split(","):
+        part = part.strip()
+        if part.isdigit() and int(part) > 0:
+            values.append(int(part))
+        else:
+            bad.append(part or "(empty)")
+    if bad or not values:
+        fail(f"{option}: expected positive integers separated by commas, got {', '.join(bad) or repr(text)}")
+    return values
+
+
+@bench_app.command("formulations")
+def formulations(
+    sizes: Annotated[str, typer.Option("--sizes", help="Numbers of migrations, comma-separated.")] = "5,10,20,40,80",
+    horizons: Annotated[str, typer.Option("--horizons", help="Horizons in minutes, comma-separated.")] = "100,400,1440",
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds per solve (build included).")] = 60.0,
+    only: Annotated[Optional[str], typer.Option("--formulations", help=f"Subset of {','.join(FORMULATION_NAMES)}.")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Instance generator seed.")] = 0,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write every row to this CSV file.")] = None,
+    plot_path: Annotated[Optional[Path], typer.Option("--plot", help="Plot solve time vs size (.png or .svg).")] = None,
+) -> None:
+    """Compare CP-SAT, time-indexed MIP and time-continuous MIP on seed-style instances with fixed targets."""
+    size_list = _int_list(sizes, "--sizes")
+    horizon_list = _int_list(horizons, "--horizons")
+    names = list(FORMULATION_NAMES)
+    if only is not None:
+        names = [n.strip() for n in only.split(",") if n.strip()]
+        unknown = [n for n in names if n not in FORMULATION_NAMES]
+        if unknown or not names:
+            fail(f"--formulations: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMULATION_NAMES)}")
+    if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg"):
+        fail(f"--plot: {plot_path} must end in .png or .svg")
+
+    from engine.maintenance.formulation_bench import run
+
+    def progress(row) -> None:
+        shown = "-" if row.wall_s is None else f"{row.wall_s:.2f}s"
+        err(f"[dim]size {row.size:>4} horizon {row.horizon:>5} {row.formulation:<17} {row.status:<10} "
+            f"makespan {row.makespan if row.makespan is not None else '-':>4} {shown}[/]")
+
+    err(f"[dim]{len(size_list) * len(horizon_list) * len(names)} runs, {time_limit:g} s each at most "
+        "(CBC gets a hard deadline a little later)[/]")
+    rows = run(size_list, horizon_list, time_limit, formulations=names, seed=seed, on_row=progress)
+    _print_table(rows, time_limit)
+    if csv_path is not None:
+        _write_csv(rows, csv_path)
+        err(f"wrote {csv_path}")
+    if plot_path is not None:
+        _plot(rows, plot_path, time_limit)
+        err(f"wrote {plot_path}")
+
+
+def _fmt(value, spec: str = "") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_table(rows, time_limit: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Formulations on seed-style instances (targets fixed, time limit {time_limit:g} s, 1 thread)")
+    for col, justify in [("N", "right"), ("H", "right"), ("formulation", "left"), ("vars", "right"),
+                         ("cons", "right"), ("build s", "right"), ("wall s", "right"), ("status", "left"),
+                         ("makespan", "right"), ("bound", "right"), ("gap", "right"), ("note", "left")]:
+        table.add_column(col, justify=justify)
+    colours = {"optimal": "green", "feasible": "yellow", "infeasible": "red", "unknown": "red"}
+    for r in rows:
+        table.add_row(str(r.size), str(r.horizon), r.formulation, _fmt(r.variables), _fmt(r.constraints),
+                      _fmt(r.build_s, ".2f"), _fmt(r.wall_s, ".2f"), f"[{colours.get(r.status, 'white')}]{r.status}[/]",
+                      _fmt(r.makespan), _fmt(r.bound, ".1f"), "-" if r.gap is None else f"{100 * r.gap:.1f}%",
+                      r.note[:60])
+    Console(soft_wrap=False, width=160).print(table)
+
+
+def _write_csv(rows, path: Path) -> None:
+    fields = list(rows[0].as_dict()) if rows else ["size"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow(r.as_dict())
+
+
+def _plot(rows, path: Path, time_limit: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"cp-sat-fixed": "tab:green", "mip-time-indexed": "tab:blue", "mip-continuous": "tab:orange"}
+    styles = ["-", "--", ":", "-."]
+    horizons = sorted({r.horizon for r in rows})
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name in dict.fromkeys(r.formulation for r in rows):
+        for k, h in enumerate(horizons):
+            pts = sorted((r.size, r.wall_s, r.status) for r in rows
+                         if r.formulation == name and r.horizon == h and r.wall_s is not None)
+            if not pts:
+                continue
+            xs, ys = [p[0] for p in pts], [max(p[1], 1e-3) for p in pts]
+            ax.plot(xs, ys, styles[k % len(styles)], color=colours.get(name), label=f"{name}, H={h}")
+            proven = [(x, y) for (x, y, (_, _, s)) in zip(xs, ys, pts) if s == "optimal"]
+            unproven = [(x, y) for (x, y, (_, _, s)) in zip(xs, ys, pts) if s != "optimal"]
+            if proven:
+                ax.scatter(*zip(*proven), color=colours.get(name), marker="o", zorder=3)
+            if unproven:
+                ax.scatter(*zip(*unproven), facecolors="none", edgecolors=colours.get(name), marker="s", s=60, zorder=3)
+    ax.axhline(time_limit, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("migrations (N)")
+    ax.set_ylabel("wall time, s (log; build included)")
+    ax.set_yscale("log")
+    ax.set_title("Maintenance with fixed targets: solve time vs size\n"
+                 "filled dot = proven optimal; hollow square = stopped (feasible / none)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
