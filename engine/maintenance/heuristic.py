@@ -1,0 +1,320 @@
+"""Constructive heuristic: host-by-host evacuation with list scheduling over time.
+
+How it works (one pass):
+
+* Rebooting hosts are *opened* for evacuation one at a time, in an order
+  (emptiest first: an empty host reboots at once and, when rolling, becomes
+  free room for the next ones). Opening a host packs all its VMs at once into
+  the room available now (best fit, spreading over targets in waves of
+  `per_target_host` so target concurrency does not serialise them). A host
+  whose VMs do not fit is skipped until a reboot adds room. This is what keeps
+  rolling fleets with few empty hosts from dead-ending: room is only ever
+  reserved for hosts that can be fully evacuated.
+* Time advances from event to event (migration and reboot ends). At each
+  minute: finished hosts reboot (before migrations take customer slots), more
+  hosts are opened while their datacenter has free migration slots, then
+  ready migrations start in priority order whenever every concurrency,
+  bandwidth and conflict limit allows.
+
+Several passes with different priority rules run and the shortest plan wins.
+Capacity is static (see problem.py), so every plan it returns respects rule 4
+by construction; the other rules are checked at each start.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+from engine.maintenance.problem import Problem
+from engine.maintenance.schedule import Schedule
+
+INF = 1 << 60
+
+
+def _cap(x: Optional[int]) -> int:
+    return INF if x is None else x
+
+
+def evacuation_order(problem: Problem) -> list[int]:
+    """Rebooting hosts, emptiest first; racks interleaved among hosts of similar load."""
+    hosts = problem.hosts
+    rank_in_rack: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    for h in sorted(problem.reboot_hosts, key=lambda i: (hosts[i].load_fraction, hosts[i].id)):
+        rack = hosts[h].rack
+        rank_in_rack[h] = seen.get(rack, 0)
+        seen[rack] = rank_in_rack[h] + 1
+    return sorted(
+        problem.reboot_hosts,
+        key=lambda i: (len(hosts[i].tasks) > 0, round(hosts[i].load_fraction, 1), rank_in_rack[i], hosts[i].rack, hosts[i].id),
+    )
+
+
+class _Pass:
+    """One list-scheduling pass with a given host order and task priority."""
+
+    def __init__(self, problem: Problem, order: list[int], priority: str):
+        self.p = problem
+        self.order = order
+        self.priority = priority
+        P = problem
+        nh = len(P.hosts)
+        self.per_src = _cap(P.per_source_host)
+        self.per_tgt = _cap(P.per_target_host)
+        self.per_rack = _cap(P.per_rack)
+        self.per_dc = _cap(P.per_datacenter)
+        self.glob = _cap(P.global_limit)
+        self.down_lim = _cap(P.max_hosts_down_per_rack)
+        self.cust_lim = [_cap(c) for c in P.customer_limits]
+        self.rack_of = [h.rack for h in P.hosts]
+        self.dc_of = [h.datacenter for h in P.hosts]
+        self.bw = [INF if h.bandwidth is None else h.bandwidth for h in P.hosts]
+        # numpy views for packing
+        self.room = np.array([h.room for h in P.hosts], dtype=np.int64).reshape(nh, -1)
+        self.available = np.array([h.state == "active" for h in P.hosts], dtype=bool)
+        self.pending = np.zeros(nh, dtype=np.int64)
+        self.bw_np = np.array(self.bw, dtype=np.int64)
+        norm = np.maximum(self.room.max(axis=0), 1) if nh else np.ones(1)
+        self.norm = norm.astype(float)
+        self.dc_targets = [np.array(t, dtype=np.int64) for t in P.targets_by_datacenter]
+        # customer criticality: remaining work per unit of limit
+        work = [0] * len(P.customers)
+        for t in P.tasks:
+            work[t.customer] += t.duration
+        self.cust_crit = [w / max(1, l) if l < INF else 0.0 for w, l in zip(work, self.cust_lim)]
+
+    # ------------------------------------------------------------------ packing
+
+    def pack(self, h: int) -> Optional[list[tuple[int, int]]]:
+        """Reserve a target for every VM of host h; None (nothing reserved) if they do not fit."""
+        P = self.p
+        tasks = sorted(P.hosts[h].tasks, key=lambda j: -sum(d / n for d, n in zip(P.tasks[j].demand, self.norm)))
+        cands = self.dc_targets[self.dc_of[h]]
+        cands = cands[cands != h]
+        wave = self.per_tgt if self.per_tgt < INF else 4
+        done: list[tuple[int, int]] = []
+        for j in tasks:
+            t = P.tasks[j]
+            if len(cands) == 0:
+                break
+            room = self.room[cands]
+            d = np.array(t.demand, dtype=np.int64)
+            ok = self.available[cands] & (room >= d).all(axis=1) & (self.bw_np[cands] >= t.gbps)
+            if not ok.any():
+                break
+            leftover = ((room - d) / self.norm).sum(axis=1)
+            score = (self.pending[cands] // wave) * 1e6 + leftover
+            score[~ok] = np.inf
+            g = int(cands[int(np.argmin(score))])
+            self.room[g] -= d
+            self.pending[g] += 1
+            done.append((j, g))
+        if len(done) < len(tasks):
+            for j, g in done:
+                self.room[g] += np.array(P.tasks[j].demand, dtype=np.int64)
+                self.pending[g] -= 1
+            return None
+        return done
+
+    # ------------------------------------------------------------------ the pass
+
+    def run(self, deadline: Optional[float]) -> Optional[Schedule]:
+        P = self.p
+        nh, nt = len(P.hosts), len(P.tasks)
+        tasks = P.tasks
+        src_cnt = [0] * nh
+        tgt_cnt = [0] * nh
+        rack_cnt = [0] * len(P.racks)
+        dc_cnt = [0] * len(P.datacenters)
+        glob_cnt = 0
+        bw_used = [0] * nh
+        cust_cnt = [0] * len(P.customers)
+        rack_down = [0] * len(P.racks)
+        remaining = [len(h.tasks) for h in P.hosts]
+        starts = [-1] * nt
+        targets = [-1] * nt
+        reboot_starts: dict[int, int] = {}
+        open_seq: dict[int, int] = {}
+        unopened = list(self.order)
+        failed_at: dict[int, int] = {}  # host -> room version when its packing last failed
+        room_version = 0
+        waiting_reboot: list[int] = []
+        ready: list[int] = []
+        events: list[tuple[int, int, int]] = []  # (time, kind 0 migration end / 1 reboot end, id)
+        n_reboots = len(P.reboot_hosts)
+        rebooted = 0
+        blocked_customers: set[int] = set()
+        t_now = 0
+
+        if self.priority == "customer":
+            key: Callable[[int], tuple] = lambda j: (-self.cust_crit[tasks[j].customer], open_seq[tasks[j].source], -tasks[j].duration, j)
+        else:
+            key = lambda j: (open_seq[tasks[j].source], -tasks[j].duration, j)
+
+        def try_start(j: int) -> bool:
+            nonlocal glob_cnt
+            t = tasks[j]
+            s, g, c = t.source, targets[j], t.customer
+            if glob_cnt >= self.glob or src_cnt[s] >= self.per_src or tgt_cnt[g] >= self.per_tgt:
+                return False
+            if c in blocked_customers or cust_cnt[c] >= self.cust_lim[c]:
+                return False
+            d = self.dc_of[s]
+            if dc_cnt[d] >= self.per_dc:
+                return False
+            rs, rg = self.rack_of[s], self.rack_of[g]
+            if rack_cnt[rs] >= self.per_rack or (rg != rs and rack_cnt[rg] >= self.per_rack):
+                return False
+            if bw_used[s] + t.gbps > self.bw[s] or bw_used[g] + t.gbps > self.bw[g]:
+                return False
+            glob_cnt += 1
+            src_cnt[s] += 1
+            tgt_cnt[g] += 1
+            cust_cnt[c] += 1
+            dc_cnt[d] += 1
+            rack_cnt[rs] += 1
+            if rg != rs:
+                rack_cnt[rg] += 1
+            bw_used[s] += t.gbps
+            bw_used[g] += t.gbps
+            starts[j] = t_now
+            heapq.heappush(events, (t_now + t.duration, 0, j))
+            return True
+
+        def open_one() -> bool:
+            """Open the first host in order that fits (and whose datacenter has free slots)."""
+            for pos, h in enumerate(unopened):
+                if failed_at.get(h) == room_version:
+                    continue
+                if P.hosts[h].tasks and (dc_cnt[self.dc_of[h]] >= self.per_dc or glob_cnt >= self.glob):
+                    continue
+                packed = self.pack(h) if P.hosts[h].tasks else []
+                if packed is None:
+                    failed_at[h] = room_version
+                    continue
+                unopened.pop(pos)
+                open_seq[h] = len(open_seq)
+                for j, g in packed:
+                    targets[j] = g
+                if not packed:
+                    waiting_reboot.append(h)
+                else:
+                    new = sorted((j for j, _ in packed), key=key)
+                    for j in new:
+                        if not try_start(j):
+                            ready.append(j)
+                    ready.sort(key=key)
+                return True
+            return False
+
+        def start_reboots() -> bool:
+            nonlocal rebooted, room_version
+            changed = False
+            blocked_customers.clear()
+            still: list[int] = []
+            for h in waiting_reboot:
+                hd = P.hosts[h]
+                if hd.reboot_minutes > 0:
+                    if rack_down[hd.rack] >= self.down_lim:
+                        still.append(h)
+                        continue
+                    if any(cust_cnt[c] + n > self.cust_lim[c] for c, n in hd.down_customers):
+                        blocked_customers.update(c for c, _ in hd.down_customers)
+                        still.append(h)
+                        continue
+                    rack_down[hd.rack] += 1
+                    for c, n in hd.down_customers:
+                        cust_cnt[c] += n
+                    heapq.heappush(events, (t_now + hd.reboot_minutes, 1, h))
+                else:
+                    rebooted += 1
+                    if P.rolling:
+                        self.available[h] = True
+                        room_version += 1
+                        changed = True
+                reboot_starts[h] = t_now
+            waiting_reboot[:] = still
+            return changed
+
+        guard = 0
+        while True:
+            guard += 1
+            if deadline is not None and guard % 64 == 0 and time.monotonic() > deadline:
+                return None
+            # 1. everything that ends now
+            while events and events[0][0] == t_now:
+                _, kind, i = heapq.heappop(events)
+                if kind == 0:
+                    t = tasks[i]
+                    s, g = t.source, targets[i]
+                    glob_cnt -= 1
+                    src_cnt[s] -= 1
+                    tgt_cnt[g] -= 1
+                    cust_cnt[t.customer] -= 1
+                    dc_cnt[self.dc_of[s]] -= 1
+                    rs, rg = self.rack_of[s], self.rack_of[g]
+                    rack_cnt[rs] -= 1
+                    if rg != rs:
+                        rack_cnt[rg] -= 1
+                    bw_used[s] -= t.gbps
+                    bw_used[g] -= t.gbps
+                    self.pending[g] -= 1
+                    remaining[s] -= 1
+                    if remaining[s] == 0:
+                        waiting_reboot.append(s)
+                else:
+                    hd = P.hosts[i]
+                    rack_down[hd.rack] -= 1
+                    for c, n in hd.down_customers:
+                        cust_cnt[c] -= n
+                    rebooted += 1
+                    if P.rolling:
+                        self.available[i] = True
+                        room_version += 1
+            # 2. reboots first (they unlock room and must not starve), then waiting
+            #    migrations, then open more hosts while slots are free
+            start_reboots()
+            if ready:
+                still = []
+                for j in ready:
+                    if not try_start(j):
+                        still.append(j)
+                ready[:] = still
+            while True:
+                progressed = False
+                while unopened and open_one():
+                    progressed = True
+                if waiting_reboot and start_reboots():
+                    progressed = True
+                if not progressed:
+                    break
+            if rebooted == n_reboots and not events:
+                break
+            if not events:
+                return None  # stuck: nothing runs and nothing can start
+            t_now = events[0][0]
+        return Schedule(starts=starts, targets=targets, reboot_starts=reboot_starts)
+
+
+def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None) -> Optional[Schedule]:
+    """The best plan of a few list-scheduling passes; None if every pass dead-ends."""
+    if any(len(h.tasks) and not problem.targets_by_datacenter[h.datacenter] for h in problem.hosts):
+        return None
+    order = evacuation_order(problem)
+    best: Optional[Schedule] = None
+    best_key = (math.inf, math.inf)
+    for priority in ("host", "customer"):
+        if priority == "customer" and not any(l is not None for l in problem.customer_limits):
+            continue
+        sched = _Pass(problem, order, priority).run(deadline)
+        if sched is None:
+            continue
+        k = (sched.makespan(problem), sched.total_completion(problem))
+        if k < best_key:
+            best, best_key = sched, k
+    return best

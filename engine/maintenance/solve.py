@@ -1,0 +1,324 @@
+"""`solve_maintenance`: prechecks, decomposition, heuristic, exact solver, bounds, validation.
+
+    1. prechecks (engine.maintenance.explain): a cheap, named reason → `infeasible`;
+    2. split the fleet into independent components (datacenters, decompose.py);
+    3. per component: the constructive heuristic (first plan, and the hint),
+       then the chosen solver from `SOLVERS` ("cp-sat", "heuristic"; MIP
+       formulations register themselves here);
+    4. merge; the plan's lower bound is the best of engine.maintenance.bounds
+       and the exact components' proven bounds;
+    5. ALWAYS engine.validate.validate_maintenance: a violation raises
+       PlanRejected, never ships.
+
+Status is honest: `optimal` only when proven (the makespan equals the lower
+bound — a proof on its own — or every part was solved exactly to optimality);
+`feasible` when a valid plan exists; `infeasible` with an explanation; `unknown`
+when no plan was found in time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from engine.maintenance.decompose import Component, choose_executor, plan_components, time_shares
+from engine.maintenance.problem import Problem, build_problem, candidate_targets
+from engine.maintenance.schedule import Schedule, migration_records, reboot_records
+from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
+from engine.progress import Cancellation, ProgressCallback, ProgressEvent
+from engine.violations import PlanRejected
+
+# Above this many migrations in one component the exact model is skipped (heuristic plan only).
+CPSAT_MAX_TASKS = 12000
+
+
+@dataclass
+class ComponentJob:
+    """Everything a worker process needs to solve one component (picklable)."""
+
+    problem: Problem
+    solver: str
+    time_limit_s: float
+    workers: int
+    seed: int
+    restricted: bool
+    deadline: float  # time.time() by which the job must return
+
+
+@dataclass
+class ComponentResult:
+    status: str                     # optimal | feasible | infeasible | unknown (for this component)
+    migrations: list[Migration] = field(default_factory=list)
+    reboots: list[Reboot] = field(default_factory=list)
+    makespan: Optional[int] = None
+    bound: Optional[int] = None     # proven lower bound on this component's makespan (fleet-valid)
+    proven: bool = False            # optimality proven for the fleet's version of this component
+    explanation: Optional[str] = None
+    first_plan_s: Optional[float] = None
+    notes: list[str] = field(default_factory=list)
+
+
+ComponentSolver = Callable[[ComponentJob, Callable[[dict], None], Optional[Cancellation]], ComponentResult]
+SOLVERS: dict[str, ComponentSolver] = {}
+
+
+def register_solver(name: str, fn: ComponentSolver) -> None:
+    """Make `name` available to solve_maintenance / `fleetctl solve maintenance --solver`."""
+    SOLVERS[name] = fn
+
+
+# --------------------------------------------------------------------------- component solvers
+
+
+def _result_from(problem: Problem, schedule: Schedule, status: str, **kw) -> ComponentResult:
+    return ComponentResult(status=status, migrations=migration_records(problem, schedule),
+                           reboots=reboot_records(problem, schedule), makespan=schedule.makespan(problem), **kw)
+
+
+def _heuristic_first(job: ComponentJob, progress: Callable[[dict], None]) -> tuple[Optional[Schedule], float]:
+    from engine.maintenance.heuristic import schedule_heuristic
+
+    t0 = time.monotonic()
+    sched = schedule_heuristic(job.problem, deadline=t0 + max(1.0, job.deadline - time.time()))
+    took = time.monotonic() - t0
+    if sched is not None:
+        progress({"objective": sched.makespan(job.problem), "elapsed_s": took})
+    return sched, took
+
+
+def solve_with_heuristic(job: ComponentJob, progress, cancel) -> ComponentResult:
+    problem = job.problem
+    if not problem.tasks and not problem.reboot_hosts:
+        return ComponentResult(status="optimal", makespan=0, bound=0, proven=True, first_plan_s=0.0)
+    sched, took = _heuristic_first(job, progress)
+    if sched is None:
+        return ComponentResult(status="unknown", notes=["the heuristic found no plan (it dead-ended)"])
+    return _result_from(problem, sched, "feasible", first_plan_s=took)
+
+
+def candidate_cap(n_tasks: int) -> Optional[int]:
+    """Candidate targets per migration in the exact model (None: all, the model is exact)."""
+    if n_tasks <= 300:
+        return None
+    if n_tasks <= 1500:
+        return 10
+    if n_tasks <= 4000:
+        return 6
+    return 4
+
+
+def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
+    from engine.maintenance.cpsat import explain_infeasible, solve_cpsat
+
+    problem = job.problem
+    if not problem.tasks and not problem.reboot_hosts:
+        return ComponentResult(status="optimal", makespan=0, bound=0, proven=True, first_plan_s=0.0)
+    t0 = time.monotonic()
+    hint, took = _heuristic_first(job, progress)
+    remaining = job.deadline - time.time()
+    n = len(problem.tasks)
+    if n > CPSAT_MAX_TASKS or remaining < 1.0 + n / 4000 or (cancel is not None and cancel.cancelled):
+        if hint is None:
+            return ComponentResult(status="unknown", notes=["no plan: heuristic dead-ended, no time or size for CP-SAT"])
+        return _result_from(problem, hint, "feasible", first_plan_s=took,
+                            notes=[f"CP-SAT skipped ({n} migrations, {remaining:.1f} s left)"])
+    cap = candidate_cap(n)
+    candidates, pruned = candidate_targets(problem, cap, keep=hint.targets if hint is not None else None)
+
+    def on_progress(ev: ProgressEvent) -> None:
+        progress({"objective": ev.objective, "bound": ev.bound if not job.restricted else None,
+                  "elapsed_s": time.monotonic() - t0})
+
+    remaining = job.deadline - time.time()
+    r = solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=remaining,
+                    workers=job.workers, seed=job.seed, on_progress=on_progress, cancel=cancel)
+    valid_bound = r.bound if (r.exact and not job.restricted) else None
+    if r.status == "infeasible":
+        if r.exact and not job.restricted:
+            culprits = explain_infeasible(problem, candidates, time_limit_s=min(10.0, max(1.0, job.deadline - time.time())),
+                                          workers=job.workers)
+            what = (", ".join(culprits) + " (removing any one of these alone makes a plan possible)") if culprits \
+                else "the combination of limits (no single limit family explains it)"
+            dcs = ", ".join(problem.datacenters)
+            return ComponentResult(status="infeasible", explanation=f"datacenter(s) {dcs}: no plan satisfies every rule; binding: {what}")
+        return ComponentResult(status="unknown", notes=["CP-SAT found the restricted/pruned model infeasible"])
+    if r.schedule is None:
+        return ComponentResult(status="unknown", notes=["no plan found in time"])
+    proven = r.status == "optimal" and r.exact and not job.restricted
+    return _result_from(problem, r.schedule, "optimal" if proven else "feasible", bound=valid_bound, proven=proven,
+                        first_plan_s=took if hint is not None else time.monotonic() - t0)
+
+
+register_solver("heuristic", solve_with_heuristic)
+register_solver("cp-sat", solve_with_cpsat)
+
+
+def _solve_job(job: ComponentJob, progress, cancel) -> ComponentResult:
+    """Entry point in a worker process (must be importable at module level)."""
+    return SOLVERS[job.solver](job, progress, cancel)
+
+
+# --------------------------------------------------------------------------- the orchestration
+
+
+@dataclass
+class SolveReport:
+    plan: MaintenancePlan
+    first_plan_s: Optional[float]
+    components: int
+    notes: list[str]
+
+
+def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
+                      time_limit_s: Optional[float] = None, workers: Optional[int] = None,
+                      on_progress: Optional[ProgressCallback] = None,
+                      cancel: Optional[Cancellation] = None) -> MaintenancePlan:
+    return solve_maintenance_report(snapshot, limits, solver=solver, time_limit_s=time_limit_s, workers=workers,
+                                    on_progress=on_progress, cancel=cancel).plan
+
+
+def _lower_bound(snapshot: Snapshot, limits: Limits) -> Optional[int]:
+    try:
+        from engine.maintenance.bounds import lower_bound
+    except ImportError:
+        return None
+    return int(lower_bound(snapshot, limits))
+
+
+def _precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
+    try:
+        from engine.maintenance.explain import precheck
+    except ImportError:
+        return []
+    return list(precheck(snapshot, limits))
+
+
+def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
+                             time_limit_s: Optional[float] = None, workers: Optional[int] = None,
+                             on_progress: Optional[ProgressCallback] = None,
+                             cancel: Optional[Cancellation] = None) -> SolveReport:
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown maintenance solver {solver!r}: choose one of {', '.join(sorted(SOLVERS))}")
+    t0 = time.monotonic()
+    time_limit_s = float(time_limit_s if time_limit_s is not None else limits.solve.time_limit_s)
+    workers = int(workers or limits.solve.workers or os.cpu_count() or 1)
+    info = lambda: SolverInfo(name=solver, wall_s=round(time.monotonic() - t0, 3))
+
+    reasons = _precheck(snapshot, limits)
+    if reasons:
+        plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
+        return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
+
+    lb = _lower_bound(snapshot, limits)
+    components = plan_components(snapshot, limits)
+    problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
+                              global_limit=c.global_limit, override_global=c.override_global) for c in components]
+    executor = choose_executor(len(components), workers)
+    processes = getattr(executor, "processes", 1)
+    per_job_workers = max(1, workers // processes)
+    shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0), processes)
+    start_wall = time.time()
+    jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
+                         restricted=c.restricted, deadline=start_wall + s)
+            for p, c, s in zip(problems, components, shares)]
+    if processes < len(jobs):  # jobs queue behind each other: each gets its share from when it starts
+        for job in jobs:
+            job.deadline = float("inf")
+
+    merged = _MergedProgress(len(jobs), lb, on_progress, t0)
+    results: list[Optional[ComponentResult]] = [None] * len(jobs)
+    runner = _solve_job if processes <= 1 else _timed_job
+    for i, res in executor.run(runner, jobs, merged.update, cancel):
+        results[i] = res
+        merged.finished(i, res)
+    plan, notes = _merge(results, components, lb, solver, info)
+    if plan.status in ("optimal", "feasible"):
+        from engine.validate import validate_maintenance
+
+        violations = validate_maintenance(snapshot, limits, plan)
+        if violations:
+            raise PlanRejected(solver, violations)
+    firsts = [r.first_plan_s for r in results if r is not None and r.first_plan_s is not None]
+    return SolveReport(plan=plan, first_plan_s=max(firsts) if firsts else None, components=len(jobs), notes=notes)
+
+
+def _timed_job(job: ComponentJob, progress, cancel) -> ComponentResult:
+    """In a pool, a job's deadline starts when the job starts."""
+    if job.deadline == float("inf"):
+        job.deadline = time.time() + job.time_limit_s
+    return _solve_job(job, progress, cancel)
+
+
+def _merge(results: list[Optional[ComponentResult]], components: list[Component], lb: Optional[int], solver: str,
+           info) -> tuple[MaintenancePlan, list[str]]:
+    notes = [n for r in results if r is not None for n in r.notes]
+    infeasible = [r for r in results if r is not None and r.status == "infeasible"]
+    if infeasible:
+        return MaintenancePlan(status="infeasible", lower_bound=lb, solver=info(),
+                               explanation="; ".join(r.explanation or "infeasible" for r in infeasible)), notes
+    if any(r is None or r.status == "unknown" for r in results):
+        return MaintenancePlan(status="unknown", lower_bound=lb, solver=info(),
+                               explanation="no plan found in time" + (f" ({'; '.join(notes)})" if notes else "")), notes
+    makespan = max((r.makespan or 0 for r in results), default=0)
+    bounds = [b for b in [lb] + [r.bound for r in results] if b is not None]
+    bound = min(max(bounds), makespan) if bounds else None
+    # makespan of the fleet = max over components: proven optimal when it meets a valid bound,
+    # or when the component(s) attaining it were proven optimal exactly.
+    proven = bound is not None and makespan <= bound
+    if not proven:
+        top = [r for r in results if (r.makespan or 0) == makespan]
+        proven = all(r.proven for r in top)
+        if proven:
+            bound = makespan
+    migrations = [m for r in results for m in r.migrations]
+    reboots = [b for r in results for b in r.reboots]
+    migrations.sort(key=lambda m: (m.start, m.end, m.vm))
+    reboots.sort(key=lambda b: (b.start, b.host))
+    return MaintenancePlan(status="optimal" if proven else "feasible", makespan=makespan, lower_bound=bound,
+                           migrations=migrations, reboots=reboots, solver=info()), notes
+
+
+class _MergedProgress:
+    """Fleet-wide progress from per-component reports: objective and bound are maxima."""
+
+    def __init__(self, n: int, lb: Optional[int], on_progress: Optional[ProgressCallback], t0: float):
+        self.objective: list[Optional[int]] = [None] * n
+        self.bound: list[Optional[int]] = [None] * n
+        self.lb = lb
+        self.on_progress = on_progress
+        self.t0 = t0
+        self.lock = threading.Lock()
+        self.last = 0.0
+
+    def update(self, index: int, fields: dict) -> None:
+        with self.lock:
+            if fields.get("objective") is not None:
+                self.objective[index] = int(fields["objective"])
+            if fields.get("bound") is not None:
+                self.bound[index] = int(fields["bound"])
+            self._emit(force=False)
+
+    def finished(self, index: int, res: ComponentResult) -> None:
+        with self.lock:
+            if res.makespan is not None:
+                self.objective[index] = res.makespan
+            if res.bound is not None:
+                self.bound[index] = res.bound
+            self._emit(force=True)
+
+    def _emit(self, force: bool) -> None:
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < 0.2:
+            return
+        self.last = now
+        objective = max(self.objective) if all(o is not None for o in self.objective) else None
+        bounds = [b for b in self.bound + [self.lb] if b is not None]
+        bound = max(bounds) if bounds else None
+        if bound is not None and objective is not None:
+            bound = min(bound, objective)
+        self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=objective, bound=bound))
