@@ -1,1 +1,14 @@
-"""(commands registered here as they are built)"""
+"""`fleetctl console`: the Textual operations console."""
+
+from __future__ import annotations
+
+from console.cli.apps import app
+from console.cli.common import DbOption, resolve_db
+
+
+@app.command("console")
+def console(db: DbOption = None) -> None:
+    """Open the operations console: fleet, limits, solve, live Gantt, allocations, runs."""
+    from console.app import run_console  # textual is imported here, never by `fleetctl --help`
+
+    run_console(resolve_db(db))

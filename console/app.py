@@ -1,0 +1,337 @@
+"""The fleetctl operations console (Textual).
+
+State lives here and only the UI thread changes it: thread workers read the
+store and hand results back with `call_from_thread`; screens watch the app's
+version counters (`fleet_version`, `plan_version`, `progress_version`, …) and
+redraw. Solves never run in this process: `start_run` queues a run in the runs
+store and a worker process executes it; this app polls its progress at most
+five times a second, one poll at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from console.actions import SCREENS, bindings_for, default_keymap_paths, load_keymap
+from console.console_data import ConsoleData, MemoryData, StoreData, plan_from_dict
+from engine.model import Limits, MaintenancePlan
+
+POLL_INTERVAL_S = 0.2  # ≤ 5 progress polls per second
+THEMES = ("textual-dark", "nord", "gruvbox", "tokyo-night", "textual-light")
+
+
+class FleetConsole(App):
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "fleetctl"
+    BINDINGS = bindings_for("app")
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    fleet_version: reactive[int] = reactive(0, init=False)
+    limits_version: reactive[int] = reactive(0, init=False)
+    plan_version: reactive[int] = reactive(0, init=False)
+    runs_version: reactive[int] = reactive(0, init=False)
+    progress_version: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, data: Optional[ConsoleData] = None, *, db_path: Optional[Path] = None,
+                 keymap_path: Optional[Path] = None, start_mode: str = "fleet",
+                 poll_interval: float = POLL_INTERVAL_S) -> None:
+        super().__init__()
+        if data is None:
+            data = StoreData(db_path) if db_path is not None else MemoryData()
+        self.data = data
+        self.snapshot = None
+        self.load_error: Optional[str] = None
+        self.limits = Limits()
+        self.limits_name: Optional[str] = None
+        self.shown_plan: Any = None
+        self.shown_label = "no run"
+        self.shown_run_id: Optional[int] = None
+        self.active_run_id: Optional[int] = None
+        self.active_run = None
+        self.active_events: list = []
+        self.poll_interval = poll_interval
+        self._polling = False
+        self._last_poll = 0.0
+        self._mode_history: list[str] = []
+        self._start_mode = start_mode
+        self.keymap: dict[str, str] = {}
+        self._keymap_path = keymap_path
+        self.first_frame_at: Optional[float] = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def get_default_screen(self) -> Screen:
+        from textual.screen import Screen as Blank
+
+        return Blank()
+
+    def on_mount(self) -> None:
+        from console.screens.allocation import AllocationScreen
+        from console.screens.fleet import FleetScreen
+        from console.screens.limits import LimitsScreen
+        from console.screens.runs import RunsScreen
+        from console.screens.schedule import ScheduleScreen
+        from console.screens.solve import SolveScreen
+
+        classes = {"fleet": FleetScreen, "limits": LimitsScreen, "solve": SolveScreen,
+                   "schedule": ScheduleScreen, "allocation": AllocationScreen, "runs": RunsScreen}
+        for mode, _key, _title in SCREENS:
+            self.add_mode(mode, classes[mode])
+        self._apply_keymap()
+        self.switch_mode(self._start_mode)
+        self.load_fleet()
+        self.set_interval(self.poll_interval, self._poll_tick)
+        self.call_after_refresh(self._mark_first_frame)
+
+    def _mark_first_frame(self) -> None:
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+
+    def _apply_keymap(self) -> None:
+        paths = [self._keymap_path] if self._keymap_path else default_keymap_paths()
+        problems: list[str] = []
+        for path in paths:
+            keymap, bad = load_keymap(path)
+            self.keymap.update(keymap)
+            problems += bad
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for p in problems:
+            self.notify(p, title="keymap", severity="warning", timeout=8)
+
+    @property
+    def context_line(self) -> str:
+        parts = [self.data.label]
+        if self.snapshot is not None:
+            parts.append(f"{self.snapshot.name or 'fleet'}: {len(self.snapshot.hosts)} hosts, {len(self.snapshot.vms)} VMs")
+        if self.limits_name:
+            parts.append(f"limits {self.limits_name}")
+        if self.active_run is not None:
+            parts.append(f"run {self.active_run.id} {self.active_run.status}")
+        return " · ".join(p for p in parts if p)
+
+    def refresh_context(self) -> None:
+        from console.widgets.nav_bar import NavBar
+
+        for bar in self.screen.query(NavBar):
+            bar.update_context(self.context_line)
+
+    # ------------------------------------------------------------------ fleet
+
+    def load_fleet(self) -> None:
+        self._load_fleet()
+
+    @work(thread=True, exclusive=True, group="fleet")
+    def _load_fleet(self) -> None:
+        try:
+            snapshot, error = self.data.snapshot(), None
+        except Exception as exc:  # an unreadable database must not kill the console
+            snapshot, error = None, f"cannot read the fleet: {exc}"
+        self.call_from_thread(self._fleet_loaded, snapshot, error)
+
+    def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:
+        self.snapshot, self.load_error = snapshot, error
+        self.fleet_version += 1
+        self.refresh_context()
+
+    def set_limits(self, limits: Limits, name: Optional[str] = None) -> None:
+        self.limits = limits
+        self.limits_name = name
+        self.limits_version += 1
+        self.refresh_context()
+
+    # ------------------------------------------------------------------ navigation
+
+    def action_open_screen(self, mode: str) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if mode != self.current_mode:
+            self._mode_history.append(self.current_mode)
+            del self._mode_history[:-20]
+            self.switch_mode(mode)
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self._mode_history:
+            self.switch_mode(self._mode_history.pop())
+
+    def action_help(self) -> None:
+        from console.screens.help import HelpScreen
+
+        scope = getattr(self.screen, "SCOPE", "") or (self.current_mode or "")
+        self.push_screen(HelpScreen(scope, self.keymap))
+
+    def action_next_theme(self) -> None:
+        current = self.theme if self.theme in THEMES else THEMES[-1]
+        self.theme = THEMES[(THEMES.index(current) + 1) % len(THEMES)]
+        self.notify(f"theme {self.theme}", timeout=1.5)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists the registry's actions for the app and this screen."""
+        from functools import partial
+
+        from console.actions import display_keys, palette_entries
+
+        scope = getattr(screen, "SCOPE", "")
+        for spec in palette_entries(scope):
+            action = spec.action
+            if spec.scope == "app" or action.startswith("app."):
+                target, action = self, action.removeprefix("app.")
+            else:
+                target = screen
+            title = spec.description
+            if spec.id.startswith("app.screen_"):
+                title = f"Go to {spec.description}"
+            yield SystemCommand(title, f"{display_keys(spec, self.keymap)}  ·  {spec.id}",
+                                partial(self.run_action, action, target))
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Screenshot", "Keys"):
+                yield command
+
+    # ------------------------------------------------------------------ plans shown
+
+    def show_plan(self, plan: Any, label: str, run_id: Optional[int] = None) -> None:
+        self.shown_plan = plan
+        self.shown_label = label
+        self.shown_run_id = run_id
+        self.plan_version += 1
+
+    def open_run(self, run_id: int) -> None:
+        self._open_run(run_id)
+
+    @work(thread=True, group="open-run")
+    def _open_run(self, run_id: int) -> None:
+        run = self.data.get_run(run_id)
+        plan = plan_from_dict(run.plan) if run is not None else None
+        self.call_from_thread(self._run_opened, run_id, run, plan)
+
+    def _run_opened(self, run_id: int, run, plan) -> None:
+        if run is None:
+            self.notify(f"run {run_id} not found", severity="error")
+            return
+        if plan is None:
+            self.notify(f"run {run_id} ({run.status}) has no plan yet", severity="warning")
+            if run.status in ("queued", "running"):
+                self.watch_run(run_id)
+                self.action_open_screen("solve")
+            return
+        self.show_plan(plan, f"run {run_id} ({run.kind}, {run.status})", run_id)
+        self.action_open_screen("schedule" if isinstance(plan, MaintenancePlan) else "allocation")
+
+    def show_latest_run(self, kind: str) -> None:
+        self._latest_run(kind)
+
+    @work(thread=True, group="open-run")
+    def _latest_run(self, kind: str) -> None:
+        for run in self.data.list_runs(limit=50):
+            if run.kind == kind and (run.objective is not None or run.status in ("succeeded", "cancelled")):
+                full = self.data.get_run(run.id)
+                plan = plan_from_dict(full.plan) if full is not None else None
+                if plan is not None:
+                    self.call_from_thread(self.show_plan, plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
+                    return
+        self.call_from_thread(self.notify, f"no {kind} run with a plan yet", severity="warning")
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, kind: str, options: dict, problem_path: Optional[str] = None) -> None:
+        self._start_run(kind, self.limits, dict(options), problem_path)
+
+    @work(thread=True, group="start-run")
+    def _start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str]) -> None:
+        try:
+            run_id = self.data.start_run(kind, limits, options, problem_path)
+        except Exception as exc:  # refused by the store: show why, change nothing
+            self.call_from_thread(self.notify, str(exc), title="cannot start", severity="error", timeout=8)
+            return
+        self.call_from_thread(self.watch_run, run_id)
+
+    def watch_run(self, run_id: int) -> None:
+        """Follow `run_id`: progress on Solve, its plan on Schedule / Allocation."""
+        self.active_run_id = run_id
+        self.active_run = None
+        self.active_events = []
+        self._polling = False
+        self.progress_version += 1
+        self.runs_version += 1
+        self.refresh_context()
+
+    def cancel_run(self, run_id: int) -> None:
+        self._cancel_run(run_id)
+
+    @work(thread=True, group="cancel-run")
+    def _cancel_run(self, run_id: int) -> None:
+        try:
+            self.data.cancel_run(run_id)
+        except Exception as exc:
+            self.call_from_thread(self.notify, str(exc), title="cannot cancel", severity="error")
+            return
+        self.call_from_thread(self.notify, f"cancel requested for run {run_id}", timeout=3)
+        self.call_from_thread(self._after_cancel)
+
+    def _after_cancel(self) -> None:
+        self.runs_version += 1
+
+    def _poll_tick(self) -> None:
+        """Timer: at most one poll in flight (Dolphie-style), at most 1 / poll_interval."""
+        if self.active_run_id is None or self._polling:
+            return
+        self._polling = True
+        since = self.active_events[-1].id if self.active_events else 0
+        had_objective = self.active_run.objective if self.active_run is not None else None
+        self._poll(self.active_run_id, since, had_objective)
+
+    @work(thread=True, group="poll")
+    def _poll(self, run_id: int, since_id: int, had_objective) -> None:
+        plan = None
+        try:
+            run = self.data.get_run(run_id)
+            events = self.data.run_progress(run_id, since_id)
+            if run is not None and run.plan is not None and (run.terminal or run.objective != had_objective):
+                plan = plan_from_dict(run.plan)
+        except Exception as exc:
+            self.call_from_thread(self._poll_failed, str(exc))
+            return
+        self.call_from_thread(self._poll_done, run_id, run, events, plan)
+
+    def _poll_failed(self, message: str) -> None:
+        self._polling = False
+        self.notify(message, title="runs store", severity="error")
+
+    def _poll_done(self, run_id: int, run, events: list, plan) -> None:
+        self._polling = False
+        if run_id != self.active_run_id or run is None:
+            return
+        changed_status = self.active_run is None or self.active_run.status != run.status
+        self.active_run = run
+        if events:
+            self.active_events.extend(events)
+        if events or changed_status:
+            self.progress_version += 1
+        if plan is not None:
+            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
+        if changed_status:
+            self.runs_version += 1
+            self.refresh_context()
+        if run.terminal:
+            self.active_run_id = None
+            self.notify(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
+                        severity="error" if run.status == "failed" else "information", timeout=5)
+            self.refresh_context()
+
+
+def run_console(db_path: Optional[Path]) -> None:
+    import multiprocessing.resource_tracker
+
+    # Spawning a worker process from inside the app fails once Textual has replaced stderr
+    # (fileno -1): start the resource tracker now, before the app takes the terminal.
+    multiprocessing.resource_tracker.ensure_running()
+    FleetConsole(db_path=db_path).run()

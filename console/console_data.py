@@ -1,0 +1,240 @@
+"""What the console reads and writes, behind one small facade.
+
+`StoreData` talks to the SQLite store and the runs store (solves run in worker
+processes started by `console.runner`); `MemoryData` holds fixed data for
+snapshot tests and demos. Every method is synchronous and safe to call from a
+worker thread; screens never call them on the UI thread for anything big.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional
+
+from engine.model import RESOURCES, Limits, MaintenancePlan, PlacementPlan, Snapshot, parse_plan
+
+
+@dataclass(frozen=True)
+class HostRowData:
+    id: str
+    rack: str
+    datacenter: str
+    state: str
+    vms: int
+    capacity: dict
+    used: dict
+
+    def utilisation(self, resource: str) -> Optional[float]:
+        cap = self.capacity.get(resource, 0.0)
+        return self.used.get(resource, 0.0) / cap if cap else None
+
+
+def host_rows(snapshot: Snapshot, extra: Optional[dict[str, list]] = None) -> list[HostRowData]:
+    """Hosts with their load; `extra` adds VMs per host (e.g. a placement plan's assignments)."""
+    racks = snapshot.rack_by_id
+    used: dict[str, list[float]] = {h.id: [0.0, 0.0, 0.0] for h in snapshot.hosts}
+    count: dict[str, int] = dict.fromkeys(used, 0)
+    vms = list(snapshot.vms)
+    for vm in vms:
+        if vm.host in used:
+            u = used[vm.host]
+            u[0] += vm.cpu
+            u[1] += vm.memory_gb
+            u[2] += vm.disk_gb
+            count[vm.host] += 1
+    for host_id, added in (extra or {}).items():
+        if host_id in used:
+            for vm in added:
+                u = used[host_id]
+                u[0] += vm.cpu
+                u[1] += vm.memory_gb
+                u[2] += vm.disk_gb
+                count[host_id] += 1
+    out = []
+    for h in snapshot.hosts:
+        rack = racks.get(h.rack)
+        out.append(HostRowData(h.id, h.rack, rack.datacenter if rack else "?", h.state, count[h.id],
+                               {r: h.capacity(r) for r in RESOURCES}, dict(zip(RESOURCES, used[h.id]))))
+    return out
+
+
+def plan_from_dict(data: Optional[dict]) -> Any:
+    """A maintenance / placement plan model, the raw dict for other kinds, or None."""
+    if not data:
+        return None
+    if data.get("kind") in ("maintenance", "placement"):
+        try:
+            return parse_plan(data)
+        except ValueError:
+            return data
+    return data
+
+
+class ConsoleData:
+    """Interface; see StoreData and MemoryData."""
+
+    label = ""
+
+    def snapshot(self) -> Optional[Snapshot]:
+        raise NotImplementedError
+
+    def list_runs(self, limit: int = 200) -> list:
+        return []
+
+    def get_run(self, run_id: int):
+        return None
+
+    def run_progress(self, run_id: int, since_id: int = 0) -> list:
+        return []
+
+    def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None) -> int:
+        raise RuntimeError("this console has no runs store: open it with --db")
+
+    def cancel_run(self, run_id: int) -> None:
+        raise RuntimeError("this console has no runs store")
+
+    def list_limit_sets(self) -> list[str]:
+        return []
+
+    def save_limits(self, name: str, limits: Limits) -> None:
+        raise RuntimeError("this console has no store to save limit sets in")
+
+    def load_limits(self, name: str) -> Limits:
+        raise KeyError(name)
+
+
+class MemoryData(ConsoleData):
+    """Fixed, in-memory data (tests, screenshots)."""
+
+    def __init__(self, snapshot: Optional[Snapshot] = None, runs: Optional[list] = None,
+                 progress: Optional[dict[int, list]] = None, limit_sets: Optional[dict[str, Limits]] = None,
+                 label: str = "memory") -> None:
+        self._snapshot = snapshot
+        self._runs = {r.id: r for r in (runs or [])}
+        self._progress = progress or {}
+        self._limit_sets = dict(limit_sets or {})
+        self._lock = threading.Lock()
+        self.label = label
+
+    def snapshot(self) -> Optional[Snapshot]:
+        return self._snapshot
+
+    def list_runs(self, limit: int = 200) -> list:
+        with self._lock:
+            runs = sorted(self._runs.values(), key=lambda r: -r.id)[:limit]
+        return [replace(r, plan=None) for r in runs]
+
+    def get_run(self, run_id: int):
+        return self._runs.get(run_id)
+
+    def run_progress(self, run_id: int, since_id: int = 0) -> list:
+        return [p for p in self._progress.get(run_id, []) if p.id > since_id]
+
+    def cancel_run(self, run_id: int) -> None:
+        with self._lock:
+            run = self._runs[run_id]
+            if not run.terminal:
+                self._runs[run_id] = replace(run, status="cancelled", cancel_requested=True)
+
+    def list_limit_sets(self) -> list[str]:
+        return sorted(self._limit_sets)
+
+    def save_limits(self, name: str, limits: Limits) -> None:
+        self._limit_sets[name] = limits
+
+    def load_limits(self, name: str) -> Limits:
+        return self._limit_sets[name]
+
+
+class StoreData(ConsoleData):
+    """The SQLite store at `db_path` (fleet, limit sets, runs)."""
+
+    def __init__(self, db_path: Path | str) -> None:
+        from console.store.db import open_engine
+
+        self.db_path = Path(db_path)
+        self.label = str(db_path)
+        self.engine = open_engine(self.db_path)
+        self._snapshot: Optional[Snapshot] = None
+        self._snapshot_id: Optional[int] = None
+
+    def snapshot(self) -> Optional[Snapshot]:
+        from console.store.fleet_store import current_snapshot, current_snapshot_id
+
+        sid = current_snapshot_id(self.engine)
+        if sid is None:
+            return None
+        if sid != self._snapshot_id or self._snapshot is None:
+            self._snapshot = current_snapshot(self.engine)
+            self._snapshot_id = sid
+        return self._snapshot
+
+    def list_runs(self, limit: int = 200) -> list:
+        from console.store.runs import list_runs
+
+        return list_runs(self.engine, limit=limit)
+
+    def get_run(self, run_id: int):
+        from console.store.runs import get_run
+
+        return get_run(self.engine, run_id)
+
+    def run_progress(self, run_id: int, since_id: int = 0) -> list:
+        from console.store.runs import run_progress
+
+        return run_progress(self.engine, run_id, since_id)
+
+    def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None) -> int:
+        from console.store.runs import enqueue_run
+
+        if kind == "capacity":
+            if not problem_path:
+                raise ValueError("a capacity solve needs a Malloovia problem file")
+            path = Path(problem_path).expanduser()
+            if not path.is_file():
+                raise ValueError(f"{path}: no such file")
+            run_id = enqueue_run(self.engine, kind, problem_yaml=path.read_text(encoding="utf-8"),
+                                 problem_name=path.name, limits=limits, options=options)
+        else:
+            if self.snapshot() is None:
+                raise ValueError("no fleet loaded: run `fleetctl load FILE --db DB` first")
+            run_id = enqueue_run(self.engine, kind, limits=limits, options=options)
+        self._ensure_worker()
+        return run_id
+
+    def _ensure_worker(self) -> None:
+        try:
+            from console.runner import ensure_worker
+        except ImportError:  # the runner is optional while it is being built
+            return
+        ensure_worker(self.db_path)
+
+    def cancel_run(self, run_id: int) -> None:
+        from console.store.runs import request_cancel
+
+        request_cancel(self.engine, run_id)
+
+    def list_limit_sets(self) -> list[str]:
+        from console.store.limits_store import list_limit_sets
+
+        return [info.name for info in list_limit_sets(self.engine)]
+
+    def save_limits(self, name: str, limits: Limits) -> None:
+        from console.store.limits_store import save_limits
+
+        save_limits(self.engine, name, limits)
+
+    def load_limits(self, name: str) -> Limits:
+        from console.store.limits_store import load_limits
+
+        return load_limits(self.engine, name)
+
+
+def maintenance_plan(plan: Any) -> Optional[MaintenancePlan]:
+    return plan if isinstance(plan, MaintenancePlan) else None
+
+
+def placement_plan(plan: Any) -> Optional[PlacementPlan]:
+    return plan if isinstance(plan, PlacementPlan) else None

@@ -1,0 +1,50 @@
+"""Numbers the console shows about plans: makespan, moves, per-customer peak disruption."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from engine.model import MaintenancePlan, Snapshot
+
+
+@dataclass
+class MaintenanceMetrics:
+    status: str
+    makespan: Optional[int]
+    lower_bound: Optional[int]
+    migrations: int
+    reboots: int
+    solver: str
+    wall_s: float
+    peak_by_customer: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> Optional[float]:
+        if not self.makespan or self.lower_bound is None:
+            return None
+        return max(0.0, (self.makespan - self.lower_bound) / self.makespan)
+
+
+def peak_concurrency(intervals: list[tuple[int, int]]) -> int:
+    """Most intervals [start, end) open at one minute (ends before starts at equal times)."""
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals], key=lambda x: (x[0], x[1]))
+    peak = now = 0
+    for _, delta in events:
+        now += delta
+        peak = max(peak, now)
+    return peak
+
+
+def maintenance_metrics(plan: MaintenancePlan, snapshot: Optional[Snapshot]) -> MaintenanceMetrics:
+    by_customer: dict[str, list[tuple[int, int]]] = {}
+    vms = snapshot.vm_by_id if snapshot is not None else {}
+    for m in plan.migrations:
+        vm = vms.get(m.vm)
+        by_customer.setdefault(vm.customer if vm else "?", []).append((m.start, m.end))
+    return MaintenanceMetrics(
+        status=plan.status, makespan=plan.makespan, lower_bound=plan.lower_bound,
+        migrations=len(plan.migrations), reboots=len(plan.reboots), solver=plan.solver.name,
+        wall_s=plan.solver.wall_s,
+        peak_by_customer={c: peak_concurrency(iv) for c, iv in sorted(by_customer.items())},
+    )

@@ -1,0 +1,207 @@
+"""Screen 5 — Allocation: placement assignments and host utilisation before / after;
+for capacity plans, the per-timeslot table of instances per class and app."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from console.actions import bindings_for
+from console.console_data import host_rows
+from console.screens.base import ConsoleScreen
+from console.screens.fleet import state_text
+from console.widgets.bars import util_bar_cell
+from console.widgets.filter_bar import FilterBar
+from console.widgets.line_table import Column, LineTable, Row
+from engine.model import RESOURCES, PlacementPlan, Snapshot
+
+ASSIGN_COLUMNS = [
+    Column("vm", "VM", 14),
+    Column("customer", "Customer", 12),
+    Column("host", "Host", 16),
+    Column("rack", "Rack", 10),
+    Column("cpu", "CPU", 5, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+    Column("mem", "Mem GB", 7, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+    Column("kind", "Kind", 8),
+]
+
+UTIL_COLUMNS = [
+    Column("host", "Host", 16),
+    Column("state", "State", 12, render=state_text),
+    Column("new", "+VMs", 5, align="right"),
+    *[c for r, label in zip(RESOURCES, ("CPU", "Mem", "Disk"))
+      for c in (Column(f"{r}-before", f"{label} before", 15, render=util_bar_cell(10)),
+                Column(f"{r}-after", f"{label} after", 15, render=util_bar_cell(10)))],
+]
+
+
+def placement_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> tuple[list[Row], list[Row]]:
+    vms = snapshot.vm_by_id if snapshot is not None else {}
+    racks = {h.id: h.rack for h in snapshot.hosts} if snapshot is not None else {}
+    assign = []
+    added: dict[str, list] = {}
+    for a in plan.assignments:
+        vm = vms.get(a.vm)
+        assign.append(Row(a.vm, (a.vm, vm.customer if vm else "?", a.host, racks.get(a.host, "?"),
+                                 vm.cpu if vm else None, vm.memory_gb if vm else None, "new")))
+        if vm is not None:
+            added.setdefault(a.host, []).append(vm)
+    for mv in plan.moves:
+        vm = vms.get(mv.vm)
+        assign.append(Row(mv.vm, (mv.vm, vm.customer if vm else "?", f"{mv.source}→{mv.target}",
+                                  racks.get(mv.target, "?"), vm.cpu if vm else None,
+                                  vm.memory_gb if vm else None, "move")))
+    if snapshot is None:
+        return assign, []
+    before = {h.id: h for h in host_rows(snapshot)}
+    if plan.moves:
+        moved = {mv.vm: mv for mv in plan.moves}
+        shifted = snapshot.model_copy(update={"vms": [
+            v.model_copy(update={"host": moved[v.id].target}) if v.id in moved else v for v in snapshot.vms]})
+        after_rows = host_rows(shifted, added)
+    else:
+        after_rows = host_rows(snapshot, added)
+    util = []
+    for h in after_rows:
+        b = before[h.id]
+        new = len(added.get(h.id, ())) + sum(1 for mv in plan.moves if mv.target == h.id)
+        values: list[Any] = [h.id, h.state, new]
+        for r in RESOURCES:
+            values += [b.utilisation(r), h.utilisation(r)]
+        util.append(Row(h.id, tuple(values)))
+    return assign, util
+
+
+def find_allocation(doc: Any) -> Optional[dict]:
+    """The first {apps, instance_classes, values} table in a capacity plan (Malloovia's shape)."""
+    if isinstance(doc, dict):
+        if {"apps", "instance_classes", "values"} <= doc.keys():
+            return doc
+        for v in doc.values():
+            found = find_allocation(v)
+            if found is not None:
+                return found
+    elif isinstance(doc, list):
+        for v in doc:
+            found = find_allocation(v)
+            if found is not None:
+                return found
+    return None
+
+
+def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
+    table = find_allocation(plan)
+    if table is None:
+        return [Column("k", "Key", 20), Column("v", "Value", 60)], \
+            [Row(str(k), (k, str(v)[:200])) for k, v in plan.items()], "no per-slot allocation table in this plan"
+    apps = [a if isinstance(a, str) else a.get("id", str(a)) for a in table["apps"]]
+    classes = [c if isinstance(c, str) else c.get("id", str(c)) for c in table["instance_classes"]]
+    tuples = table.get("workload_tuples") or table.get("workloads")
+    repeats = table.get("repeats")
+    columns = [Column("slot", "Slot", 6, align="right"), Column("app", "App", 12)]
+    if tuples is not None:
+        columns.append(Column("load", "Workload", 9, align="right"))
+    if repeats is not None:
+        columns.append(Column("rep", "Repeats", 7, align="right"))
+    columns += [Column(c, c[:10], max(6, min(10, len(c))), align="right",
+                       render=lambda v: "–" if v is None else f"{v:g}") for c in classes]
+    columns.append(Column("total", "Total", 7, align="right", render=lambda v: f"{v:g}"))
+    rows = []
+    for s, per_app in enumerate(table["values"]):
+        for a, counts in enumerate(per_app):
+            values: list[Any] = [s, apps[a] if a < len(apps) else a]
+            if tuples is not None:
+                values.append(tuples[s][a] if s < len(tuples) and a < len(tuples[s]) else None)
+            if repeats is not None:
+                values.append(repeats[s] if s < len(repeats) else None)
+            values += list(counts) + [sum(x or 0 for x in counts)]
+            rows.append(Row(f"{s}/{a}", tuple(values)))
+    return columns, rows, f"{len(table['values'])} slots × {len(apps)} apps × {len(classes)} instance classes"
+
+
+class AllocationScreen(ConsoleScreen):
+    SCOPE = "allocation"
+    BINDINGS = bindings_for("allocation")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._views: list[tuple[str, list[Column], list[Row]]] = []
+        self._view = 0
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        yield Static("", id="alloc-head")
+        yield Static("", id="alloc-title")
+        yield LineTable(ASSIGN_COLUMNS, id="alloc-table")
+        yield FilterBar("filter rows…", id="alloc-filter")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "plan_version", self._plan_changed)
+        self.query_one(LineTable).focus()
+
+    def _plan_changed(self, _v: int) -> None:
+        plan = self.app.shown_plan
+        head = self.query_one("#alloc-head", Static)
+        self._views = []
+        if isinstance(plan, PlacementPlan):
+            assign, util = placement_rows(plan, self.app.snapshot)
+            self._views = [("Assignments (new VMs and moves)", ASSIGN_COLUMNS, assign),
+                           ("Host utilisation before → after", UTIL_COLUMNS, util)]
+            text = Text(self.app.shown_label, style="bold")
+            text.append(f"  {plan.status}  objective {plan.objective} = {plan.value if plan.value is not None else '–'}"
+                        f"  bound {plan.lower_bound if plan.lower_bound is not None else '–'}"
+                        f"  {len(plan.assignments)} assignments · {len(plan.moves)} moves · {plan.solver.name}")
+            if plan.explanation:
+                text.append(f"\n{plan.explanation}", style="red")
+            head.update(text)
+        elif isinstance(plan, dict):
+            columns, rows, note = capacity_rows(plan)
+            self._views = [("Instances per timeslot, class and app", columns, rows)]
+            text = Text(self.app.shown_label, style="bold")
+            for key in ("status", "cost", "phase"):
+                if key in plan:
+                    text.append(f"  {key} {plan[key]}")
+            text.append(f"  {note}", style="dim")
+            head.update(text)
+        else:
+            head.update(Text("No placement or capacity plan shown. Open one on Runs (6) or start one on Solve (3).",
+                             style="italic"))
+        self._view = 0
+        self._show_view()
+
+    def _show_view(self) -> None:
+        table = self.query_one(LineTable)
+        title = self.query_one("#alloc-title", Static)
+        if not self._views:
+            table.set_columns(ASSIGN_COLUMNS)
+            table.set_rows([])
+            title.update("")
+            return
+        name, columns, rows = self._views[self._view]
+        table.set_columns(columns)
+        table.set_rows(rows, keep_cursor=False)
+        more = f"   (tab: {self._views[(self._view + 1) % len(self._views)][0]})" if len(self._views) > 1 else ""
+        title.update(Text.assemble((name, "bold"), f"  {len(rows)} rows", (more, "dim")))
+
+    def action_cycle_view(self) -> None:
+        if self._views:
+            self._view = (self._view + 1) % len(self._views)
+            self._show_view()
+
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.value = self.query_one(LineTable).filter_text
+        bar.open()
+
+    def action_sort_next(self) -> None:
+        self.query_one(LineTable).action_sort_next()
+
+    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
+        table = self.query_one(LineTable)
+        table.set_filter(event.text)
+        if event.done:
+            table.focus()

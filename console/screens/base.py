@@ -1,0 +1,29 @@
+"""What every console screen shares: the nav bar, the footer, bindings from the registry."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from console.widgets.nav_bar import NavBar
+
+
+class ConsoleScreen(Screen):
+    """A top-level screen (one per mode). Subclasses set SCOPE and BINDINGS = bindings_for(SCOPE)."""
+
+    SCOPE: ClassVar[str] = ""
+
+    def compose_nav(self):
+        yield NavBar(self.SCOPE)
+
+    def compose_footer(self):
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_nav()
+
+    def refresh_nav(self) -> None:
+        for bar in self.query(NavBar):
+            bar.update_context(getattr(self.app, "context_line", ""))

@@ -1,0 +1,224 @@
+"""Screen 1 — Fleet: datacenters → racks → hosts, the hosts table, the VMs of the selected host."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static, Tree
+
+from console.actions import bindings_for
+from console.console_data import HostRowData, host_rows
+from console.screens.base import ConsoleScreen
+from console.widgets.bars import util_bar, util_bar_cell
+from console.widgets.filter_bar import FilterBar
+from console.widgets.line_table import Column, LineTable, Row
+from engine.model import RESOURCES, Snapshot, migration_minutes
+
+STATE_STYLE = {"active": "green", "needs_reboot": "bold yellow", "disabled": "dim"}
+
+
+def state_text(state: str) -> Text:
+    return Text(state.replace("_", " "), style=STATE_STYLE.get(state, ""))
+
+
+HOST_COLUMNS = [
+    Column("id", "Host", 16),
+    Column("rack", "Rack", 10),
+    Column("state", "State", 12, render=state_text),
+    Column("vms", "VMs", 4, align="right"),
+    Column("cpu", "CPU", 15, render=util_bar_cell(10)),
+    Column("memory_gb", "Memory", 15, render=util_bar_cell(10)),
+    Column("disk_gb", "Disk", 15, render=util_bar_cell(10)),
+]
+
+VM_COLUMNS = [
+    Column("id", "VM", 14),
+    Column("customer", "Customer", 12),
+    Column("cpu", "CPU", 5, align="right", render=lambda v: f"{v:g}"),
+    Column("memory_gb", "Mem GB", 7, align="right", render=lambda v: f"{v:g}"),
+    Column("disk_gb", "Disk GB", 8, align="right", render=lambda v: f"{v:g}"),
+    Column("minutes", "Mig min", 7, align="right"),
+    Column("migratable", "Migr.", 5, render=lambda v: Text("yes", "green") if v else Text("no", "bold red")),
+]
+
+
+def host_table_rows(hosts: list[HostRowData]) -> list[Row]:
+    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES))) for h in hosts]
+
+
+class FleetScreen(ConsoleScreen):
+    SCOPE = "fleet"
+    BINDINGS = bindings_for("fleet")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._hosts: list[HostRowData] = []
+        self._scope: Optional[tuple[str, str]] = None  # ("dc"|"rack", id)
+        self._filter_target = "hosts"
+        self._shown_version = -1
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        with Horizontal(id="fleet-body"):
+            yield Tree("fleet", id="fleet-tree")
+            with Vertical(id="fleet-main"):
+                yield Static("loading fleet…", id="fleet-summary")
+                yield LineTable(HOST_COLUMNS, id="hosts")
+                yield Static("", id="vms-title")
+                yield LineTable(VM_COLUMNS, id="vms")
+        yield FilterBar("filter hosts (id, rack, state)…", id="fleet-filter")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(Tree)
+        tree.show_root = False
+        tree.guide_depth = 2
+        self.watch(self.app, "fleet_version", self._fleet_changed)
+        self.watch(self.app, "limits_version", self._limits_changed, init=False)
+        self.query_one("#hosts", LineTable).focus()
+
+    # ------------------------------------------------------------------ data
+
+    def _fleet_changed(self, version: int) -> None:
+        if version == self._shown_version:
+            return
+        snapshot: Optional[Snapshot] = self.app.snapshot
+        if snapshot is None:
+            if getattr(self.app, "load_error", None):
+                self.query_one("#fleet-summary", Static).update(Text(self.app.load_error, style="bold red"))
+            elif version > 0:
+                self.query_one("#fleet-summary", Static).update(
+                    "No fleet loaded. Load one with `fleetctl load FILE --db DB`, then F5.")
+            return
+        self._shown_version = version
+        self._hosts = host_rows(snapshot)
+        self._fill_tree(snapshot)
+        self._apply_scope()
+        self._update_summary(snapshot)
+
+    def _limits_changed(self, _version: int) -> None:
+        self._show_vms(self.query_one("#hosts", LineTable).cursor_key)
+
+    def _update_summary(self, snapshot: Snapshot) -> None:
+        states = {"active": 0, "needs_reboot": 0, "disabled": 0}
+        for h in self._hosts:
+            states[h.state] = states.get(h.state, 0) + 1
+        text = Text()
+        text.append(f"{snapshot.name or 'fleet'}", style="bold")
+        text.append(f"  {len(snapshot.datacenters)} DC · {len(snapshot.racks)} racks · {len(self._hosts)} hosts · "
+                    f"{len(snapshot.vms)} VMs · {len(snapshot.customers)} customers   ")
+        text.append(f"{states['active']} active ", style="green")
+        text.append(f"{states['needs_reboot']} need reboot ", style="bold yellow")
+        text.append(f"{states['disabled']} disabled\n", style="dim")
+        for r, label in zip(RESOURCES, ("cpu", "mem", "disk")):
+            cap = sum(h.capacity[r] for h in self._hosts)
+            used = sum(h.used[r] for h in self._hosts)
+            text.append(f"{label} ")
+            text.append_text(util_bar(used / cap if cap else None, 12))
+            text.append("   ")
+        self.query_one("#fleet-summary", Static).update(text)
+
+    def _fill_tree(self, snapshot: Snapshot) -> None:
+        tree = self.query_one(Tree)
+        tree.clear()
+        racks_by_dc: dict[str, list[str]] = {}
+        for rack in snapshot.racks:
+            racks_by_dc.setdefault(rack.datacenter, []).append(rack.id)
+        hosts_by_rack: dict[str, list[HostRowData]] = {}
+        for h in self._hosts:
+            hosts_by_rack.setdefault(h.rack, []).append(h)
+        for dc in snapshot.datacenters:
+            racks = racks_by_dc.get(dc.id, [])
+            dc_node = tree.root.add(f"{dc.id} ({len(racks)} racks)", data=("dc", dc.id), expand=True)
+            for rack in racks:
+                hosts = hosts_by_rack.get(rack, [])
+                due = sum(1 for h in hosts if h.state == "needs_reboot")
+                label = Text(f"{rack} ({len(hosts)})")
+                if due:
+                    label.append(f" ⟳{due}", style="yellow")
+                node = dc_node.add(label, data=("rack", rack))
+                node.allow_expand = bool(hosts)
+                for h in hosts:  # leaves are cheap; the Tree only renders visible lines
+                    node.add_leaf(Text(h.id, style=STATE_STYLE.get(h.state, "")), data=("host", h.id))
+
+    def _apply_scope(self) -> None:
+        hosts = self._hosts
+        if self._scope is not None:
+            kind, ident = self._scope
+            hosts = [h for h in hosts if (h.datacenter if kind == "dc" else h.rack) == ident]
+        table = self.query_one("#hosts", LineTable)
+        table.set_rows(host_table_rows(hosts))
+        self._show_vms(table.cursor_key)
+
+    def _show_vms(self, host_id: Optional[str]) -> None:
+        snapshot: Optional[Snapshot] = self.app.snapshot
+        title = self.query_one("#vms-title", Static)
+        vms_table = self.query_one("#vms", LineTable)
+        if snapshot is None or host_id is None:
+            title.update("")
+            vms_table.set_rows([])
+            return
+        limits = self.app.limits
+        vms = snapshot.vms_by_host.get(host_id, [])
+        host = snapshot.host_by_id.get(host_id)
+        title.update(Text.assemble(("VMs on ", "bold"), (host_id, "bold cyan"),
+                                   f"  ({len(vms)}; {host.state.replace('_', ' ') if host else '?'}, "
+                                   f"reboot {host.reboot_minutes if host else '?'} min)"))
+        vms_table.set_rows([Row(v.id, (v.id, v.customer, v.cpu, v.memory_gb, v.disk_gb,
+                                       migration_minutes(v, limits), v.migratable)) for v in vms],
+                           keep_cursor=False)
+
+    # ------------------------------------------------------------------ events
+
+    def on_line_table_row_highlighted(self, event: LineTable.RowHighlighted) -> None:
+        if event.table.id == "hosts":
+            self._show_vms(event.key)
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        data = event.node.data
+        if not data:
+            return
+        kind, ident = data
+        table = self.query_one("#hosts", LineTable)
+        if kind == "host":
+            if not table.move_to_key(ident):
+                self._scope = None
+                self._apply_scope()
+                table.move_to_key(ident)
+        else:
+            self._scope = None if self._scope == (kind, ident) else (kind, ident)
+            self._apply_scope()
+        self.app.sub_title = "" if self._scope is None else f"{self._scope[0]} {self._scope[1]}"
+
+    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
+        table = self.query_one(f"#{self._filter_target}", LineTable)
+        table.set_filter(event.text)
+        if event.done:
+            table.focus()
+
+    # ------------------------------------------------------------------ actions
+
+    def _focused_table(self) -> LineTable:
+        focused = self.focused
+        return focused if isinstance(focused, LineTable) else self.query_one("#hosts", LineTable)
+
+    def action_filter(self) -> None:
+        table = self._focused_table()
+        self._filter_target = table.id or "hosts"
+        bar = self.query_one(FilterBar)
+        bar.placeholder = f"filter {self._filter_target}…"
+        bar.value = table.filter_text
+        bar.open()
+
+    def action_sort_next(self) -> None:
+        self._focused_table().action_sort_next()
+
+    def action_sort_reverse(self) -> None:
+        self._focused_table().action_sort_reverse()
+
+    def action_reload(self) -> None:
+        self._shown_version = -1
+        self.app.load_fleet()

@@ -1,0 +1,348 @@
+"""Screen 2 — Limits: every limit of FORMATS.md, validated through engine.model.Limits as you type.
+
+A valid form becomes the app's current limits at once (Solve uses them); an
+invalid field is outlined and its message shown beside it. Limit sets are
+saved and loaded by name in the store.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from pydantic import ValidationError
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Select, Static, Switch
+
+from console.actions import bindings_for
+from console.screens.base import ConsoleScreen
+from console.screens.confirm import ConfirmScreen
+from engine.model import Limits
+
+# (path in the limits document, label, kind): kind is "num" (blank = default / no limit), "bool",
+# "choice:<a>|<b>", or "map" (customer=limit, …).
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("Capacity", (
+        ("capacity.headroom.cpu", "headroom cpu (0–1)", "num"),
+        ("capacity.headroom.memory_gb", "headroom memory (0–1)", "num"),
+        ("capacity.headroom.disk_gb", "headroom disk (0–1)", "num"),
+        ("capacity.rolling", "rolling: rebooted hosts receive", "bool"),
+    )),
+    ("Concurrency (blank = no limit)", (
+        ("concurrency.per_source_host", "per source host", "num"),
+        ("concurrency.per_target_host", "per target host", "num"),
+        ("concurrency.per_rack", "per rack", "num"),
+        ("concurrency.per_datacenter", "per datacenter", "num"),
+        ("concurrency.global", "fleet-wide", "num"),
+        ("concurrency.max_hosts_down_per_rack", "hosts down per rack", "num"),
+    )),
+    ("Customer conflict", (
+        ("conflict.per_customer", "per customer (default)", "num"),
+        ("conflict.per_customer_fraction", "fraction of its VMs (0–1)", "num"),
+        ("conflict.overrides", "overrides: acme=3, beta=1", "map"),
+    )),
+    ("Migration", (
+        ("migration.gb_per_minute", "GB per minute", "num"),
+        ("migration.default_gbps", "default Gbps per VM", "num"),
+    )),
+    ("Placement", (
+        ("placement.objective", "objective", "choice:min_hosts|balance"),
+        ("placement.max_vms_per_customer_per_host", "VMs per customer per host", "num"),
+    )),
+    ("Solve", (
+        ("solve.time_limit_s", "time limit (s)", "num"),
+        ("solve.workers", "workers (blank = all cores)", "num"),
+        ("solve.seed", "seed", "num"),
+    )),
+)
+FIELDS = [f for _, fields in SECTIONS for f in fields]
+
+
+def field_id(path: str) -> str:
+    return "lim-" + path.replace(".", "-")
+
+
+def _get(doc: dict, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)
+    return doc
+
+
+def _set(doc: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        doc = doc.setdefault(part, {})
+    doc[parts[-1]] = value
+
+
+def display_value(value: Any, kind: str) -> Any:
+    if kind == "bool":
+        return bool(value)
+    if kind == "map":
+        return ", ".join(f"{k}={v}" for k, v in (value or {}).items())
+    if kind.startswith("choice:"):
+        return value
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def parse_map(text: str) -> tuple[dict[str, str], list[str]]:
+    out, problems = {}, []
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        if "=" not in part:
+            problems.append(f"{part!r}: write customer=limit")
+            continue
+        key, value = (s.strip() for s in part.split("=", 1))
+        if not key:
+            problems.append(f"{part!r}: the customer id is empty")
+        else:
+            out[key] = value
+    return out, problems
+
+
+def validate_form(values: dict[str, Any]) -> tuple[Optional[Limits], dict[str, str]]:
+    """Form values (by path) → (Limits or None, {path: message})."""
+    doc: dict = {}
+    errors: dict[str, str] = {}
+    for path, _label, kind in FIELDS:
+        value = values.get(path)
+        if kind == "map":
+            mapping, problems = parse_map(value or "")
+            if problems:
+                errors[path] = "; ".join(problems)
+            _set(doc, path, mapping)
+        elif kind == "num":
+            text = (value or "").strip()
+            if text:
+                _set(doc, path, text)
+        else:
+            _set(doc, path, value)
+    try:
+        limits = Limits.model_validate(doc)
+    except ValidationError as exc:
+        for e in exc.errors():
+            loc = [str(p) for p in e["loc"]]
+            for n in range(len(loc), 0, -1):
+                path = ".".join(loc[:n])
+                if any(f[0] == path for f in FIELDS):
+                    errors.setdefault(path, e["msg"] + (f" ({loc[n]})" if n < len(loc) else ""))
+                    break
+            else:
+                errors.setdefault(FIELDS[0][0], f"{'.'.join(loc)}: {e['msg']}")
+        return None, errors
+    return (None if errors else limits), errors
+
+
+class NameScreen(ModalScreen[Optional[str]]):
+    DEFAULT_CSS = """
+    NameScreen { align: center middle; }
+    NameScreen > Vertical { width: 56; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str = "") -> None:
+        super().__init__()
+        self.title_text, self.value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text)
+            yield Input(value=self.value, placeholder="name", id="name-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickScreen(ModalScreen[Optional[str]]):
+    DEFAULT_CSS = """
+    PickScreen { align: center middle; }
+    PickScreen > Vertical { width: 56; height: auto; max-height: 80%; border: thick $accent; background: $surface; padding: 1 2; }
+    PickScreen OptionList { height: auto; max-height: 20; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, names: list[str]) -> None:
+        super().__init__()
+        self.title_text, self.names = title, names
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text)
+            yield OptionList(*self.names, id="pick-list")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.names[event.option_index])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LimitsScreen(ConsoleScreen):
+    SCOPE = "limits"
+    BINDINGS = bindings_for("limits")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        with Horizontal(id="limits-body"):
+            with VerticalScroll(id="limits-form"):
+                for title, fields in SECTIONS:
+                    yield Static(title, classes="limits-section")
+                    for path, label, kind in fields:
+                        with Horizontal(classes="limit-row"):
+                            yield Static(label, classes="limit-label")
+                            wid = field_id(path)
+                            if kind == "bool":
+                                yield Switch(id=wid)
+                            elif kind.startswith("choice:"):
+                                options = kind.split(":", 1)[1].split("|")
+                                yield Select([(o, o) for o in options], allow_blank=False, id=wid)
+                            else:
+                                yield Input(id=wid, placeholder="no limit" if kind == "num" else "")
+                            yield Static("", classes="limit-error", id=wid + "-error")
+            with Vertical(id="limits-side"):
+                yield Static("", id="limits-status")
+                yield Static("", id="limits-json")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.fill(self.app.limits)
+
+    # ------------------------------------------------------------------ form
+
+    def fill(self, limits: Limits) -> None:
+        doc = limits.to_json_dict()
+        self._filling = True
+        try:
+            for path, _label, kind in FIELDS:
+                widget = self.query_one(f"#{field_id(path)}")
+                widget.value = display_value(_get(doc, path), kind)
+        finally:
+            self._filling = False
+        self.call_after_refresh(self.revalidate)
+
+    def form_values(self) -> dict[str, Any]:
+        return {path: self.query_one(f"#{field_id(path)}").value for path, _l, _k in FIELDS}
+
+    def revalidate(self) -> Optional[Limits]:
+        limits, errors = validate_form(self.form_values())
+        for path, _label, kind in FIELDS:
+            wid = field_id(path)
+            message = errors.get(path, "")
+            self.query_one(f"#{wid}-error", Static).update(message)
+            self.query_one(f"#{wid}").set_class(bool(message), "-invalid")
+        status = self.query_one("#limits-status", Static)
+        if limits is None:
+            status.update(Text(f"✗ {len(errors)} problem(s): the previous valid limits stay in use",
+                               style="bold red"))
+        else:
+            status.update(Text.assemble(("✓ valid", "bold green"), f" — used by Solve"
+                                        f"{' (set ' + self.app.limits_name + ')' if self.app.limits_name else ''}",
+                                        "\nctrl+s save · ctrl+o load · ctrl+r defaults · esc leave field"))
+            if limits != self.app.limits:
+                self.app.set_limits(limits, self.app.limits_name)
+        shown = limits or self.app.limits
+        self.query_one("#limits-json", Static).update(
+            Syntax(json.dumps(shown.model_dump(mode="json", by_alias=True, exclude_defaults=True), indent=1),
+                   "json", background_color="default", word_wrap=True))
+        return limits
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if not self._filling:
+            self.revalidate()
+
+    def on_switch_changed(self, event: Switch.Changed) -> None:
+        if not self._filling:
+            self.revalidate()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if not self._filling:
+            self.revalidate()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_blur(self) -> None:
+        if self.focused is not None:
+            self.set_focus(None)
+        else:
+            self.app.action_back()
+
+    def action_reset(self) -> None:
+        self.fill(Limits())
+
+    def action_save(self) -> None:
+        limits = self.revalidate()
+        if limits is None:
+            self.notify("fix the limits first", severity="error")
+            return
+
+        def named(name: Optional[str]) -> None:
+            if not name:
+                return
+            if name in self._known_sets:
+                self.app.push_screen(ConfirmScreen(f"Replace the limit set {name!r}?", yes="Replace"),
+                                     lambda yes: yes and self._save(name, limits))
+            else:
+                self._save(name, limits)
+
+        self._known_sets: list[str] = []
+        self._with_sets(lambda names: (setattr(self, "_known_sets", names),
+                                       self.app.push_screen(NameScreen("Save these limits as:",
+                                                                       self.app.limits_name or ""), named)))
+
+    def action_load(self) -> None:
+        def picked(name: Optional[str]) -> None:
+            if name:
+                self._load(name)
+
+        def show(names: list[str]) -> None:
+            if not names:
+                self.notify("no saved limit sets yet (ctrl+s saves one)", severity="warning")
+                return
+            self.app.push_screen(PickScreen("Load a limit set:", names), picked)
+
+        self._with_sets(show)
+
+    @work(thread=True, group="limit-sets")
+    def _with_sets(self, then) -> None:
+        try:
+            names = self.app.data.list_limit_sets()
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(then, names)
+
+    @work(thread=True, group="limit-sets")
+    def _save(self, name: str, limits: Limits) -> None:
+        try:
+            self.app.data.save_limits(name, limits)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="not saved", severity="error")
+            return
+        self.app.call_from_thread(self.app.set_limits, limits, name)
+        self.app.call_from_thread(self.notify, f"saved limit set {name!r}", timeout=3)
+        self.app.call_from_thread(self.revalidate)
+
+    @work(thread=True, group="limit-sets")
+    def _load(self, name: str) -> None:
+        try:
+            limits = self.app.data.load_limits(name)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="not loaded", severity="error")
+            return
+        self.app.call_from_thread(self.app.set_limits, limits, name)
+        self.app.call_from_thread(self.fill, limits)
+        self.app.call_from_thread(self.notify, f"loaded limit set {name!r}", timeout=3)

@@ -1,0 +1,286 @@
+"""Screen 6 — Runs: history, open a run's plan, compare two runs, cancel."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Optional
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from console.actions import bindings_for
+from console.console_data import plan_from_dict
+from console.plan_metrics import maintenance_metrics
+from console.screens.base import ConsoleScreen
+from console.screens.confirm import ConfirmScreen
+from console.widgets.filter_bar import FilterBar
+from console.widgets.line_table import Column, LineTable, Row
+from console.widgets.nav_bar import NavBar
+from engine.model import MaintenancePlan
+
+STATUS_STYLE = {"queued": "cyan", "running": "bold blue", "succeeded": "green", "infeasible": "red",
+                "failed": "bold red", "cancelled": "yellow"}
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def when(ts: Optional[float]) -> str:
+    if ts is None:
+        return "–"
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%m-%d %H:%M:%S")
+
+
+def gap_of(run) -> Optional[float]:
+    if run.objective is None or run.lower_bound is None or not run.objective:
+        return None
+    return max(0.0, (run.objective - run.lower_bound) / run.objective)
+
+
+RUN_COLUMNS = [
+    Column("id", "Run", 5, align="right"),
+    Column("kind", "Kind", 11),
+    Column("solver", "Solver", 10),
+    Column("status", "Status", 10, render=status_text),
+    Column("plan", "Plan", 10),
+    Column("objective", "Objective", 10, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+    Column("bound", "Bound", 8, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+    Column("gap", "Gap", 7, align="right", render=lambda v: "–" if v is None else f"{v * 100:.1f}%"),
+    Column("created", "Created (UTC)", 14),
+    Column("elapsed", "Time s", 7, align="right", render=lambda v: "–" if v is None else f"{v:.1f}"),
+]
+
+
+def run_row(run) -> Row:
+    solver = (run.options or {}).get("solver") or "–"
+    elapsed = None
+    if run.started_at is not None:
+        end = run.finished_at if run.finished_at is not None else time.time()
+        elapsed = max(0.0, end - run.started_at)
+    return Row(str(run.id), (run.id, run.kind, solver, run.status, run.plan_status, run.objective,
+                             run.lower_bound, gap_of(run), when(run.created_at), elapsed))
+
+
+class RunsScreen(ConsoleScreen):
+    SCOPE = "runs"
+    BINDINGS = bindings_for("runs")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runs: dict[str, object] = {}
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        yield Static("", id="runs-head")
+        yield LineTable(RUN_COLUMNS, id="runs-table")
+        yield Static("", id="run-detail")
+        yield FilterBar("filter runs (kind, status, solver)…", id="runs-filter")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LineTable).focus()
+        self.watch(self.app, "runs_version", lambda _v: self.refresh_runs(), init=False)
+        self.refresh_runs()
+        self.set_interval(2.0, self._tick)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.refresh_runs()
+
+    def _tick(self) -> None:
+        if self.app.screen is self and any(getattr(r, "status", "") in ("queued", "running") for r in self._runs.values()):
+            self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        if self._loading:  # never overlap two reads of the runs store
+            return
+        self._loading = True
+        self._load_runs()
+
+    @work(thread=True, exclusive=True, group="runs-list")
+    def _load_runs(self) -> None:
+        try:
+            runs = self.app.data.list_runs()
+            self.app.call_from_thread(self._show_runs, runs, None)
+        except Exception as exc:  # the store is unreadable: say so, keep the UI alive
+            self.app.call_from_thread(self._show_runs, [], str(exc))
+
+    def _show_runs(self, runs: list, error: Optional[str]) -> None:
+        self._loading = False
+        self._runs = {str(r.id): r for r in runs}
+        table = self.query_one(LineTable)
+        table.set_rows([run_row(r) for r in runs])
+        head = Text(f"{len(runs)} runs", style="bold")
+        counts: dict[str, int] = {}
+        for r in runs:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        for status, n in sorted(counts.items()):
+            head.append("   ")
+            head.append(f"{n} {status}", style=STATUS_STYLE.get(status, ""))
+        if table.marked:
+            head.append(f"   marked: {', '.join(sorted(table.marked, key=int))}", style="yellow")
+        if error:
+            head.append(f"   {error}", style="bold red")
+        self.query_one("#runs-head", Static).update(head)
+        self._show_detail(table.cursor_key)
+
+    def _show_detail(self, key: Optional[str]) -> None:
+        run = self._runs.get(key) if key else None
+        box = self.query_one("#run-detail", Static)
+        if run is None:
+            box.update(Text("No runs yet. Start one on Solve (3): press 3 then s.", style="dim"))
+            return
+        text = Text()
+        text.append(f"run {run.id}", style="bold")
+        text.append(f"  {run.kind}  ")
+        text.append_text(status_text(run.status))
+        if run.input_name:
+            text.append(f"  input {run.input_name}")
+        if run.limits_name:
+            text.append(f"  limits {run.limits_name}")
+        if run.options:
+            text.append("  " + " ".join(f"{k}={v}" for k, v in sorted(run.options.items())), style="dim")
+        if run.worker_pid:
+            text.append(f"  pid {run.worker_pid}", style="dim")
+        if run.error:
+            text.append(f"\n{run.error}", style="red")
+        text.append("\nenter open · space mark two · c compare · x cancel", style="dim")
+        box.update(text)
+
+    def on_line_table_row_highlighted(self, event: LineTable.RowHighlighted) -> None:
+        self._show_detail(event.key)
+
+    def on_line_table_row_selected(self, event: LineTable.RowSelected) -> None:
+        self.action_open_run()
+
+    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
+        table = self.query_one(LineTable)
+        table.set_filter(event.text)
+        if event.done:
+            table.focus()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_open_run(self) -> None:
+        key = self.query_one(LineTable).cursor_key
+        if key is not None:
+            self.app.open_run(int(key))
+
+    def action_mark(self) -> None:
+        table = self.query_one(LineTable)
+        table.toggle_mark(limit=2)
+        table.action_cursor(1)
+        self._show_runs(list(self._runs.values()), None)
+
+    def action_compare(self) -> None:
+        table = self.query_one(LineTable)
+        ids = sorted(table.marked, key=int)
+        if len(ids) != 2:
+            self.notify("mark two runs with space, then press c", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(int(ids[0]), int(ids[1])))
+
+    def action_cancel_run(self) -> None:
+        key = self.query_one(LineTable).cursor_key
+        run = self._runs.get(key) if key else None
+        if run is None:
+            return
+        if run.status not in ("queued", "running"):
+            self.notify(f"run {run.id} is {run.status}: nothing to cancel", severity="warning")
+            return
+
+        def answer(yes: Optional[bool]) -> None:
+            if yes:
+                self.app.cancel_run(run.id)
+
+        self.app.push_screen(ConfirmScreen(f"Cancel run {run.id} ({run.kind})?\nThe best plan found so far is kept.",
+                                           yes="Cancel run"), answer)
+
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.value = self.query_one(LineTable).filter_text
+        bar.open()
+
+    def action_sort_next(self) -> None:
+        self.query_one(LineTable).action_sort_next()
+
+
+def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot) -> list:
+    """Rich tables: headline metrics, then per-customer peak disruption."""
+    if not isinstance(a_plan, MaintenancePlan) or not isinstance(b_plan, MaintenancePlan):
+        return [Text("Compare needs two maintenance runs that have a plan.", style="bold red")]
+    a, b = maintenance_metrics(a_plan, snapshot), maintenance_metrics(b_plan, snapshot)
+    head = Table(title="Plans side by side", expand=False, header_style="bold")
+    head.add_column("")
+    head.add_column(f"run {a_id}", justify="right")
+    head.add_column(f"run {b_id}", justify="right")
+    head.add_column("Δ (B − A)", justify="right")
+
+    def delta(x, y) -> str:
+        return "–" if x is None or y is None else f"{y - x:+g}"
+
+    def fmt(v) -> str:
+        return "–" if v is None else (f"{v:g}" if isinstance(v, (int, float)) else str(v))
+
+    head.add_row("status", a.status, b.status, "")
+    head.add_row("solver", a.solver, b.solver, "")
+    head.add_row("makespan (min)", fmt(a.makespan), fmt(b.makespan), delta(a.makespan, b.makespan))
+    head.add_row("lower bound", fmt(a.lower_bound), fmt(b.lower_bound), delta(a.lower_bound, b.lower_bound))
+    head.add_row("gap", "–" if a.gap is None else f"{a.gap:.1%}", "–" if b.gap is None else f"{b.gap:.1%}", "")
+    head.add_row("moves (migrations)", fmt(a.migrations), fmt(b.migrations), delta(a.migrations, b.migrations))
+    head.add_row("reboots", fmt(a.reboots), fmt(b.reboots), delta(a.reboots, b.reboots))
+    head.add_row("worst customer peak", fmt(max(a.peak_by_customer.values(), default=0)),
+                 fmt(max(b.peak_by_customer.values(), default=0)), "")
+    cust = Table(title="Peak concurrent migrations per customer", header_style="bold")
+    cust.add_column("customer")
+    cust.add_column(f"run {a_id}", justify="right")
+    cust.add_column(f"run {b_id}", justify="right")
+    names = sorted(set(a.peak_by_customer) | set(b.peak_by_customer),
+                   key=lambda c: (-max(a.peak_by_customer.get(c, 0), b.peak_by_customer.get(c, 0)), c))
+    for c in names:
+        pa, pb = a.peak_by_customer.get(c, 0), b.peak_by_customer.get(c, 0)
+        style = "yellow" if pa != pb else ""
+        cust.add_row(c, str(pa), str(pb), style=style)
+    return [head, Text(""), cust]
+
+
+class CompareScreen(Screen):
+    BINDINGS = [Binding("escape", "app.back", "Back")]
+    DEFAULT_CSS = """
+    CompareScreen VerticalScroll { padding: 0 2; }
+    """
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+
+    def compose(self) -> ComposeResult:
+        yield NavBar("runs")
+        with VerticalScroll():
+            yield Static(f"loading runs {self.a} and {self.b}…", id="compare-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True)
+    def _load(self) -> None:
+        data = self.app.data
+        runs = [data.get_run(self.a), data.get_run(self.b)]
+        plans = [plan_from_dict(r.plan) if r is not None else None for r in runs]
+        self.app.call_from_thread(self._show, plans)
+
+    def _show(self, plans: list) -> None:
+        from rich.console import Group
+
+        self.query_one("#compare-body", Static).update(
+            Group(*compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot)))

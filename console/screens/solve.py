@@ -1,0 +1,210 @@
+"""Screen 3 — Solve: choose kind and solver, start a background run, watch its progress, cancel it."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, ProgressBar, RichLog, Select, Static
+
+from console.actions import bindings_for
+from console.screens.base import ConsoleScreen
+from console.screens.confirm import ConfirmScreen
+from console.widgets.chart import ObjectiveChart
+
+KINDS = ("maintenance", "placement", "capacity")
+# Solver names the engine accepts per kind (engine.maintenance.solve / engine.placement.solve).
+SOLVERS: dict[str, tuple[str, ...]] = {
+    "maintenance": ("cp-sat", "heuristic", "mip-time-indexed", "mip-continuous", "cp-sat-fixed"),
+    "placement": ("auto", "ffd", "bfd", "cbc", "cp-sat", "lns"),
+    "capacity": ("phase i", "phase ii"),
+}
+
+
+def limits_summary(app) -> Text:
+    lim = app.limits
+    c = lim.concurrency
+    text = Text()
+    text.append("Limits", style="bold")
+    text.append(f"  {app.limits_name or '(edited on screen 2)'}\n", style="dim")
+    rows = [
+        ("time limit", f"{lim.solve.time_limit_s:g} s"),
+        ("workers", "all cores" if lim.solve.workers is None else str(lim.solve.workers)),
+        ("per source / target", f"{c.per_source_host} / {c.per_target_host}"),
+        ("per rack / dc / all", f"{c.per_rack} / {c.per_datacenter} / {c.global_}"),
+        ("hosts down per rack", str(c.max_hosts_down_per_rack)),
+        ("per customer", f"{lim.conflict.per_customer}  frac {lim.conflict.per_customer_fraction}"),
+        ("rolling", "yes" if lim.capacity.rolling else "no"),
+    ]
+    for label, value in rows:
+        text.append(f"{label:<21}", style="dim")
+        text.append(f"{value}\n")
+    return text
+
+
+def status_text(run, events: list, time_limit: float) -> Text:
+    text = Text()
+    if run is None:
+        text.append("No run yet. ", style="bold")
+        text.append("Pick a kind (k) and a solver (v), then press s.", style="dim")
+        return text
+    style = {"running": "bold blue", "succeeded": "bold green", "cancelled": "yellow", "failed": "bold red",
+             "infeasible": "bold red", "queued": "cyan"}.get(run.status, "")
+    text.append(f"run {run.id}", style="bold")
+    text.append(f"  {run.kind}  {(run.options or {}).get('solver', '')}  ")
+    text.append(run.status, style=style)
+    if run.cancel_requested and not run.terminal:
+        text.append("  (cancel requested)", style="yellow")
+    last = events[-1] if events else run.last_progress
+    objective = run.objective if run.objective is not None else (last.objective if last else None)
+    bound = run.lower_bound if run.lower_bound is not None else (last.bound if last else None)
+    elapsed = run.elapsed_s
+    text.append("\nobjective ")
+    text.append("–" if objective is None else f"{objective:g}", style="bold")
+    text.append("   bound ")
+    text.append("–" if bound is None else f"{bound:g}", style="bold green")
+    if objective and bound is not None:
+        text.append(f"   gap {max(0.0, (objective - bound) / objective):.1%}", style="bold")
+    text.append(f"   elapsed {0 if elapsed is None else elapsed:.1f} s / {time_limit:g} s")
+    text.append(f"   events {len(events)}", style="dim")
+    if run.error:
+        text.append(f"\n{run.error}", style="red" if run.status == "failed" else "yellow")
+    return text
+
+
+class SolveScreen(ConsoleScreen):
+    SCOPE = "solve"
+    BINDINGS = bindings_for("solve")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._logged = 0
+        self._log_run: Optional[int] = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_nav()
+        with Horizontal(id="solve-body"):
+            with Vertical(id="solve-side"):
+                yield Static("Kind (k)", classes="limits-section")
+                yield Select([(k, k) for k in KINDS], value="maintenance", allow_blank=False, id="solve-kind")
+                yield Static("Solver (v)", classes="limits-section")
+                yield Select([(s, s) for s in SOLVERS["maintenance"]], value="cp-sat", allow_blank=False,
+                             id="solve-solver")
+                yield Input(placeholder="Malloovia problem file (capacity)", id="solve-problem")
+                yield Input(placeholder="problem id (capacity)", id="solve-problem-id")
+                yield Static("", id="solve-limits")
+            with Vertical(id="solve-main"):
+                yield Static("", id="solve-status")
+                yield ProgressBar(total=100, show_eta=False, id="solve-elapsed")
+                yield ObjectiveChart(id="solve-chart")
+                yield RichLog(id="solve-log", max_lines=500, wrap=True, markup=False)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#solve-chart").border_title = "objective ● and bound · over time"
+        self.query_one("#solve-log").border_title = "log"
+        self._toggle_capacity_inputs("maintenance")
+        self.watch(self.app, "progress_version", self._progress_changed)
+        self.watch(self.app, "limits_version", self._limits_changed)
+
+    def _limits_changed(self, _v: int) -> None:
+        self.query_one("#solve-limits", Static).update(limits_summary(self.app))
+
+    def _toggle_capacity_inputs(self, kind: str) -> None:
+        for wid in ("#solve-problem", "#solve-problem-id"):
+            self.query_one(wid).display = kind == "capacity"
+
+    # ------------------------------------------------------------------ progress
+
+    def _progress_changed(self, _v: int) -> None:
+        app = self.app
+        run, events = app.active_run, app.active_events
+        limit = float((run.options or {}).get("time_limit_s") or app.limits.solve.time_limit_s) if run else \
+            float(app.limits.solve.time_limit_s)
+        self.query_one("#solve-status", Static).update(status_text(run, events, limit))
+        bar = self.query_one(ProgressBar)
+        elapsed = run.elapsed_s if run is not None and run.elapsed_s is not None else 0.0
+        bar.update(total=limit, progress=min(limit, elapsed))
+        self.query_one(ObjectiveChart).set_points([(e.elapsed_s, e.objective, e.bound) for e in events])
+        log = self.query_one(RichLog)
+        if run is not None and run.id != self._log_run:
+            log.clear()
+            self._log_run, self._logged = run.id, 0
+            log.write(f"run {run.id} queued at {time.strftime('%H:%M:%S', time.localtime(run.created_at))}")
+        for e in events[self._logged:]:
+            parts = [f"{e.elapsed_s:7.2f}s"]
+            if e.objective is not None:
+                parts.append(f"obj {e.objective:g}")
+            if e.bound is not None:
+                parts.append(f"bound {e.bound:g}")
+            if e.message:
+                parts.append(e.message)
+            log.write("  ".join(parts))
+        self._logged = len(events)
+        if run is not None and run.terminal and getattr(self, "_final_logged", None) != run.id:
+            self._final_logged = run.id
+            log.write(f"→ {run.status}" + (f": {run.error}" if run.error else ""))
+
+    # ------------------------------------------------------------------ actions
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "solve-kind":
+            kind = str(event.value)
+            solver = self.query_one("#solve-solver", Select)
+            solver.set_options([(s, s) for s in SOLVERS[kind]])
+            solver.value = SOLVERS[kind][0]
+            self._toggle_capacity_inputs(kind)
+
+    def action_cycle_kind(self) -> None:
+        select = self.query_one("#solve-kind", Select)
+        select.value = KINDS[(KINDS.index(str(select.value)) + 1) % len(KINDS)]
+
+    def action_cycle_solver(self) -> None:
+        kind = str(self.query_one("#solve-kind", Select).value)
+        select = self.query_one("#solve-solver", Select)
+        names = SOLVERS[kind]
+        current = str(select.value)
+        select.value = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
+
+    def selected_options(self) -> tuple[str, dict, Optional[str]]:
+        kind = str(self.query_one("#solve-kind", Select).value)
+        solver = str(self.query_one("#solve-solver", Select).value)
+        limits = self.app.limits
+        if kind == "capacity":
+            options = {"phase": solver.split()[-1], "time_limit_s": limits.solve.time_limit_s}
+            problem_id = self.query_one("#solve-problem-id", Input).value.strip()
+            if problem_id:
+                options["problem"] = problem_id
+            return kind, options, self.query_one("#solve-problem", Input).value.strip() or None
+        options = {"solver": solver, "time_limit_s": limits.solve.time_limit_s}
+        if limits.solve.workers is not None:
+            options["workers"] = limits.solve.workers
+        return kind, options, None
+
+    def action_start(self) -> None:
+        run = self.app.active_run
+        if self.app.active_run_id is not None and run is not None and not run.terminal:
+            self.notify(f"run {run.id} is still {run.status}: cancel it first (c)", severity="warning")
+            return
+        kind, options, problem = self.selected_options()
+        self.query_one(RichLog).write(f"starting a {kind} run: " + " ".join(f"{k}={v}" for k, v in options.items()))
+        self.app.start_run(kind, options, problem)
+
+    def action_cancel(self) -> None:
+        run = self.app.active_run
+        run_id = self.app.active_run_id
+        if run_id is None:
+            self.notify("no run in progress", severity="warning")
+            return
+
+        def answer(yes: Optional[bool]) -> None:
+            if yes:
+                self.app.cancel_run(run_id)
+                self.query_one(RichLog).write(f"cancel requested for run {run_id}")
+
+        what = f"{run.kind} run {run_id}" if run is not None else f"run {run_id}"
+        self.app.push_screen(ConfirmScreen(f"Cancel {what}?\nThe best plan found so far is kept.",
+                                           yes="Cancel run"), answer)
