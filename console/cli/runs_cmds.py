@@ -374,7 +374,7 @@ def runs_submit(
         if problem_file is None or problem is None:
             fail("a capacity run needs --problem-file FILE.yaml and --problem ID")
         try:
-            problem_yaml = problem_file.read_text(encoding="utf-8")
+            problem_yaml = problem_file.read_bytes().decode("utf-8")
         except OSError as exc:
             fail(f"{problem_file}: cannot read: {exc}")
         problem_name = problem_file.name

@@ -17,7 +17,7 @@ from engine.progress import Cancellation, ProgressCallback
 OPTION_NAMES: dict[str, tuple[str, ...]] = {
     "maintenance": ("solver", "time_limit_s", "workers"),
     "placement": ("solver", "objective", "time_limit_s", "workers", "max_moves"),
-    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp"),
+    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp"),  # stwp: Phase II problem id
 }
 
 
@@ -86,11 +86,68 @@ def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel
     return _validated(snapshot, limits, plan, **extra)
 
 
-def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
-    from engine.capacity.run import solve_capacity_document  # the capacity engine's document entry point
+def _problem_path(inputs: RunInputs):
+    """A file holding exactly the stored problem text: the original file when it is
+    unchanged (its relative workload CSVs then resolve), else a copy beside it."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
 
-    return solve_capacity_document(inputs.body, on_progress=on_progress, cancel=cancel,
-                                   **_kwargs(inputs.options, ("problem", "phase", "relaxed", "time_limit_s")))
+    original = Path(inputs.options["problem_file"]) if inputs.options.get("problem_file") else None
+    if original is not None and original.is_file():
+        if hashlib.sha256(original.read_bytes()).hexdigest() == hashlib.sha256(inputs.body.encode()).hexdigest():
+            return original, None
+    where = original.parent if original is not None and original.parent.is_dir() else Path(tempfile.gettempdir())
+    fd, name = tempfile.mkstemp(suffix=".yaml", prefix=".fleetctl-run-", dir=where)
+    with open(fd, "w", encoding="utf-8") as fh:
+        fh.write(inputs.body)
+    return Path(name), Path(name)
+
+
+def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+    """Phase I (reserved counts), and with phase "ii" Phase II per slot on the `stwp` problem
+    (default: the same problem). The phase functions validate their own solutions."""
+    import time
+
+    from engine.capacity.phase_i import solve_phase_i
+    from engine.capacity.phase_ii import solve_phase_ii
+    from engine.capacity.reader import read_problems
+    from engine.progress import ProgressEvent
+
+    started = time.monotonic()
+    opts = inputs.options
+    path, temporary = _problem_path(inputs)
+    try:
+        problems = read_problems(path)
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+    problem_id = opts.get("problem")
+    if problem_id not in problems:
+        from engine.documents import DocumentError
+
+        raise DocumentError(str(path), [f"no problem with id {problem_id!r} (problems in the file: {', '.join(sorted(problems))})"])
+    phase = str(opts.get("phase") or "i").lower()
+    limit = opts.get("time_limit_s")
+    sol1 = solve_phase_i(problems[problem_id], relaxed=bool(opts.get("relaxed")), time_limit=limit, cancellation=cancel)
+    on_progress(ProgressEvent(time.monotonic() - started, objective=sol1.cost, bound=sol1.bound,
+                              message=f"phase I {sol1.status}"))
+    plan = {"version": 1, "kind": "capacity", "phase": "i", "problem": problem_id, "status": sol1.status,
+            "cost": sol1.cost, "lower_bound": sol1.bound, "reserved": sol1.reserved_counts(),
+            "solver": {"name": "highs", "wall_s": round(time.monotonic() - started, 3)}}
+    if phase == "ii" and sol1.has_solution and not cancel.cancelled:
+        stwp_id = opts.get("stwp") or problem_id
+        if stwp_id not in problems:
+            from engine.documents import DocumentError
+
+            raise DocumentError(str(path), [f"no STWP problem with id {stwp_id!r}"])
+        sol2 = solve_phase_ii(problems[stwp_id], sol1, time_limit=limit, cancellation=cancel)
+        stats = sol2.stats
+        on_progress(ProgressEvent(time.monotonic() - started, objective=sol2.cost, message=f"phase II {sol2.status}"))
+        plan.update(phase="ii", stwp=stwp_id, status=sol2.status, cost=sol2.cost, lower_bound=None,
+                    slot_statuses=sol2.slot_statuses, statistics={k: v for k, v in stats.items()},
+                    solver={"name": "highs", "wall_s": round(time.monotonic() - started, 3)})
+    return plan
 
 
 SOLVE: dict[str, Callable[[RunInputs, ProgressCallback, Cancellation], dict]] = {

@@ -144,7 +144,7 @@ def _enqueue_for(engine: Engine, sched) -> int:
             from pathlib import Path
 
             path = Path(options["problem_file"])
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8")  # exact bytes: the run can reuse the file
             return enqueue_run(engine, "capacity", problem_yaml=text, problem_name=path.name, options=options,
                                schedule_id=sched.id)
         from console.store.fleet_store import current_snapshot
