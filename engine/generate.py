@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Optional
 
 from engine.model import VM, Customer, Datacenter, Host, Rack, Snapshot
@@ -98,14 +98,13 @@ def _mean_vm(index: int) -> float:
     return sum(s[index] * s[5] for s in VM_SHAPES) / total
 
 
-def _auto_hosts_per_rack(spec: FleetSpec) -> int:
-    """Loaded hosts needed so VMs use about `memory_load` of memory (cpu checked too)."""
-    racks = spec.datacenters * spec.racks_per_datacenter
-    mean_host = [sum(s[i] for s in HOST_SHAPES) / len(HOST_SHAPES) for i in (0, 1)]
+def _auto_hosts_per_rack(spec: FleetSpec, rack_shapes: list[tuple[int, int, int, int]]) -> int:
+    """Loaded hosts needed so VMs use about `memory_load` of memory (and at most ~85% of cpu)."""
+    mean_cpu = sum(s[0] for s in rack_shapes) / len(rack_shapes)
+    mean_mem = sum(s[1] for s in rack_shapes) / len(rack_shapes)
     placed = spec.vms * (1.0 - spec.pending_fraction)
-    need = max(placed * _mean_vm(2) / (spec.memory_load * mean_host[1]),  # memory
-               placed * _mean_vm(1) / (0.85 * mean_host[0]))  # cpu
-    return max(1, math.ceil(need / racks)) + spec.empty_hosts_per_rack
+    need = max(placed * _mean_vm(2) / (spec.memory_load * mean_mem), placed * _mean_vm(1) / (0.85 * mean_cpu))
+    return max(1, math.ceil(need / len(rack_shapes))) + spec.empty_hosts_per_rack
 
 
 class FleetTooDense(ValueError):
@@ -118,7 +117,9 @@ def generate_snapshot(spec: FleetSpec) -> Snapshot:
     if problems:
         raise ValueError("; ".join(problems))
     rng = random.Random(spec.seed)
-    hosts_per_rack = spec.hosts_per_rack or _auto_hosts_per_rack(spec)
+    n_racks = spec.datacenters * spec.racks_per_datacenter
+    rack_shapes = [HOST_SHAPES[rng.randrange(len(HOST_SHAPES))] for _ in range(n_racks)]
+    hosts_per_rack = spec.hosts_per_rack or _auto_hosts_per_rack(spec, rack_shapes)
 
     datacenters: list[Datacenter] = []
     racks: list[Rack] = []
@@ -131,7 +132,7 @@ def generate_snapshot(spec: FleetSpec) -> Snapshot:
         for r in range(1, spec.racks_per_datacenter + 1):
             rack_id = f"{dc_id}-r{r:02d}"
             racks.append(Rack(id=rack_id, datacenter=dc_id))
-            cpu, mem, disk, reboot = HOST_SHAPES[rng.randrange(len(HOST_SHAPES))]
+            cpu, mem, disk, reboot = rack_shapes[len(racks) - 1]
             empty = set(rng.sample(range(hosts_per_rack), min(spec.empty_hosts_per_rack, hosts_per_rack)))
             for h in range(hosts_per_rack):
                 bandwidth = rng.choice(BANDWIDTHS_GBPS) if rng.random() < spec.bandwidth_fraction else None
@@ -179,7 +180,8 @@ def _place_vms(spec: FleetSpec, rng: random.Random, hosts: list[Host],
     """Random placement (a few random tries, then first fit) that never exceeds FILL_LIMIT."""
     limit = [(h.cpu * FILL_LIMIT, h.memory_gb * FILL_LIMIT, h.disk_gb * FILL_LIMIT) for h in hosts]
     used = [[0.0, 0.0, 0.0] for _ in hosts]
-    dc_weights = list(accumulate(len(x) for x in loaded_by_dc))
+    # a VM lands in a datacenter in proportion to its loaded hosts' memory
+    dc_weights = list(accumulate(sum(hosts[i].memory_gb for i in x) for x in loaded_by_dc))
     shape_weights = list(accumulate(s[5] for s in VM_SHAPES))
     shapes = rng.choices(VM_SHAPES, cum_weights=shape_weights, k=spec.vms)
     owners = _owners(spec, rng, len(customers))
@@ -197,13 +199,14 @@ def _place_vms(spec: FleetSpec, rng: random.Random, hosts: list[Host],
             dc = rng.choices(range(len(loaded_by_dc)), cum_weights=dc_weights)[0]
             candidates = loaded_by_dc[dc]
             chosen = next((i for i in (rng.choice(candidates) for _ in range(6)) if fits(i, cpu, mem, disk)), None)
-            if chosen is None:
+            if chosen is None:  # first fit from a random point, this datacenter first, then the others
                 start = rng.randrange(len(candidates))
-                order = candidates[start:] + candidates[:start]
+                others = (i for d, other in enumerate(loaded_by_dc) if d != dc for i in other)
+                order = chain(candidates[start:], candidates[:start], others)
                 chosen = next((i for i in order if fits(i, cpu, mem, disk)), None)
             if chosen is None:
                 raise FleetTooDense(
-                    f"VM {k + 1} of {spec.vms} does not fit datacenter dc{dc + 1}: add hosts per rack or "
+                    f"VM {k + 1} of {spec.vms} does not fit any host: add hosts per rack or "
                     f"racks, or generate fewer VMs"
                 )
             u = used[chosen]
