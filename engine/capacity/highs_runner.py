@@ -43,12 +43,29 @@ def solve_models(
     """
     if not models:
         return []
-    job = {
-        "models": [m.rowwise() for m in models],
-        "time_limit": time_limit,
-        "mip_rel_gap": 0.0,   # equal optima, not "within 0.01%"
-        "threads": threads,
-    }
+    job = {"models": [m.rowwise() for m in models]}
+    return _run(job, len(models), time_limit, cancellation, threads)
+
+
+def solve_rhs_batch(
+    model: LinearModel,
+    rows,
+    lowers,
+    uppers,
+    time_limit: Optional[float] = None,
+    cancellation: Optional[Cancellation] = None,
+    threads: int = 0,
+) -> list[dict]:
+    """Solve `model` once per right-hand side: rows `rows` get bounds lowers[k], uppers[k]."""
+    if len(lowers) == 0:
+        return []
+    job = {"rhs_batch": {"model": model.rowwise(), "rows": rows, "lower": lowers, "upper": uppers}}
+    return _run(job, len(lowers), time_limit, cancellation, threads)
+
+
+def _run(job: dict, n: int, time_limit, cancellation, threads) -> list[dict]:
+    models = range(n)
+    job.update(time_limit=time_limit, mip_rel_gap=0.0, threads=threads)  # gap 0: equal optima, not "within 0.01%"
     payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
     proc = subprocess.Popen(
         [sys.executable, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -47,34 +47,7 @@ def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy)
         h.setOptionValue("threads", threads)
 
     def build(cost, maximize, extra_row=None):
-        lp = highspy.HighsLp()
-        start, index, value = m["start"], m["index"], m["value"]
-        row_lower, row_upper = m["row_lower"], m["row_upper"]
-        if extra_row is not None:
-            idx, val, lo, up = extra_row
-            index = np.concatenate([index, idx])
-            value = np.concatenate([value, val])
-            start = np.concatenate([start, [start[-1] + len(idx)]])
-            row_lower = np.concatenate([row_lower, [lo]])
-            row_upper = np.concatenate([row_upper, [up]])
-        lp.num_col_ = n
-        lp.num_row_ = len(row_lower)
-        lp.col_cost_ = np.asarray(cost, dtype=float)
-        lp.col_lower_ = np.asarray(m["lower"], dtype=float)
-        lp.col_upper_ = np.where(np.isinf(m["upper"]), inf, m["upper"])
-        lp.row_lower_ = np.where(np.isinf(row_lower), -inf, row_lower)
-        lp.row_upper_ = np.where(np.isinf(row_upper), inf, row_upper)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.num_col_ = n
-        lp.a_matrix_.num_row_ = len(row_lower)
-        lp.a_matrix_.start_ = np.asarray(start, dtype=np.int32)
-        lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.asarray(value, dtype=float)
-        if m["integer"].any():
-            kinds = np.where(m["integer"], int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous))
-            lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
-        lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-        return lp
+        return _to_lp(m, cost, maximize, highspy, extra_row)
 
     h.passModel(build(m["cost"], m["maximize"]))
     h.run()
@@ -90,19 +63,25 @@ def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy)
     if status == "optimal" and m.get("then_minimize") is not None:
         # Lexicographic second stage: keep the first objective at its optimum, minimise the second.
         first = result["objective"]
-        tol = m["lex_tolerance"] * max(1.0, abs(first))
+        tol = max(m["lex_tolerance"] * abs(first), 1e-7)
         nz = np.flatnonzero(m["cost"])
         row = (nz, m["cost"][nz], first - tol, inf) if m["maximize"] else (nz, m["cost"][nz], -inf, first + tol)
         h2 = highspy.Highs()
         for key in ("output_flag", "log_to_console"):
             h2.setOptionValue(key, False)
-        if np.isfinite(time_left):
-            h2.setOptionValue("time_limit", max(time_left - (time.perf_counter() - t0), 0.01))
+        stage1 = time.perf_counter() - t0
+        left2 = time_left - stage1
+        # The second stage only breaks ties: by default it gets at most twice stage 1's time.
+        cap = m.get("lex_time_limit")
+        left2 = min(left2, cap if cap is not None else max(1.0, 2.0 * stage1))
+        if np.isfinite(left2):
+            h2.setOptionValue("time_limit", max(left2, 0.01))
         h2.setOptionValue("mip_rel_gap", mip_rel_gap)
         h2.setOptionValue("mip_abs_gap", 1e-7)
         if threads:
             h2.setOptionValue("threads", threads)
         h2.passModel(build(m["then_minimize"], False, row))
+        h2.setSolution(h.getSolution())  # stage 1's optimum is feasible: a warm start
         h2.run()
         status2, has2 = _status(h2, highspy)
         if has2:
@@ -114,9 +93,93 @@ def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy)
     return result
 
 
+def _solve_rhs_batch(batch: dict, deadline, mip_rel_gap: float, threads: int, highspy) -> list[dict]:
+    """One model, many right-hand sides (Phase II slots): pass it once, re-solve per variant."""
+    m = batch["model"]
+    rows = np.asarray(batch["rows"], dtype=np.int32)
+    results = []
+    h = None
+    for lower, upper in zip(batch["lower"], batch["upper"]):
+        left = (deadline - time.perf_counter()) if deadline else float("inf")
+        if left <= 0:
+            results.append({"status": "unknown", "x": None, "objective": None, "bound": None, "seconds": 0.0})
+            continue
+        t0 = time.perf_counter()
+        if h is None:
+            h = _make_highs(m, mip_rel_gap, threads, highspy)
+        h.clearSolver()
+        if np.isfinite(left):
+            h.setOptionValue("time_limit", max(left, 0.01))
+        inf = highspy.kHighsInf
+        lo = np.where(np.isinf(lower), -inf, lower)
+        up = np.where(np.isinf(upper), inf, upper)
+        h.changeRowsBounds(len(rows), rows, lo, up)
+        h.run()
+        status, has = _status(h, highspy)
+        res = {"status": status, "x": None, "objective": None, "bound": None}
+        if has:
+            res["x"] = np.array(h.getSolution().col_value)
+            res["objective"] = float(h.getInfo().objective_function_value)
+        res["seconds"] = time.perf_counter() - t0
+        results.append(res)
+    return results
+
+
+def _make_highs(m: dict, mip_rel_gap: float, threads: int, highspy):
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("mip_rel_gap", mip_rel_gap)
+    h.setOptionValue("mip_abs_gap", 1e-7)
+    if threads:
+        h.setOptionValue("threads", threads)
+    h.passModel(_to_lp(m, m["cost"], m["maximize"], highspy))
+    return h
+
+
+def _to_lp(m: dict, cost, maximize: bool, highspy, extra_row=None):
+    inf = highspy.kHighsInf
+    n = len(m["cost"])
+    lp = highspy.HighsLp()
+    start, index, value = m["start"], m["index"], m["value"]
+    row_lower, row_upper = m["row_lower"], m["row_upper"]
+    if extra_row is not None:
+        idx, val, lo, up = extra_row
+        index = np.concatenate([index, idx])
+        value = np.concatenate([value, val])
+        start = np.concatenate([start, [start[-1] + len(idx)]])
+        row_lower = np.concatenate([row_lower, [lo]])
+        row_upper = np.concatenate([row_upper, [up]])
+    lp.num_col_ = n
+    lp.num_row_ = len(row_lower)
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_ = np.asarray(m["lower"], dtype=float)
+    lp.col_upper_ = np.where(np.isinf(m["upper"]), inf, m["upper"])
+    lp.row_lower_ = np.where(np.isinf(row_lower), -inf, row_lower)
+    lp.row_upper_ = np.where(np.isinf(row_upper), inf, row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = n
+    lp.a_matrix_.num_row_ = len(row_lower)
+    lp.a_matrix_.start_ = np.asarray(start, dtype=np.int32)
+    lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.asarray(value, dtype=float)
+    if m["integer"].any():
+        kinds = np.where(m["integer"], int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous))
+        lp.integrality_ = [highspy.HighsVarType(int(k)) for k in kinds]
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    return lp
+
+
 def main() -> None:
     job = pickle.load(sys.stdin.buffer)
     import highspy
+
+    if "rhs_batch" in job:
+        deadline = time.perf_counter() + job["time_limit"] if job.get("time_limit") else None
+        results = _solve_rhs_batch(job["rhs_batch"], deadline, job.get("mip_rel_gap", 0.0), job.get("threads", 0), highspy)
+        sys.stdout.buffer.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+        sys.stdout.buffer.flush()
+        return
 
     deadline = time.perf_counter() + job["time_limit"] if job.get("time_limit") else None
     results = []

@@ -28,7 +28,8 @@ class LinearModel:
     # Optional second objective, minimised once the first is optimal (lexicographic):
     # the first objective is then held within `lex_tolerance` of its optimum.
     then_minimize: Optional[np.ndarray] = None
-    lex_tolerance: float = 1e-7
+    lex_tolerance: float = 1e-9
+    lex_time_limit: Optional[float] = None   # cap on the second stage (its answer is only a tie-break)
     _rows: list = field(default_factory=list)      # (row ids, col ids, values) per block
     _row_lower: list = field(default_factory=list)
     _row_upper: list = field(default_factory=list)
@@ -75,7 +76,7 @@ class LinearModel:
             row_lower = row_upper = np.zeros(0)
         return {
             "cost": self.cost, "lower": self.lower, "upper": self.upper, "integer": self.integer,
-            "maximize": self.maximize, "then_minimize": self.then_minimize, "lex_tolerance": self.lex_tolerance,
+            "maximize": self.maximize, "then_minimize": self.then_minimize, "lex_tolerance": self.lex_tolerance, "lex_time_limit": self.lex_time_limit,
             "start": start, "index": c, "value": v, "row_lower": row_lower, "row_upper": row_upper,
         }
 

@@ -31,6 +31,15 @@ def solve_phase_i(
     data = problem.data
     levels = aggregate(problem.workload_matrix())
     model, lay = allocation_model(data, levels.values, levels.repeats, integer=not relaxed)
+    # Ties: optima often differ only in how many VMs are reserved (e.g. 16 or 17 at the
+    # same cost). Among optimal answers prefer the most reserved VMs: capacity that is
+    # always on, the least exposed to on-demand limits when the real workload exceeds
+    # the prediction. (Malloovia's CBC happens to pick those on its examples.)
+    # Integer models only: a relaxed optimum is reported as the LP found it.
+    if not relaxed:
+        tie_break = np.zeros(model.n_cols)
+        tie_break[: lay.n_y] = -1.0
+        model.then_minimize = tie_break
     t1 = time.perf_counter()
     (res,) = solve_models([model], time_limit=time_limit, cancellation=cancellation)
     t2 = time.perf_counter()
