@@ -1,0 +1,157 @@
+"""Large-neighbourhood search for big `min_hosts` / `rebalance` instances.
+
+Start from the greedy packing. Repeatedly free a few hosts (the emptiest one,
+a victim, plus a handful of others), re-pack their VMs onto just those hosts
+with a small CP-SAT model, and keep the result. The sub-model minimises the
+hosts it uses first, then pushes load onto the fuller hosts (a linear
+preference by current fill), so VMs drain from the emptiest hosts over many
+rounds until one empties. The packing never gets worse: the current placement
+is the sub-model's hint and always one of its solutions.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable, Optional
+
+from engine.placement.problem import PlacementProblem
+from engine.placement.solution import Assign, hosts_used, moves_of
+from engine.progress import Cancellation
+
+NEIGHBOURHOOD = 7      # hosts re-packed per round
+ROUND_S = 0.3          # CP-SAT time per round: short rounds, many of them, beat long ones
+
+
+def improve(p: PlacementProblem, start: Assign, deadline: float, lb: float, workers: int, seed: int,
+            report: Callable[[Optional[float], str], None], cancel: Optional[Cancellation] = None) -> Assign:
+    if p.objective == "balance":
+        return start
+    search = _Search(p, start, seed)
+    best = hosts_used(p, search.assign)
+    rounds = 0
+    while time.monotonic() < deadline - 0.05 and best > lb and not (cancel is not None and cancel.cancelled):
+        rounds += 1
+        hosts = search.pick(NEIGHBOURHOOD)
+        if hosts is None:
+            break
+        search.repack(hosts, min(ROUND_S, deadline - time.monotonic()), workers, seed + rounds)
+        now = hosts_used(p, search.assign)
+        if now < best:
+            best = now
+            report(float(now), f"lns: {now} hosts after {rounds} rounds")
+    return search.assign
+
+
+class _Search:
+    def __init__(self, p: PlacementProblem, assign: Assign, seed: int):
+        self.p = p
+        self.assign = list(assign)
+        self.rng = random.Random(seed)
+        self.scale = [max((r.usable[d] for r in p.receivers), default=1.0) or 1.0 for d in range(p.dims)]
+        self.size = [sum(it.demand[d] / self.scale[d] for d in range(p.dims)) for it in p.items]
+        self.index = {rec.host: r for r, rec in enumerate(p.receivers)}
+        self.demand = [p.int_demand(i) for i in range(len(p.items))]
+        self.free = [p.int_free(r) for r in range(len(p.receivers))]
+
+    def members(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for i, r in enumerate(self.assign):
+            out.setdefault(r, []).append(i)
+        return out
+
+    def fill(self, r: int, items: list[int]) -> float:
+        rec = self.p.receivers[r]
+        total = 0.0
+        for d in range(self.p.dims):
+            if rec.usable[d] > 0:
+                total += (rec.fixed_load[d] + sum(self.p.items[i].demand[d] for i in items)) / rec.usable[d]
+        return total / self.p.dims
+
+    def pick(self, k: int) -> Optional[list[int]]:
+        """The victim (one of the emptiest drainable hosts) and k−1 other hosts in use."""
+        members = self.members()
+        drainable = sorted((r for r in members if not self.p.receivers[r].fixed_used),
+                           key=lambda r: self.fill(r, members[r]))
+        if not drainable:
+            return None
+        victim = drainable[min(len(drainable) - 1, int(self.rng.random() ** 3 * min(6, len(drainable))))]
+        others = [r for r in members if r != victim]
+        self.rng.shuffle(others)
+        return [victim, *others[:k - 1]]
+
+    def repack(self, hosts: list[int], time_limit_s: float, workers: int, seed: int) -> None:
+        from ortools.sat.python import cp_model
+
+        p = self.p
+        items = [i for i, r in enumerate(self.assign) if r in set(hosts)]
+        members = self.members()
+        # Fuller hosts are cheaper to load: weight by rank of current fill (victim most expensive).
+        ranked = sorted(hosts, key=lambda r: -self.fill(r, members.get(r, [])))
+        weight = {r: k for k, r in enumerate(ranked)}
+        weight[hosts[0]] = len(hosts) * 2
+        m = cp_model.CpModel()
+        x = {}
+        for i in items:
+            for r in hosts:
+                if self._fits_alone(i, r):
+                    x[i, r] = m.NewBoolVar("")
+            m.AddExactlyOne(x[i, r] for r in hosts if (i, r) in x)
+        y = {r: m.NewBoolVar("") for r in hosts}
+        for r in hosts:
+            rec = p.receivers[r]
+            free = self.free[r]
+            inside = [i for i in items if (i, r) in x]
+            for i in inside:
+                m.AddImplication(x[i, r], y[r])
+            if rec.fixed_used:
+                m.Add(y[r] == 1)
+            for d in range(p.dims):
+                m.Add(sum(self.demand[i][d] * x[i, r] for i in inside) <= free[d] * y[r])
+            if p.customer_cap is not None:
+                groups: dict[str, list[int]] = {}
+                for i in inside:
+                    groups.setdefault(p.items[i].customer, []).append(i)
+                for c, group in groups.items():
+                    room = p.customer_room(r, c)
+                    if len(group) > room:
+                        m.Add(sum(x[i, r] for i in group) <= room)
+        self._move_budget(m, x, items, hosts)
+        load_cost = sum(round(100 * self.size[i]) * weight[r] * x[i, r] for (i, r) in x)
+        big = sum(round(100 * self.size[i]) for i in items) * (2 * len(hosts) + 1) + 1
+        m.Minimize(big * sum(y.values()) + load_cost)
+        for (i, r), v in x.items():
+            m.AddHint(v, self.assign[i] == r)
+        for r in hosts:
+            m.AddHint(y[r], r in members)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+        solver.parameters.num_workers = max(1, min(workers, 2))
+        solver.parameters.random_seed = seed % 1000
+        code = solver.Solve(m)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return
+        trial = list(self.assign)
+        for (i, r), v in x.items():
+            if solver.BooleanValue(v):
+                trial[i] = r
+        if self.p.max_moves is None or len(moves_of(p, trial)) <= self.p.max_moves:
+            self.assign = trial
+
+    def _fits_alone(self, i: int, r: int) -> bool:
+        p = self.p
+        room = p.customer_room(r, p.items[i].customer)
+        if room is not None and room < 1:
+            return False
+        return all(a <= f for a, f in zip(self.demand[i], self.free[r]))
+
+    def _move_budget(self, m, x, items: list[int], hosts: list[int]) -> None:
+        """rebalance: moves outside the neighbourhood stay as they are; the total stays within max_moves."""
+        p = self.p
+        if p.max_moves is None or p.objective != "rebalance":
+            return
+        outside = sum(1 for i in moves_of(p, self.assign) if i not in set(items))
+        stays = [x[i, self.index[p.items[i].origin]] for i in items
+                 if p.items[i].origin is not None and (i, self.index[p.items[i].origin]) in x]
+        movable = sum(1 for i in items if p.items[i].origin is not None)
+        m.Add(outside + movable - sum(stays) <= p.max_moves)
