@@ -59,6 +59,23 @@ def import_pulp():
     return pulp
 
 
+def _cbc_path() -> str:
+    """The CBC bundled with PuLP (the deprecated PULP_CBC_CMD's binary), else `cbc` on PATH."""
+    from pulp.apis import coin_api
+
+    bundled = getattr(coin_api, "pulp_cbc_path", None)
+    return bundled if bundled and os.path.exists(bundled) else "cbc"
+
+
+def new_var(prob, name: str, low=None, up=None, cat: str = "Continuous"):
+    """A variable of `prob` (PuLP 3's `add_variable`; plain LpVariable on older PuLP)."""
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, low, up, cat=cat)
+    import pulp
+
+    return pulp.LpVariable(name, low, up, cat)
+
+
 def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = False,
             cancel: Optional[Cancellation] = None, on_progress: Optional[ProgressCallback] = None,
             grace_s: Optional[float] = None, clock_start: Optional[float] = None) -> CbcOutcome:
@@ -66,7 +83,7 @@ def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = F
     pulp = import_pulp()
     from pulp import constants
 
-    solver = pulp.PULP_CBC_CMD(msg=False, warmStart=warm_start)
+    solver = pulp.COIN_CMD(msg=False, warmStart=warm_start, path=_cbc_path())
     started = clock_start if clock_start is not None else time.monotonic()
     grace = grace_s if grace_s is not None else max(3.0, 0.15 * time_limit_s)
     tmp = tempfile.mkdtemp(prefix="fleetctl-cbc-")

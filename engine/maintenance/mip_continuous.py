@@ -36,15 +36,15 @@ NAME = "mip-continuous"
 
 class ContinuousModel:
     def __init__(self, problem: FixedTargetsProblem):
-        from engine.maintenance.cbc_runner import import_pulp
+        from engine.maintenance.cbc_runner import import_pulp, new_var
 
         self.pulp = pulp = import_pulp()
         self.problem = problem
         p = problem
         self.prob = pulp.LpProblem("maintenance_continuous", pulp.LpMinimize)
-        self.S = {t.index: pulp.LpVariable(f"S_{t.index}", lowBound=p.earliest[t.index],
-                                           upBound=p.latest[t.index], cat="Integer") for t in p.tasks}
-        self.makespan = pulp.LpVariable("makespan", lowBound=p.lower_bound(), upBound=p.horizon, cat="Integer")
+        self.S = {t.index: new_var(self.prob, f"S_{t.index}", p.earliest[t.index], p.latest[t.index], cat="Integer")
+                  for t in p.tasks}
+        self.makespan = new_var(self.prob, "makespan", p.lower_bound(), p.horizon, cat="Integer")
         self.prob += self.makespan
         self._ordered = _transitive_order(problem)
         self.done: dict[tuple[int, int], object] = {}
@@ -130,9 +130,11 @@ class ContinuousModel:
         return (self.done[i, j], self.later[i, j])
 
     def _order_pair(self, i: int, j: int) -> None:
-        pulp, p, pi = self.pulp, self.problem, self.problem.tasks[i].duration
-        done = pulp.LpVariable(f"done_{i}_{j}", cat="Binary")
-        later = pulp.LpVariable(f"later_{i}_{j}", cat="Binary")
+        p, pi = self.problem, self.problem.tasks[i].duration
+        from engine.maintenance.cbc_runner import new_var
+
+        done = new_var(self.prob, f"done_{i}_{j}", cat="Binary")
+        later = new_var(self.prob, f"later_{i}_{j}", cat="Binary")
         m_done = p.latest[i] + pi - p.earliest[j]
         m_later = p.latest[j] + 1 - p.earliest[i]
         self.prob += self.S[i] + pi - self.S[j] <= m_done * (1 - done), f"done_{i}_{j}"
@@ -189,5 +191,5 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
                   cancel=cancel, on_progress=on_progress)
     starts = model.starts() if out.status in ("optimal", "feasible") else None
     return FormulationResult(NAME, out.status, problem.makespan_of(starts) if starts else None, out.bound, starts,
-                             len(model.prob.variables()), len(model.prob.constraints), build_s, out.solve_s,
+                             len(model.prob.variables()), model.prob.numConstraints(), build_s, out.solve_s,
                              out.stopped_by)

@@ -28,15 +28,15 @@ NAME = "mip-time-indexed"
 
 class TimeIndexedModel:
     def __init__(self, problem: FixedTargetsProblem):
-        from engine.maintenance.cbc_runner import import_pulp
+        from engine.maintenance.cbc_runner import import_pulp, new_var
 
         self.pulp = pulp = import_pulp()
         self.problem = problem
         p = problem
         self.prob = pulp.LpProblem("maintenance_time_indexed", pulp.LpMinimize)
-        self.x = {t.index: {s: pulp.LpVariable(f"x_{t.index}_{s}", cat="Binary")
+        self.x = {t.index: {s: new_var(self.prob, f"x_{t.index}_{s}", cat="Binary")
                             for s in range(p.earliest[t.index], p.latest[t.index] + 1)} for t in p.tasks}
-        self.makespan = pulp.LpVariable("makespan", lowBound=p.lower_bound(), upBound=p.horizon, cat="Integer")
+        self.makespan = new_var(self.prob, "makespan", p.lower_bound(), p.horizon, cat="Integer")
         self.prob += self.makespan
         self.add_one_start()
         self.add_reboot_after_evacuation()
@@ -144,5 +144,5 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
                   cancel=cancel, on_progress=on_progress)
     starts = model.starts() if out.status in ("optimal", "feasible") else None
     return FormulationResult(NAME, out.status, problem.makespan_of(starts) if starts else None, out.bound, starts,
-                             len(model.prob.variables()), len(model.prob.constraints), build_s, out.solve_s,
+                             len(model.prob.variables()), model.prob.numConstraints(), build_s, out.solve_s,
                              out.stopped_by)
