@@ -73,7 +73,8 @@ def _engine(db: Optional[Path]):
 def _fmt_time(ts: Optional[float]) -> str:
     if ts is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    fmt = "%H:%M:%S" if time.localtime(ts)[:3] == time.localtime()[:3] else "%Y-%m-%d %H:%M"
+    return time.strftime(fmt, time.localtime(ts))
 
 
 def _fmt_num(x: Optional[float]) -> str:
@@ -84,6 +85,13 @@ def _fmt_num(x: Optional[float]) -> str:
 
 def _fmt_s(x: Optional[float]) -> str:
     return "-" if x is None else f"{x:.1f}s"
+
+
+def _console():
+    """stdout console; when piped, wide enough that tables do not wrap."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def _get(engine, run_id: int):
@@ -127,7 +135,7 @@ def runs_list(
         table.add_row(str(r.id), r.kind, f"[{STATUS_STYLE[r.status]}]{r.status}[/]", r.input_name or "-",
                       _fmt_time(r.created_at), _fmt_s(r.wait_s), _fmt_s(r.elapsed_s), _fmt_num(objective),
                       _fmt_num(r.lower_bound), str(r.executor_pid or r.worker_pid or "-"), note)
-    Console(highlight=False).print(table)
+    _console().print(table)
 
 
 @runs_app.command("show")
@@ -150,7 +158,7 @@ def runs_show(
         return
     from rich.console import Console
 
-    c = Console(highlight=False)
+    c = _console()
     c.print(f"run {view.id}  {view.kind}  [{STATUS_STYLE[view.status]}]{view.status}[/]"
             + ("  (cancel requested)" if view.cancel_requested and not view.terminal else ""))
     c.print(f"  input      {view.input_name or '-'}  ({(view.input_key or '-')[:12]})")
@@ -477,7 +485,7 @@ def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
         table.add_row(str(s.id), s.kind, format_every(s.every_s), s.limits_name or ("custom" if s.has_limits else "defaults"),
                       " ".join(f"{k}={v}" for k, v in s.options.items()) or "-", _fmt_time(s.next_due_at),
                       str(s.last_run_id or "-"))
-    Console(highlight=False).print(table)
+    _console().print(table)
 
 
 @schedule_app.command("remove")
@@ -520,7 +528,7 @@ def plan_latest(
             objective = plan.get("makespan", plan.get("value", plan.get("cost")))
             table.add_row(str(p.schedule_id), p.kind, str(p.run_id), _fmt_time(p.finished_at), str(plan.get("status")),
                           _fmt_num(objective), _fmt_num(plan.get("lower_bound")), (plan.get("solver") or {}).get("name", "-"))
-        Console(highlight=False).print(table)
+        _console().print(table)
     if not plans:
         err("no published plan yet: a schedule publishes its latest successful run (fleetctl schedule add …)")
         raise typer.Exit(EXIT_NO_PLAN)

@@ -107,12 +107,21 @@ class Worker:
                         self.log(f"worker {self.pid}: idle for {self.idle_exit_s:.0f} s, exiting")
                         break
                     idle_since = time.monotonic()
-                time.sleep(POLL_S)
+                self._wait(POLL_S)
         finally:
             from console.store.runs import worker_heartbeat
 
             worker_heartbeat(self.engine, self.worker_id, state="stopped")
         return 0
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep, but wake as soon as a child exits (so the next run starts at once)."""
+        if self.children:
+            from multiprocessing.connection import wait
+
+            wait([c.process.sentinel for c in self.children.values()], timeout=timeout)
+        else:
+            time.sleep(timeout)
 
     def _on_stop_signal(self, signum, _frame) -> None:
         if self.stopping:
