@@ -17,6 +17,7 @@ from engine.capacity.formulation import allocation_model
 from engine.capacity.highs_runner import solve_models
 from engine.capacity.levels import aggregate
 from engine.capacity.model import Problem
+from engine.capacity.search import SearchResult, search_phase_i
 from engine.capacity.solution import PhaseISolution
 from engine.progress import Cancellation
 
@@ -26,10 +27,18 @@ def solve_phase_i(
     relaxed: bool = False,
     time_limit: Optional[float] = None,
     cancellation: Optional[Cancellation] = None,
+    method: str = "auto",
 ) -> PhaseISolution:
+    """method: "auto" (exact search when it applies, else MILP/LP), "milp" or "search"."""
     t0 = time.perf_counter()
     data = problem.data
     levels = aggregate(problem.workload_matrix())
+    if method in ("auto", "search"):
+        found = search_phase_i(data, levels, relaxed)
+        if found is not None:
+            return _from_search(problem, levels, relaxed, found, time.perf_counter() - t0, time_limit)
+        if method == "search":
+            raise ValueError("the search does not apply to this problem (structure, or a limit binds)")
     model, lay = allocation_model(data, levels.values, levels.repeats, integer=not relaxed)
     # Ties: optima often differ only in how many VMs are reserved (e.g. 16 or 17 at the
     # same cost). Among optimal answers prefer the most reserved VMs: capacity that is
@@ -67,4 +76,18 @@ def solve_phase_i(
     from engine.capacity.validate import ensure_valid_phase_i
 
     ensure_valid_phase_i(sol, solver_objective=res["objective"])
+    return sol
+
+
+def _from_search(problem: Problem, levels, relaxed: bool, found: SearchResult, seconds: float, time_limit) -> PhaseISolution:
+    sol = PhaseISolution(problem=problem, status=found.status, relaxed=relaxed, levels=levels,
+                         solving_time=seconds, time_limit=time_limit, method="search")
+    if found.allocation is None:
+        return sol
+    sol.allocation = found.allocation
+    sol.reserved = found.allocation[0, :, : problem.data.n_reserved].sum(axis=0)
+    sol.cost = sol.bound = found.cost
+    from engine.capacity.validate import ensure_valid_phase_i
+
+    ensure_valid_phase_i(sol, solver_objective=None)
     return sol

@@ -33,6 +33,7 @@ class PhaseISolution:
     creation_time: float = 0.0
     solving_time: float = 0.0
     time_limit: Optional[float] = None
+    method: str = "milp"                          # "milp" (HiGHS) or "search" (exact search over reserved counts)
 
     @property
     def has_solution(self) -> bool:
