@@ -60,18 +60,16 @@ class _BinCompletion:
         norm = [c or 1.0 for c in self.cap]
         self.order = sorted(range(len(self.size)), key=lambda i: -sum(self.size[i][d] / norm[d] for d in range(self.dims)))
         self.norm = norm
-        self.steps = 0
+        self.timed_out = False
 
     def out_of_time(self) -> bool:
-        self.steps += 1
-        if self.steps % 256 == 0:
-            return time.monotonic() > self.deadline or (self.cancel is not None and self.cancel.cancelled)
-        return False
+        if time.monotonic() > self.deadline or (self.cancel is not None and self.cancel.cancelled):
+            self.timed_out = True
+        return self.timed_out
 
     def run(self) -> Optional[list[list[int]]]:
         if any(b < -self.tol[d] for d, b in enumerate(self.budget)):
             return None
-        self.timed_out = False
         return self._fill(list(self.order), list(self.budget), self.target)
 
     def _fill(self, left: list[int], budget: list[float], hosts: int) -> Optional[list[list[int]]]:
@@ -108,7 +106,8 @@ class _BinCompletion:
         def dfs(k: int, load: list[float]) -> None:
             nonlocal limit
             limit -= 1
-            if limit < 0:
+            if limit < 0 or (limit % 1024 == 0 and self.out_of_time()):
+                limit = -1
                 return
             if all(load[d] >= cap[d] - budget[d] - self.tol[d] for d in range(dims)):
                 waste = [cap[d] - load[d] for d in range(dims)]
