@@ -25,7 +25,8 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/fleetctl load fixtures/demo.json --db $(DEMO_DB) --replace
-	$(BIN)/fleetctl fleet --db $(DEMO_DB)
+	$(BIN)/fleetctl limits save demo fixtures/demo-limits.json --db $(DEMO_DB)
+	$(BIN)/fleetctl console --db $(DEMO_DB) --limits demo
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -41,7 +41,7 @@ class FleetConsole(App):
 
     def __init__(self, data: Optional[ConsoleData] = None, *, db_path: Optional[Path] = None,
                  keymap_path: Optional[Path] = None, start_mode: str = "fleet",
-                 poll_interval: float = POLL_INTERVAL_S) -> None:
+                 poll_interval: float = POLL_INTERVAL_S, limits_name: Optional[str] = None) -> None:
         super().__init__()
         if data is None:
             data = StoreData(db_path) if db_path is not None else MemoryData()
@@ -64,6 +64,7 @@ class FleetConsole(App):
         self.keymap: dict[str, str] = {}
         self._keymap_path = keymap_path
         self.first_frame_at: Optional[float] = None
+        self._initial_limits = limits_name
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,6 +88,8 @@ class FleetConsole(App):
         self._apply_keymap()
         self.switch_mode(self._start_mode)
         self.load_fleet()
+        if self._initial_limits:
+            self._load_initial_limits(self._initial_limits)
         self.set_interval(self.poll_interval, self._poll_tick)
         self.call_after_refresh(self._mark_first_frame)
 
@@ -140,6 +143,18 @@ class FleetConsole(App):
         self.snapshot, self.load_error = snapshot, error
         self.fleet_version += 1
         self.refresh_context()
+
+    @work(thread=True, group="limits")
+    def _load_initial_limits(self, name: str) -> None:
+        try:
+            limits = self.data.load_limits(name)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"limit set {name!r}: {exc}", severity="error", timeout=8)
+            return
+        self.call_from_thread(self._initial_limits_loaded, limits, name)
+
+    def _initial_limits_loaded(self, limits: Limits, name: str) -> None:
+        self.set_limits(limits, name)
 
     def set_limits(self, limits: Limits, name: Optional[str] = None) -> None:
         self.limits = limits
@@ -314,8 +329,7 @@ class FleetConsole(App):
         self.active_run = run
         if events:
             self.active_events.extend(events)
-        if events or changed_status:
-            self.progress_version += 1
+        self.progress_version += 1  # elapsed time moves on even without new events
         if plan is not None:
             self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
         if changed_status:
@@ -328,10 +342,10 @@ class FleetConsole(App):
             self.refresh_context()
 
 
-def run_console(db_path: Optional[Path]) -> None:
+def run_console(db_path: Optional[Path], limits_name: Optional[str] = None) -> None:
     import multiprocessing.resource_tracker
 
     # Spawning a worker process from inside the app fails once Textual has replaced stderr
     # (fileno -1): start the resource tracker now, before the app takes the terminal.
     multiprocessing.resource_tracker.ensure_running()
-    FleetConsole(db_path=db_path).run()
+    FleetConsole(db_path=db_path, limits_name=limits_name).run()

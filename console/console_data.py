@@ -151,7 +151,7 @@ class MemoryData(ConsoleData):
 class StoreData(ConsoleData):
     """The SQLite store at `db_path` (fleet, limit sets, runs)."""
 
-    def __init__(self, db_path: Path | str) -> None:
+    def __init__(self, db_path: Path | str, worker_idle_exit_s: Optional[float] = None) -> None:
         from console.store.db import open_engine
 
         self.db_path = Path(db_path)
@@ -159,6 +159,8 @@ class StoreData(ConsoleData):
         self.engine = open_engine(self.db_path)
         self._snapshot: Optional[Snapshot] = None
         self._snapshot_id: Optional[int] = None
+        self.worker_idle_exit_s = worker_idle_exit_s  # None: the runner's default for detached workers
+        self.spawned_workers: list[int] = []
 
     def snapshot(self) -> Optional[Snapshot]:
         from console.store.fleet_store import current_snapshot, current_snapshot_id
@@ -187,8 +189,13 @@ class StoreData(ConsoleData):
         return run_progress(self.engine, run_id, since_id)
 
     def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None) -> int:
+        from console.runner.dispatch import check_options
         from console.store.runs import enqueue_run
 
+        options = {k: v for k, v in options.items() if v is not None}
+        problems = check_options(kind, options)
+        if problems:
+            raise ValueError("; ".join(problems))
         if kind == "capacity":
             if not problem_path:
                 raise ValueError("a capacity solve needs a Malloovia problem file")
@@ -205,11 +212,11 @@ class StoreData(ConsoleData):
         return run_id
 
     def _ensure_worker(self) -> None:
-        try:
-            from console.runner import ensure_worker
-        except ImportError:  # the runner is optional while it is being built
-            return
-        ensure_worker(self.db_path)
+        from console.runner import ensure_worker
+
+        pid = ensure_worker(self.db_path, idle_exit_s=self.worker_idle_exit_s)
+        if pid is not None:
+            self.spawned_workers.append(pid)
 
     def cancel_run(self, run_id: int) -> None:
         from console.store.runs import request_cancel

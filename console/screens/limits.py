@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Select, Static, Switch
+from textual.widgets import Input, OptionList, Select, Static
 
 from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
@@ -206,12 +206,13 @@ class LimitsScreen(ConsoleScreen):
                             yield Static(label, classes="limit-label")
                             wid = field_id(path)
                             if kind == "bool":
-                                yield Switch(id=wid)
+                                yield Select([("yes", True), ("no", False)], allow_blank=False, id=wid,
+                                             compact=True)
                             elif kind.startswith("choice:"):
                                 options = kind.split(":", 1)[1].split("|")
-                                yield Select([(o, o) for o in options], allow_blank=False, id=wid)
+                                yield Select([(o, o) for o in options], allow_blank=False, id=wid, compact=True)
                             else:
-                                yield Input(id=wid, placeholder="no limit" if kind == "num" else "")
+                                yield Input(id=wid, placeholder="no limit" if kind == "num" else "", compact=True)
                             yield Static("", classes="limit-error", id=wid + "-error")
             with Vertical(id="limits-side"):
                 yield Static("", id="limits-status")
@@ -220,6 +221,12 @@ class LimitsScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.fill(self.app.limits)
+        self.watch(self.app, "limits_version", self._limits_changed, init=False)
+
+    def _limits_changed(self, _v: int) -> None:
+        # limits changed elsewhere (a set loaded at start-up): show them unless the form already does
+        if validate_form(self.form_values())[0] != self.app.limits:
+            self.fill(self.app.limits)
 
     # ------------------------------------------------------------------ form
 
@@ -261,10 +268,6 @@ class LimitsScreen(ConsoleScreen):
         return limits
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if not self._filling:
-            self.revalidate()
-
-    def on_switch_changed(self, event: Switch.Changed) -> None:
         if not self._filling:
             self.revalidate()
 

@@ -24,6 +24,10 @@ SOLVERS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _n(value) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
 def limits_summary(app) -> Text:
     lim = app.limits
     c = lim.concurrency
@@ -33,10 +37,10 @@ def limits_summary(app) -> Text:
     rows = [
         ("time limit", f"{lim.solve.time_limit_s:g} s"),
         ("workers", "all cores" if lim.solve.workers is None else str(lim.solve.workers)),
-        ("per source / target", f"{c.per_source_host} / {c.per_target_host}"),
-        ("per rack / dc / all", f"{c.per_rack} / {c.per_datacenter} / {c.global_}"),
-        ("hosts down per rack", str(c.max_hosts_down_per_rack)),
-        ("per customer", f"{lim.conflict.per_customer}  frac {lim.conflict.per_customer_fraction}"),
+        ("per source / target", f"{_n(c.per_source_host)} / {_n(c.per_target_host)}"),
+        ("per rack / dc / all", f"{_n(c.per_rack)} / {_n(c.per_datacenter)} / {_n(c.global_)}"),
+        ("hosts down per rack", _n(c.max_hosts_down_per_rack)),
+        ("per customer", f"{_n(lim.conflict.per_customer)}  fraction {_n(lim.conflict.per_customer_fraction)}"),
         ("rolling", "yes" if lim.capacity.rolling else "no"),
     ]
     for label, value in rows:
@@ -133,7 +137,7 @@ class SolveScreen(ConsoleScreen):
         if run is not None and run.id != self._log_run:
             log.clear()
             self._log_run, self._logged = run.id, 0
-            log.write(f"run {run.id} queued at {time.strftime('%H:%M:%S', time.localtime(run.created_at))}")
+            log.write(f"run {run.id} queued at {time.strftime('%H:%M:%S UTC', time.gmtime(run.created_at))}")
         for e in events[self._logged:]:
             parts = [f"{e.elapsed_s:7.2f}s"]
             if e.objective is not None:

@@ -58,6 +58,13 @@ def fmt_minutes(t: float) -> str:
     return f"{t // 60}:{t % 60:02d}"
 
 
+def bar_text(label: str, n: int) -> str:
+    """Fit a VM id into n cells: whole with an edge mark if it fits, else its tail (the distinct part)."""
+    if n > len(label):
+        return ("▏" + label).ljust(n)
+    return label[-n:]
+
+
 def _pack(bars: list[Bar]) -> list[list[Bar]]:
     """Interval partitioning: fewest rows such that bars in a row never overlap."""
     rows: list[list[Bar]] = []
@@ -456,7 +463,7 @@ class Gantt(ScrollView, can_focus=True):
                     text = ("⟳ " + bar.label)[:n].ljust(n, "░")
                 else:
                     style = sel_style if i == sel else (alt_style if i % 2 else bar_style)
-                    text = (bar.label[:n].ljust(n) if n < 4 else ("▏" + bar.label)[:n].ljust(n))
+                    text = bar_text(bar.label, n)
                 segs.append(Segment(text, style))
                 pos = ec
             i += 1

@@ -1,0 +1,130 @@
+"""Screenshots of every console screen at two terminal sizes, on fixed fixture data.
+
+The plans come from tests/console_fixtures.py (a deterministic list schedule), never from a live
+solver, so a screenshot changes only when the console's rendering does. Update with
+`pytest tests/test_console_snapshots.py --snapshot-update` after checking the new SVGs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from console.app import FleetConsole
+from console.store.runs import ProgressView
+from tests.console_fixtures import T0, fixture_data, run_view
+
+SIZES = {"small": (110, 32), "large": (160, 46)}
+
+
+def make_app(start_mode: str = "fleet") -> FleetConsole:
+    data, _snap, _a, _b = fixture_data()
+    return FleetConsole(data, start_mode=start_mode, poll_interval=3600, keymap_path=None)
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def open_run(run_id: int):
+    async def before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.open_run(run_id)
+        await settle(pilot)
+
+    return before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_screen(snap_compare, size):
+    async def before(pilot):
+        await settle(pilot)
+        await pilot.press("down", "down", "down")  # a host with VMs
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_schedule_screen_by_source_with_a_selected_bar(snap_compare, size):
+    async def before(pilot):
+        await open_run(1)(pilot)
+        await pilot.press("right", "right", "down")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_schedule_screen_by_customer_zoomed(snap_compare, size):
+    async def before(pilot):
+        await open_run(2)(pilot)
+        pilot.app.screen.query_one("Gantt").group = "customer"
+        await pilot.press("plus")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_screen(snap_compare, size):
+    assert snap_compare(make_app("runs"), terminal_size=SIZES[size], run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_runs_compare_screen(snap_compare, size):
+    async def before(pilot):
+        await settle(pilot)
+        await pilot.press("end", "space", "space")  # runs 1 and 2 (newest first)
+        await pilot.press("c")
+        await settle(pilot)
+
+    assert snap_compare(make_app("runs"), terminal_size=SIZES[size], run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_allocation_screen_placement(snap_compare, size):
+    async def before(pilot):
+        await open_run(3)(pilot)
+        await pilot.press("tab")  # utilisation before / after
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZES[size], run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_limits_screen_with_an_invalid_field(snap_compare, size):
+    async def before(pilot):
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#lim-concurrency-per_rack").value = "six"
+        screen.query_one("#lim-conflict-overrides").value = "cust-a=2"
+        await pilot.pause()
+
+    assert snap_compare(make_app("limits"), terminal_size=SIZES[size], run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_solve_screen_after_a_run(snap_compare, size):
+    async def before(pilot):
+        await settle(pilot)
+        app = pilot.app
+        run = run_view(7, "maintenance", "succeeded", None, objective=118, bound=112)
+        app.active_run = run
+        app.active_events = [ProgressView(i + 1, 7, T0 + i, 0.5 + i * 1.5, o, b, m) for i, (o, b, m) in enumerate(
+            [(160, 80, "hint"), (140, 95, None), (131, 104, None), (124, 108, None), (118, 112, "stopped")])]
+        app.progress_version += 1
+        await pilot.pause()
+
+    assert snap_compare(make_app("solve"), terminal_size=SIZES[size], run_before=before)
+
+
+def test_help_screen(snap_compare):
+    async def before(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app("schedule"), terminal_size=SIZES["large"], run_before=before)
