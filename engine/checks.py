@@ -14,7 +14,8 @@ was negative), so schema and cross-record problems are listed together.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+import re
+from collections import Counter
 from typing import Any, Iterable, Optional
 
 from pydantic import BaseModel, ValidationError
@@ -43,14 +44,17 @@ def check_unique_ids(s: Snapshot) -> list[str]:
     """Ids are unique within each collection."""
     out = []
     for collection, kind, records in _records(s):
-        positions: dict[str, list[int]] = defaultdict(list)
-        for i, rec in enumerate(records):
-            positions[rec.id].append(i)
-        for rid, where in positions.items():
-            if len(where) > 1:
-                at = ", ".join(f"{collection}[{i}]" for i in where)
-                out.append(f"{kind} {rid!r} field id: duplicate id, appears {len(where)} times ({at})")
+        counts = Counter(rec.id for rec in records)
+        if len(counts) == len(records):
+            continue
+        for rid, n in counts.items():
+            if n > 1:
+                at = ", ".join(f"{collection}[{i}]" for i, rec in enumerate(records) if rec.id == rid)
+                out.append(f"{kind} {rid!r} field id: duplicate id, appears {n} times ({at})")
     return out
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_id_format(s: Snapshot) -> list[str]:
@@ -60,7 +64,7 @@ def check_id_format(s: Snapshot) -> list[str]:
         for rec in records:
             if rec.id != rec.id.strip():
                 out.append(f"{kind} {rec.id!r} field id: leading or trailing whitespace")
-            elif any(ord(ch) < 32 or ord(ch) == 127 for ch in rec.id):
+            elif _CONTROL.search(rec.id):
                 out.append(f"{kind} {rec.id!r} field id: contains control characters")
     return out
 
@@ -85,16 +89,16 @@ def check_references(s: Snapshot, known: Optional[KnownIds] = None) -> list[str]
 def check_finite(s: Snapshot) -> list[str]:
     """Quantities are finite numbers (JSON `Infinity` and YAML `.inf` parse, but mean nothing here)."""
     out = []
-    for h in s.hosts:
-        for f in (*RESOURCES, "bandwidth_gbps"):
-            x = getattr(h, f)
-            if x is not None and not math.isfinite(x):
-                out.append(f"host {h.id!r} field {f}: must be a finite number, got {x}")
-    for v in s.vms:
-        for f in (*RESOURCES, "migration_gbps"):
-            x = getattr(v, f)
-            if x is not None and not math.isfinite(x):
-                out.append(f"vm {v.id!r} field {f}: must be a finite number, got {x}")
+    for kind, records, fields in (("host", s.hosts, (*RESOURCES, "bandwidth_gbps")),
+                                  ("vm", s.vms, (*RESOURCES, "migration_gbps"))):
+        for rec in records:
+            # fast path: a sum of finite numbers is finite (inf or nan propagate)
+            if math.isfinite(rec.cpu + rec.memory_gb + rec.disk_gb + (getattr(rec, fields[-1]) or 0.0)):
+                continue
+            for f in fields:
+                x = getattr(rec, f)
+                if x is not None and not math.isfinite(x):
+                    out.append(f"{kind} {rec.id!r} field {f}: must be a finite number, got {x}")
     return out
 
 
@@ -104,29 +108,27 @@ def check_positive_sizes(s: Snapshot) -> list[str]:
     Disk may be zero on both (network storage).
     """
     out = []
-    for h in s.hosts:
-        out += [f"host {h.id!r} field {f}: capacity must be positive, got {getattr(h, f):g}"
-                for f in ("cpu", "memory_gb") if getattr(h, f) == 0]
-    for v in s.vms:
-        out += [f"vm {v.id!r} field {f}: demand must be positive, got {getattr(v, f):g}"
-                for f in ("cpu", "memory_gb") if getattr(v, f) == 0]
+    for kind, what, records in (("host", "capacity", s.hosts), ("vm", "demand", s.vms)):
+        for rec in records:
+            if rec.cpu == 0:
+                out.append(f"{kind} {rec.id!r} field cpu: {what} must be positive, got 0")
+            if rec.memory_gb == 0:
+                out.append(f"{kind} {rec.id!r} field memory_gb: {what} must be positive, got 0")
     return out
 
 
 def check_bandwidth(s: Snapshot) -> list[str]:
     """A bandwidth limit of 0 forbids every migration (omit the field for no limit); a migratable
     VM whose own throughput exceeds its host's bandwidth could never leave that host."""
-    out = []
-    for h in s.hosts:
-        if h.bandwidth_gbps == 0:
-            out.append(f"host {h.id!r} field bandwidth_gbps: must be positive (omit it for no limit)")
-    hosts = s.host_by_id
+    out = [f"host {h.id!r} field bandwidth_gbps: must be positive (omit it for no limit)"
+           for h in s.hosts if h.bandwidth_gbps == 0]
+    limited = {h.id: h.bandwidth_gbps for h in s.hosts if h.bandwidth_gbps}
     for v in s.vms:
-        host = hosts.get(v.host) if v.host is not None else None
-        if (host is not None and v.migratable and v.migration_gbps is not None and host.bandwidth_gbps
-                and v.migration_gbps > host.bandwidth_gbps + 1e-9):
-            out.append(f"vm {v.id!r} field migration_gbps: {v.migration_gbps:g} exceeds the bandwidth_gbps "
-                       f"{host.bandwidth_gbps:g} of its host {host.id!r}, so it could never migrate")
+        if v.migration_gbps is not None and v.migratable and v.host in limited:
+            bandwidth = limited[v.host]
+            if v.migration_gbps > bandwidth + 1e-9:
+                out.append(f"vm {v.id!r} field migration_gbps: {v.migration_gbps:g} exceeds the bandwidth_gbps "
+                           f"{bandwidth:g} of its host {v.host!r}, so it could never migrate")
     return out
 
 
@@ -137,9 +139,12 @@ def check_host_loads(s: Snapshot) -> list[str]:
     load: dict[str, list[float]] = {}
     for v in s.vms:
         if v.host in hosts:
-            per = load.setdefault(v.host, [0.0] * len(RESOURCES))
-            for k, r in enumerate(RESOURCES):
-                per[k] += getattr(v, r)
+            per = load.get(v.host)
+            if per is None:
+                per = load[v.host] = [0.0, 0.0, 0.0]
+            per[0] += v.cpu
+            per[1] += v.memory_gb
+            per[2] += v.disk_gb
     for hid, per in load.items():
         for k, r in enumerate(RESOURCES):
             cap = hosts[hid].capacity(r)

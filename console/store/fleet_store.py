@@ -6,7 +6,7 @@ on any error nothing changes. `snapshots` keeps one row per load, so the
 current snapshot id only grows and runs can say which fleet they solved.
 
 Bulk work goes through SQLAlchemy Core (executemany), and reading back builds
-pydantic objects with `model_construct`: the rows were validated on the way in.
+pydantic objects without validation (`_construct`): the rows were validated on the way in.
 """
 
 from __future__ import annotations
@@ -35,26 +35,33 @@ HOST_STATES = ("active", "needs_reboot", "disabled")
 # --------------------------------------------------------------------------- write
 
 
-def _rows(snapshot: Snapshot) -> dict[Any, list[dict[str, Any]]]:
-    return {
-        DatacenterRow: [{"id": d.id, "seq": i, "name": d.name} for i, d in enumerate(snapshot.datacenters)],
-        RackRow: [{"id": r.id, "seq": i, "datacenter": r.datacenter} for i, r in enumerate(snapshot.racks)],
-        HostRow: [
-            {"id": h.id, "seq": i, "rack": h.rack, "cpu": h.cpu, "memory_gb": h.memory_gb, "disk_gb": h.disk_gb,
-             "state": h.state, "reboot_minutes": h.reboot_minutes, "bandwidth_gbps": h.bandwidth_gbps}
-            for i, h in enumerate(snapshot.hosts)
-        ],
-        CustomerRow: [
-            {"id": c.id, "seq": i, "name": c.name, "max_concurrent_migrations": c.max_concurrent_migrations}
-            for i, c in enumerate(snapshot.customers)
-        ],
-        VMRow: [
-            {"id": v.id, "seq": i, "host": v.host, "customer": v.customer, "cpu": v.cpu,
-             "memory_gb": v.memory_gb, "disk_gb": v.disk_gb, "migration_minutes": v.migration_minutes,
-             "migration_gbps": v.migration_gbps, "migratable": v.migratable}
-            for i, v in enumerate(snapshot.vms)
-        ],
-    }
+_DC = ("id", "name")
+_RACK = ("id", "datacenter")
+_HOST = ("id", "rack", "cpu", "memory_gb", "disk_gb", "state", "reboot_minutes", "bandwidth_gbps")
+_CUSTOMER = ("id", "name", "max_concurrent_migrations")
+_VM = ("id", "host", "customer", "cpu", "memory_gb", "disk_gb", "migration_minutes", "migration_gbps", "migratable")
+
+# table, snapshot collection, document columns (each row also gets `seq`, its position)
+_FLEET = (
+    (DatacenterRow, "datacenters", _DC),
+    (RackRow, "racks", _RACK),
+    (HostRow, "hosts", _HOST),
+    (CustomerRow, "customers", _CUSTOMER),
+    (VMRow, "vms", _VM),
+)
+
+
+def _bulk_insert(conn, table, columns: tuple[str, ...], records: list) -> None:
+    """executemany of one INSERT; on SQLite straight through the driver (a third faster than Core)."""
+    rows = [(i, *(getattr(rec, c) for c in columns)) for i, rec in enumerate(records)]
+    if not rows:
+        return
+    names = ("seq", *columns)
+    if conn.dialect.name == "sqlite":
+        sql = f"INSERT INTO {table.__tablename__} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        conn.exec_driver_sql(sql, rows)
+    else:
+        conn.execute(insert(table), [dict(zip(names, r)) for r in rows])
 
 
 def save_snapshot(engine: Engine, snapshot: Snapshot, *, source: Optional[str] = None, check: bool = True) -> int:
@@ -70,17 +77,15 @@ def save_snapshot(engine: Engine, snapshot: Snapshot, *, source: Optional[str] =
         problems = check_snapshot(snapshot)
         if problems:
             raise DocumentError(source or snapshot.name or "snapshot", problems)
-    rows = _rows(snapshot)
     with engine.begin() as conn:
-        for table in reversed(list(rows)):  # children first
+        for table, _, _ in reversed(_FLEET):  # children first
             conn.execute(delete(table))
-        for table, values in rows.items():  # parents first
-            if values:
-                conn.execute(insert(table), values)
+        for table, collection, columns in _FLEET:  # parents first
+            _bulk_insert(conn, table, columns, getattr(snapshot, collection))
         result = conn.execute(
             insert(SnapshotRow).values(
                 name=snapshot.name, source=source, loaded_at=utcnow(),
-                **{k: len(v) for k, v in zip(("datacenters", "racks", "hosts", "customers", "vms"), rows.values())},
+                **{collection: len(getattr(snapshot, collection)) for _, collection, _ in _FLEET},
             )
         )
         return int(result.inserted_primary_key[0])
@@ -134,16 +139,27 @@ def _select_ordered(conn, table, columns: tuple[str, ...]):
     return conn.execute(select(*(t.c[c] for c in columns)).order_by(t.c.seq)).all()
 
 
-_DC = ("id", "name")
-_RACK = ("id", "datacenter")
-_HOST = ("id", "rack", "cpu", "memory_gb", "disk_gb", "state", "reboot_minutes", "bandwidth_gbps")
-_CUSTOMER = ("id", "name", "max_concurrent_migrations")
-_VM = ("id", "host", "customer", "cpu", "memory_gb", "disk_gb", "migration_minutes", "migration_gbps", "migratable")
-
-
 def _construct(model, columns: tuple[str, ...], rows) -> list:
-    build = model.model_construct
-    return [build(**dict(zip(columns, r))) for r in rows]
+    """Model instances from trusted rows without validation.
+
+    What `model_construct` does, minus its per-call bookkeeping (4x faster: it
+    matters at 100k VMs). Every column is a field, so all fields are "set".
+    """
+    new, setattr_ = model.__new__, object.__setattr__
+    out = []
+    for row in rows:
+        obj = new(model)
+        setattr_(obj, "__dict__", dict(zip(columns, row)))
+        setattr_(obj, "__pydantic_fields_set__", set(columns))
+        setattr_(obj, "__pydantic_extra__", None)
+        setattr_(obj, "__pydantic_private__", None)
+        out.append(obj)
+    return out
+
+
+def _vm_rows(rows) -> list:
+    """VM rows with `migratable` as a bool (SQLite returns 0/1)."""
+    return [(*r[:-1], bool(r[-1])) for r in rows]
 
 
 def current_snapshot(engine: Engine) -> Optional[Snapshot]:
@@ -156,12 +172,7 @@ def current_snapshot(engine: Engine) -> Optional[Snapshot]:
         racks = _construct(Rack, _RACK, _select_ordered(conn, RackRow, _RACK))
         hosts = _construct(Host, _HOST, _select_ordered(conn, HostRow, _HOST))
         customers = _construct(Customer, _CUSTOMER, _select_ordered(conn, CustomerRow, _CUSTOMER))
-        vm_rows = _select_ordered(conn, VMRow, _VM)
-    vms = [
-        VM.model_construct(id=r[0], host=r[1], customer=r[2], cpu=r[3], memory_gb=r[4], disk_gb=r[5],
-                           migration_minutes=r[6], migration_gbps=r[7], migratable=bool(r[8]))
-        for r in vm_rows
-    ]
+        vms = _construct(VM, _VM, _vm_rows(_select_ordered(conn, VMRow, _VM)))
     return Snapshot.model_construct(version=1, name=info.name, datacenters=dcs, racks=racks, hosts=hosts,
                                     customers=customers, vms=vms)
 
@@ -328,4 +339,4 @@ def vms_on_host(engine: Engine, host_id: str) -> list[VM]:
     v = VMRow.__table__
     with engine.connect() as conn:
         rows = conn.execute(select(*(v.c[c] for c in _VM)).where(v.c.host == host_id).order_by(v.c.seq)).all()
-    return [VM.model_construct(**{**dict(zip(_VM, row)), "migratable": bool(row[-1])}) for row in rows]
+    return _construct(VM, _VM, _vm_rows(rows))

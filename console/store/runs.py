@@ -67,29 +67,10 @@ def ensure_run_tables(engine: Engine) -> None:
 
 def runs_engine(db: str | Path) -> Engine:
     """The store's engine for `db` (a path or URL) with the run tables in place."""
-    try:
-        from console.store.db import open_engine
-    except ImportError:  # pragma: no cover - until the store module lands
-        open_engine = _interim_open_engine
+    from console.store.db import open_engine
+
     engine = open_engine(db)
     ensure_run_tables(engine)
-    return engine
-
-
-def _interim_open_engine(db: str | Path) -> Engine:
-    from sqlalchemy import create_engine, event
-
-    url = str(db) if "://" in str(db) else f"sqlite:///{db}"
-    engine = create_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
     return engine
 
 

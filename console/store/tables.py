@@ -4,7 +4,8 @@ The fleet tables (datacenters … vms) hold exactly one fleet, the current one:
 loading a snapshot replaces them in one transaction and appends a row to
 `snapshots` (the history; ids only grow, so a run can name the snapshot it used).
 `seq` keeps each record's position in the loaded document, so an export lists
-records in the order they were loaded.
+records in the order they were loaded (not indexed: sorting is cheaper than
+maintaining an index on every load).
 
 Optional document fields are nullable columns: NULL means "absent", so an
 export reproduces the document's values exactly.
@@ -48,7 +49,7 @@ class DatacenterRow(SQLModel, table=True):
     __tablename__ = "datacenters"
 
     id: str = Field(primary_key=True)
-    seq: int = Field(index=True)
+    seq: int
     name: Optional[str] = None
 
 
@@ -56,7 +57,7 @@ class RackRow(SQLModel, table=True):
     __tablename__ = "racks"
 
     id: str = Field(primary_key=True)
-    seq: int = Field(index=True)
+    seq: int
     datacenter: str = Field(foreign_key="datacenters.id", index=True)
 
 
@@ -64,7 +65,7 @@ class HostRow(SQLModel, table=True):
     __tablename__ = "hosts"
 
     id: str = Field(primary_key=True)
-    seq: int = Field(index=True)
+    seq: int
     rack: str = Field(foreign_key="racks.id", index=True)
     cpu: float
     memory_gb: float
@@ -78,7 +79,7 @@ class CustomerRow(SQLModel, table=True):
     __tablename__ = "customers"
 
     id: str = Field(primary_key=True)
-    seq: int = Field(index=True)
+    seq: int
     name: Optional[str] = None
     max_concurrent_migrations: Optional[int] = None
 
@@ -87,7 +88,7 @@ class VMRow(SQLModel, table=True):
     __tablename__ = "vms"
 
     id: str = Field(primary_key=True)
-    seq: int = Field(index=True)
+    seq: int
     host: Optional[str] = Field(default=None, foreign_key="hosts.id", index=True)
     customer: str = Field(foreign_key="customers.id", index=True)
     cpu: float
