@@ -34,6 +34,7 @@ from engine.maintenance.problem import Problem
 from engine.maintenance.schedule import Schedule
 
 INF = 1 << 60
+LOOKAHEAD = 8  # hosts that do not fit tried per opening, beyond which we wait for more room
 
 
 def _cap(x: Optional[int]) -> int:
@@ -82,6 +83,7 @@ class _Pass:
         norm = np.maximum(self.room.max(axis=0), 1) if nh else np.ones(1)
         self.norm = norm.astype(float)
         self.dc_targets = [np.array(t, dtype=np.int64) for t in P.targets_by_datacenter]
+        self._demands: dict[int, tuple[list[int], np.ndarray]] = {}
         # customer criticality: remaining work per unit of limit
         work = [0] * len(P.customers)
         for t in P.tasks:
@@ -90,21 +92,34 @@ class _Pass:
 
     # ------------------------------------------------------------------ packing
 
+    def _host_demands(self, h: int) -> tuple[list[int], np.ndarray]:
+        """The VMs of host h, largest first, with their demand rows (cached)."""
+        cached = self._demands.get(h)
+        if cached is None:
+            P = self.p
+            tasks = sorted(P.hosts[h].tasks, key=lambda j: -sum(d / n for d, n in zip(P.tasks[j].demand, self.norm)))
+            arr = np.array([P.tasks[j].demand for j in tasks], dtype=np.int64).reshape(len(tasks), -1)
+            cached = self._demands[h] = (tasks, arr)
+        return cached
+
     def pack(self, h: int) -> Optional[list[tuple[int, int]]]:
         """Reserve a target for every VM of host h; None (nothing reserved) if they do not fit."""
         P = self.p
-        tasks = sorted(P.hosts[h].tasks, key=lambda j: -sum(d / n for d, n in zip(P.tasks[j].demand, self.norm)))
+        tasks, demands = self._host_demands(h)
         cands = self.dc_targets[self.dc_of[h]]
-        cands = cands[cands != h]
+        cands = cands[(cands != h) & self.available[cands]]
+        if len(cands) == 0:
+            return None
+        # cheap necessary conditions first: total and largest demand against the room there is
+        free = np.maximum(self.room[cands], 0)
+        if (demands.sum(axis=0) > free.sum(axis=0)).any() or (demands.max(axis=0) > free.max(axis=0)).any():
+            return None
         wave = self.per_tgt if self.per_tgt < INF else 4
         done: list[tuple[int, int]] = []
-        for j in tasks:
+        for j, d in zip(tasks, demands):
             t = P.tasks[j]
-            if len(cands) == 0:
-                break
             room = self.room[cands]
-            d = np.array(t.demand, dtype=np.int64)
-            ok = self.available[cands] & (room >= d).all(axis=1) & (self.bw_np[cands] >= t.gbps)
+            ok = (room >= d).all(axis=1) & (self.bw_np[cands] >= t.gbps)
             if not ok.any():
                 break
             leftover = ((room - d) / self.norm).sum(axis=1)
@@ -188,7 +203,10 @@ class _Pass:
 
         def open_one() -> bool:
             """Open the first host in order that fits (and whose datacenter has free slots)."""
+            failures = 0
             for pos, h in enumerate(unopened):
+                if failures >= LOOKAHEAD:
+                    return False
                 if failed_at.get(h) == room_version:
                     continue
                 if P.hosts[h].tasks and (dc_cnt[self.dc_of[h]] >= self.per_dc or glob_cnt >= self.glob):
@@ -196,6 +214,7 @@ class _Pass:
                 packed = self.pack(h) if P.hosts[h].tasks else []
                 if packed is None:
                     failed_at[h] = room_version
+                    failures += 1
                     continue
                 unopened.pop(pos)
                 open_seq[h] = len(open_seq)

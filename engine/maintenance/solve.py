@@ -46,6 +46,7 @@ class ComponentJob:
     seed: int
     restricted: bool
     deadline: float  # time.time() by which the job must return
+    lower_bound: Optional[int] = None  # a proven bound on this component's makespan, if known
 
 
 @dataclass
@@ -134,7 +135,8 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
 
     remaining = job.deadline - time.time()
     r = solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=remaining,
-                    workers=job.workers, seed=job.seed, on_progress=on_progress, cancel=cancel)
+                    workers=job.workers, seed=job.seed, lower_bound=job.lower_bound, on_progress=on_progress,
+                    cancel=cancel)
     valid_bound = r.bound if (r.exact and not job.restricted) else None
     if r.status == "infeasible":
         if r.exact and not job.restricted:
@@ -200,8 +202,9 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
                              time_limit_s: Optional[float] = None, workers: Optional[int] = None,
                              on_progress: Optional[ProgressCallback] = None,
                              cancel: Optional[Cancellation] = None) -> SolveReport:
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown maintenance solver {solver!r}: choose one of {', '.join(sorted(SOLVERS))}")
+    plan_level = _plan_solvers()
+    if solver not in SOLVERS and solver not in plan_level:
+        raise ValueError(f"unknown maintenance solver {solver!r}: choose one of {', '.join(available_solvers())}")
     t0 = time.monotonic()
     time_limit_s = float(time_limit_s if time_limit_s is not None else limits.solve.time_limit_s)
     workers = int(workers or limits.solve.workers or os.cpu_count() or 1)
@@ -211,6 +214,12 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     if reasons:
         plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
         return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
+
+    if solver not in SOLVERS:  # a whole-plan formulation (MIP comparisons): it validates too, and so do we
+        plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
+                                  on_progress=on_progress, cancel=cancel)
+        _validate(snapshot, limits, plan, solver)
+        return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
 
     lb = _lower_bound(snapshot, limits)
     components = plan_components(snapshot, limits)
@@ -224,6 +233,8 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
                          restricted=c.restricted, deadline=start_wall + s)
             for p, c, s in zip(problems, components, shares)]
+    if len(jobs) == 1 and not components[0].restricted:
+        jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
     if processes < len(jobs):  # jobs queue behind each other: each gets its share from when it starts
         for job in jobs:
             job.deadline = float("inf")
@@ -235,14 +246,31 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         results[i] = res
         merged.finished(i, res)
     plan, notes = _merge(results, components, lb, solver, info)
-    if plan.status in ("optimal", "feasible"):
-        from engine.validate import validate_maintenance
-
-        violations = validate_maintenance(snapshot, limits, plan)
-        if violations:
-            raise PlanRejected(solver, violations)
+    _validate(snapshot, limits, plan, solver)
     firsts = [r.first_plan_s for r in results if r is not None and r.first_plan_s is not None]
     return SolveReport(plan=plan, first_plan_s=max(firsts) if firsts else None, components=len(jobs), notes=notes)
+
+
+def _validate(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, solver: str) -> None:
+    """The independent validator sees every plan; a violation is a solver bug, raised loudly."""
+    from engine.validate import validate_maintenance
+
+    violations = validate_maintenance(snapshot, limits, plan)
+    if violations:
+        raise PlanRejected(solver, violations)
+
+
+def _plan_solvers() -> dict[str, Callable[..., MaintenancePlan]]:
+    """Whole-plan solvers of other modules (the MIP formulations), when present."""
+    try:
+        from engine.maintenance.mip_solve import SOLVERS as plan_solvers
+    except ImportError:
+        return {}
+    return dict(plan_solvers)
+
+
+def available_solvers() -> list[str]:
+    return list(SOLVERS) + [name for name in _plan_solvers() if name not in SOLVERS]
 
 
 def _timed_job(job: ComponentJob, progress, cancel) -> ComponentResult:
