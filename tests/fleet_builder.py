@@ -42,3 +42,59 @@ def plan(migrations: list[tuple], reboots: list[tuple] = (), *, status: str = "f
         makespan = max([m["end"] for m in ms] + [r["end"] for r in rs], default=0)
     return MaintenancePlan.model_validate({"status": status, "makespan": makespan, "lower_bound": lower_bound,
                                            "migrations": ms, "reboots": rs, "solver": {"name": "hand"}})
+
+
+# --------------------------------------------------------------------------- random tiny fleets (hypothesis)
+
+
+def tiny_instances(max_migrations: int = 4, max_hosts: int = 4):
+    """A hypothesis strategy of (snapshot, limits) small enough for the brute-force oracle."""
+    from hypothesis import assume
+    from hypothesis import strategies as st
+
+    from engine.documents import DocumentError
+
+    @st.composite
+    def build(draw):
+        n_hosts = draw(st.integers(2, max_hosts))
+        two_racks = draw(st.booleans())
+        two_dcs = two_racks and draw(st.integers(0, 3)) == 0
+        states = [draw(st.sampled_from(["needs_reboot", "needs_reboot", "active", "active", "disabled"]))
+                  for _ in range(n_hosts)]
+        assume("needs_reboot" in states)
+        customers = ["a", "b"]
+        vms = []
+        n_vms = draw(st.integers(0, max_migrations + 2))
+        for i in range(n_vms):
+            host = draw(st.integers(0, n_hosts - 1))
+            migratable = draw(st.integers(0, 5)) > 0
+            vms.append({"id": f"v{i}", "host": f"h{host}", "customer": draw(st.sampled_from(customers)),
+                        "cpu": draw(st.integers(1, 3)), "memory_gb": 1, "disk_gb": 1,
+                        "migration_minutes": draw(st.integers(1, 3)),
+                        "migration_gbps": draw(st.sampled_from([1, 2])), "migratable": migratable})
+        movers = sum(1 for v in vms if v["migratable"] and states[int(v["host"][1:])] == "needs_reboot")
+        assume(movers <= max_migrations)
+        hosts = []
+        for h in range(n_hosts):
+            load = sum(v["cpu"] for v in vms if v["host"] == f"h{h}")
+            rack = f"r{h % 2}" if two_racks else "r0"
+            hosts.append({"id": f"h{h}", "rack": rack, "state": states[h], "cpu": load + draw(st.integers(0, 8)),
+                          "memory_gb": 64, "disk_gb": 64, "reboot_minutes": draw(st.integers(0, 3)),
+                          "bandwidth_gbps": draw(st.sampled_from([None, None, 2, 3]))})
+        limits_doc = {
+            "capacity": {"rolling": draw(st.sampled_from([True, True, False])), "headroom": {"cpu": draw(st.sampled_from([0.0, 0.0, 0.25]))}},
+            "concurrency": {k: draw(st.sampled_from(v)) for k, v in {
+                "per_source_host": [None, 1, 2], "per_target_host": [None, 1, 2], "per_rack": [None, 1, 2, 3],
+                "per_datacenter": [None, 2, 3], "global": [None, 1, 2, 4], "max_hosts_down_per_rack": [None, 1, 2],
+            }.items()},
+            "conflict": {"per_customer": draw(st.sampled_from([None, 1, 2])),
+                         "overrides": draw(st.sampled_from([{}, {"a": 1}, {"b": 3}]))},
+        }
+        try:
+            snap = snapshot(hosts, vms, rack_dc={"r1": "dc2"} if two_dcs else None,
+                            customers=[{"id": c} for c in customers])
+        except DocumentError:
+            assume(False)
+        return snap, Limits.model_validate(limits_doc)
+
+    return build()
