@@ -132,3 +132,14 @@ def test_limit_sets_through_the_cli(tmp_path):
     assert run("limits", "delete", "demo", "--db", db).exit_code == 0
     missing = run("limits", "delete", "demo", "--db", db)
     assert missing.exit_code == 2 and "no limit set named 'demo'" in missing.stderr
+
+
+def test_a_file_that_is_not_a_database_is_a_clean_error(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database at all, just text that is long enough to have a header")
+    before = junk.read_bytes()
+    for args in (("load", FIXTURES / "toy.json"), ("fleet",), ("limits", "save", "x", FIXTURES / "toy-limits.json")):
+        result = run(*args, "--db", junk)
+        assert result.exit_code == 1 and "not a fleetctl database" in result.stderr, result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert junk.read_bytes() == before

@@ -8,8 +8,9 @@ only replaced with `--replace`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterator, Optional
 
 import typer
 
@@ -20,35 +21,47 @@ limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_
 app.add_typer(limits_app, name="limits")
 
 
-def _open_existing(db: Path):
-    """Engine on an existing database without creating anything; fails (exit 2) if there is none."""
-    from console.store.db import open_engine
-
-    if not db.exists():
-        fail(f"no database at {db}: load a snapshot first (fleetctl load FILE --db {db})")
-    return open_engine(db, create=False)
-
-
-def _existing_fleet(db: Path):
-    """The current snapshot's history row in `db`, or None; opens nothing that is not there."""
+@contextmanager
+def _reading(db: Path, *, create: bool = False) -> Iterator:
+    """Engine on `db`, closed on exit. Without `create` the database must exist and nothing is
+    created. A missing or unreadable database is a clean error (exit 2 / 1), never a traceback."""
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     from console.store.db import close_engine, open_engine
-    from console.store.fleet_store import current_snapshot_info
 
-    if not db.exists():
-        return None
-    engine = open_engine(db, create=False)
+    if not create and not db.exists():
+        fail(f"no database at {db}: load a snapshot first (fleetctl load FILE --db {db})")
     try:
-        return current_snapshot_info(engine)
+        engine = open_engine(db, create=create)
+    except DatabaseError as exc:
+        fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    try:
+        yield engine
     except OperationalError as exc:
         if "no such table" in str(exc):
-            return None
+            fail(f"{db} holds no fleet: load a snapshot first")
         fail(f"{db}: cannot read the database: {exc.orig}", code=EXIT_ERROR)
     except DatabaseError as exc:
         fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
     finally:
         close_engine(engine)
+
+
+def _existing_fleet(db: Path):
+    """The current snapshot's history row in `db`, or None; creates nothing."""
+    from console.store.fleet_store import current_snapshot_info
+
+    if not db.exists() or db.stat().st_size == 0:
+        return None
+    from sqlalchemy.exc import OperationalError
+
+    with _reading(db) as engine:
+        try:
+            return current_snapshot_info(engine)
+        except OperationalError as exc:
+            if "no such table" in str(exc):  # a database without fleet tables yet
+                return None
+            raise
 
 
 @app.command()
@@ -68,14 +81,10 @@ def load(
         fail(f"{path} already holds fleet {existing.name!r} (snapshot #{existing.id}, "
              f"{existing.vms} VMs); pass --replace to replace it")
 
-    from console.store.db import close_engine, open_engine
     from console.store.fleet_store import save_snapshot
 
-    engine = open_engine(path)
-    try:
+    with _reading(path, create=True) as engine:
         snapshot_id = save_snapshot(engine, snapshot, source=str(file), check=False)
-    finally:
-        close_engine(engine)
     typer.echo(f"loaded {file} as snapshot #{snapshot_id} {snapshot.name!r}: {len(snapshot.datacenters)} datacenters, "
                f"{len(snapshot.racks)} racks, {len(snapshot.hosts)} hosts, {len(snapshot.customers)} customers, "
                f"{len(snapshot.vms)} VMs -> {path}")
@@ -89,15 +98,11 @@ def export(
     """Write the current fleet as a FORMATS.md snapshot (JSON)."""
     import sys
 
-    from console.store.db import close_engine
     from console.store.fleet_store import current_snapshot
     from engine.export import dumps_snapshot
 
-    engine = _open_existing(resolve_db(db))
-    try:
+    with _reading(resolve_db(db)) as engine:
         snapshot = current_snapshot(engine)
-    finally:
-        close_engine(engine)
     if snapshot is None:
         fail("the database holds no fleet: load a snapshot first")
     text = dumps_snapshot(snapshot)
@@ -157,14 +162,10 @@ def fleet(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
     """Summary of the current fleet: counts, hosts by state, utilisation per resource."""
-    from console.store.db import close_engine
     from console.store.fleet_store import snapshot_summary
 
-    engine = _open_existing(resolve_db(db))
-    try:
+    with _reading(resolve_db(db)) as engine:
         summary = snapshot_summary(engine)
-    finally:
-        close_engine(engine)
     if summary is None:
         fail("the database holds no fleet: load a snapshot first")
     if as_json:
@@ -238,30 +239,23 @@ def limits_save(
         fail("a limit set needs a non-empty name")
     with user_errors():
         limits = load_limits(file)
-    from console.store.db import close_engine, open_engine
     from console.store.limits_store import save_limits
 
-    engine = open_engine(resolve_db(db))
-    try:
+    with _reading(resolve_db(db), create=True) as engine:
         save_limits(engine, name, limits)
-    finally:
-        close_engine(engine)
     typer.echo(f"saved limit set {name!r}")
 
 
 @limits_app.command("show")
 def limits_show(name: Annotated[str, typer.Argument(help="Name of the limit set.")], db: DbOption = None) -> None:
     """Print the limit set NAME as FORMATS.md JSON."""
-    from console.store.db import close_engine
     from console.store.limits_store import LimitSetNotFound, load_limits
 
-    engine = _open_existing(resolve_db(db))
-    try:
-        limits = load_limits(engine, name)
-    except LimitSetNotFound as exc:
-        fail(str(exc))
-    finally:
-        close_engine(engine)
+    with _reading(resolve_db(db)) as engine:
+        try:
+            limits = load_limits(engine, name)
+        except LimitSetNotFound as exc:
+            fail(str(exc))
     emit_json(limits.to_json_dict())
 
 
@@ -271,17 +265,13 @@ def limits_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
 ) -> None:
     """List the saved limit sets."""
-    from console.store.db import close_engine
     from console.store.limits_store import list_limit_sets
 
     path = resolve_db(db)
     sets = []
     if path.exists():
-        engine = _open_existing(path)
-        try:
+        with _reading(path) as engine:
             sets = list_limit_sets(engine)
-        finally:
-            close_engine(engine)
     if as_json:
         emit_json([{"name": s.name, "saved_at": s.saved_at.isoformat()} for s in sets])
         return
@@ -302,14 +292,10 @@ def limits_list(
 @limits_app.command("delete")
 def limits_delete(name: Annotated[str, typer.Argument(help="Name of the limit set.")], db: DbOption = None) -> None:
     """Delete the limit set NAME."""
-    from console.store.db import close_engine
     from console.store.limits_store import delete_limit_set
 
-    engine = _open_existing(resolve_db(db))
-    try:
+    with _reading(resolve_db(db)) as engine:
         existed = delete_limit_set(engine, name)
-    finally:
-        close_engine(engine)
     if not existed:
         fail(f"no limit set named {name!r}", code=EXIT_USAGE)
     typer.echo(f"deleted limit set {name!r}")
