@@ -6,6 +6,8 @@ import statistics
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.checks import check_snapshot
 from engine.export import dumps_snapshot
@@ -77,3 +79,35 @@ def test_impossible_specs_are_refused():
         generate_snapshot(FleetSpec(reboot_fraction=1.5))
     with pytest.raises(ValueError, match="empty_hosts_per_rack"):
         generate_snapshot(FleetSpec(hosts_per_rack=2, empty_hosts_per_rack=2, vms=10))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    datacenters=st.integers(1, 2),
+    racks=st.integers(1, 3),
+    vms=st.integers(0, 150),
+    reboot=st.floats(0, 1),
+    empty=st.integers(0, 2),
+    disabled=st.floats(0, 0.5),
+    pending=st.floats(0, 0.3),
+)
+def test_any_generated_fleet_is_valid_and_survives_store_and_export(seed, datacenters, racks, vms, reboot, empty,
+                                                                     disabled, pending):
+    import json
+
+    from console.store.db import close_engine, open_engine
+    from console.store.fleet_store import current_snapshot, save_snapshot
+    from engine.documents import parse_snapshot
+
+    s = generate_snapshot(FleetSpec(seed=seed, datacenters=datacenters, racks_per_datacenter=racks, vms=vms,
+                                    reboot_fraction=reboot, empty_hosts_per_rack=empty, disabled_fraction=disabled,
+                                    pending_fraction=pending))
+    assert check_snapshot(s) == []
+    assert parse_snapshot(json.loads(dumps_snapshot(s))) == s
+    engine = open_engine(":memory:")
+    try:
+        save_snapshot(engine, s)
+        assert current_snapshot(engine) == s
+    finally:
+        close_engine(engine)
