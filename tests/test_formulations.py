@@ -202,7 +202,7 @@ def test_a_cbc_stop_at_the_time_limit_is_not_reported_optimal_and_the_deadline_h
     t0 = time.monotonic()
     result = mip_continuous.solve(problem, time_limit_s=2.0)
     elapsed = time.monotonic() - t0
-    assert elapsed < 2.0 + 3.0 + 3.5  # limit + grace + SIGINT→SIGKILL allowance
+    assert elapsed < 2.0 + 1.5 + 2.0  # limit + hard-deadline grace + process start and model build
     assert result.status in ("feasible", "unknown")
     if result.status == "feasible":
         assert result.bound is None or result.bound < result.makespan

@@ -3,11 +3,13 @@
 CBC's own time limit is not a deadline (it overshot a 60 s limit by 18 s on
 this machine, NOTES.md) and PuLP gives no handle to stop it. So the model is
 written as MPS and the bundled `cbc` runs as a child process we own: its log
-goes to a file we read for progress (incumbent, best bound); on cancellation
-or at the hard deadline it gets SIGINT (CBC then stops like at its time limit
-and still writes its best solution), and SIGKILL if it does not exit soon
-after. Status comes from the solution file through PuLP's reader, so a stop
-with an incumbent is `feasible`, never `optimal` (`prob.sol_status`).
+goes to a file we read for progress (incumbents, best bound). CBC gets its
+time limit a little early; at cancellation or at the hard deadline it is
+killed. Measured here: CBC 2.10.3 ignores SIGINT (it ran on to its own limit)
+and writes its solution only when it exits, so a killed run has no solution:
+callers fall back to their warm start if they had one. Status comes from the
+solution file through PuLP's reader, so a stop at the time limit with an
+incumbent is `feasible`, never `optimal` (`prob.sol_status`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -85,7 +86,8 @@ def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = F
 
     solver = pulp.COIN_CMD(msg=False, warmStart=warm_start, path=_cbc_path())
     started = clock_start if clock_start is not None else time.monotonic()
-    grace = grace_s if grace_s is not None else max(3.0, 0.15 * time_limit_s)
+    # CBC's own limit a little early, the hard deadline a little late: wall ≈ limit, never limit + 18 s
+    grace = grace_s if grace_s is not None else max(1.5, 0.05 * time_limit_s)
     tmp = tempfile.mkdtemp(prefix="fleetctl-cbc-")
     try:
         mps, sol, mst, log = (os.path.join(tmp, n) for n in ("model.mps", "model.sol", "model.mst", "cbc.log"))
@@ -94,7 +96,7 @@ def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = F
         if warm_start:
             solver.writesol(mst, prob, vs, var_names, con_names)
             args += ["-mips", mst]
-        remaining = max(1.0, time_limit_s - (time.monotonic() - started))
+        remaining = max(0.5, 0.9 * time_limit_s - (time.monotonic() - started))
         args += ["-sec", f"{remaining:.1f}", "-timeMode", "elapsed", "-threads", str(max(1, threads)),
                  "-solve", "-printingOptions", "all", "-solution", sol]
         stopped_by = _watch(args, log, started, time_limit_s, grace, cancel, on_progress)
@@ -120,31 +122,26 @@ def _status(sol_status: int, constants) -> str:
 
 
 def _watch(args, log_path, started, time_limit_s, grace, cancel, on_progress) -> Optional[str]:
-    """Run CBC until it exits; SIGINT at cancel or deadline, SIGKILL if it lingers. Returns why it was stopped."""
-    stopped_by, interrupted_at, last_event, seen = None, None, None, 0
+    """Run CBC until it exits; kill it at cancellation or at the deadline. Returns why it was stopped."""
+    stopped_by, last_event, seen = None, None, 0
     with open(log_path, "w") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         while proc.poll() is None:
             time.sleep(0.1)
-            now = time.monotonic()
             if on_progress is not None:
                 seen, last_event = _report(log_path, seen, started, on_progress, last_event)
-            if interrupted_at is None:
-                if cancel is not None and cancel.cancelled:
-                    stopped_by = "cancelled"
-                elif now - started > time_limit_s + grace:
-                    stopped_by = "deadline"
-                if stopped_by:
-                    proc.send_signal(signal.SIGINT)
-                    interrupted_at = now
-            elif now - interrupted_at > 3.0:
+            if cancel is not None and cancel.cancelled:
+                stopped_by = "cancelled"
+            elif time.monotonic() - started > time_limit_s + grace:
+                stopped_by = "deadline"
+            if stopped_by:
                 proc.kill()
-                proc.wait()
+                break
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.wait()
     return stopped_by
 
 

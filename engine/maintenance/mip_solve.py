@@ -9,7 +9,9 @@ Status of the returned plan, honestly: the formulation optimises the
 schedule *for these targets*. The plan says `optimal` only when that is also
 provably optimal for the whole problem (its makespan equals the whole
 problem's lower bound); a subproblem optimum above that bound is `feasible`.
-A formulation that finds nothing by its deadline returns `unknown` (no schedule).
+A formulation stopped before it returns a solution (CBC is killed at the
+deadline or on cancellation, and loses its incumbent) leaves the warm start as
+the plan: valid, `feasible`, never worse than what the solver was given.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Callable, Mapping, Optional
 
 from engine.maintenance import fixed_targets as ft
 from engine.model import Limits, MaintenancePlan, Snapshot, SolverInfo
-from engine.progress import Cancellation, ProgressCallback
+from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 from engine.violations import PlanRejected
 
 
@@ -75,15 +77,25 @@ def solve_fixed(formulation: Callable[..., ft.FormulationResult], name: str, sna
         if problem.makespan_of(theirs) < problem.makespan_of(initial):
             initial = theirs
     problem.with_horizon(problem.makespan_of(initial))
-    result = formulation(problem, time_limit_s=max(0.5, time_limit_s - (time.monotonic() - t0)),
-                         threads=workers or 1, initial=initial, cancel=cancel, on_progress=on_progress)
-    wall = time.monotonic() - t0
-    if result.starts is None:
-        return _no_plan(name, t0, "unknown", None if result.status != "infeasible" else
-                        f"{name} reported the fixed-targets problem infeasible within horizon {problem.horizon}")
     bound = whole_problem_bound(snapshot, limits)
-    status = "optimal" if bound is not None and result.makespan is not None and result.makespan <= bound else "feasible"
-    plan = problem.to_plan(result.starts, status=status, solver=name, wall_s=wall, lower_bound=bound)
+
+    def progress(event: ProgressEvent) -> None:
+        # the formulation's own bound holds for these targets only: show the whole problem's
+        on_progress(ProgressEvent(elapsed_s=time.monotonic() - t0, objective=event.objective, bound=bound))
+
+    if on_progress is not None:
+        on_progress(ProgressEvent(elapsed_s=time.monotonic() - t0, objective=problem.horizon, bound=bound))
+    result = formulation(problem, time_limit_s=max(0.5, time_limit_s - (time.monotonic() - t0)),
+                         threads=workers or 1, initial=initial, cancel=cancel,
+                         on_progress=progress if on_progress is not None else None)
+    wall = time.monotonic() - t0
+    if result.status == "infeasible":  # cannot happen: the warm start is a solution within the horizon
+        return _no_plan(name, t0, "unknown",
+                        f"{name} reported the fixed-targets problem infeasible within horizon {problem.horizon}")
+    # Nothing back (stopped and killed before CBC wrote its incumbent): the warm start still stands.
+    starts = result.starts if result.starts is not None else initial
+    status = "optimal" if bound is not None and problem.makespan_of(starts) <= bound else "feasible"
+    plan = problem.to_plan(starts, status=status, solver=name, wall_s=wall, lower_bound=bound)
     violations = validate_maintenance(snapshot, limits, plan)
     if violations:
         raise PlanRejected(name, violations)
