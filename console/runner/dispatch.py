@@ -175,10 +175,24 @@ def outcome(plan: dict, cancelled: bool) -> tuple[str, Optional[str]]:
 
 
 def warm_imports() -> None:
-    """Import the solvers once in the worker so forked executors start at once."""
-    for module in ("engine.maintenance.solve", "engine.placement.solve", "engine.validate",
-                   "engine.validate_placement", "ortools.sat.python.cp_model"):
+    """Import the solvers once in the worker so forked executors start at once.
+    (Not engine.capacity: its runs start in a fresh interpreter, see above.)"""
+    import importlib
+    import pkgutil
+
+    for name in ("engine.documents", "engine.validate", "engine.validate_placement", "console.runner.executor",
+                 "ortools.sat.python.cp_model"):
         try:
-            __import__(module)
+            importlib.import_module(name)
         except ImportError:
             pass
+    for package in ("engine.maintenance", "engine.placement"):
+        try:
+            pkg = importlib.import_module(package)
+        except ImportError:
+            continue
+        for info in pkgutil.iter_modules(pkg.__path__, package + "."):
+            try:
+                importlib.import_module(info.name)
+            except Exception:  # noqa: BLE001 - a module that cannot load now fails its run later, with a message
+                pass

@@ -102,13 +102,13 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
     from console.runner.dispatch import SOLVE, RunInputs, outcome
     from console.store.runs import finish_run, get_run, run_input, runs_engine, set_executor
 
-    engine = runs_engine(db)
+    engine = runs_engine(db, create=False)  # the worker created the schema
     set_executor(engine, run_id, os.getpid())
     cancel = Cancellation()
     pump = _Pump(engine, run_id, cancel, parent_pid)
     status, plan, error = "failed", None, None
     try:
-        view = get_run(engine, run_id)
+        view = get_run(engine, run_id, recover=False)
         if view is None or view.status != "running":
             return
         media, body = run_input(engine, view.input_key)

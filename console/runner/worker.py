@@ -145,7 +145,7 @@ class Worker:
         run_id = claim_next_run(self.engine, self.pid)
         if run_id is None:
             return False
-        view = get_run(self.engine, run_id)
+        view = get_run(self.engine, run_id, recover=False)
         limit = view.options.get("time_limit_s") or ((view.limits or {}).get("solve") or {}).get("time_limit_s") or 30
         self._start(run_id, view.kind, hard_deadline_s(float(limit)))
         return True
@@ -166,7 +166,7 @@ class Worker:
     # -- supervision ----------------------------------------------------------
 
     def _reap(self) -> None:
-        from console.store.runs import finish_run, get_run
+        from console.store.runs import finish_run
 
         for run_id, child in list(self.children.items()):
             if child.process.is_alive():
@@ -180,8 +180,7 @@ class Worker:
             if finish_run(self.engine, run_id, status, error=error, expect_pid=self.pid):
                 self.log(f"worker {self.pid}: run {run_id} {status}: {error}")
             else:
-                view = get_run(self.engine, run_id)
-                self.log(f"worker {self.pid}: run {run_id} {view.status if view else '?'}")
+                self.log(f"worker {self.pid}: run {run_id} ended")
             del self.children[run_id]
 
     def _police(self) -> None:

@@ -65,12 +65,16 @@ def ensure_run_tables(engine: Engine) -> None:
     _schema_ready.add(id(engine))
 
 
-def runs_engine(db: str | Path) -> Engine:
-    """The store's engine for `db` (a path or URL) with the run tables in place."""
+def runs_engine(db: str | Path, *, create: bool = True) -> Engine:
+    """The store's engine for `db` (a path or URL) with the run tables in place.
+    `create=False` skips the schema check (an executor whose worker already made it)."""
     from console.store.db import open_engine
 
-    engine = open_engine(db)
-    ensure_run_tables(engine)
+    engine = open_engine(db, create=create)
+    if create:
+        ensure_run_tables(engine)
+    else:
+        _schema_ready.add(id(engine))
     return engine
 
 
@@ -576,9 +580,11 @@ class _Row:
         self._mapping = mapping
 
 
-def get_run(engine: Engine, run_id: int) -> Optional[RunView]:
-    """One run with its limits, plan (when there is one) and latest progress event."""
-    recover_dead_runs(engine)
+def get_run(engine: Engine, run_id: int, *, recover: bool = True) -> Optional[RunView]:
+    """One run with its limits, plan (when there is one) and latest progress event.
+    (`recover=False` skips the dead-worker sweep: for the run's own executor.)"""
+    if recover:
+        recover_dead_runs(engine)
 
     def fetch(conn: Connection):
         row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
