@@ -353,6 +353,23 @@ def submit_background(db: Path, kind: str, *, snapshot=None, limits=None, limits
     return run_id
 
 
+def submit_background_cmd(kind: str, db: Optional[Path], snapshot, limits, limits_file: Optional[Path], options: dict,
+                          *, foreground_outputs: Optional[dict] = None, problem_yaml: Optional[str] = None,
+                          problem_name: Optional[str] = None) -> None:
+    """The hook `fleetctl solve KIND --background` calls after parsing its inputs: queue the
+    run on `--db` (default database when only --snapshot was given), print its id as the
+    last line, exit 0 at once. Options that write a result in the foreground are refused."""
+    given = [name for name, value in (foreground_outputs or {}).items() if value]
+    if given:
+        fail(f"{', '.join(given)} cannot be used with --background: the plan is stored with the run "
+             f"(fetch it with `fleetctl runs show ID --json`)")
+    submit_background(resolve_db(db), kind, snapshot=snapshot, limits=limits,
+                      limits_name=limits_file.name if limits_file is not None else None,
+                      options={k: v for k, v in options.items() if v is not None},
+                      problem_yaml=problem_yaml, problem_name=problem_name)
+    raise typer.Exit(EXIT_OK)
+
+
 @runs_app.command("submit")
 def runs_submit(
     kind: Annotated[Kind, typer.Argument(help="What to solve.")],

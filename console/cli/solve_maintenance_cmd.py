@@ -49,6 +49,7 @@ def solve_maintenance_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan JSON (FORMATS.md) here.")] = None,
     csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the runbook CSV (ordered by start) here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON on stdout instead of a summary.")] = False,
+    background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker; print the run id and return at once.")] = False,
 ) -> None:
     """Schedule the migrations and reboots that evacuate and reboot every host that needs it."""
     from engine.documents import load_limits, load_snapshot
@@ -70,6 +71,12 @@ def solve_maintenance_cmd(
     if solver not in available_solvers():
         fail(f"unknown solver {solver!r}: choose one of {', '.join(available_solvers())}")
     limit_s = float(time_limit if time_limit is not None else lim.solve.time_limit_s)
+
+    if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
+        from console.cli.runs_cmds import submit_background_cmd
+
+        submit_background_cmd("maintenance", db, snap, lim, limits, {"solver": solver, "time_limit_s": time_limit,
+                              "workers": workers}, foreground_outputs={"--out": out, "--csv": csv_path, "--json": as_json})
 
     cancel = Cancellation()
     done = threading.Event()
