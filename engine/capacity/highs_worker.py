@@ -170,27 +170,38 @@ def _to_lp(m: dict, cost, maximize: bool, highspy, extra_row=None):
     return lp
 
 
-def main() -> None:
-    job = pickle.load(sys.stdin.buffer)
-    import highspy
-
-    if "rhs_batch" in job:
-        deadline = time.perf_counter() + job["time_limit"] if job.get("time_limit") else None
-        results = _solve_rhs_batch(job["rhs_batch"], deadline, job.get("mip_rel_gap", 0.0), job.get("threads", 0), highspy)
-        sys.stdout.buffer.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
-        sys.stdout.buffer.flush()
-        return
-
+def run_job(job: dict, highspy) -> list[dict]:
     deadline = time.perf_counter() + job["time_limit"] if job.get("time_limit") else None
+    gap, threads = job.get("mip_rel_gap", 0.0), job.get("threads", 0)
+    if "rhs_batch" in job:
+        return _solve_rhs_batch(job["rhs_batch"], deadline, gap, threads, highspy)
     results = []
     for m in job["models"]:
         left = (deadline - time.perf_counter()) if deadline else float("inf")
         if deadline and left <= 0:
             results.append({"status": "unknown", "x": None, "objective": None, "bound": None, "seconds": 0.0})
             continue
-        results.append(_solve(m, left, job.get("mip_rel_gap", 0.0), job.get("threads", 0), highspy))
-    sys.stdout.buffer.write(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
-    sys.stdout.buffer.flush()
+        results.append(_solve(m, left, gap, threads, highspy))
+    return results
+
+
+def main() -> None:
+    """Serve jobs until stdin closes: each message is an 8-byte length then a pickle."""
+    import highspy
+
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        head = inp.read(8)
+        if len(head) < 8:
+            return
+        job = pickle.loads(inp.read(int.from_bytes(head, "little")))
+        try:
+            reply = {"results": run_job(job, highspy)}
+        except Exception as exc:  # noqa: BLE001 - reported to the caller as a solver failure
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(len(data).to_bytes(8, "little") + data)
+        out.flush()
 
 
 if __name__ == "__main__":
