@@ -112,14 +112,29 @@ class FleetTooDense(ValueError):
 
 
 def generate_snapshot(spec: FleetSpec) -> Snapshot:
-    """A valid snapshot for `spec` (passes engine.checks). Raises ValueError for an impossible spec."""
+    """A valid snapshot for `spec` (passes engine.checks). Raises ValueError for an impossible spec.
+
+    With automatic sizing, a small fleet whose random draw overflows the estimate
+    is generated again (same seed) with one more host per rack.
+    """
     problems = spec.problems()
     if problems:
         raise ValueError("; ".join(problems))
+    if spec.hosts_per_rack is not None:
+        return _build(spec, extra_hosts_per_rack=0)
+    for extra in range(64):
+        try:
+            return _build(spec, extra_hosts_per_rack=extra)
+        except FleetTooDense:
+            continue
+    raise FleetTooDense("automatic sizing failed; give --hosts-per-rack")
+
+
+def _build(spec: FleetSpec, extra_hosts_per_rack: int) -> Snapshot:
     rng = random.Random(spec.seed)
     n_racks = spec.datacenters * spec.racks_per_datacenter
     rack_shapes = [HOST_SHAPES[rng.randrange(len(HOST_SHAPES))] for _ in range(n_racks)]
-    hosts_per_rack = spec.hosts_per_rack or _auto_hosts_per_rack(spec, rack_shapes)
+    hosts_per_rack = spec.hosts_per_rack or _auto_hosts_per_rack(spec, rack_shapes) + extra_hosts_per_rack
 
     datacenters: list[Datacenter] = []
     racks: list[Rack] = []
