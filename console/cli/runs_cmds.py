@@ -370,6 +370,26 @@ def submit_background_cmd(kind: str, db: Optional[Path], snapshot, limits, limit
     raise typer.Exit(EXIT_OK)
 
 
+def submit_capacity_background(db: Optional[Path], file: Path, problem: Optional[str], phase: str, relaxed: bool,
+                               time_limit: Optional[float], stwp: Optional[Path], stwp_problem: Optional[str],
+                               *, foreground_outputs: Optional[dict] = None) -> None:
+    """The hook of `fleetctl solve capacity --background`: the problem file's text is stored
+    with the run (phase ii then serves that file's problem, or `--stwp-problem` in it)."""
+    if stwp is not None and Path(stwp).resolve() != Path(file).resolve():
+        fail("--background cannot take a separate --stwp file yet: put the STWP problem in the same "
+             "YAML file and name it with --stwp-problem")
+    if problem is None:
+        fail("--background needs --problem ID")
+    try:
+        text = Path(file).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{file}: cannot read: {exc}")
+    options = {"problem": problem, "phase": phase, "relaxed": relaxed or None, "time_limit_s": time_limit,
+               "stwp": stwp_problem, "problem_file": str(Path(file).resolve())}
+    submit_background_cmd("capacity", db, None, None, None, options, foreground_outputs=foreground_outputs,
+                          problem_yaml=text, problem_name=Path(file).name)
+
+
 @runs_app.command("submit")
 def runs_submit(
     kind: Annotated[Kind, typer.Argument(help="What to solve.")],

@@ -38,6 +38,8 @@ def solve_capacity(
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.1, help="Seconds for the whole solve (both phases).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the solution in Malloovia's solution format (YAML).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker (not with --stwp FILE); print the run id and return at once.")] = False,
+    db: Annotated[Optional[Path], typer.Option("--db", help="Database for --background runs (default: $FLEETCTL_DB, else the user data directory).")] = None,
 ) -> None:
     """Plan reserved and on-demand instances at least cost (Malloovia's model)."""
     import time
@@ -50,6 +52,12 @@ def solve_capacity(
         fail("--relaxed applies to phase i only: phase ii needs whole reserved counts")
     if stwp is not None and phase == "i":
         fail("--stwp is for phase ii (phase i plans over the problem's own workloads)")
+
+    if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
+        from console.cli.runs_cmds import submit_capacity_background
+
+        submit_capacity_background(db, file, problem, phase, relaxed, time_limit, stwp, stwp_problem,
+                                   foreground_outputs={"--out": out, "--json": as_json})
 
     from engine.capacity.phase_i import solve_phase_i
     from engine.capacity.phase_ii import PhaseIIInputError, solve_phase_ii

@@ -73,6 +73,7 @@ def solve_placement_cmd(
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Solver threads.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan (JSON).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker; print the run id and return at once.")] = False,
 ) -> None:
     """Place pending VMs on active hosts (or repack with --objective rebalance)."""
     if snapshot_file is not None and db is not None:
@@ -86,6 +87,13 @@ def solve_placement_cmd(
     final_objective = chosen or limits.placement.objective
     if max_moves is not None and final_objective != "rebalance":
         fail(f"--max-moves applies to --objective rebalance only (objective is {final_objective})")
+    if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
+        from console.cli.runs_cmds import submit_background_cmd
+
+        submit_background_cmd("placement", db, snapshot, limits, limits_file,
+                              {"solver": solver.value, "objective": chosen, "max_moves": max_moves,
+                               "time_limit_s": time_limit, "workers": workers},
+                              foreground_outputs={"--out": out, "--json": as_json})
 
     plan, interrupted, error = _solve_with_interrupt(snapshot, limits, solver.value, chosen, time_limit, workers, max_moves)
     if error is not None:

@@ -141,7 +141,8 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
             from engine.documents import DocumentError
 
             raise DocumentError(str(path), [f"no STWP problem with id {stwp_id!r}"])
-        sol2 = solve_phase_ii(problems[stwp_id], sol1, time_limit=limit, cancellation=cancel)
+        left = None if limit is None else max(0.1, limit - (time.monotonic() - started))  # the limit covers both phases
+        sol2 = solve_phase_ii(problems[stwp_id], sol1, time_limit=left, cancellation=cancel)
         stats = sol2.stats
         on_progress(ProgressEvent(time.monotonic() - started, objective=sol2.cost, message=f"phase II {sol2.status}"))
         plan.update(phase="ii", stwp=stwp_id, status=sol2.status, cost=sol2.cost, lower_bound=None,
