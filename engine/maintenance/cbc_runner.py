@@ -38,6 +38,7 @@ class CbcOutcome:
     bound: Optional[float]       # best proven lower bound (minimisation), when CBC printed one
     solve_s: float
     stopped_by: Optional[str]    # None, "time limit", "deadline", "cancelled"
+    cpu_s: float = 0.0           # CPU seconds CBC used (fair under load, unlike wall time)
 
 
 def import_pulp():
@@ -99,10 +100,12 @@ def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = F
         remaining = max(0.5, 0.9 * time_limit_s - (time.monotonic() - started))
         args += ["-sec", f"{remaining:.1f}", "-timeMode", "elapsed", "-threads", str(max(1, threads)),
                  "-solve", "-printingOptions", "all", "-solution", sol]
+        cpu_before = _children_cpu()
         stopped_by = _watch(args, log, started, time_limit_s, grace, cancel, on_progress)
+        cpu_s = _children_cpu() - cpu_before
         text = _read(log)
         if not os.path.exists(sol):
-            return CbcOutcome("unknown", None, None, time.monotonic() - started, stopped_by)
+            return CbcOutcome("unknown", None, None, time.monotonic() - started, stopped_by, cpu_s)
         status, values, _, _, _, sol_status = solver.readsol_MPS(sol, prob, vs, var_names, con_names)
         prob.assignVarsVals(values)
         prob.assignStatus(status, sol_status)
@@ -111,9 +114,16 @@ def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = F
         bound = objective if outcome == "optimal" else _final_bound(text)
         if stopped_by is None and "Stopped on time" in text:
             stopped_by = "time limit"
-        return CbcOutcome(outcome, objective, bound, time.monotonic() - started, stopped_by)
+        return CbcOutcome(outcome, objective, bound, time.monotonic() - started, stopped_by, cpu_s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _status(sol_status: int, constants) -> str:

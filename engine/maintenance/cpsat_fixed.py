@@ -103,7 +103,7 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
           on_progress: Optional[ProgressCallback] = None) -> FormulationResult:
     from ortools.sat.python import cp_model
 
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     built = CpSatFixedModel(problem)
     if initial is not None:
         built.hint(initial)
@@ -129,7 +129,7 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
     proto = built.model.proto
     return FormulationResult(NAME, status, problem.makespan_of(starts) if starts else None, bound, starts,
                              len(proto.variables), len(proto.constraints), build_s, time.monotonic() - t0 - build_s,
-                             stopped)
+                             stopped, time.process_time() - c0)
 
 
 def _progress_callback(on_progress: ProgressCallback, t0: float):

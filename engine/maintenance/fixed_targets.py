@@ -490,6 +490,7 @@ class FormulationResult:
     build_s: float
     solve_s: float
     stopped_by: Optional[str] = None
+    cpu_s: Optional[float] = None     # CPU seconds, build included
 
     @property
     def wall_s(self) -> float:

@@ -60,6 +60,7 @@ class BenchRow:
     constraints: Optional[int]
     build_s: Optional[float]
     wall_s: Optional[float]
+    cpu_s: Optional[float]
     status: str
     makespan: Optional[int]
     bound: Optional[float]
@@ -89,12 +90,12 @@ def run_case(size: int, horizon: int, formulation: str, time_limit_s: float, see
     try:
         problem = ft.build(snapshot, limits, targets, horizon=horizon)
     except ft.FixedTargetsRefused as exc:
-        return BenchRow(size, horizon, formulation, None, None, None, None, "infeasible", None, None, None,
+        return BenchRow(size, horizon, formulation, None, None, None, None, None, "infeasible", None, None, None,
                         "; ".join(exc.problems))
     r = solve(problem, time_limit_s=time_limit_s, threads=1)
     note = f"stopped: {r.stopped_by}" if r.stopped_by else ""
     return BenchRow(size, horizon, formulation, r.variables, r.constraints, round(r.build_s, 3), round(r.wall_s, 3),
-                    r.status, r.makespan, r.bound, r.gap, note)
+                    None if r.cpu_s is None else round(r.cpu_s, 3), r.status, r.makespan, r.bound, r.gap, note)
 
 
 def run(sizes: list[int], horizons: list[int], time_limit_s: float, formulations=FORMULATIONS, seed: int = 0,
