@@ -5,8 +5,9 @@ whole in one transaction (delete, bulk insert, history row) after checking it;
 on any error nothing changes. `snapshots` keeps one row per load, so the
 current snapshot id only grows and runs can say which fleet they solved.
 
-Bulk work goes through SQLAlchemy Core (executemany), and reading back builds
-pydantic objects without validation (`_construct`): the rows were validated on the way in.
+Bulk inserts are one executemany per table (straight through the driver on
+SQLite), and reading back builds pydantic objects without validation
+(`_construct`): the rows were validated on the way in.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from typing import Any, Optional
 from sqlalchemy import Engine, delete, func, insert, select
 
 from console.store.tables import (
-    as_utc,
-    utcnow,
     CustomerRow,
     DatacenterRow,
     HostRow,
     RackRow,
     SnapshotRow,
     VMRow,
+    as_utc,
+    utcnow,
 )
 from engine.model import RESOURCES, VM, Customer, Datacenter, Host, Rack, Snapshot
 
@@ -33,7 +34,6 @@ HOST_STATES = ("active", "needs_reboot", "disabled")
 
 
 # --------------------------------------------------------------------------- write
-
 
 _DC = ("id", "name")
 _RACK = ("id", "datacenter")
