@@ -232,10 +232,16 @@ class _Facts:
         self.head = self._evacuation()
 
     def _evacuation(self) -> np.ndarray:
-        """Earliest end of each host's evacuation: per_source_host slots, and its bandwidth."""
+        """Earliest end of each host's evacuation: per_source_host slots, and its bandwidth. With bandwidth B
+        and migrations of at least g Gbps, at most floor(B / g) run at once: fewer slots still."""
         n = len(self.host_ids)
         per_source = self.limits.concurrency.per_source_host
         machines = np.full(n, per_source if per_source else BIG, dtype=np.int64)
+        min_gbps = np.full(n, np.inf)
+        np.minimum.at(min_gbps, self.mv_src, self.mv_gbps)
+        by_bw = self.has_bw & (min_gbps > 0) & np.isfinite(min_gbps) & (self.bw >= min_gbps)
+        slots = np.floor(self.bw[by_bw] / min_gbps[by_bw] + EPS)
+        machines[by_bw] = np.minimum(machines[by_bw], np.minimum(slots, BIG).astype(np.int64))
         zeros = np.zeros(self.n_movers, dtype=np.int64)
         head = grouped_machines_bound(self.mv_src, zeros, self.mv_minutes, zeros, machines)
         energy = np.bincount(self.mv_src, weights=self.mv_gbps * self.mv_minutes, minlength=n)
