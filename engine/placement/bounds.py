@@ -6,7 +6,8 @@ min_hosts / rebalance (hosts in use), the best of:
 - Martello–Toth L2 per dimension over the items, with the largest receiver capacity
   (big items that cannot share a host each need their own);
 - conflict clique: items no two of which fit one host together need distinct hosts;
-- anti-affinity: a customer with n VMs and a per-host limit m needs ceil(n / m) hosts.
+- anti-affinity: a customer with n VMs and a per-host limit m needs ceil(n / m) hosts;
+- move budget (rebalance): hosts in use stay in use unless all their VMs move.
 (The assignment LP relaxation adds nothing beyond the volume bound for this model;
 the CP-SAT proven bound is merged in by the solvers when it is higher.)
 
@@ -29,7 +30,28 @@ def lower_bound(p: PlacementProblem) -> float:
 
 def host_count_bound(p: PlacementProblem) -> int:
     base = p.fixed_used_elsewhere
-    return base + max(volume_bound(p), l2_bound(p), clique_bound(p), affinity_bound(p))
+    return base + max(volume_bound(p), l2_bound(p), clique_bound(p), affinity_bound(p), move_budget_bound(p))
+
+
+def move_budget_bound(p: PlacementProblem) -> int:
+    """rebalance: emptying a host costs one move per VM on it, so with `max_moves` at most
+    the hosts with the fewest VMs (that can all move) empty; every other host stays in use."""
+    if p.objective != "rebalance" or p.max_moves is None:
+        return 0
+    index = {rec.host: r for r, rec in enumerate(p.receivers)}
+    on_origin: dict[int, int] = {}
+    for it in p.items:
+        if it.origin is not None:
+            on_origin[index[it.origin]] = on_origin.get(index[it.origin], 0) + 1
+    occupied = {r for r, rec in enumerate(p.receivers) if rec.fixed_used} | set(on_origin)
+    costs = sorted(n for r, n in on_origin.items() if not p.receivers[r].fixed_used)
+    emptied, spent = 0, 0
+    for c in costs:
+        if spent + c > p.max_moves:
+            break
+        spent += c
+        emptied += 1
+    return len(occupied) - emptied
 
 
 def volume_bound(p: PlacementProblem) -> int:

@@ -52,12 +52,20 @@ def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, 
     return CbcResult(None, "unknown")
 
 
+def _cbc_binary() -> str:
+    """PuLP's bundled CBC if present, else `cbc` on PATH."""
+    from pulp.apis import coin_api
+
+    bundled = getattr(coin_api, "pulp_cbc_path", None)
+    return bundled if bundled and os.path.exists(bundled) else "cbc"
+
+
 def run_cbc(prob, time_limit_s: float, workers: int, deadline: float, cancel: Optional[Cancellation],
             warm: bool) -> Optional[int]:
     """Solve `prob` with the bundled CBC binary; returns PuLP's sol_status, or None if killed or failed."""
     import pulp
 
-    cmd = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, int(time_limit_s)), threads=workers, warmStart=warm)
+    cmd = pulp.COIN_CMD(msg=False, path=_cbc_binary(), warmStart=warm)
     with tempfile.TemporaryDirectory(prefix="fleetctl-cbc-") as tmp:
         mps, mst, sol = (os.path.join(tmp, f"model.{ext}") for ext in ("mps", "mst", "sol"))
         variables, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
@@ -103,10 +111,10 @@ class MipModel:
                     continue
                 if any(a > f + 1e-9 * max(1.0, f) for a, f in zip(it.demand, rec.free)):
                     continue
-                self.x[i, r] = pulp.LpVariable(f"x_{i}_{r}", cat="Binary")
+                self.x[i, r] = self.prob.add_variable(f"x_{i}_{r}", cat="Binary")
                 self.by_item[i].append(r)
                 self.by_recv[r].append(i)
-        self.y = [1 if rec.fixed_used else pulp.LpVariable(f"y_{r}", cat="Binary")
+        self.y = [1 if rec.fixed_used else self.prob.add_variable(f"y_{r}", cat="Binary")
                   for r, rec in enumerate(p.receivers)]
         self.add_assignment()
         self.add_capacity()
@@ -163,7 +171,7 @@ class MipModel:
 
         p = self.p
         if p.objective == "balance":
-            self.util = pulp.LpVariable("peak", lowBound=p.fixed_peak_util)
+            self.util = self.prob.add_variable("peak", lowBound=p.fixed_peak_util)
             for r, rec in enumerate(p.receivers):
                 for d in range(p.dims):
                     if rec.capacity[d] > 0 and self.by_recv[r]:

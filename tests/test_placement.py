@@ -1,0 +1,223 @@
+"""Placement solvers: known optima, binding rules, honest statuses, bounds, rebalance."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.model import Limits
+from engine.placement.bounds import host_count_bound, l2_bound
+from engine.placement.generate import exact_fit, random_fleet, snapshot_of
+from engine.placement.migrations import moves_to_migrations
+from engine.placement.problem import build_problem
+from engine.placement.solve import solve_placement
+from engine.validate_placement import validate_placement
+from placement_support import fleet, limits
+
+
+def host_of(plan) -> dict[str, str]:
+    return {a.vm: a.host for a in plan.assignments}
+
+
+# ------------------------------------------------------------------ known optima
+
+
+@pytest.mark.parametrize("bins,seed", [(6, 1), (12, 2), (20, 3)])
+def test_exact_fit_reaches_the_constructed_optimum(bins, seed):
+    snap = snapshot_of(exact_fit(bins, 3, seed))
+    plan = solve_placement(snap, Limits(), solver="cp-sat", time_limit_s=8, workers=2)
+    assert plan.value == bins
+    assert plan.status == "optimal" and plan.lower_bound == bins
+
+
+def test_exact_fit_with_anti_affinity_uses_the_assignment_model():
+    # Bin completion skips instances with a customer limit: the CP-SAT model must do it alone.
+    snap = snapshot_of(exact_fit(8, 3, 7, customers=12))
+    plan = solve_placement(snap, limits(max_vms_per_customer_per_host=2), solver="cp-sat", time_limit_s=8, workers=2)
+    assert plan.value == 8 and plan.status == "optimal"
+
+
+def test_cbc_reaches_the_optimum_on_a_small_exact_fit():
+    snap = snapshot_of(exact_fit(5, 3, 4))
+    plan = solve_placement(snap, Limits(), solver="cbc", time_limit_s=10, workers=1)
+    assert plan.value == 5 and plan.status == "optimal"
+
+
+def test_greedy_is_feasible_not_optimal_above_the_bound():
+    snap = snapshot_of(exact_fit(12, 3, 2))
+    plan = solve_placement(snap, Limits(), solver="ffd")
+    assert plan.value > plan.lower_bound
+    assert plan.status == "feasible"
+
+
+def test_lns_improves_a_first_fit_decreasing_packing():
+    import time
+
+    from engine.placement.heuristics import first_fit_decreasing
+    from engine.placement.lns import improve
+    from engine.placement.solution import hosts_used, is_feasible
+
+    p = build_problem(snapshot_of(random_fleet(150, 50, seed=1)), Limits())
+    start = first_fit_decreasing(p)
+    # Stop at the first host saved (target = one fewer); the deadline is only a guard.
+    better = improve(p, start, time.monotonic() + 20, hosts_used(p, start) - 1, 2, 0, lambda *_: None)
+    assert hosts_used(p, better) < hosts_used(p, start)
+    assert is_feasible(p, better)
+
+
+def test_auto_beats_first_fit_decreasing_on_two_shape_fleets():
+    snap = snapshot_of(random_fleet(300, 70, seed=1))
+    ffd = solve_placement(snap, Limits(), solver="ffd")
+    auto = solve_placement(snap, Limits(), solver="auto", time_limit_s=3, workers=2)
+    assert auto.value < ffd.value
+    assert auto.lower_bound <= auto.value
+
+
+# ------------------------------------------------------------------ rules that bind
+
+
+def test_anti_affinity_spreads_one_customers_vms():
+    snap = fleet([{"id": f"h{k}"} for k in range(4)], [{"id": f"v{k}", "customer": "a"} for k in range(3)])
+    free = solve_placement(snap, Limits(), solver="cp-sat", time_limit_s=5)
+    assert free.value == 1
+    spread = solve_placement(snap, limits(max_vms_per_customer_per_host=1), solver="cp-sat", time_limit_s=5)
+    assert spread.value == 3 and spread.status == "optimal"
+    assert len(set(host_of(spread).values())) == 3
+
+
+def test_anti_affinity_counts_existing_vms():
+    snap = fleet([{"id": "h1"}, {"id": "h2"}],
+                 [{"id": "old", "host": "h1", "customer": "a"}, {"id": "new", "customer": "a"},
+                  {"id": "other", "customer": "b"}])
+    plan = solve_placement(snap, limits(max_vms_per_customer_per_host=1), solver="auto", time_limit_s=5)
+    assert host_of(plan)["new"] == "h2"
+    assert host_of(plan)["other"] == "h1"   # h1 is in use anyway: min_hosts puts b there
+    assert plan.value == 2
+
+
+def test_headroom_binds():
+    snap = fleet([{"id": "h1"}, {"id": "h2"}], [{"id": "v1", "cpu": 32}, {"id": "v2", "cpu": 32}])
+    assert solve_placement(snap, Limits(), solver="auto", time_limit_s=5).value == 1
+    plan = solve_placement(snap, limits(headroom={"cpu": 0.1}), solver="auto", time_limit_s=5)
+    assert plan.value == 2 and plan.status == "optimal"
+
+
+def test_only_active_hosts_receive_and_idle_inactive_hosts_do_not_count():
+    snap = fleet([{"id": "down", "state": "needs_reboot"}, {"id": "off", "state": "disabled"}, {"id": "up"},
+                  {"id": "busy", "state": "disabled"}],
+                 [{"id": "v1"}, {"id": "v2"}, {"id": "stay", "host": "busy"}])
+    plan = solve_placement(snap, Limits(), solver="cp-sat", time_limit_s=5)
+    assert set(host_of(plan).values()) == {"up"}
+    assert plan.value == 2   # "up" plus "busy", which holds a VM
+
+
+def test_existing_hosts_are_filled_before_empty_ones():
+    snap = fleet([{"id": "empty"}, {"id": "used"}], [{"id": "old", "host": "used"}, {"id": "new"}])
+    for solver in ("ffd", "bfd", "cp-sat", "cbc"):
+        plan = solve_placement(snap, Limits(), solver=solver, time_limit_s=5)
+        assert host_of(plan) == {"new": "used"} and plan.value == 1, solver
+
+
+def test_infeasible_names_the_vm_that_fits_nowhere():
+    snap = fleet([{"id": "h1"}], [{"id": "huge", "cpu": 100}, {"id": "ok"}])
+    plan = solve_placement(snap, Limits(), solver="auto", time_limit_s=5)
+    assert plan.status == "infeasible" and "huge" in plan.explanation and not plan.assignments
+
+
+def test_infeasible_by_counting_is_proved_by_cp_sat():
+    # Three VMs that each take more than half a host, two hosts: no single VM is the culprit.
+    snap = fleet([{"id": "h1"}, {"id": "h2"}], [{"id": f"v{k}", "cpu": 40} for k in range(3)])
+    plan = solve_placement(snap, Limits(), solver="cp-sat", time_limit_s=5)
+    assert plan.status == "infeasible" and not plan.assignments
+
+
+# ------------------------------------------------------------------ balance
+
+
+def test_balance_spreads_load():
+    snap = fleet([{"id": "h1"}, {"id": "h2"}], [{"id": "v1", "cpu": 32}, {"id": "v2", "cpu": 32}])
+    packed = solve_placement(snap, Limits(), objective="min_hosts", solver="cp-sat", time_limit_s=5)
+    assert packed.value == 1
+    plan = solve_placement(snap, Limits(), objective="balance", solver="cp-sat", time_limit_s=5)
+    assert len(set(host_of(plan).values())) == 2
+    assert plan.value == pytest.approx(0.5)
+    assert plan.status == "optimal" and plan.lower_bound == pytest.approx(0.5)
+
+
+def test_balance_counts_fixed_load_on_any_host():
+    snap = fleet([{"id": "h1"}, {"id": "h2"}],
+                 [{"id": "big", "host": "h1", "cpu": 48}, {"id": "v1", "cpu": 16}, {"id": "v2", "cpu": 16}])
+    for solver in ("bfd", "cp-sat", "cbc"):
+        plan = solve_placement(snap, Limits(), objective="balance", solver=solver, time_limit_s=5)
+        assert host_of(plan) == {"v1": "h2", "v2": "h2"}, solver
+        assert plan.value == pytest.approx(0.75)
+
+
+# ------------------------------------------------------------------ rebalance
+
+
+def _spread_fleet():
+    doc = random_fleet(40, 20, seed=3)
+    for k, vm in enumerate(doc["vms"][:36]):
+        vm["host"] = doc["hosts"][k % 20]["id"]
+    return snapshot_of(doc)
+
+
+@pytest.mark.parametrize("solver", ["bfd", "cp-sat", "lns"])
+def test_rebalance_respects_the_move_budget(solver):
+    snap = _spread_fleet()
+    plan = solve_placement(snap, Limits(), objective="rebalance", solver=solver, time_limit_s=4, max_moves=4)
+    assert 0 < len(plan.moves) <= 4
+    assert plan.value < 20
+    assert validate_placement(snap, Limits(), plan, max_moves=4) == []
+
+
+def test_rebalance_with_no_budget_moves_nothing_and_is_proved_by_the_bound():
+    snap = _spread_fleet()
+    plan = solve_placement(snap, Limits(), objective="rebalance", solver="auto", time_limit_s=4, max_moves=0)
+    assert plan.moves == [] and plan.value == 20 and plan.status == "optimal"
+
+
+def test_rebalance_consolidates_and_the_runbook_is_safe():
+    snap = _spread_fleet()
+    plan = solve_placement(snap, Limits(), objective="rebalance", solver="cp-sat", time_limit_s=5)
+    assert plan.value < 10 and plan.moves
+    runbook = moves_to_migrations(snap, Limits(), plan)
+    assert len(runbook.migrations) + len(runbook.blocked) == len(plan.moves)
+    for a, b in zip(runbook.migrations, runbook.migrations[1:]):
+        assert a.end == b.start  # one at a time
+    assert runbook.migrations[0].start == 0
+
+
+def test_rebalance_leaves_non_migratable_vms_home():
+    snap = fleet([{"id": "h1"}, {"id": "h2"}],
+                 [{"id": "pinned", "host": "h1", "migratable": False}, {"id": "mobile", "host": "h2"}])
+    plan = solve_placement(snap, Limits(), objective="rebalance", solver="cp-sat", time_limit_s=5)
+    assert [(m.vm, m.target) for m in plan.moves] == [("mobile", "h1")]
+    assert plan.value == 1
+
+
+# ------------------------------------------------------------------ bounds
+
+
+def test_l2_bound_sees_big_items():
+    # Five VMs of 40 cpu on 64-cpu hosts: volume says 4, but no two share a host.
+    snap = fleet([{"id": f"h{k}"} for k in range(6)], [{"id": f"v{k}", "cpu": 40} for k in range(5)])
+    p = build_problem(snap, Limits())
+    assert l2_bound(p) == 5 and host_count_bound(p) == 5
+    plan = solve_placement(snap, Limits(), solver="ffd")
+    assert plan.status == "optimal"  # the bound proves the greedy packing optimal
+
+
+def test_bound_never_exceeds_the_value_on_random_fleets():
+    for seed in range(3):
+        snap = snapshot_of(random_fleet(80, 30, seed=seed))
+        plan = solve_placement(snap, limits(max_vms_per_customer_per_host=3), solver="bfd")
+        assert plan.lower_bound <= plan.value
+
+
+def test_unknown_solver_and_objective_are_errors():
+    snap = fleet([{"id": "h1"}], [{"id": "v1"}])
+    with pytest.raises(ValueError):
+        solve_placement(snap, Limits(), solver="magic")
+    with pytest.raises(ValueError):
+        solve_placement(snap, Limits(), objective="fastest")
