@@ -164,34 +164,40 @@ def own_bandwidth(f: _Fleet) -> list[str]:
 
 
 def no_target(f: _Fleet) -> list[str]:
-    """Every migrating VM needs a host in its datacenter that could ever hold it."""
+    """Every migrating VM needs another host of its datacenter that could ever hold it."""
     out = []
     by_dc: dict[str, list[tuple[Host, VM]]] = {}
     for h, vm in f.all_movers:
         by_dc.setdefault(f.dc[h.id], []).append((h, vm))
     for dc, movers in sorted(by_dc.items()):
         receivers = f.receivers(dc)
-        if not receivers:
-            why = ("every host needs a reboot or is disabled, and capacity.rolling is false"
-                   if not f.limits.capacity.rolling else "every host is disabled")
-            out.append(f"datacenter {dc}: {len(movers)} VM(s) must migrate but no host can receive them ({why})")
-            continue
         rooms = {r.id: f.room(r) for r in receivers}
-        homeless: list[str] = []
+        alone: list[str] = []     # no other host may receive anything
+        homeless: list[str] = []  # other hosts exist, none can hold it
         for h, vm in movers:
+            others = [r for r in receivers if r.id != h.id]
+            if not others:
+                alone.append(vm.id)
+                continue
             demand = [vm.demand(r) for r in RESOURCES]
             g = migration_gbps(vm, f.limits)
-            ok = any(r.id != h.id and _fits(demand, rooms[r.id])
-                     and (r.bandwidth_gbps is None or g <= r.bandwidth_gbps + EPS) for r in receivers)
-            if not ok:
+            if not any(_fits(demand, rooms[r.id]) and (r.bandwidth_gbps is None or g <= r.bandwidth_gbps + EPS)
+                       for r in others):
                 homeless.append(vm.id)
+        if alone:
+            why = ("every other host needs a reboot or is disabled, and capacity.rolling is false"
+                   if not f.limits.capacity.rolling else "every other host is disabled")
+            out.append(f"datacenter {dc}: vm(s) {_names(alone)} must migrate but no other host can receive "
+                       f"them ({why})")
         if homeless:
             sample = f.s.vm_by_id[sorted(homeless)[0]]
-            biggest = {r: max(rooms[x.id][i] for x in receivers) for i, r in enumerate(RESOURCES)}
-            out.append(f"datacenter {dc}: no host can take vm(s) {_names(homeless)} (with capacity.headroom, "
-                       f"bandwidth and rolling={f.limits.capacity.rolling}); e.g. {sample.id} needs "
+            src = sample.host
+            biggest = [max(rooms[r.id][i] for r in receivers if r.id != src) for i in range(len(RESOURCES))]
+            out.append(f"datacenter {dc}: no host can take vm(s) {_names(homeless)} (capacity with headroom, "
+                       f"bandwidth, rolling={f.limits.capacity.rolling}); e.g. {sample.id} needs "
                        + ", ".join(f"{r} {sample.demand(r):g}" for r in RESOURCES)
-                       + "; the largest room is " + ", ".join(f"{r} {v:g}" for r, v in biggest.items()))
+                       + f" at {migration_gbps(sample, f.limits):g} Gbps; the most room any host offers is "
+                       + ", ".join(f"{r} {v:g}" for r, v in zip(RESOURCES, biggest)))
     return out
 
 
