@@ -196,6 +196,16 @@ def test_registered_solvers_return_validated_plans_on_the_toy():
         assert pairs == {frozenset({"vm1"}), frozenset({"vm2", "vm3"})}
 
 
+def test_solve_maintenance_dispatches_to_the_formulations():
+    from engine.documents import load_limits, load_snapshot
+    from engine.maintenance.solve import available_solvers, solve_maintenance
+
+    snapshot, limits = load_snapshot("fixtures/toy.json"), load_limits("fixtures/toy-limits.json")
+    assert {"mip-time-indexed", "mip-continuous"} <= set(available_solvers())
+    plan = solve_maintenance(snapshot, limits, solver="mip-continuous", time_limit_s=10, workers=1)
+    assert (plan.status, plan.makespan, plan.solver.name) == ("optimal", 20, "mip-continuous")
+
+
 def test_a_cbc_stop_at_the_time_limit_is_not_reported_optimal_and_the_deadline_holds():
     snapshot, limits, targets = seed_style_instance(40)
     problem = ft.build(snapshot, limits, targets, horizon=100)
@@ -207,3 +217,13 @@ def test_a_cbc_stop_at_the_time_limit_is_not_reported_optimal_and_the_deadline_h
     if result.status == "feasible":
         assert result.bound is None or result.bound < result.makespan
         assert result.stopped_by is not None
+
+
+def test_list_schedule_is_a_schedule_and_a_broken_one_is_not():
+    snapshot, limits, targets = seed_style_instance(12)
+    problem = ft.build(snapshot, limits, targets)
+    starts = ft.list_schedule(problem)
+    assert problem.is_schedule(starts)
+    assert problem.lower_bound() <= problem.makespan_of(starts)
+    everything_at_zero = {i: 0 for i in starts}
+    assert not problem.is_schedule(everything_at_zero)

@@ -139,6 +139,22 @@ class FixedTargetsProblem:
 
     # ------------------------------------------------------------------ solutions
 
+    def is_schedule(self, starts: Mapping[int, int]) -> bool:
+        """True when `starts` satisfies every precedence and cumulative of this problem (a warm start to trust)."""
+        if any(i not in starts or starts[i] < 0 for i in range(len(self.tasks))):
+            return False
+        if any(starts[p.after] < starts[p.before] + self.tasks[p.before].duration for p in self.precedences):
+            return False
+        for c in self.binding_cumulatives():
+            events = [(starts[i], w) for i, w in c.weights.items()]
+            events += [(starts[i] + self.tasks[i].duration, -w) for i, w in c.weights.items()]
+            load = 0.0
+            for _, delta in sorted(events):  # at one minute, ends (negative) before starts: [start, end)
+                load += delta
+                if load > c.capacity + EPS:
+                    return False
+        return True
+
     def makespan_of(self, starts: Mapping[int, int]) -> int:
         return max((starts[t.index] + t.duration for t in self.tasks), default=0)
 

@@ -73,8 +73,8 @@ def solve_fixed(formulation: Callable[..., ft.FormulationResult], name: str, sna
         return _no_plan(name, t0, "unknown", "no usable fixed targets: " + "; ".join(exc.problems))
     initial = ft.list_schedule(problem)
     if initial_by_key is not None:
-        theirs = {t.index: initial_by_key[t.key] for t in problem.tasks}
-        if problem.makespan_of(theirs) < problem.makespan_of(initial):
+        theirs = {t.index: initial_by_key[t.key] for t in problem.tasks if t.key in initial_by_key}
+        if problem.is_schedule(theirs) and problem.makespan_of(theirs) < problem.makespan_of(initial):
             initial = theirs
     problem.with_horizon(problem.makespan_of(initial))
     bound = whole_problem_bound(snapshot, limits)
