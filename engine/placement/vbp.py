@@ -10,8 +10,8 @@ Dimensions map onto cpu, memory_gb, disk_gb in that order (at most 3).
 fleetctl needs positive sizes, so two exact rewrites keep the instance's
 feasible packings unchanged: a dimension the file lacks gets demand 1 and a
 capacity of the item count (it never binds); a dimension where some item has
-size 0 is multiplied by K = item count + 1 and its zeros become 1 (the added
-ones total less than K, so a set fits iff it fitted before).
+size 0 is multiplied by K = item count + 1, its zeros become 1 and its capacity
+K × W + K − 1 (the added ones total at most K − 1, so a set fits iff it did).
 The hosts are identical, empty and active; there are as many as first-fit-
 decreasing needs, so every solver starts from a feasible snapshot.
 """
@@ -105,7 +105,7 @@ def build_snapshot(capacity: list[int], types: list[tuple[list[int], int]], name
     def scaled(w: int, k: int) -> int:
         return w * factor[k] if w > 0 else 1
 
-    host_cap = [capacity[k] * factor[k] if k < dims else count for k in range(len(RESOURCES))]
+    host_cap = [capacity[k] * factor[k] + factor[k] - 1 if k < dims else count for k in range(len(RESOURCES))]
     vms = []
     for t, (sizes, n) in enumerate(types):
         demand = [scaled(sizes[k], k) if k < dims else 1 for k in range(len(RESOURCES))]
