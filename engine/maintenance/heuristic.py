@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import random
 import time
 from typing import Callable, Optional
 
@@ -155,7 +156,8 @@ class _Pass:
         targets = [-1] * nt
         reboot_starts: dict[int, int] = {}
         open_seq: dict[int, int] = {}
-        unopened = list(self.order)
+        unopened = [h for h in self.order if P.hosts[h].tasks]
+        empty_hosts = [h for h in self.order if not P.hosts[h].tasks]  # nothing to evacuate: reboot at once
         failed_at: dict[int, int] = {}  # host -> room version when its packing last failed
         room_version = 0
         waiting_reboot: list[int] = []
@@ -201,17 +203,19 @@ class _Pass:
             heapq.heappush(events, (t_now + t.duration, 0, j))
             return True
 
-        def open_one() -> bool:
+        def open_one(lookahead: Optional[int] = LOOKAHEAD) -> bool:
             """Open the first host in order that fits (and whose datacenter has free slots)."""
+            if glob_cnt >= self.glob or all(c >= self.per_dc for c in dc_cnt):
+                return False
             failures = 0
             for pos, h in enumerate(unopened):
-                if failures >= LOOKAHEAD:
+                if lookahead is not None and failures >= lookahead:
                     return False
                 if failed_at.get(h) == room_version:
                     continue
-                if P.hosts[h].tasks and (dc_cnt[self.dc_of[h]] >= self.per_dc or glob_cnt >= self.glob):
+                if dc_cnt[self.dc_of[h]] >= self.per_dc:
                     continue
-                packed = self.pack(h) if P.hosts[h].tasks else []
+                packed = self.pack(h)
                 if packed is None:
                     failed_at[h] = room_version
                     failures += 1
@@ -220,14 +224,11 @@ class _Pass:
                 open_seq[h] = len(open_seq)
                 for j, g in packed:
                     targets[j] = g
-                if not packed:
-                    waiting_reboot.append(h)
-                else:
-                    new = sorted((j for j, _ in packed), key=key)
-                    for j in new:
-                        if not try_start(j):
-                            ready.append(j)
-                    ready.sort(key=key)
+                new = sorted((j for j, _ in packed), key=key)
+                for j in new:
+                    if not try_start(j):
+                        ready.append(j)
+                ready.sort(key=key)
                 return True
             return False
 
@@ -260,6 +261,9 @@ class _Pass:
             waiting_reboot[:] = still
             return changed
 
+        for h in empty_hosts:
+            open_seq[h] = len(open_seq)
+            waiting_reboot.append(h)
         guard = 0
         while True:
             guard += 1
@@ -312,6 +316,16 @@ class _Pass:
                     progressed = True
                 if not progressed:
                     break
+            if not events:
+                # nothing runs: look past the lookahead before declaring a dead end
+                while True:
+                    progressed = False
+                    while unopened and open_one(None):
+                        progressed = True
+                    if waiting_reboot and start_reboots():
+                        progressed = True
+                    if not progressed:
+                        break
             if rebooted == n_reboots and not events:
                 break
             if not events:
@@ -320,16 +334,51 @@ class _Pass:
         return Schedule(starts=starts, targets=targets, reboot_starts=reboot_starts)
 
 
-def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None) -> Optional[Schedule]:
-    """The best plan of a few list-scheduling passes; None if every pass dead-ends."""
+def critical_order(problem: Problem, noise: Optional[random.Random] = None) -> list[int]:
+    """Rebooting hosts, longest evacuation (work / per-source slots + reboot) first: the hosts
+    that bound the makespan start at once when room is plentiful."""
+    hosts, tasks = problem.hosts, problem.tasks
+    slots = problem.per_source_host
+
+    def length(h: int) -> float:
+        hd = hosts[h]
+        work = sum(tasks[j].duration for j in hd.tasks)
+        k = min(slots, len(hd.tasks)) if slots is not None else len(hd.tasks)
+        value = work / max(1, k) + hd.reboot_minutes
+        return value * (1.0 + noise.uniform(-0.3, 0.3)) if noise is not None else value
+
+    return sorted(problem.reboot_hosts, key=lambda h: (-length(h), hosts[h].id))
+
+
+def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, budget_s: float = 0.0,
+                       seed: int = 0) -> Optional[Schedule]:
+    """The best plan of a few list-scheduling passes; None if every pass dead-ends.
+
+    Passes: (emptiest-first | longest-first host order) × (host | customer priority); with a
+    `budget_s`, more passes with randomly perturbed longest-first orders until it is spent.
+    """
     if any(len(h.tasks) and not problem.targets_by_datacenter[h.datacenter] for h in problem.hosts):
         return None
-    order = evacuation_order(problem)
+    t0 = time.monotonic()
     best: Optional[Schedule] = None
     best_key = (math.inf, math.inf)
-    for priority in ("host", "customer"):
-        if priority == "customer" and not any(l is not None for l in problem.customer_limits):
-            continue
+    priorities = ["host"]
+    if any(l is not None for l in problem.customer_limits):
+        priorities.append("customer")
+    plans = [(order, pr) for order in (evacuation_order(problem), critical_order(problem)) for pr in priorities]
+    rng = random.Random(seed)
+    i = 0
+    while True:
+        if i < len(plans):
+            order, priority = plans[i]
+        elif time.monotonic() - t0 < budget_s and best is not None:
+            order, priority = critical_order(problem, rng), rng.choice(priorities)
+        else:
+            break
+        i += 1
+        if best is not None and ((deadline is not None and time.monotonic() > deadline)
+                                 or (i > 1 and time.monotonic() - t0 > max(budget_s, 3.0))):
+            break  # big fleets: a few seconds of passes, then hand over
         sched = _Pass(problem, order, priority).run(deadline)
         if sched is None:
             continue
