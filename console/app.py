@@ -87,7 +87,7 @@ class FleetConsole(App):
             self.add_mode(mode, classes[mode])
         self._apply_keymap()
         self.switch_mode(self._start_mode)
-        self.load_fleet()
+        self.call_after_refresh(self.load_fleet)  # paint the first frame before reading the fleet
         if self._initial_limits:
             self._load_initial_limits(self._initial_limits)
         self.set_interval(self.poll_interval, self._poll_tick)

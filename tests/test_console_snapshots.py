@@ -77,9 +77,10 @@ def test_runs_screen(snap_compare, size):
 def test_runs_compare_screen(snap_compare, size):
     async def before(pilot):
         await settle(pilot)
-        await pilot.press("end", "space", "space")  # runs 1 and 2 (newest first)
+        await pilot.press("end", "space", "up", "space")  # mark runs 1 and 2 (newest first)
         await pilot.press("c")
         await settle(pilot)
+        assert type(pilot.app.screen).__name__ == "CompareScreen"
 
     assert snap_compare(make_app("runs"), terminal_size=SIZES[size], run_before=before)
 

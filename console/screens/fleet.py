@@ -59,6 +59,7 @@ class FleetScreen(ConsoleScreen):
         self._scope: Optional[tuple[str, str]] = None  # ("dc"|"rack", id)
         self._filter_target = "hosts"
         self._shown_version = -1
+        self._hosts_by_rack: dict[str, list[HostRowData]] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -141,8 +142,14 @@ class FleetScreen(ConsoleScreen):
                     label.append(f" ⟳{due}", style="yellow")
                 node = dc_node.add(label, data=("rack", rack))
                 node.allow_expand = bool(hosts)
-                for h in hosts:  # leaves are cheap; the Tree only renders visible lines
-                    node.add_leaf(Text(h.id, style=STATE_STYLE.get(h.state, "")), data=("host", h.id))
+        self._hosts_by_rack = hosts_by_rack
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        """Hosts are added to a rack node the first time it opens (thousands of hosts stay cheap)."""
+        node = event.node
+        if node.data and node.data[0] == "rack" and not node.children:
+            for h in self._hosts_by_rack.get(node.data[1], []):
+                node.add_leaf(Text(h.id, style=STATE_STYLE.get(h.state, "")), data=("host", h.id))
 
     def _apply_scope(self) -> None:
         hosts = self._hosts

@@ -253,8 +253,12 @@ class LimitsScreen(ConsoleScreen):
             self.query_one(f"#{wid}").set_class(bool(message), "-invalid")
         status = self.query_one("#limits-status", Static)
         if limits is None:
-            status.update(Text(f"✗ {len(errors)} problem(s): the previous valid limits stay in use",
-                               style="bold red"))
+            labels = {path: label for path, label, _k in FIELDS}
+            text = Text(f"✗ {len(errors)} problem(s): the previous valid limits stay in use", style="bold red")
+            for path, message in errors.items():
+                text.append(f"\n• {labels.get(path, path)}: ", style="bold")
+                text.append(message, style="red")
+            status.update(text)
         else:
             status.update(Text.assemble(("✓ valid", "bold green"), f" — used by Solve"
                                         f"{' (set ' + self.app.limits_name + ')' if self.app.limits_name else ''}",

@@ -93,12 +93,13 @@ class SolveScreen(ConsoleScreen):
         with Horizontal(id="solve-body"):
             with Vertical(id="solve-side"):
                 yield Static("Kind (k)", classes="limits-section")
-                yield Select([(k, k) for k in KINDS], value="maintenance", allow_blank=False, id="solve-kind")
+                yield Select([(k, k) for k in KINDS], value="maintenance", allow_blank=False, id="solve-kind",
+                             compact=True)
                 yield Static("Solver (v)", classes="limits-section")
                 yield Select([(s, s) for s in SOLVERS["maintenance"]], value="cp-sat", allow_blank=False,
-                             id="solve-solver")
-                yield Input(placeholder="Malloovia problem file (capacity)", id="solve-problem")
-                yield Input(placeholder="problem id (capacity)", id="solve-problem-id")
+                             id="solve-solver", compact=True)
+                yield Input(placeholder="Malloovia problem file (capacity)", id="solve-problem", compact=True)
+                yield Input(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
                 yield Static("", id="solve-limits")
             with Vertical(id="solve-main"):
                 yield Static("", id="solve-status")

@@ -1,0 +1,159 @@
+"""Console speed: time to first frame on a 10k-VM database, Gantt redraw / scroll at 10,000 migrations.
+
+    .venv/bin/python benchmarks/bench_console.py [--vms 10000] [--migrations 10000] [--repeat 20]
+
+Prints a table. Targets (issue 8): first frame with the fleet < 1.5 s; Gantt redraw / scroll < 50 ms.
+"Import" is a cold `import console.app` (Textual and the console) in a fresh interpreter; "first
+frame" runs the app headless from construction to the first rendered frame, "fleet frame" until
+the hosts table is filled from the database and painted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def make_db(vms: int, directory: Path) -> Path:
+    db = directory / f"bench-{vms}.db"
+    snap = directory / f"fleet-{vms}.json"
+    fleetctl = str(Path(sys.executable).with_name("fleetctl"))
+    subprocess.run([fleetctl, "generate", "--vms", str(vms), "--racks", "10", "--seed", "1", "--out", str(snap)],
+                   check=True, capture_output=True)
+    subprocess.run([fleetctl, "load", str(snap), "--db", str(db), "--replace"], check=True, capture_output=True)
+    return db
+
+
+def cold_import_s() -> float:
+    code = "import time; t = time.perf_counter(); import console.app; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return float(out.stdout.strip())
+
+
+async def first_frame(db: Path) -> tuple[float, float, int]:
+    from console.app import FleetConsole
+    from console.console_data import StoreData
+    from console.widgets.line_table import LineTable
+
+    t0 = time.perf_counter()
+    app = FleetConsole(StoreData(db), poll_interval=3600)
+    async with app.run_test(size=(160, 50)) as pilot:
+        while app.first_frame_at is None:
+            await asyncio.sleep(0.001)
+        first = app.first_frame_at - t0
+        while app.fleet_version == 0:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        table = app.screen.query_one("#hosts", LineTable)
+        filled = time.perf_counter() - t0
+        return first, filled, len(app.snapshot.vms) if app.snapshot else 0 if table.row_count else 0
+
+
+async def gantt_times(migrations: int, repeat: int) -> dict[str, list[float]]:
+    from console.console_data import MemoryData
+    from console.app import FleetConsole
+    from console.widgets.gantt import Gantt
+    from tests.console_fixtures import big_plan
+
+    snap, plan = big_plan(migrations, hosts=max(1, migrations // 20))
+    app = FleetConsole(MemoryData(snap, []), start_mode="schedule", poll_interval=3600)
+    out: dict[str, list[float]] = {k: [] for k in ("set plan (build lanes)", "redraw (all visible lines)",
+                                                    "scroll down a page", "scroll right", "zoom in",
+                                                    "regroup (per customer)", "key → frame (pagedown)",
+                                                    "key → frame (unbound key: pilot overhead)")}
+    async with app.run_test(size=(160, 50)) as pilot:
+        await app.workers.wait_for_complete()
+        gantt = app.screen.query_one(Gantt)
+        for _ in range(3):
+            t = time.perf_counter()
+            app.show_plan(plan, "bench")
+            out["set plan (build lanes)"].append(time.perf_counter() - t)
+        await pilot.pause()
+        height = gantt.size.height
+
+        def draw() -> float:
+            t = time.perf_counter()
+            for y in range(height):
+                gantt.render_line(y)
+            return time.perf_counter() - t
+
+        for _ in range(repeat):
+            gantt._cache.clear()
+            out["redraw (all visible lines)"].append(draw())
+        for i in range(repeat):
+            gantt.scroll_to(y=(i + 1) * (height - 1), animate=False, immediate=True)
+            out["scroll down a page"].append(draw())
+        for i in range(repeat):
+            gantt.scroll_to(x=(i + 1) * 40, animate=False, immediate=True)
+            out["scroll right"].append(draw())
+        for i in range(min(repeat, 6)):
+            t = time.perf_counter()
+            gantt.action_zoom(-1 if i % 2 == 0 else 1)
+            out["zoom in"].append(time.perf_counter() - t + draw())
+        for group in ("customer", "target", "rack", "source"):
+            t = time.perf_counter()
+            gantt.group = group
+            out["regroup (per customer)"].append(time.perf_counter() - t + draw())
+        gantt.focus()
+        gantt.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.pause()
+        for _ in range(repeat):
+            t = time.perf_counter()
+            await pilot.press("pagedown")
+            await pilot.pause()
+            out["key → frame (pagedown)"].append(time.perf_counter() - t)
+        for _ in range(repeat):
+            t = time.perf_counter()
+            await pilot.press("f12")
+            await pilot.pause()
+            out["key → frame (unbound key: pilot overhead)"].append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vms", type=int, default=10_000)
+    parser.add_argument("--migrations", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"fleetctl console (2 shared cores; {args.vms} VMs, {args.migrations} migrations)")
+    table.add_column("measure")
+    table.add_column("median ms", justify="right")
+    table.add_column("max ms", justify="right")
+    table.add_column("target", justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = make_db(args.vms, Path(tmp))
+        imp = cold_import_s()
+        table.add_row("cold import of textual + console", f"{imp * 1000:.0f}", "", "")
+        firsts, filled = [], []
+        for _ in range(3):
+            f, full, n = asyncio.run(first_frame(db))
+            firsts.append(f)
+            filled.append(full)
+        table.add_row(f"first frame ({n} VMs in the db)", f"{statistics.median(firsts) * 1000:.0f}",
+                      f"{max(firsts) * 1000:.0f}", "")
+        table.add_row("fleet frame (hosts table filled)", f"{statistics.median(filled) * 1000:.0f}",
+                      f"{max(filled) * 1000:.0f}", "< 1500")
+        table.add_row("  + cold import (process start)", f"{(statistics.median(filled) + imp) * 1000:.0f}", "", "")
+    for name, values in asyncio.run(gantt_times(args.migrations, args.repeat)).items():
+        target = "" if name.startswith(("set plan", "regroup", "key")) else "< 50"
+        table.add_row(f"gantt: {name}", f"{statistics.median(values) * 1000:.1f}", f"{max(values) * 1000:.1f}",
+                      target)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
