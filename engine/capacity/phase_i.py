@@ -19,7 +19,7 @@ from engine.capacity.levels import aggregate
 from engine.capacity.model import Problem
 from engine.capacity.search import SearchResult, search_phase_i
 from engine.capacity.solution import PhaseISolution
-from engine.progress import Cancellation
+from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 
 
 def solve_phase_i(
@@ -28,8 +28,16 @@ def solve_phase_i(
     time_limit: Optional[float] = None,
     cancellation: Optional[Cancellation] = None,
     method: str = "auto",
+    on_progress: Optional[ProgressCallback] = None,
 ) -> PhaseISolution:
     """method: "auto" (exact search when it applies, else MILP/LP), "milp" or "search"."""
+    sol = _solve(problem, relaxed, time_limit, cancellation, method)
+    if on_progress is not None:
+        on_progress(ProgressEvent(sol.creation_time + sol.solving_time, sol.cost, sol.bound, f"phase i {sol.status} ({sol.method})"))
+    return sol
+
+
+def _solve(problem, relaxed, time_limit, cancellation, method) -> PhaseISolution:
     t0 = time.perf_counter()
     data = problem.data
     levels = aggregate(problem.workload_matrix())

@@ -21,7 +21,7 @@ from engine.capacity.highs_runner import solve_models, solve_rhs_batch
 from engine.capacity.levels import aggregate
 from engine.capacity.model import Problem
 from engine.capacity.solution import PhaseIISolution, PhaseISolution, SlotResult
-from engine.progress import Cancellation
+from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 
 
 class PhaseIIInputError(ValueError):
@@ -51,6 +51,7 @@ def solve_phase_ii(
     phase_i: PhaseISolution,
     time_limit: Optional[float] = None,
     cancellation: Optional[Cancellation] = None,
+    on_progress: Optional[ProgressCallback] = None,
 ) -> PhaseIISolution:
     """Solve every slot of `problem`'s workloads (the STWP) with `phase_i`'s reserved counts."""
     started = time.perf_counter()
@@ -95,6 +96,8 @@ def solve_phase_ii(
     ensure_valid_slots(data, levels.values, results, fixed)
     sol.stats = sol.statistics()
     sol.stats["wall_time"] = time.perf_counter() - started
+    if on_progress is not None:
+        on_progress(ProgressEvent(sol.stats["wall_time"], sol.cost, None, f"phase ii {sol.status}: {sol.stats['slots_by_status']}"))
     return sol
 
 

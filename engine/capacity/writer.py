@@ -25,7 +25,7 @@ from engine.capacity.solution import PhaseIISolution, PhaseISolution, _num
 
 SCHEMA_PATH = Path(__file__).with_name("solution.schema.json")
 # Above this many numbers the C emitter is used (anchors then read id001, id002, ...).
-BIG_DOCUMENT = 50_000
+BIG_DOCUMENT = 20_000
 
 
 class SolutionSchemaError(RuntimeError):
