@@ -221,3 +221,23 @@ def test_unknown_solver_and_objective_are_errors():
         solve_placement(snap, Limits(), solver="magic")
     with pytest.raises(ValueError):
         solve_placement(snap, Limits(), objective="fastest")
+
+
+def test_cbc_then_cp_sat_in_one_fresh_process():
+    # PuLP imports highspy, after which OR-Tools cannot load: the CBC path must load OR-Tools first.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "from engine.placement.generate import exact_fit, random_fleet, snapshot_of\n"
+        "from engine.placement.solve import solve_placement\n"
+        "from engine.model import Limits\n"
+        "a = solve_placement(snapshot_of(exact_fit(4, 3, 9)), Limits(), solver='cbc', time_limit_s=5)\n"
+        "from ortools.sat.python import cp_model\n"
+        "print(a.value, cp_model.OPTIMAL)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "4.0"

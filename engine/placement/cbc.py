@@ -26,6 +26,21 @@ from engine.progress import Cancellation
 GRACE_S = 1.0   # CBC's own limit is set this much before our deadline
 
 
+def import_pulp():
+    """PuLP, loaded after OR-Tools: PuLP 3 imports highspy when installed, and OR-Tools
+    cannot load after highspy in one process (NOTES.md); the other order is safe."""
+    import sys
+
+    if "pulp" not in sys.modules and "highspy" not in sys.modules:
+        try:
+            from ortools.sat.python import cp_model  # noqa: F401
+        except ImportError:
+            pass
+    import pulp
+
+    return pulp
+
+
 @dataclass
 class CbcResult:
     assign: Optional[Assign]
@@ -34,7 +49,7 @@ class CbcResult:
 
 def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, workers: int = 1,
               cancel: Optional[Cancellation] = None) -> CbcResult:
-    import pulp
+    pulp = import_pulp()
 
     deadline = time.monotonic() + time_limit_s
     model = MipModel(p)
@@ -63,7 +78,7 @@ def _cbc_binary() -> str:
 def run_cbc(prob, time_limit_s: float, workers: int, deadline: float, cancel: Optional[Cancellation],
             warm: bool) -> Optional[int]:
     """Solve `prob` with the bundled CBC binary; returns PuLP's sol_status, or None if killed or failed."""
-    import pulp
+    pulp = import_pulp()
 
     cmd = pulp.COIN_CMD(msg=False, path=_cbc_binary(), warmStart=warm)
     with tempfile.TemporaryDirectory(prefix="fleetctl-cbc-") as tmp:
@@ -96,7 +111,7 @@ def run_cbc(prob, time_limit_s: float, workers: int, deadline: float, cancel: Op
 
 class MipModel:
     def __init__(self, p: PlacementProblem):
-        import pulp
+        pulp = import_pulp()
 
         self.p = p
         self.prob = pulp.LpProblem("placement", pulp.LpMinimize)
@@ -167,7 +182,7 @@ class MipModel:
                 self.prob += self.y[a] >= self.y[b], f"sym_{a}_{b}"
 
     def add_objective(self) -> None:
-        import pulp
+        pulp = import_pulp()
 
         p = self.p
         if p.objective == "balance":
