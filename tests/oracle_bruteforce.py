@@ -202,6 +202,8 @@ class _Search:
         return INF if value is None else value
 
     def _counts_ok(self, mine: dict[tuple, float], busy) -> bool:
+        if not mine:
+            return True
         used = dict(mine)
         for b, tgt in busy:
             for key, amount in self._groups(b, tgt).items():
@@ -213,6 +215,8 @@ class _Search:
         return self._counts_ok(self._groups(a, target), busy)
 
     def _reboot_counts_ok(self, a: _Act, t: int, busy) -> bool:
+        if a.length == 0:
+            return True  # a 0-minute reboot is busy at no minute
         return self._counts_ok(self._groups(a, None), busy)
 
     def _capacity_ok(self, a: _Act, target: str, t: int) -> bool:
