@@ -57,7 +57,8 @@ def test_lane_packing_uses_as_many_rows_as_the_peak_overlap():
 
 
 def test_bar_text_keeps_the_distinct_tail_of_long_ids():
-    assert bar_text("vm-0126", 4) == "0126"
+    assert bar_text("vm-0126", 4) == "▏126"
+    assert bar_text("vm-0126", 1) == "▏"
     assert bar_text("vm-0126", 10) == "▏vm-0126  "
     assert len(bar_text("vm-0126", 7)) == 7
 

@@ -52,6 +52,10 @@ class ScheduleScreen(ConsoleScreen):
     SCOPE = "schedule"
     BINDINGS = bindings_for("schedule")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown_run: object = object()
+
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
         yield Static("", id="schedule-head")
@@ -66,7 +70,12 @@ class ScheduleScreen(ConsoleScreen):
 
     def _plan_changed(self, _version: int) -> None:
         plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
-        self.query_one(Gantt).set_plan(plan, self.app.snapshot)
+        gantt = self.query_one(Gantt)
+        run_id = self.app.shown_run_id
+        if run_id != self._shown_run:  # another run: fit it; the same run improving keeps the operator's zoom
+            self._shown_run = run_id
+            gantt._fitted = False
+        gantt.set_plan(plan, self.app.snapshot)
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label))
 
     def on_gantt_bar_selected(self, event: Gantt.BarSelected) -> None:

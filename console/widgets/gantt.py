@@ -62,7 +62,7 @@ def bar_text(label: str, n: int) -> str:
     """Fit a VM id into n cells: whole with an edge mark if it fits, else its tail (the distinct part)."""
     if n > len(label):
         return ("▏" + label).ljust(n)
-    return label[-n:]
+    return "▏" + label[len(label) - n + 1:] if n > 1 else "▏"
 
 
 def _pack(bars: list[Bar]) -> list[list[Bar]]:
