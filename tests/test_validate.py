@@ -320,3 +320,103 @@ def test_validate_plan_dispatches():
             validate_plan(FLEET, limits(), placement)
     else:
         assert isinstance(validate_plan(FLEET, limits(), placement), list)
+
+
+# ---------------------------------------------------------------- the sweep against a minute-by-minute reading
+
+
+def minute_by_minute(fleet, lim, plan) -> set[tuple[str, str, int]]:
+    """Rules 4-8 read literally, minute by minute: (rule, entity, first minute of each overloaded stretch)."""
+    from engine.model import customer_limit, migration_gbps, usable_capacity
+
+    c = lim.concurrency
+    vm, host = fleet.vm_by_id, fleet.host_by_id
+    dc = {h.id: fleet.datacenter_of(h.id) for h in fleet.hosts}
+    horizon = max([m.end for m in plan.migrations] + [r.end for r in plan.reboots], default=0) + 1
+    over_at: dict[tuple[str, str], list[int]] = {}
+    for t in range(horizon):
+        busy = [m for m in plan.migrations if m.start <= t < m.end]
+        down = [r for r in plan.reboots if r.start <= t < r.end]
+        counts: dict[tuple[str, str, str], float] = {}
+
+        def add(rule, family, name, amount=1.0):
+            counts[(rule, family, name)] = counts.get((rule, family, name), 0) + amount
+
+        for m in busy:
+            add("5-concurrency", "src", m.source)
+            add("5-concurrency", "tgt", m.target)
+            for r in {host[m.source].rack, host[m.target].rack}:
+                add("5-concurrency", "rack", r)
+            for d in {dc[m.source], dc[m.target]}:
+                add("5-concurrency", "dc", d)
+            add("5-concurrency", "all", "fleet")
+            for h in {m.source, m.target}:
+                if host[h].bandwidth_gbps is not None:
+                    add("6-bandwidth", "bw", h, migration_gbps(vm[m.vm], lim))
+            add("7-conflict", "cust", vm[m.vm].customer)
+        for r in down:
+            add("8-hosts-down", "down", host[r.host].rack)
+            for v in fleet.vms_by_host[r.host]:
+                if not v.migratable:
+                    add("7-conflict", "cust", v.customer)
+        limit = {"src": c.per_source_host, "tgt": c.per_target_host, "rack": c.per_rack, "dc": c.per_datacenter,
+                 "all": c.global_, "down": c.max_hosts_down_per_rack}
+        for (rule, family, name), n in counts.items():
+            cap = (customer_limit(name, fleet, lim) if family == "cust"
+                   else host[name].bandwidth_gbps if family == "bw" else limit[family])
+            if cap is not None and n > cap + 1e-9:
+                over_at.setdefault((rule, f"{family}:{name}"), []).append(t)
+        for h in fleet.hosts:
+            arrivals = [m for m in plan.migrations if m.target == h.id]
+            if not arrivals or t < min(m.start for m in arrivals):
+                continue
+            for res in ("cpu", "memory_gb", "disk_gb"):
+                load = sum(v.demand(res) for v in fleet.vms_by_host[h.id])
+                load -= sum(vm[m.vm].demand(res) for m in plan.migrations if vm[m.vm].host == h.id and m.end <= t)
+                load += sum(vm[m.vm].demand(res) for m in arrivals if m.start <= t)
+                if load > usable_capacity(h, res, lim) + 1e-9:
+                    over_at.setdefault(("4-capacity", f"{res}:{h.id}"), []).append(t)
+    out = set()
+    for (rule, key), minutes in over_at.items():
+        name = key.split(":", 1)[1]
+        for i, t in enumerate(minutes):
+            if i == 0 or minutes[i - 1] != t - 1:
+                out.add((rule, name, t))
+    return out
+
+
+def random_plans():
+    from hypothesis import strategies as st
+
+    from fleet_builder import tiny_instances
+
+    @st.composite
+    def build(draw):
+        fleet, lim = draw(tiny_instances(max_migrations=4))
+        hosts = [h.id for h in fleet.hosts]
+        moves, reboots = [], []
+        for v in fleet.vms:
+            if v.host is None or not draw(st.integers(0, 3)):
+                continue
+            start = draw(st.integers(0, 6))
+            length = v.migration_minutes + draw(st.sampled_from([0, 0, 0, 1]))
+            moves.append((v.id, v.host, draw(st.sampled_from(hosts)), start, start + length))
+        for h in fleet.hosts:
+            if draw(st.booleans()):
+                start = draw(st.integers(0, 8))
+                reboots.append((h.id, start, start + h.reboot_minutes))
+        return fleet, lim, plan(moves, reboots)
+
+    return build()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(random_plans())
+def test_sweeps_agree_with_a_minute_by_minute_reading(case):
+    fleet, lim, p = case
+    timed = {"4-capacity", "5-concurrency", "6-bandwidth", "7-conflict", "8-hosts-down"}
+    found = {(v.rule, v.entities[0], v.minute) for v in validate_maintenance(fleet, lim, p) if v.rule in timed}
+    assert found == minute_by_minute(fleet, lim, p)
