@@ -420,3 +420,29 @@ def test_sweeps_agree_with_a_minute_by_minute_reading(case):
     timed = {"4-capacity", "5-concurrency", "6-bandwidth", "7-conflict", "8-hosts-down"}
     found = {(v.rule, v.entities[0], v.minute) for v in validate_maintenance(fleet, lim, p) if v.rule in timed}
     assert found == minute_by_minute(fleet, lim, p)
+
+
+def test_an_8000_migration_plan_validates_in_well_under_a_second():
+    import time
+
+    n_src, per_host = 800, 10
+    hosts = []
+    for i in range(n_src):
+        hosts += [{"id": f"s{i}", "rack": f"r{i // 20}", "state": "needs_reboot", "cpu": 64, "memory_gb": 512,
+                   "bandwidth_gbps": 10},
+                  {"id": f"t{i}", "rack": f"r{i // 20}", "cpu": 64, "memory_gb": 512}]
+    vms = [{"id": f"v{i}", "host": f"s{i // per_host}", "customer": f"c{i % 100}", "cpu": 2, "memory_gb": 8,
+            "migration_minutes": 5} for i in range(n_src * per_host)]
+    fleet = snapshot(hosts, vms)
+    moves = [(f"v{i}", f"s{i // per_host}", f"t{i // per_host}", 5 * (i % per_host // 2), 5 * (i % per_host // 2) + 5)
+             for i in range(len(vms))]
+    reboots = [(f"s{i}", 25, 35) for i in range(n_src)]
+    lim = limits(concurrency={"per_source_host": 2, "per_target_host": 2, "per_rack": 40,
+                              "max_hosts_down_per_rack": 20}, conflict={"per_customer": 80})
+    p = plan(moves, reboots)
+    t = time.perf_counter()
+    assert validate_maintenance(fleet, lim, p) == []
+    elapsed = time.perf_counter() - t
+    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    broken = plan(moves, reboots, makespan=34)
+    assert [v.rule for v in validate_maintenance(fleet, lim, broken)] == ["9-makespan"]
