@@ -55,6 +55,10 @@ def formulations(
             fail(f"--formulations: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMULATION_NAMES)}")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg"):
         fail(f"--plot: {plot_path} must end in .png or .svg")
+    missing = [f"{opt}: directory {p.parent} does not exist" for opt, p in (("--csv", csv_path), ("--plot", plot_path))
+               if p is not None and not p.parent.is_dir()]
+    if missing:
+        fail(missing)
 
     from engine.maintenance.formulation_bench import run
 
