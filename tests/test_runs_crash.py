@@ -22,53 +22,42 @@ def _integrity(db) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def test_kill_9_of_the_worker_marks_its_run_failed_with_the_reason(tmp_path):
+def test_kill_9_of_an_executor_then_of_the_worker_each_fail_their_run_with_the_reason(tmp_path):
     db = tmp_path / "fleet.db"
     engine = runs_engine(db)
     worker = start_worker(db)
     try:
-        run_id = _long_run(engine)
-        running = wait_until(lambda: (v := get_run(engine, run_id)).executor_pid and v, 30, what="executor started")
+        # 1. The solver's process dies: only that run fails; the worker carries on.
+        first = _long_run(engine)
+        running = wait_until(lambda: (v := get_run(engine, first)).executor_pid and v, 30, what="executor started")
         assert running.status == "running" and running.worker_pid == worker.pid
+        os.kill(running.executor_pid, signal.SIGKILL)
+        failed = wait_until(lambda: (v := get_run(engine, first)).terminal and v, 10, what="the run to fail")
+        assert failed.status == "failed" and "SIGKILL" in failed.error
+        assert worker.poll() is None
+
+        # 2. The worker itself dies: its executor dies with it and the next read fails the run.
+        second = _long_run(engine)
+        running = wait_until(lambda: (v := get_run(engine, second)).executor_pid and v, 30, what="executor started")
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
-        # The executor dies with its worker (no orphan keeps solving).
         wait_until(lambda: not pid_alive(running.executor_pid), 10, what="the executor to die with its worker")
-        view = next(r for r in list_runs(engine) if r.id == run_id)  # any read recovers
+        view = next(r for r in list_runs(engine) if r.id == second)  # any read recovers
         assert view.status == "failed"
         assert f"worker process {worker.pid}" in view.error and "no longer alive" in view.error
         assert view.finished_at is not None and view.plan_status is None
         assert _integrity(db) == "ok"
     finally:
         stop_worker(worker)
-    # The database keeps working: a new worker runs a new run.
+    # 3. The database keeps working: a new worker runs a new run; verdicts stay.
     worker2 = start_worker(db)
     try:
-        run_id2 = enqueue_run(engine, "maintenance", snapshot=toy_snapshot(), options={"solver": "heuristic"})
-        final = wait_until(lambda: (v := get_run(engine, run_id2)).terminal and v, 30, what="next run")
+        third = enqueue_run(engine, "maintenance", snapshot=toy_snapshot(), options={"solver": "heuristic"})
+        final = wait_until(lambda: (v := get_run(engine, third)).terminal and v, 30, what="next run")
         assert final.status == "succeeded"
-        assert get_run(engine, run_id).status == "failed"
+        assert [get_run(engine, r).status for r in (first, second)] == ["failed", "failed"]
     finally:
         stop_worker(worker2)
-
-
-def test_kill_9_of_an_executor_fails_only_that_run_and_the_worker_carries_on(tmp_path):
-    db = tmp_path / "fleet.db"
-    engine = runs_engine(db)
-    worker = start_worker(db)
-    try:
-        run_id = _long_run(engine)
-        running = wait_until(lambda: (v := get_run(engine, run_id)).executor_pid and v, 30, what="executor started")
-        os.kill(running.executor_pid, signal.SIGKILL)
-        failed = wait_until(lambda: (v := get_run(engine, run_id)).terminal and v, 10, what="the run to fail")
-        assert failed.status == "failed" and "SIGKILL" in failed.error
-        next_id = enqueue_run(engine, "maintenance", snapshot=toy_snapshot(), options={"solver": "heuristic"})
-        final = wait_until(lambda: (v := get_run(engine, next_id)).terminal and v, 30, what="next run")
-        assert final.status == "succeeded" and final.worker_pid == worker.pid
-        assert worker.poll() is None
-        assert _integrity(db) == "ok"
-    finally:
-        stop_worker(worker)
 
 
 def test_a_run_claimed_by_a_process_that_is_gone_is_failed_on_the_next_read(tmp_path):

@@ -42,7 +42,7 @@ def _assert_valid_maintenance(engine, view):
 def test_lifecycle_queued_running_succeeded_with_a_valid_plan(served):
     db, engine, worker = served
     run_id = enqueue_run(engine, "maintenance", snapshot=demo_snapshot(), limits=demo_limits(),
-                         options={"solver": "cp-sat", "time_limit_s": 2, "workers": 1})
+                         options={"solver": "cp-sat", "time_limit_s": 1, "workers": 1})
     seen = {get_run(engine, run_id).status}
     running = wait_until(lambda: (v := get_run(engine, run_id)).status == "running" and v, 20, what="running")
     seen.add("running")
@@ -117,7 +117,7 @@ def test_schedule_fires_on_the_current_snapshot_and_publishes_its_latest_plan(se
 
     db, engine, _ = served
     save_snapshot(engine, parse_snapshot(toy_snapshot()))
-    schedule_id = add_schedule(engine, "maintenance", 2, limits=toy_limits(), options={"solver": "heuristic"})
+    schedule_id = add_schedule(engine, "maintenance", 1, limits=toy_limits(), options={"solver": "heuristic"})
 
     def succeeded_runs():
         return [r for r in list_runs(engine, status="succeeded") if r.schedule_id == schedule_id]
@@ -131,5 +131,5 @@ def test_schedule_fires_on_the_current_snapshot_and_publishes_its_latest_plan(se
     assert schedule_id not in [s.id for s in list_schedules(engine)]
     time.sleep(0.5)  # a firing already claimed may still be queued; after that, nothing more
     count = len([r for r in list_runs(engine, limit=1000) if r.schedule_id == schedule_id])
-    time.sleep(2.5)
+    time.sleep(1.5)  # more than one interval: a live schedule would have fired again
     assert len([r for r in list_runs(engine, limit=1000) if r.schedule_id == schedule_id]) == count

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-import textwrap
 import time
 
 from console.store.runs import enqueue_run, list_runs, run_progress, runs_engine
-from tests.runs_support import ROOT, start_worker, stop_worker, toy_limits, toy_snapshot, wait_until
+from tests.runs_support import start_worker, stop_worker, toy_limits, toy_snapshot, wait_until
 
 N_RUNS = 100
 
@@ -45,97 +42,83 @@ def test_100_runs_with_2_workers_none_lost_none_taken_twice(tmp_path):
     assert elapsed < 60
 
 
-BARRIER = textwrap.dedent("""
-    import os, pathlib, sys, time
-    def barrier():
-        # Everyone imported: start together, so the database work really overlaps.
-        here = pathlib.Path(os.environ["RUNS_BARRIER"])
-        (here / f"ready-{os.getpid()}").touch()
-        while not (here / "go").exists():
-            time.sleep(0.01)
-""")
+# Concurrent processes are forked from the test (already warm), so they overlap at once;
+# each opens its own engine. A barrier starts them together.
 
-WRITER = BARRIER + textwrap.dedent("""
-    import sys
+def _writer(db, run_id, n, barrier, results):
     from engine.progress import ProgressEvent
-    from console.store.runs import pump, runs_engine
-    engine = runs_engine(sys.argv[1])
-    run_id, n = int(sys.argv[2]), int(sys.argv[3])
-    barrier()
+    from console.store.runs import pump
+
+    engine = runs_engine(db)
+    barrier.wait()
     for i in range(n):
         pump(engine, run_id, [ProgressEvent(elapsed_s=i, objective=1000 - i, bound=i)])
-""")
+    results.put(("writer", run_id))
 
-READER = BARRIER + textwrap.dedent("""
-    import sys, time
-    from console.store.runs import get_run, list_runs, run_progress, runs_engine
-    engine = runs_engine(sys.argv[1])
-    barrier()
-    end = time.monotonic() + float(sys.argv[2])
-    reads = 0
+
+def _reader(db, seconds, barrier, results):
+    from console.store.runs import get_run
+
+    engine = runs_engine(db)
+    barrier.wait()
+    end, reads = time.monotonic() + seconds, 0
     while time.monotonic() < end:
         for r in list_runs(engine):
             get_run(engine, r.id)
             run_progress(engine, r.id)
             reads += 1
-    print(reads)
-""")
+    results.put(("reader", reads))
 
-CLAIMER = BARRIER + textwrap.dedent("""
-    import os, sys
-    from console.store.runs import claim_next_run, runs_engine
-    engine = runs_engine(sys.argv[1])
+
+def _claimer(db, barrier, results):
+    from console.store.runs import claim_next_run
+
+    engine = runs_engine(db)
+    barrier.wait()
     got = []
-    barrier()
     while (rid := claim_next_run(engine, os.getpid())) is not None:
         got.append(rid)
-    print(" ".join(map(str, got)))
-""")
+    results.put(("claimer", got))
 
 
-def _py(code: str, barrier_dir, *args) -> subprocess.Popen:
-    env = {**os.environ, "RUNS_BARRIER": str(barrier_dir)}
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+def _run_forked(targets):
+    """Run (function, args) pairs in forked processes; return what they put, or raise their failure."""
+    import multiprocessing
 
-
-def _release(barrier_dir, procs) -> None:
-    wait_until(lambda: len(list(barrier_dir.glob("ready-*"))) == len(procs) or any(p.poll() is not None for p in procs),
-               60, what="all processes ready")
-    (barrier_dir / "go").touch()
-
-
-def test_concurrent_writers_and_readers_never_see_database_is_locked(tmp_path):
-    db = tmp_path / "fleet.db"
-    engine = runs_engine(db)
-    n_events = 100
-    run_ids = [enqueue_run(engine, "maintenance", snapshot=toy_snapshot()) for _ in range(3)]
-    # Each event is its own write transaction (the executor batches; this is the worst case).
-    procs = [_py(WRITER, tmp_path, db, rid, n_events) for rid in run_ids] + [_py(READER, tmp_path, db, 3) for _ in range(2)]
-    _release(tmp_path, procs)
-    outs = [p.communicate(timeout=60) for p in procs]
-    for p, (out, err) in zip(procs, outs):
-        assert p.returncode == 0, err
-        assert "locked" not in err.lower()
-    assert all(int(out) > 0 for out, _ in outs[len(run_ids):])
-    for rid in run_ids:
-        events = run_progress(engine, rid)
-        assert len(events) == n_events
-        assert [e.elapsed_s for e in events] == list(range(n_events))  # in order, none lost
-
-
-def test_concurrent_claims_hand_out_every_run_exactly_once(tmp_path):
-    db = tmp_path / "fleet.db"
-    engine = runs_engine(db)
-    ids = [enqueue_run(engine, "maintenance", snapshot=toy_snapshot()) for _ in range(100)]
-    procs = [_py(CLAIMER, tmp_path, db) for _ in range(3)]
-    _release(tmp_path, procs)
-    claimed: list[int] = []
-    per_process = []
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(len(targets)), ctx.Queue()
+    procs = [ctx.Process(target=fn, args=(*args, barrier, results)) for fn, args in targets]
     for p in procs:
-        out, err = p.communicate(timeout=60)
-        assert p.returncode == 0, err
-        per_process.append([int(x) for x in out.split()])
-        claimed += per_process[-1]
-    assert sorted(claimed) == ids  # no run twice, none missing
-    assert sum(1 for c in per_process if c) >= 2, "the claimers did not overlap"
+        p.start()
+    for p in procs:
+        p.join(90)
+    assert [p.exitcode for p in procs] == [0] * len(procs), "a process failed (see its traceback above)"
+    return [results.get(timeout=5) for _ in procs]
+
+
+def test_concurrent_writers_readers_and_claimers_never_see_database_is_locked(tmp_path):
+    """Three kinds of processes at once on one database: executors writing progress (one
+    transaction per event, the worst case), readers polling like the console and the CLI,
+    and workers claiming queued runs. No process fails (a "database is locked" would raise);
+    every run is claimed exactly once; no event is lost."""
+    from sqlalchemy import update
+
+    from console.store.runs import RUNS, write
+
+    db = tmp_path / "fleet.db"
+    engine = runs_engine(db)
+    n_events = 150
+    writing = [enqueue_run(engine, "maintenance", snapshot=toy_snapshot()) for _ in range(3)]
+    write(engine, lambda c: c.execute(update(RUNS).where(RUNS.c.id.in_(writing)).values(status="running",
+                                                                                     worker_pid=os.getpid())))
+    queued = [enqueue_run(engine, "maintenance", snapshot=toy_snapshot()) for _ in range(100)]
+    engine.dispose()  # no pooled connection crosses the fork
+    results = _run_forked([(_writer, (db, rid, n_events)) for rid in writing]
+                          + [(_reader, (db, 2.0)) for _ in range(2)]
+                          + [(_claimer, (db,)) for _ in range(3)])
+    assert all(n > 0 for kind, n in results if kind == "reader")
+    for rid in writing:
+        events = run_progress(engine, rid)
+        assert [e.elapsed_s for e in events] == list(range(n_events))  # in order, none lost
+    claimed = [got for kind, got in results if kind == "claimer"]
+    assert sorted(sum(claimed, [])) == queued  # no run twice, none missing

@@ -2,8 +2,7 @@
 
 The solver runs in the main thread of the child; a pump thread does the
 database I/O every ~0.3 s in one short transaction: it appends the progress
-events the solver reported, refreshes the heartbeat and reads the
-cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
+events the solver reported and reads the cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
 so CP-SAT's `stop_search()` ends the search keeping its best plan, and the run
 ends `cancelled` with that plan.
 
@@ -25,7 +24,6 @@ from typing import Optional
 from engine.progress import Cancellation, ProgressEvent
 
 PUMP_INTERVAL_S = 0.3
-HEARTBEAT_EVERY_S = 1.0
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -50,7 +48,6 @@ class _Pump(threading.Thread):
         self._pending: list[ProgressEvent] = []
         self._lock = threading.Lock()
         self._halt = threading.Event()
-        self._last_beat = 0.0
 
     def on_progress(self, event: ProgressEvent) -> None:
         with self._lock:
@@ -61,12 +58,9 @@ class _Pump(threading.Thread):
 
         with self._lock:
             events, self._pending = self._pending, []
-        now = time.monotonic()
-        if events or now - self._last_beat >= HEARTBEAT_EVERY_S:
-            flag = pump(self.engine, self.run_id, events)
-            self._last_beat = now
-        else:
-            flag = cancel_requested(self.engine, self.run_id)
+        # Progress in one write when there is some; otherwise only a read of the flag.
+        # (The heartbeat is the worker's job: see console.store.runs.touch_runs.)
+        flag = pump(self.engine, self.run_id, events, heartbeat=False) if events else cancel_requested(self.engine, self.run_id)
         if flag and not self.cancel.cancelled:
             self.cancel.cancel()
 

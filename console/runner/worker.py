@@ -199,10 +199,12 @@ class Worker:
                 child.process.kill()
 
     def _housekeeping(self) -> None:
-        from console.store.runs import cancel_requested, recover_dead_runs, worker_heartbeat
+        from console.store.runs import cancel_requested, recover_dead_runs, touch_runs, worker_heartbeat
         from console.store.schedules import fire_due_schedules
 
         worker_heartbeat(self.engine, self.worker_id)
+        if self.children:
+            touch_runs(self.engine, self.pid)
         for run_id in recover_dead_runs(self.engine):
             self.log(f"worker {self.pid}: run {run_id} marked failed (its worker died)")
         if not self.stopping:

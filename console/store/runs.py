@@ -447,8 +447,8 @@ def set_executor(engine: Engine, run_id: int, executor_pid: int) -> None:
 
 
 def pump(engine: Engine, run_id: int, events: list, *, heartbeat: bool = True) -> bool:
-    """Executor's periodic write: append progress events, refresh the heartbeat,
-    and return the cancel-requested flag, all in one short transaction."""
+    """Executor's periodic write: append progress events (and, with `heartbeat`, refresh
+    the run's heartbeat), return the cancel-requested flag, all in one short transaction."""
 
     def tx(conn: Connection) -> bool:
         now = time.time()
@@ -464,6 +464,16 @@ def pump(engine: Engine, run_id: int, events: list, *, heartbeat: bool = True) -
         return bool(flag)
 
     return write(engine, tx)
+
+
+def touch_runs(engine: Engine, worker_pid: int) -> None:
+    """The worker's heartbeat on each of its running runs. Written by the supervising
+    worker, not the solver's process: a solver holding the GIL in a long native call
+    must not look dead."""
+    write(engine, lambda c: c.execute(
+        update(RUNS).where(RUNS.c.status == "running", RUNS.c.worker_pid == worker_pid,
+                           RUNS.c.worker_host == this_host()).values(heartbeat_at=time.time())
+    ))
 
 
 def cancel_requested(engine: Engine, run_id: int) -> bool:
