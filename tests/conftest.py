@@ -1,0 +1,9 @@
+"""Suite-wide set-up.
+
+OR-Tools is loaded first: PuLP 3 imports highspy when it is installed, and OR-Tools
+cannot be loaded after highspy in one process (or-tools issue 5246, NOTES.md). The
+other order is safe, so whatever order the test modules import solvers in, CP-SAT
+stays usable in this process.
+"""
+
+from ortools.sat.python import cp_model  # noqa: F401  (import order matters, see above)
