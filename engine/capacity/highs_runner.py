@@ -104,7 +104,8 @@ def _give_back(w: _Worker) -> None:
 
 
 @atexit.register
-def _shutdown() -> None:
+def shutdown_workers() -> None:
+    """Stop the idle workers (they are restarted on demand)."""
     with _lock:
         workers = list(_idle)
         _idle.clear()

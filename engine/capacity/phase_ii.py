@@ -72,7 +72,7 @@ def solve_phase_ii(
     results: list[SlotResult] = []
     per_slot_create = creation / max(1, levels.n_levels)
     for k, res in enumerate(raw):
-        results.append(_slot_result(res, lay, levels.values[k], data, template.cost, per_slot_create))
+        results.append(_slot_result(res, lay, levels.values[k], data, per_slot_create))
 
     # Slots that cannot be served: maximise the served fraction, then minimise cost.
     overfull = [k for k, r in enumerate(results) if r.status == "infeasible"]
@@ -83,7 +83,7 @@ def solve_phase_ii(
         creation2 = (time.perf_counter() - t1) / len(overfull)
         raw2 = solve_models([m for m, _ in built], time_limit=left, cancellation=cancellation)
         for k, (m, olay), res in zip(overfull, built, raw2):
-            r = _slot_result(res, olay, levels.values[k], data, m.then_minimize, creation2)
+            r = _slot_result(res, olay, levels.values[k], data, creation2)
             if r.status == "optimal":
                 r.status = "overfull"
             r.creation_time += results[k].creation_time
@@ -101,7 +101,7 @@ def solve_phase_ii(
     return sol
 
 
-def _slot_result(res: dict, lay, workload: np.ndarray, data, cost_vector: np.ndarray, creation: float) -> SlotResult:
+def _slot_result(res: dict, lay, workload: np.ndarray, data, creation: float) -> SlotResult:
     status = res["status"]
     if res["x"] is None:
         return SlotResult(status if status in ("infeasible", "unknown") else "unknown", None, None, None, creation, res.get("seconds", 0.0))
@@ -112,5 +112,4 @@ def _slot_result(res: dict, lay, workload: np.ndarray, data, cost_vector: np.nda
     given = np.einsum("ac,ac->a", alloc, data.perf)
     w = np.asarray(workload, dtype=float)
     served = np.where(w > 0, np.minimum(given, w) / np.where(w > 0, w, 1.0), 1.0)
-    del cost_vector
     return SlotResult(status, cost, alloc, served, creation, res.get("seconds", 0.0))

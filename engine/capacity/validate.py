@@ -37,7 +37,6 @@ def check_allocation(
     out: list[Violation] = []
     rows = alloc.shape[0]
     labels = labels or [f"level {i}" for i in range(rows)]
-    app_ids = None
     R = data.n_reserved
     class_ids = [ic.id for ic in data.classes]
 
@@ -75,7 +74,6 @@ def check_allocation(
         bad = np.abs(totals[:, :R] - fixed_reserved[None, :]) > TOL
         for r, c in np.argwhere(bad)[:20]:
             out.append(Violation("reserved-fixed", f"{labels[r]}: {totals[r, c]:g} VMs of {class_ids[c]} ≠ the {fixed_reserved[c]:g} reserved", (class_ids[c],)))
-    del app_ids
     return out
 
 

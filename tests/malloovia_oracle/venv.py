@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +25,23 @@ class OracleUnavailable(RuntimeError):
 
 def _python() -> Path:
     return VENV / "bin" / "python"
+
+
+def _run_step(cmd: list[str], attempts: int = 3) -> None:
+    """Run an install step; retry (a flaky network is not "impossible"), then give up loudly."""
+    problem = ""
+    for attempt in range(attempts):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problem = f"{' '.join(cmd[:4])} failed: {exc}"
+        else:
+            if out.returncode == 0:
+                return
+            tail = " | ".join((out.stderr or out.stdout).strip().splitlines()[-4:])
+            problem = f"{' '.join(cmd[:4])} exited {out.returncode}: {tail}"
+        time.sleep(2 * (attempt + 1))
+    raise OracleUnavailable(f"{problem} (after {attempts} attempts)")
 
 
 def oracle_python() -> Path:
@@ -43,13 +61,7 @@ def oracle_python() -> Path:
                 [str(_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PIN],
             ]
             for cmd in steps:
-                try:
-                    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-                except (OSError, subprocess.TimeoutExpired) as exc:
-                    raise OracleUnavailable(f"{' '.join(cmd[:4])} failed: {exc}") from None
-                if out.returncode != 0:
-                    tail = " | ".join((out.stderr or out.stdout).strip().splitlines()[-4:])
-                    raise OracleUnavailable(f"{' '.join(cmd[:4])} exited {out.returncode}: {tail}")
+                _run_step(cmd)
             check = subprocess.run([str(_python()), "-c", "import malloovia, pulp"], capture_output=True, text=True)
             if check.returncode != 0:
                 raise OracleUnavailable(f"malloovia installed but does not import: {check.stderr.strip()[-300:]}")
