@@ -27,17 +27,22 @@ from engine.placement.solve import solve_placement  # noqa: E402
 
 
 def cases(quick: bool):
-    """(name, snapshot document, known optimum or None, [(solver, time limit s)])."""
-    exact = [(10, 1), (15, 2), (20, 3), (20, 4)] if not quick else [(10, 1), (20, 3)]
+    """(name, snapshot document, limits, known optimum or None, [(solver, time limit s)])."""
+    plain = Limits()
+    spread = Limits.model_validate({"placement": {"max_vms_per_customer_per_host": 2}})
+    exact = [(10, 1), (20, 3)] if quick else [(10, 1), (15, 2), (20, 3), (20, 4)]
     for bins, seed in exact:
-        yield (f"exact-fit {bins}x3 s{seed}", exact_fit(bins, 3, seed), bins,
-               [("ffd", 10), ("cbc", 10), ("cp-sat", 10), ("auto", 10)])
-    yield ("exact-fit 20x3 s5 anti-aff 2", exact_fit(20, 3, 5, customers=30), 20,
-           [("cp-sat", 10)])
-    yield ("two-shape 300x80", random_fleet(300, 80, seed=1), None, [("ffd", 10), ("lns", 10), ("auto", 10)])
+        yield (f"exact-fit {bins}x3 s{seed}", exact_fit(bins, 3, seed), plain, bins,
+               [("ffd", 10), ("cbc", 10), ("cp-sat", 10)])
+    for bins, seed in ([(20, 1)] if quick else [(10, 0), (20, 1), (20, 2)]):
+        yield (f"triplets {bins}x3 s{seed}", exact_fit(bins, 3, seed, tight=True, customers=30), plain, bins,
+               [("ffd", 10), ("cbc", 10), ("cp-sat", 10)])
+        yield (f"triplets {bins}x3 s{seed} aff<=2", exact_fit(bins, 3, seed, tight=True, customers=30), spread, bins,
+               [("cp-sat", 10)])
+    yield ("two-shape 300x80", random_fleet(300, 80, seed=1), plain, None, [("ffd", 10), ("lns", 10), ("auto", 10)])
     if not quick:
         for seed in (0, 1):
-            yield (f"two-shape 1000x200 s{seed}", random_fleet(1000, 200, seed=seed), None,
+            yield (f"two-shape 1000x200 s{seed}", random_fleet(1000, 200, seed=seed), plain, None,
                    [("ffd", 60), ("lns", 60)])
 
 
@@ -56,7 +61,7 @@ def run(name, doc, optimum, solver, limit, limits) -> dict:
 
 
 def print_table(rows) -> None:
-    head = f"{'instance':30} {'VMs':>5} {'hosts':>5} {'solver':>7} {'limit':>5} {'wall s':>7} {'hosts used':>10} " \
+    head = f"{'instance':32} {'VMs':>5} {'hosts':>5} {'solver':>7} {'limit':>5} {'wall s':>7} {'hosts used':>10} " \
            f"{'bound':>6} {'gap %':>6} {'opt':>4} status"
     print(head)
     print("-" * len(head))
@@ -65,7 +70,7 @@ def print_table(rows) -> None:
         bound = "-" if r["bound"] is None else f"{r['bound']:g}"
         gap = "-" if r["gap"] is None else f"{r['gap']:.1f}"
         opt = "-" if r["opt"] is None else str(r["opt"])
-        print(f"{r['instance']:30} {r['vms']:>5} {r['hosts']:>5} {r['solver']:>7} {r['limit']:>5} {r['wall']:>7.2f} "
+        print(f"{r['instance']:32} {r['vms']:>5} {r['hosts']:>5} {r['solver']:>7} {r['limit']:>5} {r['wall']:>7.2f} "
               f"{value:>10} {bound:>6} {gap:>6} {opt:>4} {r['status']}" + (f" ({r['used']})" if r["used"] != r["solver"] else ""))
 
 
@@ -84,9 +89,9 @@ def main() -> None:
         doc = snapshot_from_vbp(args.vbp)
         rows.append(run(args.vbp.name, doc, None, args.solver, args.time_limit, limits))
     else:
-        for name, doc, optimum, runs in cases(args.quick):
+        for name, doc, case_limits, optimum, runs in cases(args.quick):
             for solver, limit in runs:
-                rows.append(run(name, doc, optimum, solver, limit, limits))
+                rows.append(run(name, doc, optimum, solver, limit, case_limits))
                 print(f"  done: {name} {solver} {rows[-1]['value']} in {rows[-1]['wall']:.1f}s", file=sys.stderr)
     print_table(rows)
 

@@ -29,11 +29,33 @@ def test_exact_fit_reaches_the_constructed_optimum(bins, seed):
     assert plan.status == "optimal" and plan.lower_bound == bins
 
 
-def test_exact_fit_with_anti_affinity_uses_the_assignment_model():
-    # Bin completion skips instances with a customer limit: the CP-SAT model must do it alone.
-    snap = snapshot_of(exact_fit(8, 3, 7, customers=12))
+@pytest.mark.parametrize("bins,seed", [(10, 1), (20, 2)])
+def test_tight_triplets_with_anti_affinity(bins, seed):
+    # Every VM takes a quarter to a half of each resource: exactly three per host, no waste.
+    snap = snapshot_of(exact_fit(bins, 3, seed, tight=True, customers=30))
     plan = solve_placement(snap, limits(max_vms_per_customer_per_host=2), solver="cp-sat", time_limit_s=8, workers=2)
-    assert plan.value == 8 and plan.status == "optimal"
+    assert plan.value == bins and plan.status == "optimal"
+    per_host: dict[tuple[str, str], int] = {}
+    customer = {v.id: v.customer for v in snap.vms}
+    for a in plan.assignments:
+        key = (a.host, customer[a.vm])
+        per_host[key] = per_host.get(key, 0) + 1
+    assert max(per_host.values()) <= 2
+
+
+def test_the_cp_sat_model_alone_proves_a_small_optimum():
+    from engine.placement.cpsat import AssignmentModel
+    from engine.placement.heuristics import first_fit_decreasing
+    from engine.placement.solution import hosts_used, is_feasible
+
+    p = build_problem(snapshot_of(exact_fit(6, 3, 7, customers=12)), limits(max_vms_per_customer_per_host=2))
+    start = first_fit_decreasing(p)
+    assert hosts_used(p, start) > 6
+    model = AssignmentModel(p)
+    model.hint(start)
+    result = model.solve(8, workers=2)
+    assert result.status == "optimal" and hosts_used(p, result.assign) == 6 and result.bound == 6
+    assert is_feasible(p, result.assign)
 
 
 def test_cbc_reaches_the_optimum_on_a_small_exact_fit():

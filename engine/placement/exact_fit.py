@@ -7,8 +7,8 @@ then a *completion* — a set of other items — chosen among those whose waste
 fits the budget `target × capacity − total demand` (per resource) still
 unspent. With zero waste only perfect completions qualify, and there are few.
 
-Applies when every receiver is an identical empty host and there is no
-anti-affinity limit. Depth-first, least-waste completions first, bounded by a
+Applies when every receiver is an identical empty host; the per-customer
+limit is checked as completions are built. Depth-first, least-waste completions first, bounded by a
 deadline; returns an assignment or None (None proves nothing).
 """
 
@@ -27,7 +27,7 @@ MAX_COMPLETIONS = 60   # completions tried per host (least waste first)
 
 def exact_fit_search(p: PlacementProblem, greedy: Assign, lb: float, deadline: float, workers: int, seed: int,
                      cancel: Optional[Cancellation] = None) -> Optional[Assign]:
-    if p.customer_cap is not None or not p.items or len(p.symmetry_classes()) != 1:
+    if not p.items or len(p.symmetry_classes()) != 1:
         return None
     if len(p.symmetry_classes()[0]) != len(p.receivers) or p.fixed_used_elsewhere:
         return None
@@ -50,6 +50,8 @@ class _BinCompletion:
         self.p = p
         self.cap = [x for x in p.receivers[0].free]
         self.size = [tuple(it.demand) for it in p.items]
+        self.customer = [it.customer for it in p.items]
+        self.cap_per_customer = p.customer_cap
         self.dims = p.dims
         totals = [sum(s[d] for s in self.size) for d in range(self.dims)]
         self.budget = [target * self.cap[d] - totals[d] for d in range(self.dims)]
@@ -101,6 +103,8 @@ class _BinCompletion:
         found: list[tuple[float, list[int], list[float]]] = []
         load0 = list(size[first])
         chosen: list[int] = []
+        cap_c, customer = self.cap_per_customer, self.customer
+        counts = {customer[first]: 1}
         limit = 20_000
 
         def dfs(k: int, load: list[float]) -> None:
@@ -117,12 +121,16 @@ class _BinCompletion:
                 if any(load[d] + suffix[j][d] < cap[d] - budget[d] - self.tol[d] for d in range(dims)):
                     return  # even every remaining item cannot reach the needed load
                 s = size[rest[j]]
-                if s in seen:
+                c = customer[rest[j]]
+                key = (s, c) if cap_c is not None else s
+                if key in seen or (cap_c is not None and counts.get(c, 0) >= cap_c):
                     continue
                 if all(load[d] + s[d] <= cap[d] + self.tol[d] for d in range(dims)):
-                    seen.add(s)
+                    seen.add(key)
                     chosen.append(rest[j])
+                    counts[c] = counts.get(c, 0) + 1
                     dfs(j + 1, [load[d] + s[d] for d in range(dims)])
+                    counts[c] -= 1
                     chosen.pop()
 
         del need

@@ -35,16 +35,30 @@ def _cut(total: int, pieces: int, rng: random.Random, minimum: int) -> list[int]
     return [minimum + bounds[k + 1] - bounds[k] for k in range(pieces)]
 
 
+def _triplet(total: int, rng: random.Random) -> list[int]:
+    """Three integers in (total/4, total/2) summing to total (Falkenauer-style triplets)."""
+    low, high = total // 4 + 1, (total - 1) // 2
+    while True:
+        a = rng.randint(low, high)
+        b_low, b_high = max(low, total - a - high), min(high, total - a - low)
+        if b_low <= b_high:
+            b = rng.randint(b_low, b_high)
+            return [a, b, total - a - b]
+
+
 def exact_fit(bins: int, per_bin: int = 3, seed: int = 0, extra_hosts: int | None = None,
-              customers: int = 4) -> dict:
+              customers: int = 4, tight: bool = False) -> dict:
+    """With `tight` (per_bin 3), every piece lies strictly between a quarter and a half of
+    the capacity, so no host can take more or fewer than three: Falkenauer's triplets, per resource."""
     rng = random.Random(seed)
     extra = extra_hosts if extra_hosts is not None else max(2, bins // 3)
-    doc = _skeleton(f"exact-fit-{bins}x{per_bin}-s{seed}", bins + extra, HOST, customers)
+    label = "triplets" if tight and per_bin == 3 else f"exact-fit-{bins}x{per_bin}"
+    doc = _skeleton(f"{label}-{bins}-s{seed}", bins + extra, HOST, customers)
     n = 0
     for _ in range(bins):
         columns = {}
         for dim, cap in HOST.items():
-            pieces = _cut(cap, per_bin, rng, max(1, cap // (per_bin * 4)))
+            pieces = _triplet(cap, rng) if tight and per_bin == 3 else _cut(cap, per_bin, rng, max(1, cap // (per_bin * 4)))
             rng.shuffle(pieces)
             columns[dim] = pieces
         for j in range(per_bin):

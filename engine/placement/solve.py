@@ -109,7 +109,7 @@ class _Run:
         from engine.placement.exact_fit import exact_fit_search
 
         p = self.p
-        if p.objective == "min_hosts" and greedy is not None and not p.customer_cap:
+        if p.objective == "min_hosts" and greedy is not None:
             found = exact_fit_search(p, greedy, self.lb, time.monotonic() + 0.5 * self.left(), self.workers,
                                      self.seed, self.cancel)
             if found is not None and objective_value(p, found) <= self.lb:
