@@ -79,6 +79,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("schedule.group", "g", "Group by", "cycle_group", scope="schedule"),
     ActionSpec("schedule.filter", "slash", "Find VM", "filter", scope="schedule", key_display="/"),
     ActionSpec("schedule.live", "l", "Latest run", "follow_latest", scope="schedule"),
+    ActionSpec("schedule.export", "e", "Export CSV", "export_csv", scope="schedule"),
     # Allocation
     ActionSpec("allocation.view", "tab", "Switch table", "cycle_view", scope="allocation", show=True),
     ActionSpec("allocation.filter", "slash", "Filter", "filter", scope="allocation", key_display="/"),

@@ -193,12 +193,37 @@ def test_placement_rows_add_assigned_vms_to_the_after_utilisation():
 
 
 def test_capacity_rows_read_a_malloovia_style_allocation():
-    plan = {"status": "optimal", "cost": 12.5, "allocation": {
-        "apps": ["web", "db"], "instance_classes": ["m1.r", "m1.od"],
+    phase_i = {"id": "solution_i", "solving_stats": {"status": "optimal"}, "allocation": {
+        "apps": [{"id": "web"}, {"id": "db"}], "instance_classes": [{"id": "m1.r"}, {"id": "m1.od"}],
         "workload_tuples": [[10, 5], [20, 5]], "repeats": [3, 1],
-        "values": [[[1, 0], [1, 1]], [[2, 1], [1, 0]]]}}
-    columns, rows, note = capacity_rows(plan)
+        "vms_number": [[[1, 0], [1, 1]], [[2, 1], [1, 0]]]}}
+    columns, rows, note = capacity_rows({"Solutions": [phase_i]})
     assert [c.key for c in columns][-3:] == ["m1.r", "m1.od", "total"]
     assert len(rows) == 4
     assert rows[2].values == (1, "web", 20, 1, 2, 1, 3)
-    assert "2 slots" in note
+    assert "2 workload levels" in note
+    # with a Phase II solution the per-slot table (and each slot's status) is shown
+    phase_ii = {"id": "solution_ii", "solving_stats": [{"status": "optimal"}, {"status": "overfull"}, {"status": "optimal"}],
+                "allocation": {"apps": [{"id": "web"}, {"id": "db"}], "instance_classes": [{"id": "m1.r"}, {"id": "m1.od"}],
+                               "workload_tuples": [[10, 5], [20, 5], [10, 5]], "repeats": [1, 1, 1],
+                               "vms_number": [[[1, 0], [1, 1]], [[2, 2], [1, 0]], [[1, 0], [1, 1]]]}}
+    columns, rows, note = capacity_rows({"Solutions": [phase_i, phase_ii]})
+    assert len(rows) == 6 and "3 slots" in note
+    assert rows[2].values == (1, "web", "overfull", 20, 2, 2, 4)
+
+
+def test_runbook_csv_lists_every_migration_and_reboot_in_time_order(tmp_path):
+    import csv
+
+    from console.screens.schedule import write_runbook_csv
+
+    snap = small_fleet()
+    plan = list_schedule(snap)
+    path = tmp_path / "runbook.csv"
+    write_runbook_csv(plan, snap, path)
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert len(rows) == len(plan.migrations) + len(plan.reboots)
+    starts = [int(r["start_min"]) for r in rows]
+    assert starts == sorted(starts)
+    first = next(r for r in rows if r["action"] == "migration")
+    assert first["customer"] == snap.vm_by_id[first["vm"]].customer

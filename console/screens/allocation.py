@@ -75,51 +75,66 @@ def placement_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> tuple[l
     return assign, util
 
 
-def find_allocation(doc: Any) -> Optional[dict]:
-    """The first {apps, instance_classes, values} table in a capacity plan (Malloovia's shape)."""
+def find_allocations(doc: Any, parent: Optional[dict] = None, out: Optional[list] = None) -> list[tuple[dict, dict]]:
+    """Every {apps, instance_classes, vms_number | values} table in a capacity plan (Malloovia's
+    solution shape), with the solution that holds it, in document order."""
+    out = [] if out is None else out
     if isinstance(doc, dict):
-        if {"apps", "instance_classes", "values"} <= doc.keys():
-            return doc
+        if {"apps", "instance_classes"} <= doc.keys() and ("vms_number" in doc or "values" in doc):
+            out.append((doc, parent or {}))
+            return out
         for v in doc.values():
-            found = find_allocation(v)
-            if found is not None:
-                return found
+            find_allocations(v, doc, out)
     elif isinstance(doc, list):
         for v in doc:
-            found = find_allocation(v)
-            if found is not None:
-                return found
-    return None
+            find_allocations(v, parent, out)
+    return out
+
+
+def _ident(x: Any) -> str:
+    return x.get("id", str(x)) if isinstance(x, dict) else str(x)
 
 
 def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
-    table = find_allocation(plan)
-    if table is None:
+    """The per-timeslot (Phase II) or per-level (Phase I) table of instances per class and app."""
+    found = find_allocations(plan)
+    if not found:
         return [Column("k", "Key", 20), Column("v", "Value", 60)], \
             [Row(str(k), (k, str(v)[:200])) for k, v in plan.items()], "no per-slot allocation table in this plan"
-    apps = [a if isinstance(a, str) else a.get("id", str(a)) for a in table["apps"]]
-    classes = [c if isinstance(c, str) else c.get("id", str(c)) for c in table["instance_classes"]]
+    table, holder = found[-1]  # Phase II comes after Phase I
+    apps = [_ident(a) for a in table["apps"]]
+    classes = [_ident(c) for c in table["instance_classes"]]
+    values = table.get("vms_number", table.get("values")) or []
     tuples = table.get("workload_tuples") or table.get("workloads")
     repeats = table.get("repeats")
+    stats = holder.get("solving_stats") if isinstance(holder.get("solving_stats"), list) else None
     columns = [Column("slot", "Slot", 6, align="right"), Column("app", "App", 12)]
+    if stats is not None:
+        columns.append(Column("status", "Status", 9))
     if tuples is not None:
         columns.append(Column("load", "Workload", 9, align="right"))
-    if repeats is not None:
+    if repeats is not None and any(r != 1 for r in repeats):
         columns.append(Column("rep", "Repeats", 7, align="right"))
+    else:
+        repeats = None
     columns += [Column(c, c[:10], max(6, min(10, len(c))), align="right",
                        render=lambda v: "–" if v is None else f"{v:g}") for c in classes]
     columns.append(Column("total", "Total", 7, align="right", render=lambda v: f"{v:g}"))
     rows = []
-    for s, per_app in enumerate(table["values"]):
+    for s, per_app in enumerate(values):
         for a, counts in enumerate(per_app):
-            values: list[Any] = [s, apps[a] if a < len(apps) else a]
+            row: list[Any] = [s, apps[a] if a < len(apps) else a]
+            if stats is not None:
+                st = stats[s] if s < len(stats) else {}
+                row.append(st.get("status") if isinstance(st, dict) else None)
             if tuples is not None:
-                values.append(tuples[s][a] if s < len(tuples) and a < len(tuples[s]) else None)
+                row.append(tuples[s][a] if s < len(tuples) and a < len(tuples[s]) else None)
             if repeats is not None:
-                values.append(repeats[s] if s < len(repeats) else None)
-            values += list(counts) + [sum(x or 0 for x in counts)]
-            rows.append(Row(f"{s}/{a}", tuple(values)))
-    return columns, rows, f"{len(table['values'])} slots × {len(apps)} apps × {len(classes)} instance classes"
+                row.append(repeats[s] if s < len(repeats) else None)
+            row += list(counts) + [sum(x or 0 for x in counts)]
+            rows.append(Row(f"{s}/{a}", tuple(row)))
+    kind = "slots" if stats is not None or repeats is None else "workload levels"
+    return columns, rows, f"{len(values)} {kind} × {len(apps)} apps × {len(classes)} instance classes"
 
 
 class AllocationScreen(ConsoleScreen):

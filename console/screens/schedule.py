@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -66,7 +68,24 @@ class ScheduleScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "plan_version", self._plan_changed)
+        self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
+
+    def _progress_changed(self, _v: int) -> None:
+        """While a run is solving, say so above the chart (its plan replaces the chart when stored)."""
+        if self.app.screen is not self:
+            return
+        run = self.app.active_run
+        plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
+        head = plan_headline(plan, self.app.shown_label)
+        if run is not None and not run.terminal and run.kind == "maintenance":
+            last = self.app.active_events[-1] if self.app.active_events else None
+            head.append(f"\nrun {run.id} {run.status}", style="bold blue")
+            if last is not None and last.objective is not None:
+                head.append(f": objective {last.objective:g}, bound {last.bound if last.bound is not None else '–'}"
+                            f" at {last.elapsed_s:.1f} s")
+            head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
+        self.query_one("#schedule-head", Static).update(head)
 
     def _plan_changed(self, _version: int) -> None:
         plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
@@ -114,3 +133,36 @@ class ScheduleScreen(ConsoleScreen):
 
     def action_follow_latest(self) -> None:
         self.app.show_latest_run(kind="maintenance")
+
+    def action_export_csv(self) -> None:
+        plan = self.app.shown_plan
+        if not isinstance(plan, MaintenancePlan):
+            self.notify("no maintenance plan to export", severity="warning")
+            return
+        run = self.app.shown_run_id
+        path = Path.cwd() / (f"runbook-run{run}.csv" if run is not None else "runbook.csv")
+        self._export(plan, self.app.snapshot, path)
+
+    @work(thread=True, group="export")
+    def _export(self, plan: MaintenancePlan, snapshot, path: Path) -> None:
+        try:
+            write_runbook_csv(plan, snapshot, path)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"{path}: {exc}", title="not exported", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"runbook written to {path}", timeout=5)
+
+
+def write_runbook_csv(plan: MaintenancePlan, snapshot, path: Path) -> None:
+    """Migrations and reboots in execution order, one row each."""
+    import csv
+
+    customers = {v.id: v.customer for v in snapshot.vms} if snapshot is not None else {}
+    rows = [(m.start, m.end, "migration", m.vm, customers.get(m.vm, ""), m.source, m.target) for m in plan.runbook()]
+    rows += [(r.start, r.end, "reboot", "", "", r.host, "") for r in plan.reboots]
+    rows.sort(key=lambda r: (r[0], r[1], r[2], r[3], r[5]))
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["step", "start_min", "end_min", "action", "vm", "customer", "host", "target"])
+        for i, row in enumerate(rows, 1):
+            writer.writerow([i, *row])
