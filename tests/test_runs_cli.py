@@ -129,3 +129,14 @@ def test_schedule_add_list_remove_and_plan_latest(served):
     assert next(s for s in after if s["id"] == schedule_id)["last_run_id"] == run.id
     assert cli("schedule", "remove", schedule_id, "--db", db).exit_code == 0
     assert schedule_id not in [s["id"] for s in json.loads(cli("schedule", "list", "--db", db, "--json").stdout)]
+
+
+def test_foreground_worker_command_runs_the_queue_then_exits_when_idle(tmp_path):
+    db = tmp_path / "fleet.db"
+    engine = runs_engine(db)
+    ids = [enqueue_run(engine, "maintenance", snapshot=toy_snapshot(), options={"solver": "heuristic"}) for _ in range(3)]
+    out = subprocess.run([sys.executable, "-m", "console.cli.main", "worker", "--db", str(db), "--concurrency", "2",
+                          "--idle-exit", "1"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [get_run(engine, i).status for i in ids] == ["succeeded"] * 3
+    assert "idle" in out.stderr and live_workers(engine) == []

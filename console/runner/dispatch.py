@@ -11,14 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from console.store.run_tables import RUN_OPTIONS
 from engine.progress import Cancellation, ProgressCallback
 
-# Solver options a run may carry, per kind (anything else is rejected at enqueue time).
-OPTION_NAMES: dict[str, tuple[str, ...]] = {
-    "maintenance": ("solver", "time_limit_s", "workers"),
-    "placement": ("solver", "objective", "time_limit_s", "workers", "max_moves"),
-    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp"),  # stwp: Phase II problem id
-}
+OPTION_NAMES = RUN_OPTIONS
 
 
 @dataclass(frozen=True)

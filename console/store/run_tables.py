@@ -15,6 +15,14 @@ RUN_KINDS = ("maintenance", "placement", "capacity")
 RUN_STATUSES = ("queued", "running", "succeeded", "infeasible", "failed", "cancelled")
 TERMINAL_STATUSES = ("succeeded", "infeasible", "failed", "cancelled")
 
+# Solver options a run may carry, per kind (the engine's defaults apply to those absent).
+RUN_OPTIONS: dict[str, tuple[str, ...]] = {
+    "maintenance": ("solver", "time_limit_s", "workers"),
+    "placement": ("solver", "objective", "time_limit_s", "workers", "max_moves"),
+    # problem: Phase I problem id; phase: i | ii; stwp: Phase II problem id in the same file
+    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp"),
+}
+
 
 class RunInputRow(SQLModel, table=True):
     """An input document, stored once by content hash: a run stays reproducible after a new load."""

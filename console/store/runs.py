@@ -37,6 +37,7 @@ from sqlalchemy.exc import OperationalError
 from console.store.run_liveness import owner_death_reason, this_boot, this_host
 from console.store.run_tables import (
     RUN_KINDS,
+    RUN_OPTIONS,
     RUN_STATUSES,
     RUN_TABLES,
     TERMINAL_STATUSES,
@@ -339,6 +340,9 @@ def enqueue_run(
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown run kind {kind!r}: choose one of {', '.join(RUN_KINDS)}")
+    unknown = sorted(set(options or {}) - set(RUN_OPTIONS[kind]))
+    if unknown:
+        raise ValueError(f"unknown option(s) for {kind} runs: {', '.join(unknown)} (known: {', '.join(RUN_OPTIONS[kind])})")
     ensure_run_tables(engine)
     if kind == "capacity":
         if problem_yaml is None:
@@ -349,6 +353,8 @@ def enqueue_run(
             from console.store.fleet_store import current_snapshot
 
             snapshot = current_snapshot(engine)
+            if snapshot is None:
+                raise LookupError("no snapshot is loaded in the store: load one first, or pass snapshot=")
         media = "snapshot+json"
         body, name = _snapshot_body(snapshot)
     limits_body = _limits_json(limits)
