@@ -342,10 +342,12 @@ class FleetConsole(App):
             self.refresh_context()
 
 
-def run_console(db_path: Optional[Path], limits_name: Optional[str] = None) -> None:
+def run_console(data: ConsoleData | Path | None, limits_name: Optional[str] = None) -> None:
     import multiprocessing.resource_tracker
 
     # Spawning a worker process from inside the app fails once Textual has replaced stderr
     # (fileno -1): start the resource tracker now, before the app takes the terminal.
     multiprocessing.resource_tracker.ensure_running()
-    FleetConsole(db_path=db_path, limits_name=limits_name).run()
+    if not isinstance(data, ConsoleData):
+        data = StoreData(data) if data is not None else MemoryData()
+    FleetConsole(data, limits_name=limits_name).run()

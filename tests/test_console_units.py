@@ -227,3 +227,16 @@ def test_runbook_csv_lists_every_migration_and_reboot_in_time_order(tmp_path):
     assert starts == sorted(starts)
     first = next(r for r in rows if r["action"] == "migration")
     assert first["customer"] == snap.vm_by_id[first["vm"]].customer
+
+
+def test_console_command_refuses_a_file_that_is_not_a_database(tmp_path):
+    from typer.testing import CliRunner
+
+    from console.cli.main import app
+
+    bad = tmp_path / "notes.db"
+    bad.write_text("these are not the tables you are looking for\n" * 50, encoding="utf-8")
+    result = CliRunner().invoke(app, ["console", "--db", str(bad)])
+    assert result.exit_code == 1
+    assert "cannot open the database" in result.output
+    assert "Traceback" not in result.output
