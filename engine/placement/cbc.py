@@ -41,6 +41,10 @@ def import_pulp():
     return pulp
 
 
+class BuildTimeout(Exception):
+    """The model could not even be built before the deadline."""
+
+
 @dataclass
 class CbcResult:
     assign: Optional[Assign]
@@ -52,7 +56,10 @@ def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, 
     pulp = import_pulp()
 
     deadline = time.monotonic() + time_limit_s
-    model = MipModel(p)
+    try:
+        model = MipModel(p, deadline - GRACE_S)
+    except BuildTimeout:
+        return CbcResult(None, "unknown")
     if warm is not None:
         model.warm_start(warm)
     left = deadline - time.monotonic() - GRACE_S
@@ -110,7 +117,7 @@ def run_cbc(prob, time_limit_s: float, workers: int, deadline: float, cancel: Op
 
 
 class MipModel:
-    def __init__(self, p: PlacementProblem):
+    def __init__(self, p: PlacementProblem, deadline: Optional[float] = None):
         pulp = import_pulp()
 
         self.p = p
@@ -120,6 +127,8 @@ class MipModel:
         self.by_item: list[list[int]] = [[] for _ in p.items]
         self.by_recv: list[list[int]] = [[] for _ in p.receivers]
         for i, it in enumerate(p.items):
+            if deadline is not None and i % 50 == 0 and time.monotonic() > deadline:
+                raise BuildTimeout()  # building a large model in PuLP takes long (NOTES.md)
             for r, rec in enumerate(p.receivers):
                 room = p.customer_room(r, it.customer)
                 if (i, r) in banned or (room is not None and room < 1):

@@ -21,6 +21,10 @@ from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 UTIL_SCALE = 1_000_000  # balance: utilisation in parts per million
 
 
+class BuildTimeout(Exception):
+    """The model could not be built before the deadline (very large instances)."""
+
+
 @dataclass
 class CpResult:
     assign: Optional[Assign]
@@ -29,7 +33,7 @@ class CpResult:
 
 
 class AssignmentModel:
-    def __init__(self, p: PlacementProblem, target_hosts: Optional[int] = None):
+    def __init__(self, p: PlacementProblem, target_hosts: Optional[int] = None, deadline: Optional[float] = None):
         from ortools.sat.python import cp_model
 
         self.p = p
@@ -42,6 +46,8 @@ class AssignmentModel:
         self.by_item: list[list[int]] = [[] for _ in p.items]
         self.by_recv: list[list[int]] = [[] for _ in p.receivers]
         for i, it in enumerate(p.items):
+            if deadline is not None and i % 50 == 0 and time.monotonic() > deadline:
+                raise BuildTimeout()
             for r in range(len(p.receivers)):
                 if (i, r) in banned or not self._fits_alone(i, r):
                     continue

@@ -228,3 +228,31 @@ def dot_product_fill(p: PlacementProblem) -> Optional[Assign]:
             room -= demand[i]
             counts[customers[i]] = counts.get(customers[i], 0) + 1
     return None if left.any() else assign
+
+
+def return_home(p: PlacementProblem, assign: Assign) -> Assign:
+    """rebalance: send moved VMs back to their origin when that host is in use anyway and has
+    room: the host count never grows and each return saves a move (costliest first)."""
+    index = {rec.host: r for r, rec in enumerate(p.receivers)}
+    moved = [i for i, it in enumerate(p.items) if it.origin is not None and assign[i] != index[it.origin]]
+    if not moved:
+        return assign
+    assign = list(assign)
+    st = _State(p)
+    holds = [0] * len(p.receivers)
+    for i, r in enumerate(assign):
+        st.put(i, r)
+        holds[r] += 1
+    for i in sorted(moved, key=lambda i: -p.items[i].move_cost):
+        home, here = index[p.items[i].origin], assign[i]
+        if not (holds[home] or p.receivers[home].fixed_used):
+            continue
+        st.take(i, here)
+        if st.fits(i, home):
+            st.put(i, home)
+            holds[here] -= 1
+            holds[home] += 1
+            assign[i] = home
+        else:
+            st.put(i, here)
+    return assign

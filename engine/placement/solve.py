@@ -114,7 +114,14 @@ class _Run:
                                      self.seed, self.cancel)
             if found is not None and objective_value(p, found) <= self.lb:
                 return self.plan(found, None, "cp-sat")
-        model = AssignmentModel(p)
+        from engine.placement.cpsat import BuildTimeout
+
+        try:
+            model = AssignmentModel(p, deadline=self.deadline - 0.5)
+        except BuildTimeout:
+            if greedy is None:
+                return self.plan(None, "unknown", "cp-sat", explanation="the model could not be built in the time limit")
+            return self.plan(greedy, None, f"cp-sat ({name}: model too large for the time limit)")
         if greedy is not None:
             model.hint(greedy)
         res = model.solve(self.left(), self.workers, self.seed, self.on_progress, self.cancel, self.started)
@@ -143,6 +150,10 @@ class _Run:
         if assign is None:
             return PlacementPlan(status=status or "unknown", objective=p.objective, lower_bound=self.lb,
                                  solver=info, explanation=explanation or "no placement found within the time limit")
+        if p.objective == "rebalance":
+            from engine.placement.heuristics import return_home
+
+            assign = return_home(p, assign)
         value = objective_value(p, assign)
         lb = min(self.lb, value)
         optimal = value <= self.lb + 1e-9 or self.proved
