@@ -253,3 +253,24 @@ def test_gantt_builds_only_visible_lines_at_10k_migrations():
             assert len(gantt._cache) <= 4 * visible
 
     asyncio.run(flow())
+
+
+def test_keymap_file_rebinds_an_action(tmp_path):
+    data, *_ = fixture_data()
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text('[keys]\n"fleet.filter" = "f"\n', encoding="utf-8")
+
+    async def flow():
+        app = FleetConsole(data, poll_interval=3600, keymap_path=keymap)
+        async with app.run_test(size=(120, 34)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("f")
+            bar = app.screen.query_one("FilterBar")
+            assert bar.has_class("-shown") and app.focused is bar
+            await pilot.press("escape")
+            assert not bar.has_class("-shown")
+            await pilot.press("slash")  # the default key no longer filters
+            assert not bar.has_class("-shown")
+
+    asyncio.run(flow())

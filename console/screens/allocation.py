@@ -156,6 +156,7 @@ class AllocationScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "plan_version", self._plan_changed)
+        self.watch(self.app, "fleet_version", self._plan_changed, init=False)
         self.query_one(LineTable).focus()
 
     def _plan_changed(self, _v: int) -> None:

@@ -68,6 +68,7 @@ class ScheduleScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "plan_version", self._plan_changed)
+        self.watch(self.app, "fleet_version", self._plan_changed, init=False)  # customers and racks of lanes
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
 
