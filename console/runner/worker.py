@@ -84,35 +84,50 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_stop_signal)
         self.log(f"worker {self.pid}: serving {self.db} with concurrency {self.concurrency}")
-        last_housekeeping, idle_since = 0.0, time.monotonic()
+        self._last_housekeeping, self._idle_since = 0.0, time.monotonic()
         try:
             while True:
-                self._reap()
-                self._police()
-                now = time.monotonic()
-                if now - last_housekeeping >= HOUSEKEEPING_S:
-                    self._housekeeping()
-                    last_housekeeping = now
-                if self.stopping:
-                    self._stop_children()
-                    if not self.children:
+                try:
+                    if self._step():
                         break
-                elif self._claim():
-                    idle_since = time.monotonic()
-                    continue
-                if self.children:
-                    idle_since = time.monotonic()
-                elif self.idle_exit_s is not None and time.monotonic() - idle_since >= self.idle_exit_s:
-                    if self._nothing_to_wait_for():
-                        self.log(f"worker {self.pid}: idle for {self.idle_exit_s:.0f} s, exiting")
-                        break
-                    idle_since = time.monotonic()
-                self._wait(POLL_S)
+                except Exception as exc:  # noqa: BLE001 - a store hiccup must not orphan the children
+                    import traceback
+
+                    self.log(f"worker {self.pid}: error in the loop (retrying in 1 s): {exc}")
+                    traceback.print_exc(file=sys.stderr)
+                    time.sleep(1.0)
         finally:
             from console.store.runs import worker_heartbeat
 
-            worker_heartbeat(self.engine, self.worker_id, state="stopped")
+            try:
+                worker_heartbeat(self.engine, self.worker_id, state="stopped")
+            except Exception:  # noqa: BLE001 - readers detect the dead pid anyway
+                pass
         return 0
+
+    def _step(self) -> bool:
+        """One turn of the loop; True when the worker should exit."""
+        self._reap()
+        self._police()
+        now = time.monotonic()
+        if now - self._last_housekeeping >= HOUSEKEEPING_S:
+            self._housekeeping()
+            self._last_housekeeping = now
+        if self.stopping:
+            self._stop_children()
+            return not self.children
+        if self._claim():
+            self._idle_since = time.monotonic()
+            return False
+        if self.children:
+            self._idle_since = time.monotonic()
+        elif self.idle_exit_s is not None and time.monotonic() - self._idle_since >= self.idle_exit_s:
+            if self._nothing_to_wait_for():
+                self.log(f"worker {self.pid}: idle for {self.idle_exit_s:.0f} s, exiting")
+                return True
+            self._idle_since = time.monotonic()
+        self._wait(POLL_S)
+        return False
 
     def _wait(self, timeout: float) -> None:
         """Sleep, but wake as soon as a child exits (so the next run starts at once)."""
@@ -145,9 +160,15 @@ class Worker:
         run_id = claim_next_run(self.engine, self.pid)
         if run_id is None:
             return False
-        view = get_run(self.engine, run_id, recover=False)
-        limit = view.options.get("time_limit_s") or ((view.limits or {}).get("solve") or {}).get("time_limit_s") or 30
-        self._start(run_id, view.kind, hard_deadline_s(float(limit)))
+        try:
+            view = get_run(self.engine, run_id, recover=False)
+            limit = view.options.get("time_limit_s") or ((view.limits or {}).get("solve") or {}).get("time_limit_s") or 30
+            self._start(run_id, view.kind, hard_deadline_s(float(limit)))
+        except Exception as exc:  # noqa: BLE001 - a claimed run is never left running without a process
+            from console.store.runs import finish_run
+
+            finish_run(self.engine, run_id, "failed", error=f"the worker could not start the run: {exc}", expect_pid=self.pid)
+            raise
         return True
 
     def _start(self, run_id: int, kind: str, deadline_s: float) -> None:
@@ -204,7 +225,7 @@ class Worker:
 
         worker_heartbeat(self.engine, self.worker_id)
         if self.children:
-            touch_runs(self.engine, self.pid)
+            touch_runs(self.engine, self.pid, list(self.children))
         for run_id in recover_dead_runs(self.engine):
             self.log(f"worker {self.pid}: run {run_id} marked failed (its worker died)")
         if not self.stopping:

@@ -472,13 +472,13 @@ def pump(engine: Engine, run_id: int, events: list, *, heartbeat: bool = True) -
     return write(engine, tx)
 
 
-def touch_runs(engine: Engine, worker_pid: int) -> None:
-    """The worker's heartbeat on each of its running runs. Written by the supervising
-    worker, not the solver's process: a solver holding the GIL in a long native call
-    must not look dead."""
+def touch_runs(engine: Engine, worker_pid: int, run_ids: list[int]) -> None:
+    """The worker's heartbeat on the runs it supervises (`run_ids`). Written by the worker,
+    not the solver's process: a solver holding the GIL in a long native call must not
+    look dead, and a run the worker lost track of must go stale."""
     write(engine, lambda c: c.execute(
-        update(RUNS).where(RUNS.c.status == "running", RUNS.c.worker_pid == worker_pid,
-                           RUNS.c.worker_host == this_host()).values(heartbeat_at=time.time())
+        update(RUNS).where(RUNS.c.id.in_(run_ids), RUNS.c.status == "running", RUNS.c.worker_pid == worker_pid)
+        .values(heartbeat_at=time.time())
     ))
 
 
