@@ -379,7 +379,8 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
         if best is not None and ((deadline is not None and time.monotonic() > deadline)
                                  or (i > 1 and time.monotonic() - t0 > max(budget_s, 3.0))):
             break  # big fleets: a few seconds of passes, then hand over
-        sched = _Pass(problem, order, priority).run(deadline)
+        # the deadline cuts extra passes, never the pass that gives the first plan
+        sched = _Pass(problem, order, priority).run(deadline if best is not None else None)
         if sched is None:
             continue
         k = (sched.makespan(problem), sched.total_completion(problem))

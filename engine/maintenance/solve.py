@@ -98,8 +98,22 @@ def solve_with_heuristic(job: ComponentJob, progress, cancel) -> ComponentResult
         return ComponentResult(status="optimal", makespan=0, bound=0, proven=True, first_plan_s=0.0)
     sched, took = _heuristic_first(job, progress)
     if sched is None:
+        stuck = _unplaceable(problem, [problem.eligible_targets(t) for t in problem.tasks])
+        if stuck:
+            return ComponentResult(status="infeasible", explanation=stuck)
         return ComponentResult(status="unknown", notes=["the heuristic found no plan (it dead-ended)"])
     return _result_from(problem, sched, "feasible", first_plan_s=took)
+
+
+def _unplaceable(problem: Problem, candidates) -> Optional[str]:
+    """Rules 3, 4 and 6 leave some VM without any target: name them."""
+    bad = [problem.tasks[j] for j, c in enumerate(candidates) if not c]
+    if not bad:
+        return None
+    names = ", ".join(f"{t.vm} (on {problem.hosts[t.source].id})" for t in bad[:10])
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    return (f"{len(bad)} VM(s) fit no target host in their datacenter (capacity with headroom, bandwidth, "
+            f"disabled or rolling=false hosts): {names}{more}")
 
 
 def candidate_cap(n_tasks: int) -> Optional[int]:
@@ -132,6 +146,9 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
                             notes=[f"CP-SAT skipped ({n} migrations, {remaining:.1f} s left)"])
     cap = candidate_cap(n)
     candidates, pruned = candidate_targets(problem, cap, keep=hint.targets if hint is not None else None)
+    stuck = _unplaceable(problem, candidates)
+    if stuck:
+        return ComponentResult(status="infeasible", explanation=stuck)
 
     def on_progress(ev: ProgressEvent) -> None:
         progress({"objective": ev.objective, "bound": ev.bound if not job.restricted else None,
