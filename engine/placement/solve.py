@@ -1,9 +1,13 @@
 """Entry point: solve a placement problem and return a validated PlacementPlan.
 
-Solvers: `ffd`, `bfd` (greedy), `cbc` (PuLP MIP in a killable process), `cp-sat`
-(assignment model hinted with the greedy packing), `lns` (large-neighbourhood
-search re-packing a few hosts at a time with CP-SAT), `auto` (greedy; stop if it
-meets the lower bound; else CP-SAT for small instances, LNS for large ones).
+Solvers: `ffd`, `bfd` (greedy; `bfd` is worst-fit for balance and consolidation
+for rebalance), `cbc` (PuLP MIP, CBC killed at the deadline), `cp-sat` (for
+min_hosts first bin completion on interchangeable hosts, then the assignment
+model hinted with the best greedy packing), `lns` (large-neighbourhood search
+re-packing a few hosts at a time with CP-SAT; balance falls back to cp-sat),
+`auto` (the best of ffd, bfd and the dot-product fill; done if it meets the
+lower bound; else cp-sat up to EXACT_SIZE item×host pairs, lns beyond).
+Every plan goes through `engine.validate_placement` (PlanRejected on a violation).
 
 Status is honest: `optimal` only when the value meets the lower bound or a
 solver proved it on exactly representable data; `infeasible` only when proved.
@@ -98,8 +102,8 @@ class _Run:
         if solver == "lns":
             from engine.placement.lns import improve
 
-            if greedy is None:
-                return self.run_cpsat(greedy, name)
+            if greedy is None or p.objective == "balance":
+                return self.run_cpsat(greedy, name)  # LNS packs hosts; balance needs the whole model
             assign = improve(p, greedy, self.deadline, self.lb, self.workers, self.seed, self.report, self.cancel)
             return self.plan(assign, None, "lns")
         raise AssertionError(solver)
