@@ -162,3 +162,32 @@ def test_validator_rejects_a_broken_allocation():
     sol.cost += 1
     with pytest.raises(PlanRejected):
         ensure_valid_phase_i(sol, solver_objective=None)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_phase_ii_slot_search_and_milp_agree(seed):
+    problem = synthetic.random_small(100 + seed, n_apps=1 + seed % 3, n_slots=12)
+    first = solve_phase_i(problem)
+    assert first.has_solution  # these seeds give feasible problems
+    rng = np.random.default_rng(seed)
+    stwp = problem.with_workloads(tuple(
+        Workload(w.id, w.app, tuple(float(v) for v in np.round(np.asarray(w.values) * rng.choice([0.5, 1, 2], len(w.values)))), w.time_unit)
+        for w in problem.workloads))
+    a = solve_phase_ii(stwp, first, method="auto")
+    b = solve_phase_ii(stwp, first, method="milp")
+    assert a.slot_statuses == b.slot_statuses
+    for ca, cb, st in zip(a.slot_costs, b.slot_costs, a.slot_statuses):
+        if st == "optimal":
+            assert ca == pytest.approx(cb, rel=1e-9)
+
+
+def test_phase_ii_slot_search_settles_a_shared_reserved_class():
+    # Two apps share the reserved class: the split of its VMs changes slot by slot.
+    problem = small_problem([10, 50, 10, 30], [40, 10, 30, 10], od_max=0)
+    first = solve_phase_i(problem)
+    sol = solve_phase_ii(problem, first)
+    alloc = sol.allocation()
+    assert (alloc[:, :, 0].sum(axis=1) == first.reserved[0]).all()
+    assert len({tuple(row) for row in alloc[:, :, 0]}) > 1  # re-split between slots
+    assert sol.stats["searched_slots"] == 4
+    assert sol.cost == pytest.approx(solve_phase_ii(problem, first, method="milp").cost)

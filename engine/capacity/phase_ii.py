@@ -19,6 +19,7 @@ import numpy as np
 from engine.capacity.formulation import allocation_model, overfull_model
 from engine.capacity.highs_runner import solve_models, solve_rhs_batch
 from engine.capacity.levels import aggregate
+from engine.capacity.slot_search import search_slots
 from engine.capacity.model import Problem
 from engine.capacity.solution import PhaseIISolution, PhaseISolution, SlotResult
 from engine.progress import Cancellation, ProgressCallback, ProgressEvent
@@ -52,8 +53,13 @@ def solve_phase_ii(
     time_limit: Optional[float] = None,
     cancellation: Optional[Cancellation] = None,
     on_progress: Optional[ProgressCallback] = None,
+    method: str = "auto",
 ) -> PhaseIISolution:
-    """Solve every slot of `problem`'s workloads (the STWP) with `phase_i`'s reserved counts."""
+    """Solve every slot of `problem`'s workloads (the STWP) with `phase_i`'s reserved counts.
+
+    method "auto": exact search (`slot_search`) for the slots it can settle, the MILP for
+    the others; "milp": the MILP for every slot.
+    """
     started = time.perf_counter()
     fixed = fixed_reserved_for(problem, phase_i)
     data = problem.data
@@ -61,18 +67,27 @@ def solve_phase_ii(
     levels = aggregate(W)
     A = W.shape[1]
 
-    # Every slot: one template model; only the performance rows' lower bounds change.
+    results: list[Optional[SlotResult]] = [None] * levels.n_levels
+    if method == "auto":
+        t0 = time.perf_counter()
+        settled = search_slots(data, levels.values.astype(float), fixed)
+        each = (time.perf_counter() - t0) / max(1, len(settled))
+        for k, (alloc, cost) in settled.items():
+            results[k] = SlotResult("optimal", cost, alloc, _served(alloc, levels.values[k], data), 0.0, each)
+    rest = [k for k, r in enumerate(results) if r is None]
+    rest_set = set(rest)
+
+    # The other slots: one template model; only the performance rows' lower bounds change.
     t0 = time.perf_counter()
     template, lay = allocation_model(data, levels.values[:1], np.ones(1), integer=True, fixed_reserved=fixed)
     perf_rows = np.arange(A)
-    lowers = levels.values.astype(float)
+    lowers = levels.values[rest].astype(float)
     uppers = np.full_like(lowers, np.inf)
     creation = time.perf_counter() - t0
     raw = solve_rhs_batch(template, perf_rows, lowers, uppers, time_limit=time_limit, cancellation=cancellation)
-    results: list[SlotResult] = []
-    per_slot_create = creation / max(1, levels.n_levels)
-    for k, res in enumerate(raw):
-        results.append(_slot_result(res, lay, levels.values[k], data, per_slot_create))
+    per_slot_create = creation / max(1, len(rest))
+    for k, res in zip(rest, raw):
+        results[k] = _slot_result(res, lay, levels.values[k], data, per_slot_create)
 
     # Slots that cannot be served: maximise the served fraction, then minimise cost.
     overfull = [k for k, r in enumerate(results) if r.status == "infeasible"]
@@ -95,6 +110,7 @@ def solve_phase_ii(
 
     ensure_valid_slots(data, levels.values, results, fixed)
     sol.stats = sol.statistics()
+    sol.stats["searched_slots"] = int(sum(n for k, n in enumerate(levels.repeats) if k not in rest_set))
     sol.stats["wall_time"] = time.perf_counter() - started
     if on_progress is not None:
         on_progress(ProgressEvent(sol.stats["wall_time"], sol.cost, None, f"phase ii {sol.status}: {sol.stats['slots_by_status']}"))
@@ -109,7 +125,11 @@ def _slot_result(res: dict, lay, workload: np.ndarray, data, creation: float) ->
     y, xx = lay.split(x)
     alloc = np.concatenate([y, xx[0]], axis=1)  # apps × classes
     cost = float(alloc.sum(axis=0) @ data.price)
+    return SlotResult(status, cost, alloc, _served(alloc, workload, data), creation, res.get("seconds", 0.0))
+
+
+def _served(alloc: np.ndarray, workload: np.ndarray, data) -> np.ndarray:
+    """Per app: fraction of its workload served (capped at 1; 1 when the workload is zero)."""
     given = np.einsum("ac,ac->a", alloc, data.perf)
     w = np.asarray(workload, dtype=float)
-    served = np.where(w > 0, np.minimum(given, w) / np.where(w > 0, w, 1.0), 1.0)
-    return SlotResult(status, cost, alloc, served, creation, res.get("seconds", 0.0))
+    return np.where(w > 0, np.minimum(given, w) / np.where(w > 0, w, 1.0), 1.0)
