@@ -2,15 +2,31 @@
 
 Life of a run: `queued → running → succeeded | infeasible | failed | cancelled`.
 
-Public API (all take a SQLAlchemy engine from `console.store.db.open_engine`,
-or use `runs_engine(db)` which also creates the run tables):
+Readers and submitters (the console, the CLI, scripts):
 
-    enqueue_run(engine, kind, *, snapshot=None, limits=None, options=None, ...) -> int
-    list_runs(engine, status=None, kind=None, limit=100) -> list[RunView]     (newest first)
-    get_run(engine, run_id) -> RunView | None                                 (with plan and limits)
-    run_progress(engine, run_id, since_id=0, limit=None) -> list[ProgressView] (oldest first)
-    request_cancel(engine, run_id) -> RunView
-    recover_dead_runs(engine) -> list[int]
+    runs_engine(db: str | Path, *, create: bool = True) -> Engine
+    enqueue_run(engine, kind, *, snapshot=None, problem_yaml=None, problem_name=None, limits=None,
+                limits_name=None, options=None, schedule_id=None) -> int
+        kind: "maintenance" | "placement" | "capacity"; snapshot: engine.model.Snapshot or its
+        JSON dict (None: the store's current snapshot); limits: Limits or dict; options: see
+        run_tables.RUN_OPTIONS. Queues only: call console.runner.ensure_worker(db) (or use
+        console.runner.enqueue_background, which does both) so that a worker runs it.
+    list_runs(engine, status=None, kind=None, limit=100) -> list[RunView]   newest first, no plan
+    get_run(engine, run_id, *, recover=True) -> RunView | None             with limits, plan, last progress
+    run_progress(engine, run_id, since_id=0, limit=None) -> list[ProgressView]
+        oldest first; poll with since_id = the last event's id
+    request_cancel(engine, run_id) -> RunView    queued: cancelled now; running: flag (best plan kept)
+    run_plan(engine, run_id) -> dict | None       run_limits(engine, run_id) -> dict | None
+    run_input(engine, key) -> (media, body)       the exact snapshot / problem file the run solved
+    recover_dead_runs(engine) -> list[int]        (every read above calls it first)
+    live_workers(engine) -> list[WorkerView]
+
+RunView fields: id, kind, status, schedule_id, input_key, input_name, limits_name, options,
+created_at/started_at/finished_at/heartbeat_at (UTC epoch seconds), worker_pid, worker_host,
+executor_pid, cancel_requested, plan_status, objective, lower_bound, error, limits, plan,
+progress_count, last_progress; properties terminal, elapsed_s, wait_s; to_dict() (ISO times).
+
+Workers use claim_next_run, set_executor, pump, touch_runs, cancel_requested, finish_run.
 
 Every read first marks runs whose worker died as `failed` (with the reason), so
 no reader ever sees a dead run as `running`. Writes are short `BEGIN IMMEDIATE`
