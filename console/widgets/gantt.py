@@ -176,6 +176,7 @@ class Gantt(ScrollView, can_focus=True):
         self._cache: dict[tuple, Strip] = {}
         self._version = 0
         self._fitted = False
+        self._label_width = 8
 
     # ------------------------------------------------------------------ data
 
@@ -185,8 +186,7 @@ class Gantt(ScrollView, can_focus=True):
 
     @property
     def label_width(self) -> int:
-        longest = max((len(line.lane) for line in self.lines), default=6)
-        return max(8, min(longest + 1, 22))
+        return self._label_width
 
     @property
     def timeline_width(self) -> int:
@@ -213,6 +213,8 @@ class Gantt(ScrollView, can_focus=True):
             self.horizon = max(ends, default=0)
         if self.selected is not None and self.selected[0] >= len(self.lines):
             self.selected = None
+        longest = max((len(line.lane) for line in self.lines), default=6)
+        self._label_width = max(8, min(longest + 1, 22))
         self._version += 1
         self._cache.clear()
         self._update_virtual_size()
