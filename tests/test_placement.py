@@ -263,3 +263,16 @@ def test_cbc_then_cp_sat_in_one_fresh_process():
                          cwd=Path(__file__).resolve().parents[1], timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[0] == "4.0"
+
+
+def test_rebalance_keeps_vms_on_a_host_already_over_headroom():
+    # h1 is 75% full in cpu with a 30% cpu headroom: over its usable capacity before any move.
+    snap = fleet([{"id": "h1"}, {"id": "h2"}, {"id": "h3"}],
+                 [{"id": "a1", "host": "h1", "cpu": 24}, {"id": "a2", "host": "h1", "cpu": 24},
+                  {"id": "b1", "host": "h2", "cpu": 8}, {"id": "c1", "host": "h3", "cpu": 8}])
+    lim = limits(headroom={"cpu": 0.3})
+    for solver in ("bfd", "cp-sat", "cbc"):
+        plan = solve_placement(snap, lim, objective="rebalance", solver=solver, time_limit_s=5, max_moves=0)
+        assert plan.moves == [] and plan.value == 3, solver
+        plan = solve_placement(snap, lim, objective="rebalance", solver=solver, time_limit_s=5, max_moves=2)
+        assert [m.vm for m in plan.moves] in (["b1"], ["c1"]) and plan.value == 2, solver

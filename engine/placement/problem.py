@@ -8,6 +8,8 @@ Built once from a snapshot and limits (FORMATS.md "Plan (placement)"):
   minus the load of the VMs that stay put on it (the *fixed* VMs).
 - A host holding a fixed VM is in use whatever the solver does; it counts for
   `min_hosts`, and non-active hosts with VMs count too.
+- rebalance leaves the VMs of an active host that is already over its usable
+  capacity where they are (fixed); such a host receives nothing.
 
 Anti-affinity rule (documented choice): at most `max_vms_per_customer_per_host`
 VMs of one customer per host, counting the VMs already there. A host already
@@ -119,6 +121,20 @@ def _floor_scaled(x: float) -> int:
     return math.floor(x * SCALE + 1e-6)
 
 
+def _overfull_hosts(snapshot: Snapshot, limits: Limits, active: dict[str, int]) -> set[str]:
+    """Active hosts already above capacity × (1 − headroom): rebalance leaves their VMs in place
+    (they then receive nothing), since a VM staying on such a host could not be modelled as fitting."""
+    load: dict[str, list[float]] = {}
+    for vm in snapshot.vms:
+        if vm.host in active:
+            per = load.setdefault(vm.host, [0.0] * len(RESOURCES))
+            for d, res in enumerate(RESOURCES):
+                per[d] += vm.demand(res)
+    hosts = snapshot.host_by_id
+    return {hid for hid, per in load.items()
+            if any(per[d] > usable_capacity(hosts[hid], res, limits) * (1 + EPS) + EPS for d, res in enumerate(RESOURCES))}
+
+
 def build_problem(snapshot: Snapshot, limits: Limits, objective: Optional[str] = None,
                   max_moves: Optional[int] = None) -> PlacementProblem:
     objective = objective or limits.placement.objective
@@ -143,11 +159,12 @@ def build_problem(snapshot: Snapshot, limits: Limits, objective: Optional[str] =
 
     items: list[Item] = []
     other_load: dict[str, list[float]] = {}
+    overfull = _overfull_hosts(snapshot, limits, index) if moving else set()
     for vm in snapshot.vms:
         demand = tuple(vm.demand(d) for d in RESOURCES)
         if vm.host is None:
             items.append(Item(vm.id, vm.customer, demand))
-        elif moving and vm.migratable and vm.host in index:
+        elif moving and vm.migratable and vm.host in index and vm.host not in overfull:
             items.append(Item(vm.id, vm.customer, demand, origin=vm.host,
                               move_cost=migration_minutes(vm, limits)))
         elif vm.host in index:
