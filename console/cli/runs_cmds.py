@@ -64,10 +64,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 RunId = Annotated[int, typer.Argument(help="Run id (see `fleetctl runs list`).", min=1)]
 
 
-def _engine(db: Optional[Path]):
+def _engine(db: Optional[Path], *, must_exist: bool = True):
+    """The runs store of --db; a read on a database that does not exist is an error (exit 2),
+    never a new empty file."""
     from console.store.runs import runs_engine
 
-    return runs_engine(resolve_db(db))
+    path = resolve_db(db)
+    if must_exist and "://" not in str(path) and not path.exists():
+        fail(f"no database at {path}: load a snapshot first (fleetctl load FILE --db {path})")
+    return runs_engine(path)
 
 
 def _fmt_time(ts: Optional[float]) -> str:
@@ -409,7 +414,7 @@ def runs_submit(
 ) -> None:
     """Queue a run for a background worker; prints the run id as the last line and returns at once."""
     path = resolve_db(db)
-    engine = _engine(db)
+    engine = _engine(db, must_exist=False)
     limits, limits_name = _read_limits(engine, limits_file, limit_set)
     options = {"solver": solver, "time_limit_s": time_limit, "workers": workers}
     problem_yaml = problem_name = snapshot = None
@@ -477,7 +482,7 @@ def schedule_add(
     except ValueError as exc:
         fail(str(exc))
     path = resolve_db(db)
-    engine = _engine(db)
+    engine = _engine(db, must_exist=kind is not Kind.capacity)
     limits, limits_name = _read_limits(engine, limits_file, limit_set)
     options = {"solver": solver, "time_limit_s": time_limit, "workers": workers}
     if kind is Kind.placement:
