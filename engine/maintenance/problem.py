@@ -249,23 +249,37 @@ def candidate_targets(problem: Problem, max_candidates: Optional[int], keep: Opt
     Targets in the source's own rack come first among equals (a migration
     inside one rack counts once against `per_rack`).
     """
+    import numpy as np
+
     out: list[list[int]] = []
     pruned = False
     hosts = problem.hosts
+    big = np.iinfo(np.int64).max
+    per_dc = []
+    for targets in problem.targets_by_datacenter:
+        t = np.array(targets, dtype=np.int64)
+        per_dc.append((
+            t,
+            np.array([hosts[h].room for h in targets], dtype=np.int64).reshape(len(targets), -1),
+            np.array([big if hosts[h].bandwidth is None else hosts[h].bandwidth for h in targets], dtype=np.int64),
+            np.array([hosts[h].rack for h in targets], dtype=np.int64),
+        ))
     for task in problem.tasks:
-        eligible = problem.eligible_targets(task)
+        src = hosts[task.source]
+        t_ids, rooms, bws, racks = per_dc[src.datacenter]
+        d = np.array(task.demand, dtype=np.int64)
+        mask = (rooms >= d).all(axis=1) & (bws >= task.gbps) & (t_ids != task.source)
+        eligible_np = t_ids[mask]
         kept = keep[task.index] if keep is not None else None
-        if max_candidates is None or len(eligible) <= max_candidates:
-            out.append(eligible)
+        if max_candidates is None or len(eligible_np) <= max_candidates:
+            out.append(eligible_np.tolist())
             continue
         pruned = True
-        src_rack = hosts[task.source].rack
-
-        def spare(h: int) -> float:
-            room = hosts[h].room
-            return min((r - d) / max(1, r) for r, d in zip(room, task.demand))
-
-        ranked = sorted(eligible, key=lambda h: (-round(spare(h), 2), hosts[h].rack != src_rack, h))
+        room_el = rooms[mask]
+        spare = ((room_el - d) / np.maximum(room_el, 1)).min(axis=1)
+        order = np.lexsort((eligible_np, racks[mask] != src.rack, -np.round(spare, 2)))
+        ranked = eligible_np[order].tolist()
+        eligible = set(ranked)
         rotated = ranked[(task.index * 7) % len(ranked):] + ranked[: (task.index * 7) % len(ranked)]
         chosen: list[int] = [kept] if kept is not None and kept in eligible else []
         seen = set(chosen)
