@@ -147,6 +147,29 @@ def test_hosts_down_binds_with_heads():
     assert value == opt == 15  # three 5-minute reboots one at a time; h1's can wait for its migration
 
 
+def test_rack_sequence_binds():
+    # one host down at a time, one migration slot in the rack; A and B each have two 3-minute VMs, A reboots
+    # for 5 minutes and B for 8. Whoever reboots second waits for every evacuation of the rack (12 minutes).
+    fleet = snapshot([reboot_host("A"), reboot_host("B", reboot_minutes=8), {"id": "T", "rack": "r2"}],
+                     [{"id": f"{h}{i}", "host": h.upper(), "migration_minutes": 3} for h in "ab" for i in range(2)])
+    lim = limits(concurrency={"per_rack": 1, "max_hosts_down_per_rack": 1})
+    value, opt = binding(fleet, lim, "rack_sequence")
+    assert value == opt == 19  # b0, b1 [0,6), B down [6,14), a0, a1 [6,12), A down [14,19)
+    assert max(v for k, v in bounds_breakdown(fleet, lim).items() if k != "rack_sequence") < 19
+
+
+@pytest.mark.parametrize("n", [2, 5, 13])
+def test_rack_sequence_relaxation_never_beats_the_exact_recursion(n):
+    from engine.maintenance.bounds import _sequence_exact, _sequence_relaxed
+
+    rng = np.random.default_rng(n)
+    for _ in range(30):
+        heads, loads, reboots = (list(map(int, rng.integers(0, 20, n))) for _ in range(3))
+        reboots = [r + 1 for r in reboots]
+        for m in (None, 1, 3):
+            assert _sequence_relaxed(heads, loads, reboots, m) <= _sequence_exact(heads, loads, reboots, m)
+
+
 def test_rebooted_target_binds():
     # h2 is full; v1 fits nowhere until empty h3 has rebooted (5), then migrates (3), then h1 reboots (5)
     fleet = snapshot([reboot_host("h1"), {"id": "h2", "cpu": 2}, reboot_host("h3", cpu=4)],

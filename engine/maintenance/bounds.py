@@ -401,6 +401,86 @@ def hosts_down_bound(f: _Facts) -> list[Bound]:
                            f"max_hosts_down_per_rack={lim}")
 
 
+RACK_SEQUENCE_EXACT = 12  # racks with at most this many hosts to reboot get the exact subset recursion …
+RACK_SEQUENCE_BUDGET = 8_000  # … while the subsets of all racks so treated stay within this (time)
+
+
+def rack_sequence_bound(f: _Facts) -> list[Bound]:
+    """max_hosts_down_per_rack = 1: a rack's reboots (of positive length) run one after another, and the
+    k-th to start waits for the evacuation of all k hosts rebooted so far (each host's movers are done
+    before its own reboot, and the earlier hosts' before theirs). Evacuating a set S of hosts takes at
+    least E(S) = max(max head in S, ceil(Σ minutes of S's movers / m)), m = the migration slots every such
+    migration shares (per_rack, per_datacenter, global). So with F(∅) = 0 and
+    F(S) = min over h ∈ S of max(F(S − h), E(S)) + reboot_h, T ≥ F(all). Racks with many hosts use the
+    order-free relaxation max_k max(k-th smallest head, ceil(k smallest loads / m)) + the n − k + 1
+    smallest reboots."""
+    c = f.limits.concurrency
+    if c.max_hosts_down_per_rack != 1:
+        return []
+    slots = [x for x in (c.per_rack, c.per_datacenter, c.global_) if x]
+    m = min(slots) if slots else None
+    load = np.bincount(f.mv_src, weights=f.mv_minutes, minlength=len(f.host_ids)).astype(np.int64)
+    hosts = np.nonzero(f.rebooting & (f.reboot > 0))[0]
+    by_rack: dict[int, list[int]] = {}
+    for h in hosts:
+        by_rack.setdefault(int(f.host_rack[h]), []).append(int(h))
+    out = []
+    budget = RACK_SEQUENCE_BUDGET
+    for rack, hs in sorted(by_rack.items(), key=lambda kv: len(kv[1])):
+        if len(hs) < 2:
+            continue
+        heads = [int(f.head[h]) for h in hs]
+        loads = [int(load[h]) for h in hs]
+        reboots = [int(f.reboot[h]) for h in hs]
+        if len(hs) <= RACK_SEQUENCE_EXACT and (1 << len(hs)) <= budget:
+            budget -= 1 << len(hs)
+            value = _sequence_exact(heads, loads, reboots, m)
+        else:
+            value = _sequence_relaxed(heads, loads, reboots, m)
+        out.append(Bound("rack_sequence", value, f.rack_ids[rack],
+                         f"rack {f.rack_ids[rack]}: {len(hs)} reboots one at a time, each after the "
+                         f"evacuation of every host rebooted before it"))
+    return out
+
+
+def _evacuated(head: int, load: int, m: Optional[int]) -> int:
+    return head if m is None else max(head, -(-load // m))
+
+
+def _sequence_exact(heads: list[int], loads: list[int], reboots: list[int], m: Optional[int]) -> int:
+    n = len(heads)
+    full = (1 << n) - 1
+    max_head = [0] * (full + 1)
+    total = [0] * (full + 1)
+    best = [0] * (full + 1)
+    for mask in range(1, full + 1):
+        low = (mask & -mask).bit_length() - 1
+        rest = mask & (mask - 1)
+        max_head[mask] = max(max_head[rest], heads[low])
+        total[mask] = total[rest] + loads[low]
+        ready = _evacuated(max_head[mask], total[mask], m)
+        value = None
+        bits = mask
+        while bits:
+            b = (bits & -bits).bit_length() - 1
+            bits &= bits - 1
+            v = max(best[mask ^ (1 << b)], ready) + reboots[b]
+            if value is None or v < value:
+                value = v
+        best[mask] = value
+    return best[full]
+
+
+def _sequence_relaxed(heads: list[int], loads: list[int], reboots: list[int], m: Optional[int]) -> int:
+    n = len(heads)
+    heads, loads, reboots = sorted(heads), sorted(loads), sorted(reboots)
+    value, prefix = 0, 0
+    for k in range(1, n + 1):
+        prefix += loads[k - 1]
+        value = max(value, _evacuated(heads[k - 1], prefix, m) + sum(reboots[: n - k + 1]))
+    return value
+
+
 def rebooted_target_bound(f: _Facts) -> list[Bound]:
     """Capacity. Active hosts never lose VMs, so their spare room only shrinks. A VM that fits in no active
     host's spare must wait for a rebooted host h (rolling): T ≥ head_h + reboot_h + its migration + its own
@@ -473,5 +553,6 @@ FAMILIES = (
     target_hosts_bound,
     target_bandwidth_bound,
     hosts_down_bound,
+    rack_sequence_bound,
     rebooted_target_bound,
 )
