@@ -124,3 +124,24 @@ def test_a_schedule_without_a_snapshot_records_a_failed_run(engine):
     run = get_run(engine, rid)
     assert run.status == "failed" and run.schedule_id == sid and "no snapshot" in run.error
     assert latest_plans(engine) == []
+
+
+def test_the_dispatcher_refuses_to_hand_over_a_plan_the_validator_rejects():
+    from console.runner.dispatch import _validated, outcome
+    from engine.documents import parse_snapshot
+    from engine.model import Limits, MaintenancePlan
+    from engine.violations import PlanRejected
+
+    snapshot, limits = parse_snapshot(toy_snapshot()), Limits.model_validate(toy_limits())
+    # All three VMs leave h1 at once: 5 + 3 + 2 Gbps over h1's 5 Gbps (rule 6, bandwidth).
+    broken = MaintenancePlan(status="feasible", makespan=10, lower_bound=10, solver={"name": "test"},
+                             migrations=[{"vm": v, "source": "h1", "target": "h2", "start": 0, "end": 10}
+                                         for v in ("vm1", "vm2", "vm3")],
+                             reboots=[{"host": "h1", "start": 10, "end": 10}])
+    with pytest.raises(PlanRejected) as caught:
+        _validated(snapshot, limits, broken)
+    assert any(v.rule.startswith("6") for v in caught.value.violations)
+    assert outcome({"status": "feasible"}, cancelled=False) == ("succeeded", None)
+    assert outcome({"status": "feasible"}, cancelled=True)[0] == "cancelled"
+    assert outcome({"status": "infeasible", "explanation": "x"}, cancelled=False) == ("infeasible", "x")
+    assert outcome({"status": "unknown"}, cancelled=False)[0] == "failed"
