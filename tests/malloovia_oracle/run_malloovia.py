@@ -19,7 +19,7 @@ def cpu_seconds():
 def main():
     args = json.loads(sys.argv[1])
     from malloovia import PhaseI, PhaseII, util
-    from malloovia.solution_model import ReservedAllocation, SolutionI
+    from malloovia.solution_model import ReservedAllocation
 
     problems = util.read_problems_from_yaml(args["file"])
     problem = problems[args["problem"]]
