@@ -137,6 +137,19 @@ def run_view(run_id: int, kind: str, status: str, plan: Optional[dict], *, solve
     )
 
 
+def capacity_plan() -> dict:
+    """A Phase II solution in Malloovia's shape: 4 slots × 2 apps × 3 instance classes."""
+    classes = [{"id": "m3large_r"}, {"id": "m3large"}, {"id": "m4xlarge"}]
+    apps = [{"id": "web"}, {"id": "db"}]
+    loads = [[30, 10], [45, 12], [80, 15], [30, 10]]
+    counts = [[[3, 0, 0], [1, 0, 0]], [[3, 2, 0], [1, 0, 0]], [[3, 2, 2], [1, 1, 0]], [[3, 0, 0], [1, 0, 0]]]
+    return {"status": "optimal", "cost": 41.5, "phase": "ii", "Solutions": [{
+        "id": "solution_phase_ii_example", "solving_stats": [
+            {"status": s} for s in ("optimal", "optimal", "overfull", "optimal")],
+        "allocation": {"instance_classes": classes, "apps": apps, "workload_tuples": loads,
+                       "repeats": [1, 1, 1, 1], "vms_number": counts}}]}
+
+
 def fixture_data():
     """MemoryData with the fleet, two maintenance runs, a placement run and a failed one."""
     from console.console_data import MemoryData
@@ -154,5 +167,6 @@ def fixture_data():
         run_view(4, "maintenance", "failed", None, solver="mip-continuous",
                  error="no plan found within the time limit (solver status 'unknown')"),
     ]
+    runs.append(run_view(5, "capacity", "succeeded", capacity_plan(), solver="phase ii", objective=41.5))
     limit_sets = {"night": Limits.model_validate({"concurrency": {"per_source_host": 3}})}
     return MemoryData(snap, runs, limit_sets=limit_sets, label="fixture.db"), snap, a, b

@@ -132,7 +132,7 @@ def test_open_a_run_from_history_and_compare_two():
             await app.workers.wait_for_complete()
             await pilot.pause()
             table = app.screen.query_one(LineTable)
-            assert [r.key for r in table.rows] == ["4", "3", "2", "1"]
+            assert [r.key for r in table.rows] == ["5", "4", "3", "2", "1"]
             table.move_to_key("1")
             await pilot.press("enter")
             await until(pilot, lambda: app.current_mode == "schedule", what="schedule screen")

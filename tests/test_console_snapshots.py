@@ -122,6 +122,10 @@ def test_solve_screen_after_a_run(snap_compare, size):
     assert snap_compare(make_app("solve"), terminal_size=SIZES[size], run_before=before)
 
 
+def test_allocation_screen_capacity_slots(snap_compare):
+    assert snap_compare(make_app(), terminal_size=SIZES["large"], run_before=open_run(5))
+
+
 def test_help_screen(snap_compare):
     async def before(pilot):
         await settle(pilot)

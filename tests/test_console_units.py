@@ -240,3 +240,19 @@ def test_console_command_refuses_a_file_that_is_not_a_database(tmp_path):
     assert result.exit_code == 1
     assert "cannot open the database" in result.output
     assert "Traceback" not in result.output
+
+
+def test_capacity_rows_read_malloovias_own_solution_file():
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "malloovia-examples" / "problems_plus_solutions_with_allocation.yaml"
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    columns, rows, note = capacity_rows(doc)
+    phase_ii = doc["Solutions"][-1]["allocation"]
+    assert len(rows) == len(phase_ii["vms_number"]) * len(phase_ii["apps"])
+    assert "slots" in note
+    assert all(isinstance(v, float) for v in rows[0].values[-3:])

@@ -91,6 +91,16 @@ def find_allocations(doc: Any, parent: Optional[dict] = None, out: Optional[list
     return out
 
 
+def _number(x: Any) -> Any:
+    """A count as a number; tolerant of the "(13.0" strings some Malloovia example files hold."""
+    if isinstance(x, (int, float)) or x is None:
+        return x
+    try:
+        return float(str(x).strip("() "))
+    except ValueError:
+        return x
+
+
 def _ident(x: Any) -> str:
     return x.get("id", str(x)) if isinstance(x, dict) else str(x)
 
@@ -118,7 +128,8 @@ def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
     else:
         repeats = None
     columns += [Column(c, c[:10], max(6, min(10, len(c))), align="right",
-                       render=lambda v: "–" if v is None else f"{v:g}") for c in classes]
+                       render=lambda v: "–" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v))
+                for c in classes]
     columns.append(Column("total", "Total", 7, align="right", render=lambda v: f"{v:g}"))
     rows = []
     for s, per_app in enumerate(values):
@@ -131,7 +142,8 @@ def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
                 row.append(tuples[s][a] if s < len(tuples) and a < len(tuples[s]) else None)
             if repeats is not None:
                 row.append(repeats[s] if s < len(repeats) else None)
-            row += list(counts) + [sum(x or 0 for x in counts)]
+            numbers = [_number(x) for x in counts]
+            row += numbers + [sum(x for x in numbers if isinstance(x, (int, float)))]
             rows.append(Row(f"{s}/{a}", tuple(row)))
     kind = "slots" if stats is not None or repeats is None else "workload levels"
     return columns, rows, f"{len(values)} {kind} × {len(apps)} apps × {len(classes)} instance classes"
