@@ -145,3 +145,25 @@ def test_the_dispatcher_refuses_to_hand_over_a_plan_the_validator_rejects():
     assert outcome({"status": "feasible"}, cancelled=True)[0] == "cancelled"
     assert outcome({"status": "infeasible", "explanation": "x"}, cancelled=False) == ("infeasible", "x")
     assert outcome({"status": "unknown"}, cancelled=False)[0] == "failed"
+
+
+def test_latest_plans_follow_the_newest_success_of_each_existing_schedule(engine):
+    from console.store.schedules import remove_schedule
+
+    s1 = add_schedule(engine, "maintenance", 3600, start_at=time.time() + 3600)
+    s2 = add_schedule(engine, "placement", 3600, start_at=time.time() + 3600)
+
+    def done(schedule_id, kind, status, value):
+        rid = enqueue_run(engine, kind, snapshot=toy_snapshot(), schedule_id=schedule_id)
+        claim_next_run(engine, os.getpid())
+        finish_run(engine, rid, status, plan={"status": "feasible", "makespan": value} if status == "succeeded" else None)
+        return rid
+
+    done(s1, "maintenance", "succeeded", 30)
+    newest = done(s1, "maintenance", "succeeded", 25)
+    done(s1, "maintenance", "failed", None)  # a later failure does not unpublish
+    placement = done(s2, "placement", "succeeded", 4)
+    assert [(p.schedule_id, p.run_id) for p in latest_plans(engine)] == [(s1, newest), (s2, placement)]
+    assert [p.plan["makespan"] for p in latest_plans(engine, "maintenance")] == [25]
+    remove_schedule(engine, s2)
+    assert [p.schedule_id for p in latest_plans(engine)] == [s1]

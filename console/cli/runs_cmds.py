@@ -464,7 +464,7 @@ def schedule_add(
     every: Annotated[str, typer.Option("--every", help="Interval: 15m, 1h, 1d …")],
     db: DbOption = None,
     limits_file: LimitsOpt = None,
-    limit_set: LimitSetOpt = None,
+    limit_set: Annotated[Optional[str], typer.Option("--limit-set", help="A named limit set (its values now are kept with the schedule).")] = None,
     solver: SolverOpt = None,
     time_limit: TimeLimitOpt = None,
     workers: WorkersOpt = None,
@@ -532,7 +532,7 @@ def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
 
 @schedule_app.command("remove")
 def schedule_remove(schedule_id: Annotated[int, typer.Argument(help="Schedule id.", min=1)], db: DbOption = None) -> None:
-    """Delete a schedule (its past runs and published plans stay)."""
+    """Delete a schedule (its past runs stay; it no longer publishes a plan)."""
     from console.store.schedules import remove_schedule
 
     if not remove_schedule(_engine(db), schedule_id):

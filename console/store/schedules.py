@@ -178,7 +178,7 @@ def fire_due_schedules(engine: Engine, now: Optional[float] = None) -> list[int]
 
 
 def latest_plans(engine: Engine, kind: Optional[str] = None) -> list[PublishedPlan]:
-    """For each schedule (of `kind`), the plan of its latest succeeded run."""
+    """For each existing schedule (of `kind`), the plan of its latest succeeded run."""
     ensure_run_tables(engine)
     newest = (
         select(RUNS.c.schedule_id, func.max(RUNS.c.id).label("run_id"))
@@ -187,7 +187,9 @@ def latest_plans(engine: Engine, kind: Optional[str] = None) -> list[PublishedPl
         .subquery()
     )
     q = (select(RUNS.c.schedule_id, RUNS.c.kind, RUNS.c.id, RUNS.c.finished_at, RUNS.c.plan_json)
-         .join(newest, RUNS.c.id == newest.c.run_id).order_by(RUNS.c.schedule_id))
+         .join(newest, RUNS.c.id == newest.c.run_id)
+         .join(SCHEDULES, SCHEDULES.c.id == RUNS.c.schedule_id)  # a removed schedule publishes nothing
+         .order_by(RUNS.c.schedule_id))
     if kind is not None:
         q = q.where(RUNS.c.kind == kind)
     rows = read(engine, lambda c: c.execute(q).all())
