@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import solve_app
-from console.cli.common import EXIT_ERROR, EXIT_INFEASIBLE, EXIT_NO_PLAN, EXIT_OK, emit_json, err, fail, user_errors
+from console.cli.common import EXIT_ERROR, EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, emit_json, err, fail, user_errors
 
 SLOT_TABLE_MAX = 48  # human output lists slots one by one up to this many
 
@@ -92,6 +92,9 @@ def solve_capacity(
     except PlanRejected as exc:
         err(f"[bold red]solver bug[/]: {exc}")
         raise typer.Exit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        err("interrupted: no solution written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
     status = first.status if second is None else second.status
     if out is not None and first.has_solution:
