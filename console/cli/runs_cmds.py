@@ -29,7 +29,6 @@ from console.cli.common import (
     EXIT_INFEASIBLE,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
     DbOption,
     emit_json,
     err,
@@ -126,7 +125,6 @@ def runs_list(
     if json_out:
         emit_json([r.to_dict() for r in runs])
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{len(runs)} run(s)", title_justify="left")
@@ -161,7 +159,6 @@ def runs_show(
         out["progress"] = [e.to_dict() for e in events]
         emit_json(out)
         return
-    from rich.console import Console
 
     c = _console()
     c.print(f"run {view.id}  {view.kind}  [{STATUS_STYLE[view.status]}]{view.status}[/]"
@@ -517,7 +514,6 @@ def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         emit_json([s.to_dict() for s in schedules])
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{len(schedules)} schedule(s)", title_justify="left")
@@ -559,7 +555,6 @@ def plan_latest(
     if json_out:
         emit_json([p.to_dict() for p in plans])
     else:
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(title=f"{len(plans)} published plan(s)", title_justify="left")

@@ -17,9 +17,7 @@ import os
 import signal
 import sys
 import threading
-import time
 import traceback
-from typing import Optional
 
 from engine.progress import Cancellation, ProgressEvent
 
