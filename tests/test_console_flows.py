@@ -274,3 +274,43 @@ def test_keymap_file_rebinds_an_action(tmp_path):
             assert not bar.has_class("-shown")
 
     asyncio.run(flow())
+
+
+def test_save_and_load_a_named_limit_set():
+    data, *_ = fixture_data()
+
+    async def flow():
+        app = FleetConsole(data, start_mode="limits", poll_interval=3600)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            screen = app.screen
+            screen.query_one("#lim-concurrency-per_rack").value = "5"
+            screen.query_one("#lim-conflict-overrides").value = "cust-a=3"
+            await pilot.pause()
+            assert app.limits.concurrency.per_rack == 5
+            await pilot.press("ctrl+s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert type(app.screen).__name__ == "NameScreen"
+            app.screen.query_one("#name-input").value = "maint-window"
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert data.load_limits("maint-window").conflict.overrides == {"cust-a": 3}
+            assert app.limits_name == "maint-window"
+            # load another set: the form and the current limits follow it
+            await pilot.press("ctrl+o")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            picker = app.screen
+            assert type(picker).__name__ == "PickScreen" and picker.names == ["maint-window", "night"]
+            await pilot.press("down", "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.limits_name == "night"
+            assert app.limits.concurrency.per_source_host == 3
+            assert screen.query_one("#lim-concurrency-per_source_host").value == "3"
+            assert screen.query_one("#lim-concurrency-per_rack").value == ""
+
+    asyncio.run(flow())
