@@ -41,6 +41,7 @@ def unknown_result() -> dict:
 
 class _Worker:
     def __init__(self) -> None:
+        self.owner = os.getpid()  # after a fork, the child must not talk over its parent's pipes
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
@@ -91,8 +92,10 @@ _lock = threading.Lock()
 
 def _take() -> _Worker:
     with _lock:
-        while _idle:
-            w = _idle.pop()
+        mine = [w for w in _idle if w.owner == os.getpid()]
+        while mine:
+            w = mine.pop()
+            _idle.remove(w)
             if w.alive:
                 return w
     return _Worker()
@@ -107,8 +110,9 @@ def _give_back(w: _Worker) -> None:
 def shutdown_workers() -> None:
     """Stop the idle workers (they are restarted on demand)."""
     with _lock:
-        workers = list(_idle)
-        _idle.clear()
+        workers = [w for w in _idle if w.owner == os.getpid()]
+        for w in workers:
+            _idle.remove(w)
     for w in workers:
         w.close()
 
