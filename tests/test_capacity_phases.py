@@ -190,3 +190,20 @@ def test_phase_ii_slot_search_settles_a_shared_reserved_class():
     assert len({tuple(row) for row in alloc[:, :, 0]}) > 1  # re-split between slots
     assert sol.stats["searched_slots"] == 4
     assert sol.cost == pytest.approx(solve_phase_ii(problem, first, method="milp").cost)
+
+
+def test_cancellation_stops_a_long_milp_at_once():
+    import threading
+    import time
+
+    from engine.progress import Cancellation
+
+    problem = synthetic.three_apps_24_classes_year()  # integer: HiGHS would run for minutes
+    cancel = Cancellation()
+    threading.Timer(1.0, cancel.cancel).start()
+    t0 = time.perf_counter()
+    sol = solve_phase_i(problem, time_limit=120, cancellation=cancel)
+    assert time.perf_counter() - t0 < 30
+    assert sol.status == "unknown" and sol.cost is None
+    # The next solve gets a fresh worker and works.
+    assert solve_phase_i(small_problem([10, 20]), method="milp").status == "optimal"
