@@ -72,3 +72,14 @@ def test_two_datacenters_sharing_a_global_limit(movers_dc1):
     exact = brute_force(fleet, lim).makespan
     assert plan.makespan >= exact
     assert plan.status != "optimal" or plan.makespan == exact, (plan.status, plan.makespan, exact)
+
+
+def test_nothing_to_migrate_and_no_possible_target():
+    """Found by the random search: a host to reboot, no VM anywhere, no host that could receive one."""
+    from fleet_builder import limits, snapshot
+
+    fleet = snapshot([{"id": "h0", "state": "needs_reboot", "reboot_minutes": 3}, {"id": "h1", "state": "disabled"}], [])
+    lim = limits(capacity={"rolling": False})
+    plan = solve(fleet, lim)
+    assert validate_maintenance(fleet, lim, plan) == []
+    assert plan.status == "optimal" and plan.makespan == 3
