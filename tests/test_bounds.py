@@ -158,12 +158,12 @@ def test_rack_sequence_binds():
     assert max(v for k, v in bounds_breakdown(fleet, lim).items() if k != "rack_sequence") < 19
 
 
-@pytest.mark.parametrize("n", [2, 5, 13])
+@pytest.mark.parametrize("n", [2, 5, 10])
 def test_rack_sequence_relaxation_never_beats_the_exact_recursion(n):
     from engine.maintenance.bounds import _sequence_exact, _sequence_relaxed
 
     rng = np.random.default_rng(n)
-    for _ in range(30):
+    for _ in range(15):
         heads, loads, reboots = (list(map(int, rng.integers(0, 20, n))) for _ in range(3))
         reboots = [r + 1 for r in reboots]
         for m in (None, 1, 3):
