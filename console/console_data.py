@@ -151,16 +151,29 @@ class MemoryData(ConsoleData):
 class StoreData(ConsoleData):
     """The SQLite store at `db_path` (fleet, limit sets, runs)."""
 
-    def __init__(self, db_path: Path | str, worker_idle_exit_s: Optional[float] = None) -> None:
-        from console.store.db import open_engine
-
+    def __init__(self, db_path: Path | str, worker_idle_exit_s: Optional[float] = None, lazy: bool = False) -> None:
         self.db_path = Path(db_path)
         self.label = str(db_path)
-        self.engine = open_engine(self.db_path)
+        self._engine = None
+        self._open_lock = threading.Lock()
+        if not lazy:
+            self._open()
         self._snapshot: Optional[Snapshot] = None
         self._snapshot_id: Optional[int] = None
         self.worker_idle_exit_s = worker_idle_exit_s  # None: the runner's default for detached workers
         self.spawned_workers: list[int] = []
+
+    def _open(self):
+        with self._open_lock:
+            if self._engine is None:
+                from console.store.db import open_engine  # SQLModel's import is slow: lazy opens pay it off the UI
+
+                self._engine = open_engine(self.db_path)
+            return self._engine
+
+    @property
+    def engine(self):
+        return self._engine if self._engine is not None else self._open()
 
     def snapshot(self) -> Optional[Snapshot]:
         from console.store.fleet_store import current_snapshot, current_snapshot_id
@@ -245,3 +258,21 @@ def maintenance_plan(plan: Any) -> Optional[MaintenancePlan]:
 
 def placement_plan(plan: Any) -> Optional[PlacementPlan]:
     return plan if isinstance(plan, PlacementPlan) else None
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def database_problem(path: Path) -> Optional[str]:
+    """Why `path` cannot be a fleetctl database (cheap: no SQL import), or None."""
+    if path.is_dir():
+        return "it is a directory"
+    if path.exists() and path.stat().st_size > 0:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            return str(exc)
+        if head != SQLITE_HEADER:
+            return "it is not a SQLite database"
+    return None

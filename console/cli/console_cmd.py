@@ -16,11 +16,11 @@ LimitsOption = Annotated[Optional[str], typer.Option("--limits", help="Start wit
 def console(db: DbOption = None, limits: LimitsOption = None) -> None:
     """Open the operations console: fleet, limits, solve, live Gantt, allocations, runs."""
     from console.app import run_console  # textual is imported here, never by `fleetctl --help`
-    from console.console_data import StoreData
+    from console.console_data import StoreData, database_problem
 
     path = resolve_db(db)
-    try:
-        data = StoreData(path)
-    except Exception as exc:  # not a SQLite file, unreadable, a directory …: say so, no traceback
-        fail(f"cannot open the database {path}: {exc}", code=EXIT_ERROR)
-    run_console(data, limits_name=limits)
+    problem = database_problem(path)
+    if problem:
+        fail(f"cannot open the database {path}: {problem}", code=EXIT_ERROR)
+    # The store opens in a worker thread after the first frame (SQLModel's import takes a second).
+    run_console(StoreData(path, lazy=True), limits_name=limits)
