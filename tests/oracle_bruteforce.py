@@ -57,18 +57,23 @@ class _Act:
     targets: tuple[str, ...] = ()
 
 
-def brute_force(snapshot: Snapshot, limits: Limits, node_limit: int = 400_000) -> Optional[MaintenancePlan]:
-    """An optimal (minimum-makespan) valid plan, or None when no valid plan exists."""
-    return _Search(snapshot, limits, node_limit).run()
+def brute_force(snapshot: Snapshot, limits: Limits, node_limit: int = 400_000,
+                targets: Optional[dict[str, str]] = None) -> Optional[MaintenancePlan]:
+    """An optimal (minimum-makespan) valid plan, or None when no valid plan exists.
+
+    `targets` (vm id → host id) fixes some VMs' targets, as the fixed-target formulations do.
+    """
+    return _Search(snapshot, limits, node_limit, targets or {}).run()
 
 
-def optimum(snapshot: Snapshot, limits: Limits, node_limit: int = 400_000) -> Optional[int]:
-    plan = brute_force(snapshot, limits, node_limit)
+def optimum(snapshot: Snapshot, limits: Limits, node_limit: int = 400_000,
+            targets: Optional[dict[str, str]] = None) -> Optional[int]:
+    plan = brute_force(snapshot, limits, node_limit, targets)
     return None if plan is None else plan.makespan
 
 
 class _Search:
-    def __init__(self, s: Snapshot, limits: Limits, node_limit: int):
+    def __init__(self, s: Snapshot, limits: Limits, node_limit: int, fixed: dict[str, str]):
         self.s, self.limits, self.node_limit = s, limits, node_limit
         c = limits.concurrency
         self.c = c
@@ -86,7 +91,8 @@ class _Search:
                     continue
                 targets = tuple(t.id for t in s.hosts if t.id != h.id and self.dc[t.id] == self.dc[h.id]
                                 and (t.state == "active" or (t.state == "needs_reboot" and limits.capacity.rolling))
-                                and all(vm.demand(r) <= usable_capacity(t, r, limits) + 1e-9 for r in RESOURCES))
+                                and all(vm.demand(r) <= usable_capacity(t, r, limits) + 1e-9 for r in RESOURCES)
+                                and fixed.get(vm.id, t.id) == t.id)
                 acts.append(_Act(len(acts), "migration", h.id, migration_minutes(vm, limits), h.reboot_minutes,
                                  vm.id, targets))
         if sum(a.kind == "migration" for a in acts) > 5:

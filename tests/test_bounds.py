@@ -258,3 +258,13 @@ def test_bounds_are_fast_on_a_large_fleet():
     elapsed = time.perf_counter() - t
     assert value >= 10_000 * 5 // 100
     assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 VMs"
+
+
+def test_the_oracle_can_fix_targets():
+    # per_target_host = 1: two targets let both VMs move at once; both fixed onto h2 they move one after the other
+    fleet = snapshot([reboot_host("h1"), {"id": "h2", "cpu": 2}, {"id": "h3", "cpu": 2}],
+                     [{"id": "a", "host": "h1", "migration_minutes": 3}, {"id": "b", "host": "h1", "migration_minutes": 3}])
+    lim = limits(concurrency={"per_target_host": 1})
+    assert optimum(fleet, lim) == 3 + 5  # one VM to each target, in parallel
+    fixed = brute_force(fleet, lim, targets={"a": "h2", "b": "h2"})
+    assert fixed.makespan == 6 + 5 and {m.target for m in fixed.migrations} == {"h2"}
