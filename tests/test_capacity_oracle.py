@@ -87,3 +87,31 @@ def test_the_oracle_venv_is_separate_from_the_projects(oracle):
     import pulp as project_pulp
 
     assert not str(getattr(project_pulp, "__version__", "3")).startswith("2.0")
+
+
+def test_malloovia_reads_and_schema_validates_our_solution_files(oracle, tmp_path):
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from engine.capacity.reader import read_problem
+    from engine.capacity.writer import write_solution
+
+    examples = Path(__file__).resolve().parents[1].parent / "shared" / "malloovia-examples"
+    problem = read_problem(examples / "problems_plus_solutions_with_allocation.yaml", "example1")
+    first = solve_phase_i(problem)
+    path = tmp_path / "solution.yaml"
+    write_solution(path, first, solve_phase_ii(problem, first))
+    code = (
+        "import json, sys, jsonschema; from malloovia import util\n"
+        "p = sys.argv[1]\n"
+        "jsonschema.validate(util.yaml.load(open(p)), util.get_schema())\n"
+        "s = util.read_solutions_from_yaml(p)\n"
+        "one = s['solution_i_example1']; two = s['solution_phase_ii_example1']\n"
+        "print(json.dumps([one.solving_stats.optimal_cost, list(one.reserved_allocation.vms_number),"
+        " two.global_solving_stats.optimal_cost, two.global_solving_stats.status.name]))\n"
+    )
+    out = subprocess.run([str(oracle), "-c", code, str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-800:]
+    cost_i, reserved, cost_ii, status = json.loads(out.stdout)
+    assert close(cost_i, 1450.0) and reserved == [17] and close(cost_ii, 1430.0) and status == "optimal"
