@@ -81,6 +81,9 @@ class _Run:
             greedy, name = heuristic(p)
         if greedy is not None:
             self.report(objective_value(p, greedy), f"{name}: greedy packing")
+        if solver in ("ffd", "bfd") and greedy is None:
+            return self.plan(None, "unknown", name, explanation=f"{name} could not place every VM (a greedy "
+                             "packing can fail where a placement exists: try cp-sat)")
         if solver in ("ffd", "bfd") or self._meets_bound(greedy):
             return self.plan(greedy, None, name)
         if solver == "auto":
