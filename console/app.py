@@ -59,6 +59,7 @@ class FleetConsole(App):
         self.poll_interval = poll_interval
         self._polling = False
         self._last_poll = 0.0
+        self._poll_backoff_until = 0.0
         self._mode_history: list[str] = []
         self._start_mode = start_mode
         self.keymap: dict[str, str] = {}
@@ -224,8 +225,12 @@ class FleetConsole(App):
 
     @work(thread=True, group="open-run")
     def _open_run(self, run_id: int) -> None:
-        run = self.data.get_run(run_id)
-        plan = plan_from_dict(run.plan) if run is not None else None
+        try:
+            run = self.data.get_run(run_id)
+            plan = plan_from_dict(run.plan) if run is not None else None
+        except Exception as exc:  # the store is busy or broken: tell the operator, keep the console
+            self.call_from_thread(self.notify, f"cannot open run {run_id}: {exc}", severity="error")
+            return
         self.call_from_thread(self._run_opened, run_id, run, plan)
 
     def _run_opened(self, run_id: int, run, plan) -> None:
@@ -246,6 +251,12 @@ class FleetConsole(App):
 
     @work(thread=True, group="open-run")
     def _latest_run(self, kind: str) -> None:
+        try:
+            self._find_latest(kind)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"cannot read the runs: {exc}", severity="error")
+
+    def _find_latest(self, kind: str) -> None:
         for run in self.data.list_runs(limit=50):
             if run.kind == kind and (run.objective is not None or run.status in ("succeeded", "cancelled")):
                 full = self.data.get_run(run.id)
@@ -297,7 +308,7 @@ class FleetConsole(App):
 
     def _poll_tick(self) -> None:
         """Timer: at most one poll in flight (Dolphie-style), at most 1 / poll_interval."""
-        if self.active_run_id is None or self._polling:
+        if self.active_run_id is None or self._polling or time.monotonic() < self._poll_backoff_until:
             return
         self._polling = True
         since = self.active_events[-1].id if self.active_events else 0
@@ -319,7 +330,11 @@ class FleetConsole(App):
 
     def _poll_failed(self, message: str) -> None:
         self._polling = False
-        self.notify(message, title="runs store", severity="error")
+        now = time.monotonic()
+        if now - self._last_poll > 5:  # one notice per failure streak, not five a second
+            self.notify(message, title="runs store", severity="error")
+        self._last_poll = now
+        self._poll_backoff_until = now + 2.0
 
     def _poll_done(self, run_id: int, run, events: list, plan) -> None:
         self._polling = False

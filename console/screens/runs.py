@@ -275,8 +275,12 @@ class CompareScreen(Screen):
     @work(thread=True)
     def _load(self) -> None:
         data = self.app.data
-        runs = [data.get_run(self.a), data.get_run(self.b)]
-        plans = [plan_from_dict(r.plan) if r is not None else None for r in runs]
+        try:
+            runs = [data.get_run(self.a), data.get_run(self.b)]
+            plans = [plan_from_dict(r.plan) if r is not None else None for r in runs]
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, f"cannot read the runs: {exc}", severity="error")
+            return
         self.app.call_from_thread(self._show, plans)
 
     def _show(self, plans: list) -> None:
