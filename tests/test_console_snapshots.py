@@ -126,6 +126,14 @@ def test_allocation_screen_capacity_slots(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZES["large"], run_before=open_run(5))
 
 
+def test_schedule_screen_in_the_nord_theme(snap_compare):
+    async def before(pilot):
+        pilot.app.theme = "nord"
+        await open_run(1)(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZES["small"], run_before=before)
+
+
 def test_help_screen(snap_compare):
     async def before(pilot):
         await settle(pilot)

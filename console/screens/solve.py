@@ -136,7 +136,8 @@ class SolveScreen(ConsoleScreen):
         self.query_one(ObjectiveChart).set_points([(e.elapsed_s, e.objective, e.bound) for e in events])
         log = self.query_one(RichLog)
         if run is not None and run.id != self._log_run:
-            log.clear()
+            if self._log_run is not None:
+                log.write("─" * 40)
             self._log_run, self._logged = run.id, 0
             log.write(f"run {run.id} queued at {time.strftime('%H:%M:%S UTC', time.gmtime(run.created_at))}")
         for e in events[self._logged:]:
