@@ -120,3 +120,16 @@ def test_a_proof_is_never_wrong(instance):
     fleet, lim = instance
     if precheck(fleet, lim):
         assert optimum(fleet, lim) is None
+
+
+def test_precheck_is_fast_on_a_large_fleet():
+    import time
+
+    hosts = [{"id": f"h{i}", "rack": f"r{i // 20}", "state": "needs_reboot" if i % 2 == 0 else "active",
+              "cpu": 64, "memory_gb": 512, "disk_gb": 4000} for i in range(2000)]
+    vms = [{"id": f"v{i}", "host": f"h{(i // 10) * 2}", "customer": f"c{i % 50}", "cpu": 2 + i % 3,
+            "memory_gb": 8, "disk_gb": 50} for i in range(10_000)]
+    fleet = snapshot(hosts, vms)
+    t = time.perf_counter()
+    assert precheck(fleet, limits(capacity={"rolling": False})) == []
+    assert time.perf_counter() - t < 1.0

@@ -57,10 +57,14 @@ class _Fleet:
         self.stuck: dict[str, list[VM]] = {h.id: [v for v in s.vms_by_host.get(h.id, []) if not v.migratable]
                                             for h in self.rebooting}
         self.all_movers = [(h, v) for h in self.rebooting for v in self.movers[h.id]]
+        self._rooms: dict[str, list[float]] = {}
 
     def load(self, vms: Iterable[VM]) -> list[float]:
-        vms = list(vms)
-        return [sum(v.demand(r) for v in vms) for r in RESOURCES]
+        out = [0.0] * len(RESOURCES)
+        for v in vms:
+            for i, r in enumerate(RESOURCES):
+                out[i] += getattr(v, r)
+        return out
 
     def spare(self, h: Host) -> list[float]:
         """Room an active host keeps for arrivals: its VMs never leave."""
@@ -78,9 +82,11 @@ class _Fleet:
                 and (h.state == "active" or (rolling and h.state == "needs_reboot"))]
 
     def room(self, h: Host) -> list[float]:
-        """What may ever arrive on a receiver (never negative)."""
-        room = self.spare(h) if h.state == "active" else self.room_after_reboot(h)
-        return [max(0.0, x) for x in room]
+        """What may ever arrive on a receiver (never negative); computed once per host."""
+        if h.id not in self._rooms:
+            room = self.spare(h) if h.state == "active" else self.room_after_reboot(h)
+            self._rooms[h.id] = [max(0.0, x) for x in room]
+        return self._rooms[h.id]
 
 
 def _fits(demand: list[float], room: list[float]) -> bool:
@@ -174,15 +180,19 @@ def no_target(f: _Fleet) -> list[str]:
         rooms = {r.id: f.room(r) for r in receivers}
         alone: list[str] = []     # no other host may receive anything
         homeless: list[str] = []  # other hosts exist, none can hold it
+        holders: dict[tuple, list[str]] = {}  # VM size and speed → the first two hosts that could hold it
         for h, vm in movers:
-            others = [r for r in receivers if r.id != h.id]
-            if not others:
+            if not any(r.id != h.id for r in receivers[:2]):
                 alone.append(vm.id)
                 continue
             demand = [vm.demand(r) for r in RESOURCES]
             g = migration_gbps(vm, f.limits)
-            if not any(_fits(demand, rooms[r.id]) and (r.bandwidth_gbps is None or g <= r.bandwidth_gbps + EPS)
-                       for r in others):
+            key = (*demand, g)
+            if key not in holders:
+                fit = (r.id for r in receivers if _fits(demand, rooms[r.id])
+                       and (r.bandwidth_gbps is None or g <= r.bandwidth_gbps + EPS))
+                holders[key] = [x for _, x in zip(range(2), fit)]
+            if not any(x != h.id for x in holders[key]):
                 homeless.append(vm.id)
         if alone:
             why = ("every other host needs a reboot or is disabled, and capacity.rolling is false"
@@ -238,10 +248,17 @@ def first_evacuation(f: _Fleet) -> list[str]:
         rooms = [f.room(r) for r in early]
         room = [sum(x) for x in zip(*rooms)] if early else [0.0] * len(RESOURCES)
 
+        fits_early: dict[tuple, bool] = {}
+
+        def fits_some_early_host(v: VM) -> bool:
+            demand = tuple(v.demand(r) for r in RESOURCES)
+            if demand not in fits_early:
+                fits_early[demand] = any(_fits(demand, x) for x in rooms)
+            return fits_early[demand]
+
         def can_go_first(h: Host) -> bool:
             vms = f.movers[h.id]
-            return _fits(f.load(vms), room) and all(
-                any(_fits([v.demand(r) for r in RESOURCES], x) for x in rooms) for v in vms)
+            return _fits(f.load(vms), room) and all(fits_some_early_host(v) for v in vms)
 
         if not any(can_go_first(h) for h in sources):
             out.append(f"datacenter {dc}: rolling maintenance cannot start: the VMs of every host to evacuate "
