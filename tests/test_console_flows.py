@@ -286,8 +286,12 @@ def test_save_and_load_a_named_limit_set():
             await pilot.pause()
             screen = app.screen
             screen.query_one("#lim-concurrency-per_rack").value = "5"
+            screen.query_one("#lim-conflict-overrides").value = "ghost=1"
+            await pilot.pause()
+            assert "ghost" in str(screen.query_one("#limits-status").render())  # valid, but warned about
             screen.query_one("#lim-conflict-overrides").value = "cust-a=3"
             await pilot.pause()
+            assert "ghost" not in str(screen.query_one("#limits-status").render())
             assert app.limits.concurrency.per_rack == 5
             await pilot.press("ctrl+s")
             await app.workers.wait_for_complete()

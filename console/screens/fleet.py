@@ -198,7 +198,6 @@ class FleetScreen(ConsoleScreen):
         else:
             self._scope = None if self._scope == (kind, ident) else (kind, ident)
             self._apply_scope()
-        self.app.sub_title = "" if self._scope is None else f"{self._scope[0]} {self._scope[1]}"
 
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         table = self.query_one(f"#{self._filter_target}", LineTable)

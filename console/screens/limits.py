@@ -260,9 +260,13 @@ class LimitsScreen(ConsoleScreen):
                 text.append(message, style="red")
             status.update(text)
         else:
-            status.update(Text.assemble(("✓ valid", "bold green"), f" — used by Solve"
-                                        f"{' (set ' + self.app.limits_name + ')' if self.app.limits_name else ''}",
-                                        "\nctrl+s save · ctrl+o load · ctrl+r defaults · esc leave field"))
+            text = Text.assemble(("✓ valid", "bold green"), f" — used by Solve"
+                                 f"{' (set ' + self.app.limits_name + ')' if self.app.limits_name else ''}",
+                                 "\nctrl+s save · ctrl+o load · ctrl+r defaults · esc leave field")
+            unknown = self._unknown_customers(limits)
+            if unknown:
+                text.append(f"\n⚠ overrides name customers not in the fleet: {', '.join(unknown)}", style="yellow")
+            status.update(text)
             if limits != self.app.limits:
                 self.app.set_limits(limits, self.app.limits_name)
         shown = limits or self.app.limits
@@ -270,6 +274,12 @@ class LimitsScreen(ConsoleScreen):
             Syntax(json.dumps(shown.model_dump(mode="json", by_alias=True, exclude_defaults=True), indent=1),
                    "json", background_color="default", word_wrap=True))
         return limits
+
+    def _unknown_customers(self, limits: Limits) -> list[str]:
+        snapshot = self.app.snapshot
+        if snapshot is None:
+            return []
+        return sorted(c for c in limits.conflict.overrides if c not in snapshot.customer_by_id)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if not self._filling:

@@ -315,13 +315,6 @@ class LineTable(ScrollView, can_focus=True):
             style = self.rich_style
         return strip.crop_extend(sx, sx + width, style)
 
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
-
-
-def pct(value: Optional[float]) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
