@@ -118,8 +118,12 @@ class _Search:
                         m.Add(sum(x[i, r] for i in group) <= room)
         self._move_budget(m, x, items, hosts)
         load_cost = sum(round(100 * self.size[i]) * weight[r] * x[i, r] for (i, r) in x)
-        big = sum(round(100 * self.size[i]) for i in items) * (2 * len(hosts) + 1) + 1
-        m.Minimize(big * sum(y.values()) + load_cost)
+        # rebalance: a VM away from its origin pays its migration minutes (drain still pays off)
+        move_cost = sum(p.items[i].move_cost * x[i, r] for (i, r) in x
+                        if p.items[i].origin is not None and p.receivers[r].host != p.items[i].origin)
+        big = sum(round(100 * self.size[i]) for i in items) * (2 * len(hosts) + 1) \
+            + sum(p.items[i].move_cost for i in items) + 1
+        m.Minimize(big * sum(y.values()) + load_cost + move_cost)
         for (i, r), v in x.items():
             m.AddHint(v, self.assign[i] == r)
         for r in hosts:
