@@ -139,6 +139,16 @@ class FleetConsole(App):
         except Exception as exc:  # an unreadable database must not kill the console
             snapshot, error = None, f"cannot read the fleet: {exc}"
         self.call_from_thread(self._fleet_loaded, snapshot, error)
+        try:  # a run started elsewhere (the CLI, a schedule) is followed from the start
+            live = [r for r in self.data.list_runs(limit=20) if r.status in ("running", "queued")]
+        except Exception:
+            live = []
+        if live:
+            self.call_from_thread(self._follow_existing, max(r.id for r in live))
+
+    def _follow_existing(self, run_id: int) -> None:
+        if self.active_run_id is None and self.active_run is None:
+            self.watch_run(run_id)
 
     def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:
         self.snapshot, self.load_error = snapshot, error

@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,8 @@ from console.widgets.gantt import Gantt
 from console.widgets.line_table import LineTable
 from tests.console_fixtures import big_plan, fixture_data, run_view
 from tests.runs_support import demo_snapshot, start_worker, stop_worker
+
+NO_KEYMAP = Path(__file__).with_name("no-such-keymap.toml")  # never the operator's own keymap
 
 
 async def until(pilot, predicate, timeout: float = 40.0, what: str = "condition", info=None):
@@ -127,7 +130,7 @@ def test_open_a_run_from_history_and_compare_two():
     data, snap, plan_a, plan_b = fixture_data()
 
     async def flow():
-        app = FleetConsole(data, start_mode="runs", poll_interval=3600)
+        app = FleetConsole(data, start_mode="runs", poll_interval=3600, keymap_path=NO_KEYMAP)
         async with app.run_test(size=(140, 40)) as pilot:
             await app.workers.wait_for_complete()
             await pilot.pause()
@@ -179,7 +182,7 @@ def test_cancel_from_runs_needs_confirmation():
     data._runs[5] = run_view(5, "maintenance", "running", None)
 
     async def flow():
-        app = FleetConsole(data, start_mode="runs", poll_interval=3600)
+        app = FleetConsole(data, start_mode="runs", poll_interval=3600, keymap_path=NO_KEYMAP)
         async with app.run_test(size=(120, 34)) as pilot:
             await app.workers.wait_for_complete()
             await pilot.pause()
@@ -221,7 +224,7 @@ def test_progress_polls_are_throttled_and_never_overlap():
     data = SlowData(base.snapshot(), [replace(base.get_run(1), id=9, status="running", finished_at=None)])
 
     async def flow():
-        app = FleetConsole(data, start_mode="solve", poll_interval=0.05)
+        app = FleetConsole(data, start_mode="solve", poll_interval=0.05, keymap_path=NO_KEYMAP)
         async with app.run_test(size=(120, 34)) as pilot:
             app.watch_run(9)
             await asyncio.sleep(1.6)
@@ -237,7 +240,7 @@ def test_gantt_builds_only_visible_lines_at_10k_migrations():
     data = MemoryData(snap, [])
 
     async def flow():
-        app = FleetConsole(data, start_mode="schedule", poll_interval=3600)
+        app = FleetConsole(data, start_mode="schedule", poll_interval=3600, keymap_path=NO_KEYMAP)
         async with app.run_test(size=(160, 50)) as pilot:
             await app.workers.wait_for_complete()
             app.show_plan(plan, "synthetic")
@@ -280,7 +283,7 @@ def test_save_and_load_a_named_limit_set():
     data, *_ = fixture_data()
 
     async def flow():
-        app = FleetConsole(data, start_mode="limits", poll_interval=3600)
+        app = FleetConsole(data, start_mode="limits", poll_interval=3600, keymap_path=NO_KEYMAP)
         async with app.run_test(size=(140, 44)) as pilot:
             await app.workers.wait_for_complete()
             await pilot.pause()

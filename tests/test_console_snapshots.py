@@ -7,6 +7,8 @@ solver, so a screenshot changes only when the console's rendering does. Update w
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from console.app import FleetConsole
@@ -14,11 +16,12 @@ from console.store.runs import ProgressView
 from tests.console_fixtures import T0, fixture_data, run_view
 
 SIZES = {"small": (110, 32), "large": (160, 46)}
+NO_KEYMAP = Path(__file__).with_name("no-such-keymap.toml")  # never the operator's own keymap
 
 
 def make_app(start_mode: str = "fleet") -> FleetConsole:
     data, _snap, _a, _b = fixture_data()
-    return FleetConsole(data, start_mode=start_mode, poll_interval=3600, keymap_path=None)
+    return FleetConsole(data, start_mode=start_mode, poll_interval=3600, keymap_path=NO_KEYMAP)
 
 
 async def settle(pilot) -> None:
