@@ -186,6 +186,7 @@ def test_cancel_from_runs_needs_confirmation():
         async with app.run_test(size=(120, 34)) as pilot:
             await app.workers.wait_for_complete()
             await pilot.pause()
+            assert app.active_run_id == 5  # a run already running when the console opens is followed
             app.screen.query_one(LineTable).move_to_key("5")
             await pilot.press("x")
             assert type(app.screen).__name__ == "ConfirmScreen"
