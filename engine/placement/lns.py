@@ -25,8 +25,6 @@ ROUND_S = 0.3          # CP-SAT time per round: short rounds, many of them, beat
 
 def improve(p: PlacementProblem, start: Assign, deadline: float, lb: float, workers: int, seed: int,
             report: Callable[[Optional[float], str], None], cancel: Optional[Cancellation] = None) -> Assign:
-    if p.objective == "balance":
-        return start
     search = _Search(p, start, seed)
     best = hosts_used(p, search.assign)
     rounds = 0
@@ -159,3 +157,112 @@ class _Search:
                  if p.items[i].origin is not None and (i, self.index[p.items[i].origin]) in x]
         movable = sum(1 for i in items if p.items[i].origin is not None)
         m.Add(outside + movable - sum(stays) <= p.max_moves)
+
+
+# ------------------------------------------------------------------ balance
+
+
+def improve_balance(p: PlacementProblem, start: Assign, deadline: float, lb: float, workers: int, seed: int,
+                    report: Callable[[Optional[float], str], None],
+                    cancel: Optional[Cancellation] = None) -> Assign:
+    """balance: repeatedly re-spread the VMs of the hottest host and a few cool ones, minimising
+    the highest utilisation among them (a small CP-SAT model; never accepted when worse)."""
+    from engine.placement.solution import peak_utilisation
+
+    search = _Balance(p, start, seed)
+    best = peak_utilisation(p, search.assign)
+    rounds = 0
+    while time.monotonic() < deadline - 0.05 and best > lb + 1e-6 and not (cancel is not None and cancel.cancelled):
+        rounds += 1
+        hosts = search.pick(NEIGHBOURHOOD)
+        if hosts is None:
+            break
+        search.respread(hosts, min(ROUND_S, deadline - time.monotonic()), workers, seed + rounds)
+        now = peak_utilisation(p, search.assign)
+        if now < best - 1e-9:
+            best = now
+            report(round(now, 6), f"lns: peak {now:.4f} after {rounds} rounds")
+    return search.assign
+
+
+class _Balance:
+    def __init__(self, p: PlacementProblem, assign: Assign, seed: int):
+        from engine.placement.problem import SCALE
+
+        self.p = p
+        self.assign = list(assign)
+        self.rng = random.Random(seed)
+        self.demand = [p.int_demand(i) for i in range(len(p.items))]
+        self.cap = [[round(c * SCALE) for c in rec.capacity] for rec in p.receivers]
+        self.fixed = [p._fixed_int(r) for r in range(len(p.receivers))]
+        self.free = [p.int_free(r) for r in range(len(p.receivers))]
+
+    def utilisation(self) -> list[float]:
+        load = [list(f) for f in self.fixed]
+        for i, r in enumerate(self.assign):
+            for d, a in enumerate(self.demand[i]):
+                load[r][d] += a
+        return [max((l / c for l, c in zip(load[r], self.cap[r]) if c > 0), default=0.0)
+                for r in range(len(self.p.receivers))]
+
+    def pick(self, k: int) -> Optional[list[int]]:
+        util = self.utilisation()
+        order = sorted(range(len(util)), key=lambda r: -util[r])
+        if not order:
+            return None
+        hot = order[min(len(order) - 1, int(self.rng.random() ** 4 * 3))]
+        cool = order[::-1][:max(1, k // 2)]
+        rest = [r for r in order if r != hot and r not in cool]
+        self.rng.shuffle(rest)
+        chosen = [hot, *[r for r in cool if r != hot]]
+        return chosen + rest[:k - len(chosen)]
+
+    def respread(self, hosts: list[int], time_limit_s: float, workers: int, seed: int) -> None:
+        from ortools.sat.python import cp_model
+
+        from engine.placement.cpsat import UTIL_SCALE
+
+        p = self.p
+        chosen = set(hosts)
+        items = [i for i, r in enumerate(self.assign) if r in chosen]
+        m = cp_model.CpModel()
+        x = {}
+        for i in items:
+            for r in hosts:
+                room = p.customer_room(r, p.items[i].customer)
+                if (room is None or room >= 1) and all(a <= f for a, f in zip(self.demand[i], self.free[r])):
+                    x[i, r] = m.NewBoolVar("")
+            m.AddExactlyOne(x[i, r] for r in hosts if (i, r) in x)
+        peak = m.NewIntVar(0, UTIL_SCALE * 10, "peak")
+        for r in hosts:
+            inside = [i for i in items if (i, r) in x]
+            for d in range(p.dims):
+                load = sum(self.demand[i][d] * x[i, r] for i in inside)
+                m.Add(load <= self.free[r][d])
+                if self.cap[r][d] > 0:
+                    m.Add((self.fixed[r][d] + load) * UTIL_SCALE <= peak * self.cap[r][d])
+            if p.customer_cap is not None:
+                groups: dict[str, list[int]] = {}
+                for i in inside:
+                    groups.setdefault(p.items[i].customer, []).append(i)
+                for c, group in groups.items():
+                    room = p.customer_room(r, c)
+                    if len(group) > room:
+                        m.Add(sum(x[i, r] for i in group) <= room)
+        m.Minimize(peak)
+        for (i, r), v in x.items():
+            m.AddHint(v, self.assign[i] == r)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+        solver.parameters.num_workers = max(1, min(workers, 2))
+        solver.parameters.random_seed = seed % 1000
+        if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return
+        before = max(self.utilisation()[r] for r in hosts)
+        trial = list(self.assign)
+        for (i, r), v in x.items():
+            if solver.BooleanValue(v):
+                trial[i] = r
+        kept, self.assign = self.assign, trial
+        if max(self.utilisation()[r] for r in hosts) > before + 1e-12:
+            self.assign = kept

@@ -4,7 +4,8 @@ Solvers: `ffd`, `bfd` (greedy; `bfd` is worst-fit for balance and consolidation
 for rebalance), `cbc` (PuLP MIP, CBC killed at the deadline), `cp-sat` (for
 min_hosts first bin completion on interchangeable hosts, then the assignment
 model hinted with the best greedy packing), `lns` (large-neighbourhood search
-re-packing a few hosts at a time with CP-SAT; balance falls back to cp-sat),
+re-packing a few hosts at a time with CP-SAT; for balance, re-spreading the
+hottest host's VMs with a few cool hosts),
 `auto` (the best of ffd, bfd and the dot-product fill; done if it meets the
 lower bound; else cp-sat up to EXACT_SIZE item×host pairs, lns beyond).
 Every plan goes through `engine.validate_placement` (PlanRejected on a violation).
@@ -103,11 +104,12 @@ class _Run:
                 status = "unknown"
             return self.plan(assign, status if assign is None else None, "cbc" if assign is not greedy else f"cbc ({name})")
         if solver == "lns":
-            from engine.placement.lns import improve
+            from engine.placement.lns import improve, improve_balance
 
-            if greedy is None or p.objective == "balance":
-                return self.run_cpsat(greedy, name)  # LNS packs hosts; balance needs the whole model
-            assign = improve(p, greedy, self.deadline, self.lb, self.workers, self.seed, self.report, self.cancel)
+            if greedy is None:
+                return self.run_cpsat(greedy, name)
+            search = improve_balance if p.objective == "balance" else improve
+            assign = search(p, greedy, self.deadline, self.lb, self.workers, self.seed, self.report, self.cancel)
             return self.plan(assign, None, "lns")
         raise AssertionError(solver)
 
