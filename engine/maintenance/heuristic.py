@@ -35,6 +35,7 @@ from engine.maintenance.problem import Problem
 from engine.maintenance.schedule import Schedule
 
 INF = 1 << 60
+STARTED = 0  # try_start: started; else None (source/datacenter/fleet full) or what to wait for
 LOOKAHEAD = 8  # hosts that do not fit tried per opening, beyond which we wait for more room
 
 
@@ -161,34 +162,106 @@ class _Pass:
         failed_at: dict[int, int] = {}  # host -> room version when its packing last failed
         room_version = 0
         waiting_reboot: list[int] = []
-        ready: list[int] = []
+        ready: list[int] = []  # "customer" priority: one list in priority order
+        ready_by_dc: list[dict[int, list[int]]] = [{} for _ in P.datacenters]  # "host": per source, in open order
+        parked: dict[tuple, list[int]] = {}  # "host" priority: tasks waiting for what blocks them
         events: list[tuple[int, int, int]] = []  # (time, kind 0 migration end / 1 reboot end, id)
         n_reboots = len(P.reboot_hosts)
         rebooted = 0
         blocked_customers: set[int] = set()
         t_now = 0
 
-        if self.priority == "customer":
-            key: Callable[[int], tuple] = lambda j: (-self.cust_crit[tasks[j].customer], open_seq[tasks[j].source], -tasks[j].duration, j)
-        else:
-            key = lambda j: (open_seq[tasks[j].source], -tasks[j].duration, j)
+        by_host = self.priority != "customer"
+        prio: dict[int, tuple] = {}  # task -> priority key, fixed when its host opens
 
-        def try_start(j: int) -> bool:
+        def key(j: int) -> tuple:
+            t = tasks[j]
+            if by_host:
+                return (-t.duration, j)
+            return (-self.cust_crit[t.customer], open_seq[t.source], -t.duration, j)
+
+        def add_ready(h: int, new: list[int]) -> None:
+            if by_host:
+                ready_by_dc[self.dc_of[h]][h] = new
+            else:
+                ready.extend(new)
+                ready.sort(key=prio.__getitem__)
+
+        def scan_ready() -> None:
+            """Start every ready migration that the limits allow now, in priority order."""
+            if not by_host:
+                if ready:
+                    ready[:] = [j for j in ready if try_start(j) != STARTED]
+                return
+            for d, hosts_ready in enumerate(ready_by_dc):
+                if dc_cnt[d] >= self.per_dc:
+                    continue
+                for h, waiting in hosts_ready.items():
+                    if not waiting or src_cnt[h] >= self.per_src:
+                        continue
+                    if glob_cnt >= self.glob or dc_cnt[d] >= self.per_dc:
+                        break
+                    still = []
+                    for j in waiting:
+                        why = try_start(j)
+                        if why == STARTED:
+                            continue
+                        if why is None:
+                            still.append(j)
+                        else:  # parked until that customer / target / rack / host frees capacity
+                            parked.setdefault(why, []).append(j)
+                    hosts_ready[h] = still
+
+        def free_slots(key_: tuple) -> int:
+            kind, i = key_
+            if kind == "customer":
+                return self.cust_lim[i] - cust_cnt[i]
+            if kind == "target":
+                return self.per_tgt - tgt_cnt[i]
+            if kind == "rack":
+                return self.per_rack - rack_cnt[i]
+            return INF  # bandwidth: sizes differ, wake them all
+
+        def wake(key_: tuple) -> None:
+            """Put tasks parked on a limit back in their host's list once that limit has room
+            (exactly what rescanning them would do, without rescanning them at every event)."""
+            waiting = parked.get(key_)
+            if not waiting:
+                return
+            if free_slots(key_) <= 0:
+                return  # they would fail on the same limit again
+            woken = parked.pop(key_)
+            touched = set()
+            for j in woken:
+                s_ = tasks[j].source
+                ready_by_dc[self.dc_of[s_]][s_].append(j)
+                touched.add(s_)
+            for s_ in touched:
+                ready_by_dc[self.dc_of[s_]][s_].sort(key=prio.__getitem__)
+
+        def try_start(j: int):
+            """Start task j now if every limit allows; else say what blocks it."""
             nonlocal glob_cnt
             t = tasks[j]
             s, g, c = t.source, targets[j], t.customer
-            if glob_cnt >= self.glob or src_cnt[s] >= self.per_src or tgt_cnt[g] >= self.per_tgt:
-                return False
+            if glob_cnt >= self.glob or src_cnt[s] >= self.per_src:
+                return None
+            if tgt_cnt[g] >= self.per_tgt:
+                return ("target", g)
             if c in blocked_customers or cust_cnt[c] >= self.cust_lim[c]:
-                return False
+                return ("customer", c)
             d = self.dc_of[s]
             if dc_cnt[d] >= self.per_dc:
-                return False
+                return None
             rs, rg = self.rack_of[s], self.rack_of[g]
-            if rack_cnt[rs] >= self.per_rack or (rg != rs and rack_cnt[rg] >= self.per_rack):
-                return False
-            if bw_used[s] + t.gbps > self.bw[s] or bw_used[g] + t.gbps > self.bw[g]:
-                return False
+            if rack_cnt[rs] >= self.per_rack:
+                return ("rack", rs)
+            if rg != rs and rack_cnt[rg] >= self.per_rack:
+                return ("rack", rg)
+            if bw_used[s] + t.gbps > self.bw[s]:
+                return ("bandwidth", s)
+            if bw_used[g] + t.gbps > self.bw[g]:
+                return ("bandwidth", g)
             glob_cnt += 1
             src_cnt[s] += 1
             tgt_cnt[g] += 1
@@ -201,7 +274,7 @@ class _Pass:
             bw_used[g] += t.gbps
             starts[j] = t_now
             heapq.heappush(events, (t_now + t.duration, 0, j))
-            return True
+            return STARTED
 
         def open_one(lookahead: Optional[int] = LOOKAHEAD) -> bool:
             """Open the first host in order that fits (and whose datacenter has free slots)."""
@@ -224,17 +297,19 @@ class _Pass:
                 open_seq[h] = len(open_seq)
                 for j, g in packed:
                     targets[j] = g
-                new = sorted((j for j, _ in packed), key=key)
-                for j in new:
-                    if not try_start(j):
-                        ready.append(j)
-                ready.sort(key=key)
+                for j, _ in packed:
+                    prio[j] = key(j)
+                new = sorted((j for j, _ in packed), key=prio.__getitem__)
+                waiting = [j for j in new if try_start(j) != STARTED]
+                if waiting:
+                    add_ready(h, waiting)
                 return True
             return False
 
         def start_reboots() -> bool:
             nonlocal rebooted, room_version
             changed = False
+            was_blocked = set(blocked_customers)
             blocked_customers.clear()
             still: list[int] = []
             for h in waiting_reboot:
@@ -259,6 +334,9 @@ class _Pass:
                         changed = True
                 reboot_starts[h] = t_now
             waiting_reboot[:] = still
+            if by_host:
+                for c in was_blocked - blocked_customers:
+                    wake(("customer", c))
             return changed
 
         for h in empty_hosts:
@@ -290,11 +368,17 @@ class _Pass:
                     remaining[s] -= 1
                     if remaining[s] == 0:
                         waiting_reboot.append(s)
+                    if by_host:
+                        for k in (("customer", t.customer), ("target", g), ("rack", rs), ("rack", rg),
+                                  ("bandwidth", s), ("bandwidth", g)):
+                            wake(k)
                 else:
                     hd = P.hosts[i]
                     rack_down[hd.rack] -= 1
                     for c, n in hd.down_customers:
                         cust_cnt[c] -= n
+                        if by_host:
+                            wake(("customer", c))
                     rebooted += 1
                     if P.rolling:
                         self.available[i] = True
@@ -302,12 +386,7 @@ class _Pass:
             # 2. reboots first (they unlock room and must not starve), then waiting
             #    migrations, then open more hosts while slots are free
             start_reboots()
-            if ready:
-                still = []
-                for j in ready:
-                    if not try_start(j):
-                        still.append(j)
-                ready[:] = still
+            scan_ready()
             while True:
                 progressed = False
                 while unopened and open_one():
