@@ -216,8 +216,8 @@ class ProcessExecutor:
 
 
 def choose_executor(n_jobs: int, workers: int) -> Executor:
-    if n_jobs <= 1 or workers <= 1:
-        return InlineExecutor()
+    if n_jobs <= 1 or workers <= 1 or multiprocessing.current_process().daemon:
+        return InlineExecutor()  # (a daemonic worker process may not start children)
     return ProcessExecutor(min(workers, n_jobs))
 
 
