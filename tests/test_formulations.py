@@ -265,3 +265,16 @@ def test_bench_formulations_rejects_bad_options_with_exit_2(tmp_path):
                  ["--csv", str(tmp_path / "missing" / "f.csv")]):
         result = runner.invoke(app, ["bench", "formulations", *args])
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_cancelled_mip_solve_keeps_the_valid_warm_start_and_returns_at_once():
+    from engine.progress import Cancellation
+
+    snapshot, limits, _ = seed_style_instance(40)
+    cancel = Cancellation()
+    cancel.cancel()
+    t0 = time.monotonic()
+    plan = SOLVERS["mip-time-indexed"](snapshot, limits, time_limit_s=30, cancel=cancel)
+    assert time.monotonic() - t0 < 10
+    assert plan.status in ("feasible", "optimal") and plan.makespan is not None
+    assert validate_maintenance(snapshot, limits, plan) == []
