@@ -61,6 +61,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("fleet.sort", "s", "Sort", "sort_next", scope="fleet"),
     ActionSpec("fleet.reverse", "r", "Reverse", "sort_reverse", scope="fleet"),
     ActionSpec("fleet.reload", "f5", "Reload", "reload", scope="fleet"),
+    ActionSpec("fleet.clear", "escape", "Clear filter, else back", "clear_filter", scope="fleet", show=False),
     # Limits
     ActionSpec("limits.save", "ctrl+s", "Save set", "save", scope="limits"),
     ActionSpec("limits.load", "ctrl+o", "Load set", "load", scope="limits"),
@@ -84,6 +85,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("allocation.view", "tab", "Switch table", "cycle_view", scope="allocation", show=True),
     ActionSpec("allocation.filter", "slash", "Filter", "filter", scope="allocation", key_display="/"),
     ActionSpec("allocation.sort", "s", "Sort", "sort_next", scope="allocation"),
+    ActionSpec("allocation.clear", "escape", "Clear filter, else back", "clear_filter", scope="allocation",
+               show=False),
     # Runs
     ActionSpec("runs.open", "enter", "Open", "open_run", scope="runs"),
     ActionSpec("runs.mark", "space", "Mark", "mark", scope="runs"),
@@ -92,6 +95,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("runs.filter", "slash", "Filter", "filter", scope="runs", key_display="/"),
     ActionSpec("runs.sort", "s", "Sort", "sort_next", scope="runs"),
     ActionSpec("runs.refresh", "f5", "Refresh", "refresh_runs", scope="runs"),
+    ActionSpec("runs.clear", "escape", "Clear filter, else back", "clear_filter", scope="runs", show=False),
 )
 
 # Keys handled inside widgets: listed on the help screen, not rebindable here.

@@ -322,3 +322,25 @@ def test_save_and_load_a_named_limit_set():
             assert screen.query_one("#lim-concurrency-per_rack").value == ""
 
     asyncio.run(flow())
+
+
+def test_esc_clears_a_filter_before_going_back():
+    data, *_ = fixture_data()
+
+    async def flow():
+        app = FleetConsole(data, start_mode="runs", poll_interval=3600, keymap_path=NO_KEYMAP)
+        async with app.run_test(size=(120, 34)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("1")  # runs → fleet, so "back" has somewhere to go
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            table = app.screen.query_one("#hosts", LineTable)
+            await pilot.press("slash", *"r02", "enter")
+            assert table.row_count == 4 and app.focused is table
+            await pilot.press("escape")
+            assert table.row_count == 12 and app.current_mode == "fleet"
+            await pilot.press("escape")
+            assert app.current_mode == "runs"
+
+    asyncio.run(flow())

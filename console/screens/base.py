@@ -24,6 +24,20 @@ class ConsoleScreen(Screen):
     def on_screen_resume(self) -> None:
         self.refresh_nav()
 
+    def action_clear_filter(self) -> None:
+        """esc: clear the screen's filter if one is set, else go back."""
+        from console.widgets.filter_bar import FilterBar
+        from console.widgets.line_table import LineTable
+
+        filtered = [t for t in self.query(LineTable) if t.filter_text]
+        if filtered:
+            for bar in self.query(FilterBar):
+                bar.action_clear_filter()
+            for table in filtered:
+                table.set_filter("")
+        else:
+            self.app.action_back()
+
     def refresh_nav(self) -> None:
         for bar in self.query(NavBar):
             bar.update_context(getattr(self.app, "context_line", ""))
