@@ -256,3 +256,40 @@ def test_capacity_rows_read_malloovias_own_solution_file():
     assert len(rows) == len(phase_ii["vms_number"]) * len(phase_ii["apps"])
     assert "slots" in note
     assert all(isinstance(v, float) for v in rows[0].values[-3:])
+
+
+def test_solve_options_follow_the_kind_objective_and_limits():
+    import asyncio
+
+    from console.app import FleetConsole
+    from tests.console_fixtures import fixture_data
+
+    data, *_ = fixture_data()
+
+    async def flow():
+        app = FleetConsole(data, start_mode="solve", poll_interval=3600, keymap_path=tmp_keymap())
+        async with app.run_test(size=(120, 34)) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            app.set_limits(Limits.model_validate({"solve": {"time_limit_s": 12, "workers": 1}}))
+            assert screen.selected_options() == ("maintenance", {"solver": "cp-sat", "time_limit_s": 12, "workers": 1},
+                                                 None)
+            screen.action_cycle_kind()
+            await pilot.pause()
+            screen.query_one("#solve-objective").value = "rebalance"
+            screen.query_one("#solve-max-moves").value = "7"
+            await pilot.pause()
+            kind, options, _ = screen.selected_options()
+            assert kind == "placement" and options["objective"] == "rebalance" and options["max_moves"] == 7
+            assert screen.query_one("#solve-max-moves").display
+            screen.query_one("#solve-max-moves").value = "lots"
+            with pytest.raises(ValueError):
+                screen.selected_options()
+
+    asyncio.run(flow())
+
+
+def tmp_keymap():
+    from pathlib import Path
+
+    return Path(__file__).with_name("no-such-keymap.toml")

@@ -98,6 +98,10 @@ class SolveScreen(ConsoleScreen):
                 yield Static("Solver (v)", classes="limits-section")
                 yield Select([(s, s) for s in SOLVERS["maintenance"]], value="cp-sat", allow_blank=False,
                              id="solve-solver", compact=True)
+                yield Select([("objective from the limits", "limits"), ("min_hosts", "min_hosts"),
+                              ("balance", "balance"), ("rebalance (moves VMs)", "rebalance")],
+                             value="limits", allow_blank=False, id="solve-objective", compact=True)
+                yield Input(placeholder="max moves (rebalance)", id="solve-max-moves", compact=True)
                 yield Input(placeholder="Malloovia problem file (capacity)", id="solve-problem", compact=True)
                 yield Input(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
                 yield Static("", id="solve-limits")
@@ -121,6 +125,9 @@ class SolveScreen(ConsoleScreen):
     def _toggle_capacity_inputs(self, kind: str) -> None:
         for wid in ("#solve-problem", "#solve-problem-id"):
             self.query_one(wid).display = kind == "capacity"
+        self.query_one("#solve-objective").display = kind == "placement"
+        self.query_one("#solve-max-moves").display = (
+            kind == "placement" and self.query_one("#solve-objective", Select).value == "rebalance")
 
     # ------------------------------------------------------------------ progress
 
@@ -163,6 +170,8 @@ class SolveScreen(ConsoleScreen):
             solver.set_options([(s, s) for s in SOLVERS[kind]])
             solver.value = SOLVERS[kind][0]
             self._toggle_capacity_inputs(kind)
+        elif event.select.id == "solve-objective":
+            self._toggle_capacity_inputs(str(self.query_one("#solve-kind", Select).value))
 
     def action_cycle_kind(self) -> None:
         select = self.query_one("#solve-kind", Select)
@@ -188,6 +197,15 @@ class SolveScreen(ConsoleScreen):
         options = {"solver": solver, "time_limit_s": limits.solve.time_limit_s}
         if limits.solve.workers is not None:
             options["workers"] = limits.solve.workers
+        if kind == "placement":
+            objective = str(self.query_one("#solve-objective", Select).value)
+            if objective != "limits":
+                options["objective"] = objective
+            moves = self.query_one("#solve-max-moves", Input).value.strip()
+            if objective == "rebalance" and moves:
+                if not moves.isdigit():
+                    raise ValueError(f"max moves must be a whole number, not {moves!r}")
+                options["max_moves"] = int(moves)
         return kind, options, None
 
     def action_start(self) -> None:
@@ -195,7 +213,11 @@ class SolveScreen(ConsoleScreen):
         if self.app.active_run_id is not None and run is not None and not run.terminal:
             self.notify(f"run {run.id} is still {run.status}: cancel it first (c)", severity="warning")
             return
-        kind, options, problem = self.selected_options()
+        try:
+            kind, options, problem = self.selected_options()
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
         self.query_one(RichLog).write(f"starting a {kind} run: " + " ".join(f"{k}={v}" for k, v in options.items()))
         self.app.start_run(kind, options, problem)
 
