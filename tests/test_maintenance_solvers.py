@@ -195,3 +195,23 @@ def test_solver_registry_and_unknown_solver():
     assert {"cp-sat", "heuristic"} <= set(available_solvers())
     with pytest.raises(ValueError, match="unknown maintenance solver"):
         solve_maintenance(_two_datacenters(), limits(), solver="nope")
+
+
+def test_merged_status_is_honest():
+    from engine.maintenance.solve import ComponentResult, _merge
+    from engine.model import SolverInfo
+
+    info = lambda: SolverInfo(name="cp-sat")
+    opt = lambda m: ComponentResult(status="optimal", makespan=m, bound=m, proven=True)
+    feas = lambda m, b=None: ComponentResult(status="feasible", makespan=m, bound=b)
+    # the component that sets the makespan is proven optimal: the fleet plan is optimal
+    assert _merge([opt(50), feas(40)], [], None, "cp-sat", info)[0].status == "optimal"
+    # the longest component is only feasible and nothing bounds it: feasible, bound from the other
+    plan = _merge([opt(40), feas(50)], [], None, "cp-sat", info)[0]
+    assert plan.status == "feasible" and plan.makespan == 50 and plan.lower_bound == 40
+    # a fleet lower bound equal to the makespan proves it
+    assert _merge([feas(50), feas(40)], [], 50, "cp-sat", info)[0].status == "optimal"
+    inf = ComponentResult(status="infeasible", explanation="dc2: no room")
+    plan = _merge([opt(40), inf], [], None, "cp-sat", info)[0]
+    assert plan.status == "infeasible" and "dc2" in plan.explanation and plan.makespan is None
+    assert _merge([opt(40), ComponentResult(status="unknown")], [], None, "cp-sat", info)[0].status == "unknown"
