@@ -60,6 +60,7 @@ class FleetConsole(App):
         self._polling = False
         self._last_poll = 0.0
         self._poll_backoff_until = 0.0
+        self._shown_plan_key: Any = None
         self._mode_history: list[str] = []
         self._start_mode = start_mode
         self.keymap: dict[str, str] = {}
@@ -322,21 +323,22 @@ class FleetConsole(App):
             return
         self._polling = True
         since = self.active_events[-1].id if self.active_events else 0
-        had_objective = self.active_run.objective if self.active_run is not None else None
-        self._poll(self.active_run_id, since, had_objective)
+        self._poll(self.active_run_id, since, self._shown_plan_key)
 
     @work(thread=True, group="poll")
-    def _poll(self, run_id: int, since_id: int, had_objective) -> None:
-        plan = None
+    def _poll(self, run_id: int, since_id: int, shown_key) -> None:
+        plan = key = None
         try:
             run = self.data.get_run(run_id)
             events = self.data.run_progress(run_id, since_id)
-            if run is not None and run.plan is not None and (run.terminal or run.objective != had_objective):
-                plan = plan_from_dict(run.plan)
+            if run is not None and run.plan is not None:
+                key = plan_key(run.id, run.plan)
+                if key != shown_key:  # a new or better plan (final, or an incumbent the store kept)
+                    plan = plan_from_dict(run.plan)
         except Exception as exc:
             self.call_from_thread(self._poll_failed, str(exc))
             return
-        self.call_from_thread(self._poll_done, run_id, run, events, plan)
+        self.call_from_thread(self._poll_done, run_id, run, events, plan, key)
 
     def _poll_failed(self, message: str) -> None:
         self._polling = False
@@ -346,7 +348,7 @@ class FleetConsole(App):
         self._last_poll = now
         self._poll_backoff_until = now + 2.0
 
-    def _poll_done(self, run_id: int, run, events: list, plan) -> None:
+    def _poll_done(self, run_id: int, run, events: list, plan, key=None) -> None:
         self._polling = False
         if run_id != self.active_run_id or run is None:
             return
@@ -356,6 +358,7 @@ class FleetConsole(App):
             self.active_events.extend(events)
         self.progress_version += 1  # elapsed time moves on even without new events
         if plan is not None:
+            self._shown_plan_key = key
             self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
         if changed_status:
             self.runs_version += 1
@@ -365,6 +368,14 @@ class FleetConsole(App):
             self.notify(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
                         severity="error" if run.status == "failed" else "information", timeout=5)
             self.refresh_context()
+
+
+def plan_key(run_id: int, plan: dict) -> tuple:
+    """Cheap identity of a stored plan: parse it again only when this changes."""
+    solver = plan.get("solver") or {}
+    return (run_id, plan.get("status"), plan.get("makespan"), plan.get("value"), plan.get("cost"),
+            plan.get("lower_bound"), len(plan.get("migrations") or plan.get("assignments") or []),
+            solver.get("wall_s") if isinstance(solver, dict) else None)
 
 
 def run_console(data: ConsoleData | Path | None, limits_name: Optional[str] = None) -> None:

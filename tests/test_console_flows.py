@@ -344,3 +344,25 @@ def test_esc_clears_a_filter_before_going_back():
             assert app.current_mode == "runs"
 
     asyncio.run(flow())
+
+
+def test_gantt_follows_a_running_solve_that_stores_better_plans():
+    """When the runs store keeps incumbents, the Gantt re-renders while the run is still running."""
+    data, snap, plan_a, plan_b = fixture_data()
+    dump = lambda plan: plan.model_dump(mode="json", by_alias=True, exclude_none=True)  # noqa: E731
+    data._runs[9] = run_view(9, "maintenance", "running", dump(plan_b), objective=plan_b.makespan)
+
+    async def flow():
+        app = FleetConsole(data, start_mode="schedule", poll_interval=0.05, keymap_path=NO_KEYMAP)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await until(pilot, lambda: app.shown_run_id == 9, timeout=10, what="first incumbent")
+            gantt = app.screen.query_one(Gantt)
+            assert gantt.plan == plan_b and app.active_run.status == "running"
+            # a better incumbent arrives: same run, still running
+            data._runs[9] = replace(data._runs[9], plan=dump(plan_a), objective=plan_a.makespan)
+            await until(pilot, lambda: gantt.plan == plan_a, timeout=10, what="better incumbent on the Gantt")
+            assert app.active_run.status == "running"
+            assert "makespan 80" in str(app.screen.query_one("#schedule-head").render())
+
+    asyncio.run(flow())
