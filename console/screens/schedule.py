@@ -11,13 +11,15 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.actions import bindings_for
+from console.plan_metrics import maintenance_metrics
 from console.screens.base import ConsoleScreen
 from console.widgets.filter_bar import FilterBar
 from console.widgets.gantt import Gantt, fmt_minutes
 from engine.model import MaintenancePlan
 
 
-def plan_headline(plan: Optional[MaintenancePlan], run_label: str) -> Text:
+def plan_headline(plan: Optional[MaintenancePlan], run_label: str,
+                  peak: Optional[tuple[str, int]] = None) -> Text:
     if plan is None:
         return Text(f"{run_label}: no maintenance plan to show yet — start one on Solve (3) or open a run on Runs (6).",
                     style="italic")
@@ -32,9 +34,21 @@ def plan_headline(plan: Optional[MaintenancePlan], run_label: str) -> Text:
         if plan.makespan:
             text.append(f"  gap {100 * (plan.makespan - plan.lower_bound) / plan.makespan:.1f}%")
     text.append(f"  {len(plan.migrations)} migrations · {len(plan.reboots)} reboots · {plan.solver.name}")
+    if peak is not None:
+        customer, count = peak
+        text.append(f"  worst customer peak {count} ({customer})", style="dim")
     if plan.explanation:
         text.append(f"\n{plan.explanation}", style="red")
     return text
+
+
+def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[tuple[str, int]]:
+    """(customer, most of its VMs migrating at one minute), the disruption operators watch."""
+    if plan is None or snapshot is None or not plan.migrations:
+        return None
+    peaks = maintenance_metrics(plan, snapshot).peak_by_customer
+    customer = max(peaks, key=lambda c: (peaks[c], c))
+    return customer, peaks[customer]
 
 
 def details_text(details: Optional[dict]) -> Text:
@@ -57,6 +71,7 @@ class ScheduleScreen(ConsoleScreen):
     def __init__(self) -> None:
         super().__init__()
         self._shown_run: object = object()
+        self._peak: Optional[tuple[str, int]] = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -78,7 +93,7 @@ class ScheduleScreen(ConsoleScreen):
             return
         run = self.app.active_run
         plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
-        head = plan_headline(plan, self.app.shown_label)
+        head = plan_headline(plan, self.app.shown_label, self._peak)
         if run is not None and not run.terminal and run.kind == "maintenance":
             last = self.app.active_events[-1] if self.app.active_events else None
             head.append(f"\nrun {run.id} {run.status}", style="bold blue")
@@ -96,7 +111,8 @@ class ScheduleScreen(ConsoleScreen):
             self._shown_run = run_id
             gantt._fitted = False
         gantt.set_plan(plan, self.app.snapshot)
-        self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label))
+        self._peak = worst_customer_peak(plan, self.app.snapshot)
+        self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
 
     def on_gantt_bar_selected(self, event: Gantt.BarSelected) -> None:
         self.query_one("#schedule-details", Static).update(details_text(event.details))
