@@ -7,7 +7,8 @@ model hinted with the best greedy packing), `lns` (large-neighbourhood search
 re-packing a few hosts at a time with CP-SAT; for balance, re-spreading the
 hottest host's VMs with a few cool hosts),
 `auto` (the best of ffd, bfd and the dot-product fill; done if it meets the
-lower bound; else cp-sat up to EXACT_SIZE item×host pairs, lns beyond).
+lower bound; else cp-sat up to EXACT_SIZE item×host pairs; lns beyond, after a
+short bin completion up to COMPLETION_SIZE pairs).
 Every plan goes through `engine.validate_placement` (PlanRejected on a violation).
 
 Status is honest: `optimal` only when the value meets the lower bound or a
@@ -30,7 +31,8 @@ from engine.validate_placement import validate_placement
 from engine.violations import PlanRejected
 
 SOLVERS = ("auto", "ffd", "bfd", "cbc", "cp-sat", "lns")
-EXACT_SIZE = 30_000   # item × receiver pairs up to which `auto` runs the full CP-SAT model
+EXACT_SIZE = 5_000        # item × receiver pairs up to which `auto` runs the full CP-SAT model
+COMPLETION_SIZE = 30_000  # … and up to which it tries bin completion (a quarter of the time) before LNS
 
 
 def solve_placement(snapshot: Snapshot, limits: Limits, *, solver: str = "auto", objective: Optional[str] = None,
@@ -90,6 +92,10 @@ class _Run:
         if solver == "auto":
             pairs = len(p.items) * len(p.receivers)
             solver = "cp-sat" if pairs <= EXACT_SIZE or greedy is None else "lns"
+            if solver == "lns" and pairs <= COMPLETION_SIZE:
+                found = self.bin_completion(greedy, 0.25)
+                if found is not None:
+                    return self.plan(found, None, "bin-completion")
         if solver == "cp-sat":
             return self.run_cpsat(greedy, name)
         if solver == "cbc":
@@ -115,14 +121,11 @@ class _Run:
 
     def run_cpsat(self, greedy: Optional[Assign], name: str) -> PlacementPlan:
         from engine.placement.cpsat import AssignmentModel
-        from engine.placement.exact_fit import exact_fit_search
 
         p = self.p
-        if p.objective == "min_hosts" and greedy is not None:
-            found = exact_fit_search(p, greedy, self.lb, time.monotonic() + 0.5 * self.left(), self.workers,
-                                     self.seed, self.cancel)
-            if found is not None and objective_value(p, found) <= self.lb:
-                return self.plan(found, None, "cp-sat")
+        found = self.bin_completion(greedy, 0.5)
+        if found is not None:
+            return self.plan(found, None, "cp-sat")
         from engine.placement.cpsat import BuildTimeout
 
         try:
@@ -147,6 +150,18 @@ class _Run:
             return self.plan(None, status, "cp-sat", explanation=expl)
         self.proved = res.status == "optimal" and exact and assign is res.assign
         return self.plan(assign, None, "cp-sat")
+
+    def bin_completion(self, greedy: Optional[Assign], share: float) -> Optional[Assign]:
+        """A packing into exactly lower-bound hosts (min_hosts), searched for `share` of the time left."""
+        from engine.placement.exact_fit import exact_fit_search
+
+        if self.p.objective != "min_hosts" or greedy is None:
+            return None
+        found = exact_fit_search(self.p, greedy, self.lb, time.monotonic() + share * self.left(), self.workers,
+                                 self.seed, self.cancel)
+        if found is not None and objective_value(self.p, found) <= self.lb:
+            return found
+        return None
 
     def _meets_bound(self, assign: Optional[Assign]) -> bool:
         return assign is not None and objective_value(self.p, assign) <= self.lb + 1e-9
