@@ -434,7 +434,8 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
     """The best plan of a few list-scheduling passes; None if every pass dead-ends.
 
     Passes: (emptiest-first | longest-first host order) × (host | customer priority); with a
-    `budget_s`, more passes with randomly perturbed longest-first orders until it is spent.
+    `budget_s`, more passes until it is spent: randomly perturbed longest-first orders, or
+    small random shakes of the best order so far.
     """
     if any(len(h.tasks) and not problem.targets_by_datacenter[h.datacenter] for h in problem.hosts):
         return None
@@ -446,12 +447,16 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
         priorities.append("customer")
     plans = [(order, pr) for order in (evacuation_order(problem), critical_order(problem)) for pr in priorities]
     rng = random.Random(seed)
+    best_plan = plans[0]
     i = 0
     while True:
         if i < len(plans):
             order, priority = plans[i]
         elif time.monotonic() - t0 < budget_s and best is not None:
-            order, priority = critical_order(problem, rng), rng.choice(priorities)
+            if rng.random() < 0.5:
+                order, priority = critical_order(problem, rng), rng.choice(priorities)
+            else:  # a local shake of the best order so far
+                order, priority = _perturbed(best_plan[0], rng), best_plan[1]
         else:
             break
         i += 1
@@ -464,5 +469,12 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
             continue
         k = (sched.makespan(problem), sched.total_completion(problem))
         if k < best_key:
-            best, best_key = sched, k
+            best, best_key, best_plan = sched, k, (order, priority)
     return best
+
+
+def _perturbed(order: list[int], rng: random.Random, strength: float = 0.05) -> list[int]:
+    """The order with each host moved by up to `strength` of its length."""
+    n = len(order)
+    keys = {h: i + rng.uniform(-strength, strength) * n for i, h in enumerate(order)}
+    return sorted(order, key=keys.__getitem__)

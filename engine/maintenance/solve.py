@@ -134,8 +134,11 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     if not problem.tasks and not problem.reboot_hosts:
         return ComponentResult(status="optimal", makespan=0, bound=0, proven=True, first_plan_s=0.0)
     t0 = time.monotonic()
-    # A better hint pays off: a few randomised heuristic passes on small and medium fleets.
-    budget = min(1.0, 0.08 * job.time_limit_s) if len(problem.tasks) <= 3000 else 0.0
+    # A better hint pays off: randomised heuristic passes first. On fleets of thousands of
+    # migrations they beat CP-SAT's own improvement per second (2,000-VM rolling fleet: 10 s
+    # of passes 1119 -> 1078; CP-SAT 60 s from 1119: 1104), so those get a larger share.
+    n = len(problem.tasks)
+    budget = min(1.0, 0.08 * job.time_limit_s) if n <= 1000 else min(0.25 * job.time_limit_s, 30.0)
     hint, took = _heuristic_first(job, progress, budget)
     remaining = job.deadline - time.time()
     n = len(problem.tasks)
