@@ -257,7 +257,7 @@ def test_cbc_then_cp_sat_in_one_fresh_process():
         "from engine.model import Limits\n"
         "a = solve_placement(snapshot_of(exact_fit(4, 3, 9)), Limits(), solver='cbc', time_limit_s=5)\n"
         "from ortools.sat.python import cp_model\n"
-        "print(a.value, cp_model.OPTIMAL)\n"
+        "print(a.value, int(cp_model.OPTIMAL))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1], timeout=60)
