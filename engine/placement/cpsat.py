@@ -33,12 +33,11 @@ class CpResult:
 
 
 class AssignmentModel:
-    def __init__(self, p: PlacementProblem, target_hosts: Optional[int] = None, deadline: Optional[float] = None):
+    def __init__(self, p: PlacementProblem, deadline: Optional[float] = None):
         from ortools.sat.python import cp_model
 
         self.p = p
         self.m = cp_model.CpModel()
-        self.target = target_hosts
         banned = forbidden_pairs(p)
         self.demand = [p.int_demand(i) for i in range(len(p.items))]
         self.free = [p.int_free(r) for r in range(len(p.receivers))]
@@ -134,8 +133,6 @@ class AssignmentModel:
             self.m.Minimize(self.util)
             return
         self.count = sum(self.y)
-        if self.target is not None:
-            self.m.Add(self.count <= self.target)
         self.add_volume_cut()
         if p.objective == "rebalance":
             costs = {i: p.items[i].move_cost for i, _ in self.stays}
