@@ -215,3 +215,17 @@ def test_merged_status_is_honest():
     plan = _merge([opt(40), inf], [], None, "cp-sat", info)[0]
     assert plan.status == "infeasible" and "dc2" in plan.explanation and plan.makespan is None
     assert _merge([opt(40), ComponentResult(status="unknown")], [], None, "cp-sat", info)[0].status == "unknown"
+
+
+def test_cancelling_cpsat_stops_the_search_and_keeps_its_best_schedule():
+    snap = fleet(14, vms=400, reboot_fraction=0.5, racks=3)
+    p = build_problem(snap, FLEET_LIMITS)
+    hint = schedule_heuristic(p)
+    cands, pruned = candidate_targets(p, 6, keep=hint.targets)
+    cancel = Cancellation()
+    threading.Timer(1.5, cancel.cancel).start()
+    t0 = time.monotonic()
+    r = solve_cpsat(p, candidates=cands, exact=not pruned, hint=hint, time_limit_s=60, workers=1, cancel=cancel)
+    assert time.monotonic() - t0 < 15
+    assert r.schedule is not None and r.status in ("feasible", "optimal")
+    assert r.makespan <= hint.makespan(p)

@@ -35,6 +35,7 @@ from engine.maintenance.problem import Problem
 from engine.maintenance.schedule import Schedule
 
 INF = 1 << 60
+STALE_PASSES = 60  # randomised passes without improvement before giving up the budget
 STARTED = 0  # try_start: started; else None (source/datacenter/fleet full) or what to wait for
 LOOKAHEAD = 8  # hosts that do not fit tried per opening, beyond which we wait for more room
 
@@ -430,7 +431,7 @@ def critical_order(problem: Problem, noise: Optional[random.Random] = None) -> l
 
 
 def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, budget_s: float = 0.0,
-                       seed: int = 0) -> Optional[Schedule]:
+                       seed: int = 0, stop: Optional[Callable[[], bool]] = None) -> Optional[Schedule]:
     """The best plan of a few list-scheduling passes; None if every pass dead-ends.
 
     Passes: (emptiest-first | longest-first host order) × (host | customer priority); with a
@@ -449,10 +450,12 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
     rng = random.Random(seed)
     best_plan = plans[0]
     i = 0
+    stale = 0  # passes since the last improvement
     while True:
         if i < len(plans):
             order, priority = plans[i]
-        elif time.monotonic() - t0 < budget_s and best is not None:
+        elif (time.monotonic() - t0 < budget_s and best is not None and stale < STALE_PASSES
+              and not (stop is not None and stop())):
             if rng.random() < 0.5:
                 order, priority = critical_order(problem, rng), rng.choice(priorities)
             else:  # a local shake of the best order so far
@@ -468,8 +471,10 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
         if sched is None:
             continue
         k = (sched.makespan(problem), sched.total_completion(problem))
+        stale += 1
         if k < best_key:
             best, best_key, best_plan = sched, k, (order, priority)
+            stale = 0
     return best
 
 

@@ -79,13 +79,14 @@ def _result_from(problem: Problem, schedule: Schedule, status: str, **kw) -> Com
                            reboots=reboot_records(problem, schedule), makespan=schedule.makespan(problem), **kw)
 
 
-def _heuristic_first(job: ComponentJob, progress: Callable[[dict], None], budget_s: float = 0.0
-                     ) -> tuple[Optional[Schedule], float]:
+def _heuristic_first(job: ComponentJob, progress: Callable[[dict], None], budget_s: float = 0.0,
+                     cancel: Optional[Cancellation] = None) -> tuple[Optional[Schedule], float]:
     from engine.maintenance.heuristic import schedule_heuristic
 
     t0 = time.monotonic()
+    stop = (lambda: cancel.cancelled) if cancel is not None else None
     sched = schedule_heuristic(job.problem, deadline=t0 + max(1.0, job.deadline - time.time()), budget_s=budget_s,
-                               seed=job.seed)
+                               seed=job.seed, stop=stop)
     took = time.monotonic() - t0
     if sched is not None:
         progress({"objective": sched.makespan(job.problem), "elapsed_s": took})
@@ -139,7 +140,7 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     # of passes 1119 -> 1078; CP-SAT 60 s from 1119: 1104), so those get a larger share.
     n = len(problem.tasks)
     budget = min(1.0, 0.08 * job.time_limit_s) if n <= 1000 else min(0.25 * job.time_limit_s, 30.0)
-    hint, took = _heuristic_first(job, progress, budget)
+    hint, took = _heuristic_first(job, progress, budget, cancel)
     remaining = job.deadline - time.time()
     n = len(problem.tasks)
     if n > CPSAT_MAX_TASKS or remaining < 1.0 + n / 4000 or (cancel is not None and cancel.cancelled):
