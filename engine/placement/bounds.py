@@ -90,17 +90,33 @@ def l2_bound(p: PlacementProblem) -> int:
 
 
 def _l2(sizes: list[float], cap: float) -> int:
+    """max over thresholds k ≤ cap/2 of |big| + |mid| + ceil((small − room in mid bins) / cap),
+    big: s > cap − k, mid: cap/2 < s ≤ cap − k, small: k ≤ s ≤ cap/2 (sorted sizes, prefix sums)."""
+    import bisect
+
     tol = EPS * cap
-    total = sum(sizes)
-    best = math.ceil(total / cap - 1e-9)
-    thresholds = sorted({s for s in sizes if s <= cap / 2 + tol} | {0.0})
-    for k in thresholds:
-        big = [s for s in sizes if s > cap - k + tol]
-        mid = [s for s in sizes if cap / 2 + tol < s <= cap - k + tol]
-        small_total = sum(s for s in sizes if k - tol <= s <= cap / 2 + tol)
-        room = len(mid) * cap - sum(mid)
-        value = len(big) + len(mid) + max(0, math.ceil((small_total - room) / cap - 1e-9))
-        best = max(best, value)
+    asc = sorted(sizes)
+    prefix = [0.0]
+    for x in asc:
+        prefix.append(prefix[-1] + x)
+    n = len(asc)
+
+    def count_above(v: float) -> int:  # sizes > v
+        return n - bisect.bisect_right(asc, v)
+
+    def sum_between(lo: float, hi: float) -> float:  # sizes in [lo, hi]
+        return prefix[bisect.bisect_right(asc, hi)] - prefix[bisect.bisect_left(asc, lo)]
+
+    half = cap / 2 + tol
+    best = math.ceil(prefix[-1] / cap - 1e-9)
+    for k in sorted({x for x in asc if x <= half} | {0.0}):
+        upper = cap - k + tol
+        n_big = count_above(upper)
+        n_mid = count_above(half) - n_big
+        mid_total = sum_between(half + 1e-12 * cap, upper) if n_mid else 0.0
+        small_total = sum_between(k - tol, half)
+        room = n_mid * cap - mid_total
+        best = max(best, n_big + n_mid + max(0, math.ceil((small_total - room) / cap - 1e-9)))
     return best
 
 

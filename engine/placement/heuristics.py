@@ -59,35 +59,41 @@ def item_order(p: PlacementProblem, items=None) -> list[int]:
     return sorted(idx, key=lambda i: (-sum(p.items[i].demand[d] / scale[d] for d in range(p.dims)), p.items[i].vm))
 
 
-def _greedy(p: PlacementProblem, choose: Callable[[_State, int, list[int]], Optional[int]]) -> Optional[Assign]:
+def _greedy(p: PlacementProblem, choose: Callable[[_State, int], Optional[int]]) -> Optional[Assign]:
     st = _State(p)
     assign = [-1] * len(p.items)
     for i in item_order(p):
-        fitting = [r for r in range(len(p.receivers)) if st.fits(i, r)]
-        if not fitting:
+        r = choose(st, i)
+        if r is None:
             return None
-        r = choose(st, i, fitting)
         st.put(i, r)
         assign[i] = r
     return assign
 
 
-def _first_fit(st: _State, i: int, fitting: list[int]) -> int:
-    used = [r for r in fitting if st.used[r]]
-    return used[0] if used else fitting[0]
+def _first_fit(st: _State, i: int) -> Optional[int]:
+    """The first host in use that fits, else the first empty one (early exit: large fleets)."""
+    hosts = range(len(st.p.receivers))
+    r = next((r for r in hosts if st.used[r] and st.fits(i, r)), None)
+    if r is None:
+        r = next((r for r in hosts if not st.used[r] and st.fits(i, r)), None)
+    return r
 
 
-def _best_fit(st: _State, i: int, fitting: list[int]) -> int:
+def _best_fit(st: _State, i: int) -> Optional[int]:
+    """The host in use left with the least room; an empty host only when none fits."""
     it = st.p.items[i]
     size = sum(it.demand[d] / st.scale[d] for d in range(st.p.dims))
-    used = [r for r in fitting if st.used[r]]
-    pool = used or fitting
-    return min(pool, key=lambda r: (st.slack(r) - size, r))
+    hosts = range(len(st.p.receivers))
+    used = [r for r in hosts if st.used[r] and st.fits(i, r)]
+    pool = used or [r for r in hosts if not st.used[r] and st.fits(i, r)]
+    return min(pool, key=lambda r: (st.slack(r) - size, r)) if pool else None
 
 
-def _worst_fit(st: _State, i: int, fitting: list[int]) -> int:
+def _worst_fit(st: _State, i: int) -> Optional[int]:
     demand = st.p.items[i].demand
-    return min(fitting, key=lambda r: (st.peak(r, demand), r))
+    fitting = [r for r in range(len(st.p.receivers)) if st.fits(i, r)]
+    return min(fitting, key=lambda r: (st.peak(r, demand), r)) if fitting else None
 
 
 def first_fit_decreasing(p: PlacementProblem) -> Optional[Assign]:
@@ -128,10 +134,9 @@ def _origin_first(p: PlacementProblem) -> Optional[Assign]:
             st.put(i, r)
             assign[i] = r
     for i in item_order(p, [i for i, it in enumerate(p.items) if it.origin is None]):
-        fitting = [r for r in range(len(p.receivers)) if st.fits(i, r)]
-        if not fitting:
+        r = _best_fit(st, i)
+        if r is None:
             return None
-        r = _best_fit(st, i, fitting)
         st.put(i, r)
         assign[i] = r
     return assign

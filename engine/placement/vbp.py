@@ -125,15 +125,19 @@ def build_snapshot(capacity: list[int], types: list[tuple[list[int], int]], name
 
 
 def _ffd_bins(sizes: list[list[int]], cap: list[int]) -> int:
-    """Hosts first-fit-decreasing opens (by sum of relative sizes)."""
+    """Hosts first-fit-decreasing opens (by sum of relative sizes); numpy keeps 10^4 items quick."""
+    import numpy as np
+
     order = sorted(sizes, key=lambda s: -sum(a / c for a, c in zip(s, cap)))
-    loads: list[list[int]] = []
+    capacity = np.array(cap, dtype=np.int64)
+    loads = np.zeros((len(order), len(cap)), dtype=np.int64)
+    opened = 0
     for s in order:
-        for load in loads:
-            if all(l + a <= c for l, a, c in zip(load, s, cap)):
-                for k, a in enumerate(s):
-                    load[k] += a
-                break
+        item = np.array(s, dtype=np.int64)
+        fits = np.flatnonzero(np.all(loads[:opened] + item <= capacity, axis=1))
+        if fits.size:
+            loads[fits[0]] += item
         else:
-            loads.append(list(s))
-    return len(loads)
+            loads[opened] = item
+            opened += 1
+    return opened
