@@ -86,3 +86,24 @@ def user_errors() -> Iterator[None]:
 def emit_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+def check_output_path(path: Optional[Path], option: str = "--out") -> None:
+    """Fail fast (exit 2) when an output file could never be written: checked before any long work."""
+    if path is None:
+        return
+    if path.is_dir():
+        fail(f"{option} {path}: is a directory, give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        fail(f"{option} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(f"{option} {path}: permission denied")
+
+
+def write_output(path: Path, text: str, option: str = "--out") -> None:
+    """Write a result file; an OS error becomes a one-line message and exit 1, never a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {option} {path}: {exc.strerror or exc}", code=EXIT_ERROR)

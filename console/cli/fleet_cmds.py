@@ -15,7 +15,8 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from console.cli.apps import app
-from console.cli.common import EXIT_ERROR, EXIT_USAGE, DbOption, emit_json, fail, resolve_db, user_errors
+from console.cli.common import (EXIT_ERROR, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
+                                user_errors, write_output)
 
 limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_is_help=True)
 app.add_typer(limits_app, name="limits")
@@ -101,6 +102,7 @@ def export(
     from console.store.fleet_store import current_snapshot
     from engine.export import dumps_snapshot
 
+    check_output_path(out)
     with _reading(resolve_db(db)) as engine:
         snapshot = current_snapshot(engine)
     if snapshot is None:
@@ -109,7 +111,7 @@ def export(
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         typer.echo(f"wrote {len(snapshot.vms)} VMs to {out}", err=True)
 
 
@@ -210,6 +212,7 @@ def generate(
     problems = spec.problems()
     if problems:
         fail(problems)
+    check_output_path(out)
     try:
         snapshot = generate_snapshot(spec)
     except ValueError as exc:
@@ -218,7 +221,7 @@ def generate(
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         typer.echo(f"wrote {snapshot.name!r}: {len(snapshot.hosts)} hosts, {len(snapshot.vms)} VMs, "
                    f"{len(snapshot.customers)} customers to {out}", err=True)
 

@@ -15,7 +15,17 @@ from console.cli.apps import app
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OSError as exc:
+        # Safety net: a file the operator named cannot be read or written (e.g. `--out` into a missing
+        # directory). Commands should check their paths first; this keeps a traceback off the screen.
+        if exc.filename is None:
+            raise
+        import sys
+
+        sys.stderr.write(f"error: {exc.filename}: {exc.strerror or exc}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

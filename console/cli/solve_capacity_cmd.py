@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import solve_app
-from console.cli.common import EXIT_ERROR, EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, emit_json, err, fail, user_errors
+from console.cli.common import (EXIT_ERROR, EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, check_output_path,
+                                emit_json, err, fail, user_errors)
 
 SLOT_TABLE_MAX = 48  # human output lists slots one by one up to this many
 
@@ -52,6 +53,8 @@ def solve_capacity(
         fail("--relaxed applies to phase i only: phase ii needs whole reserved counts")
     if stwp is not None and phase == "i":
         fail("--stwp is for phase ii (phase i plans over the problem's own workloads)")
+    if not background:
+        check_output_path(out)
 
     if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
         from console.cli.runs_cmds import submit_capacity_background
@@ -100,7 +103,10 @@ def solve_capacity(
     if out is not None and first.has_solution:
         from engine.capacity.writer import write_solution
 
-        write_solution(out, first, second)
+        try:
+            write_solution(out, first, second)
+        except OSError as exc:
+            fail(f"cannot write --out {out}: {exc.strerror or exc}", code=EXIT_ERROR)
     elif out is not None:
         err(f"no solution to write to {out} (status {status})")
 

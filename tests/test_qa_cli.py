@@ -1,0 +1,77 @@
+"""Operator QA regressions: user mistakes found by driving the CLI end to end.
+
+Each test is one mistake an operator made that once ended in a traceback, a
+misleading message or a wrong exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from console.cli.main import app
+
+ROOT = Path(__file__).resolve().parent.parent
+MALLOOVIA = Path("/work/shared/malloovia-examples/problem1.yaml")
+LOCAL_PROBLEM = ROOT / "tests" / "malloovia_oracle"
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def _problem_file() -> Path:
+    if MALLOOVIA.exists():
+        return MALLOOVIA
+    found = sorted(LOCAL_PROBLEM.glob("*.yaml"))
+    if not found:
+        pytest.fail("no Malloovia problem file to test with")
+    return found[0]
+
+
+# --------------------------------------------------------------------------- unwritable outputs
+
+
+@pytest.mark.parametrize("target", ["missing-dir/out.json", "."])
+def test_generate_out_unwritable_is_a_clear_error(tmp_path, target):
+    out = tmp_path / target
+    r = run("generate", "--vms", "5", "--out", str(out))
+    assert r.exit_code == 2, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert "--out" in r.output and str(out) in r.output
+
+
+def test_export_out_into_missing_directory(tmp_path):
+    db = tmp_path / "f.db"
+    snap = tmp_path / "s.json"
+    assert run("generate", "--vms", "5", "--out", str(snap)).exit_code == 0
+    assert run("load", str(snap), "--db", str(db)).exit_code == 0
+    r = run("export", "--db", str(db), "--out", str(tmp_path / "nope" / "back.json"))
+    assert r.exit_code == 2, r.output
+    assert "does not exist" in r.output
+
+
+def test_capacity_out_checked_before_solving(tmp_path):
+    r = run("solve", "capacity", str(_problem_file()), "--out", str(tmp_path / "nope" / "s.yaml"))
+    assert r.exit_code == 2, r.output
+    assert "does not exist" in r.output
+    assert "status" not in r.output  # failed before any solve
+
+
+def test_entry_point_turns_a_file_error_into_one_line(tmp_path):
+    """The console script's safety net: an OSError naming a file never prints a traceback."""
+    code = ("import sys\n"
+            "from console.cli import main as m\n"
+            "def boom():\n"
+            "    open(sys.argv[1] + '/x/y.json', 'w')\n"
+            "m.app = boom\n"
+            "m.main()\n")
+    p = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr
+    assert "y.json" in p.stderr and "No such file" in p.stderr
