@@ -44,13 +44,20 @@ def check_unique_ids(s: Snapshot) -> list[str]:
     """Ids are unique within each collection."""
     out = []
     for collection, kind, records in _records(s):
-        counts = Counter(rec.id for rec in records)
-        if len(counts) == len(records):
-            continue
-        for rid, n in counts.items():
-            if n > 1:
-                at = ", ".join(f"{collection}[{i}]" for i, rec in enumerate(records) if rec.id == rid)
-                out.append(f"{kind} {rid!r} field id: duplicate id, appears {n} times ({at})")
+        out += _duplicates(collection, kind, [rec.id for rec in records])
+    return out
+
+
+def _duplicates(collection: str, kind: str, ids: list[Optional[str]]) -> list[str]:
+    """Duplicate ids of one collection, each with the positions of its records in the document."""
+    counts = Counter(rid for rid in ids if rid is not None)
+    if sum(counts.values()) == len(counts):
+        return []
+    out = []
+    for rid, n in counts.items():
+        if n > 1:
+            at = ", ".join(f"{collection}[{i}]" for i, other in enumerate(ids) if other == rid)
+            out.append(f"{kind} {rid!r} field id: duplicate id, appears {n} times ({at})")
     return out
 
 
@@ -157,11 +164,21 @@ CHECKS = (check_unique_ids, check_id_format, check_references, check_finite, che
           check_bandwidth, check_host_loads)
 
 
-def check_snapshot(s: Snapshot, known: Optional[KnownIds] = None) -> list[str]:
-    """Every cross-record problem of `s`. `known`: ids to treat as existing (see module doc)."""
+def check_snapshot(s: Snapshot, known: Optional[KnownIds] = None, raw_ids: Optional[dict[str, list]] = None) -> list[str]:
+    """Every cross-record problem of `s`. `known`: ids to treat as existing (see module doc).
+
+    `raw_ids`: per collection, the ids of every record of the raw document in order (None where a
+    record has no string id); duplicates are then found there, so positions are the document's.
+    """
     problems: list[str] = []
     for check in CHECKS:
-        problems.extend(check(s, known) if check is check_references else check(s))
+        if check is check_references:
+            problems.extend(check(s, known))
+        elif check is check_unique_ids and raw_ids is not None:
+            for collection, (kind, _) in COLLECTIONS.items():
+                problems.extend(_duplicates(collection, kind, raw_ids.get(collection, [])))
+        else:
+            problems.extend(check(s))
     return problems
 
 
@@ -175,10 +192,13 @@ def check_partial_document(data: Any) -> list[str]:
         return []
     valid: dict[str, list] = {}
     known: KnownIds = {}
+    raw_ids: dict[str, list] = {}
     for collection, (_, model) in COLLECTIONS.items():
         raw = data.get(collection)
         raw = raw if isinstance(raw, list) else []
-        known[collection] = {r["id"] for r in raw if isinstance(r, dict) and isinstance(r.get("id"), str)}
+        raw_ids[collection] = [r.get("id") if isinstance(r, dict) and isinstance(r.get("id"), str) and r.get("id")
+                               else None for r in raw]
+        known[collection] = {rid for rid in raw_ids[collection] if rid is not None}
         valid[collection] = []
         for rec in raw:
             try:
@@ -186,4 +206,4 @@ def check_partial_document(data: Any) -> list[str]:
             except ValidationError:
                 pass
     partial = Snapshot.model_construct(**valid)
-    return check_snapshot(partial, known)
+    return check_snapshot(partial, known, raw_ids)

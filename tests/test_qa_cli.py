@@ -75,3 +75,30 @@ def test_entry_point_turns_a_file_error_into_one_line(tmp_path):
     assert p.returncode == 1
     assert "Traceback" not in p.stderr
     assert "y.json" in p.stderr and "No such file" in p.stderr
+
+
+# --------------------------------------------------------------------------- snapshot messages
+
+
+def _small_snapshot(tmp_path) -> dict:
+    out = tmp_path / "s.json"
+    assert run("generate", "--vms", "6", "--out", str(out)).exit_code == 0
+    return json.loads(out.read_text())
+
+
+def test_duplicate_ids_name_their_document_positions_when_another_record_is_invalid(tmp_path):
+    """An invalid record before the duplicates used to shift the positions reported (vms[0], vms[1])."""
+    doc = _small_snapshot(tmp_path)
+    doc["vms"][0]["id"] = ""                       # invalid on its own
+    doc["vms"][1]["id"] = doc["vms"][2]["id"]      # duplicates at positions 1 and 2
+    doc["vms"][3]["cpu"] = "four"                  # invalid, and a duplicate of position 4
+    doc["vms"][3]["id"] = doc["vms"][4]["id"]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    r = run("load", str(path), "--db", str(tmp_path / "f.db"))
+    assert r.exit_code == 2
+    dup = doc["vms"][2]["id"]
+    assert f"vm {dup!r} field id: duplicate id, appears 2 times (vms[1], vms[2])" in r.output
+    dup2 = doc["vms"][4]["id"]
+    assert f"vm {dup2!r} field id: duplicate id, appears 2 times (vms[3], vms[4])" in r.output
+    assert not (tmp_path / "f.db").exists()
