@@ -293,3 +293,26 @@ def test_balance_lns_lowers_the_worst_fit_peak():
     after = improve_balance(p, start, time.monotonic() + 20, before - 1e-4, 2, 0, lambda *_: None)
     assert peak_utilisation(p, after) < before
     assert is_feasible(p, after)
+
+
+def test_cbc_keeps_its_deadline_on_an_instance_it_cannot_close():
+    import time
+
+    snap = snapshot_of(exact_fit(20, 3, 1, tight=True, customers=30))   # CBC stalls on triplets
+    started = time.monotonic()
+    plan = solve_placement(snap, Limits(), solver="cbc", time_limit_s=2.5, workers=1)
+    assert time.monotonic() - started < 5.0
+    assert plan.status in ("feasible", "optimal") and plan.value >= 20
+
+
+def test_cbc_is_killed_at_our_deadline_even_when_its_own_limit_is_later():
+    import time
+
+    from engine.placement.cbc import MipModel, run_cbc
+
+    p = build_problem(snapshot_of(exact_fit(20, 3, 1, tight=True, customers=30)), Limits())
+    model = MipModel(p)
+    started = time.monotonic()
+    status = run_cbc(model.prob, time_limit_s=60, workers=1, deadline=started + 1.0, cancel=None, warm=False)
+    assert status is None                      # killed: no answer claimed
+    assert time.monotonic() - started < 3.0
