@@ -35,6 +35,8 @@ LIMITS = {
 CASES = {
     "small": (dict(seed=0, vms=400, racks_per_datacenter=4, reboot_fraction=0.25), 10.0),
     "small-b": (dict(seed=3, vms=400, racks_per_datacenter=4, reboot_fraction=0.25), 10.0),
+    "small-c": (dict(seed=5, vms=400, racks_per_datacenter=4, reboot_fraction=0.25), 10.0),
+    "small-d": (dict(seed=7, vms=400, racks_per_datacenter=4, reboot_fraction=0.25), 10.0),
     "rolling": (dict(seed=1, vms=8000, racks_per_datacenter=20, reboot_fraction=1.0, empty_hosts_per_rack=2), 120.0),
     "huge": (dict(seed=1, vms=100_000, datacenters=10, racks_per_datacenter=10, reboot_fraction=0.25), 300.0),
 }
@@ -102,7 +104,7 @@ HEADER = ["case", "VMs", "hosts", "migrations", "first plan s", "first makespan"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default="small,small-b,rolling,huge")
+    ap.add_argument("--cases", default="small,small-b,small-c,small-d,rolling,huge")
     ap.add_argument("--time-scale", type=float, default=1.0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")

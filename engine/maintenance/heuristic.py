@@ -83,6 +83,7 @@ class _Pass:
         self.available = np.array([h.state == "active" for h in P.hosts], dtype=bool)
         self.pending = np.zeros(nh, dtype=np.int64)
         self.bw_np = np.array(self.bw, dtype=np.int64)
+        self.rack_np = np.array(self.rack_of, dtype=np.int64)
         norm = np.maximum(self.room.max(axis=0), 1) if nh else np.ones(1)
         self.norm = norm.astype(float)
         self.dc_targets = [np.array(t, dtype=np.int64) for t in P.targets_by_datacenter]
@@ -126,7 +127,11 @@ class _Pass:
             if not ok.any():
                 break
             leftover = ((room - d) / self.norm).sum(axis=1)
+            # spread arrivals in waves of per_target_host, then stay in the source's rack (a
+            # migration inside one rack counts once against per_rack), then fit best
             score = (self.pending[cands] // wave) * 1e6 + leftover
+            if self.per_rack < INF:
+                score += (self.rack_np[cands] != self.rack_of[h]) * 1e3
             score[~ok] = np.inf
             g = int(cands[int(np.argmin(score))])
             self.room[g] -= d
