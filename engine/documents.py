@@ -44,7 +44,19 @@ def read_document(path: str | Path) -> Any:
     except json.JSONDecodeError as exc:
         raise DocumentError(str(path), [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
     except yaml.YAMLError as exc:
-        raise DocumentError(str(path), [f"invalid YAML: {exc}"]) from None
+        raise DocumentError(str(path), [_yaml_problem(exc)]) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """'invalid YAML at line 2, column 7: mapping values are not allowed here' (PyYAML's own text
+    names a "<unicode string>" instead of the file and spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return f"invalid YAML: {exc}"
+    context = getattr(exc, "context", None)
+    return (f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+            + (f" ({context})" if context else ""))
 
 
 def _describe_location(data: Any, loc: tuple) -> str:
@@ -67,14 +79,20 @@ def _describe_location(data: Any, loc: tuple) -> str:
     return "".join(parts) or "document"
 
 
-def validation_problems(data: Any, exc: ValidationError) -> list[str]:
+def validation_problems(data: Any, exc: ValidationError, strip=None) -> list[str]:
+    """One line per schema error; `strip(loc, err)` may rewrite a location first."""
     problems = []
     for err in exc.errors(include_url=False):
-        where = _describe_location(data, tuple(err["loc"]))
+        loc = tuple(err["loc"]) if strip is None else strip(tuple(err["loc"]), err)
+        where = _describe_location(data, loc)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         elif err["type"] == "missing":
+            msg = "required field is missing"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"must be one of {err['ctx']['expected_tags']}, got {err['ctx']['tag']!r}"
+        elif err["type"] == "union_tag_not_found":
             msg = "required field is missing"
         problems.append(f"{where}: {msg}")
     return problems
@@ -124,5 +142,13 @@ def load_plan(path: str | Path) -> MaintenancePlan | PlacementPlan:
     try:
         return parse_plan(data)
     except ValidationError as exc:
-        wrapped = {"plan": data}
-        raise DocumentError(str(path), validation_problems(wrapped, exc)) from None
+        raise DocumentError(str(path), validation_problems(data, exc, _plan_location)) from None
+
+
+def _plan_location(loc: tuple, err: dict) -> tuple:
+    """('plan', 'maintenance', 'migrations', 0, 'start') -> ('migrations', 0, 'start'): the parse
+    wraps the document and picks the model by `kind`; neither is part of what the operator wrote."""
+    if err["type"].startswith("union_tag"):
+        return ("kind",)
+    loc = loc[1:] if loc[:1] == ("plan",) else loc
+    return loc[1:] if loc[:1] in (("maintenance",), ("placement",)) else loc

@@ -102,3 +102,46 @@ def test_duplicate_ids_name_their_document_positions_when_another_record_is_inva
     dup2 = doc["vms"][4]["id"]
     assert f"vm {dup2!r} field id: duplicate id, appears 2 times (vms[3], vms[4])" in r.output
     assert not (tmp_path / "f.db").exists()
+
+
+def test_yaml_syntax_error_names_line_and_column_not_a_unicode_string(tmp_path):
+    path = tmp_path / "fleet.yaml"
+    path.write_text("version: 1\n  name: [\n")
+    r = run("load", str(path), "--db", str(tmp_path / "f.db"))
+    assert r.exit_code == 2
+    assert "invalid YAML at line 2, column 7: mapping values are not allowed here" in r.output
+    assert "<unicode string>" not in r.output
+
+
+# --------------------------------------------------------------------------- plan messages
+
+
+@pytest.fixture
+def toy(tmp_path):
+    fixtures = ROOT / "fixtures"
+    plan = {"version": 1, "kind": "maintenance", "status": "optimal", "makespan": 20, "lower_bound": 20,
+            "migrations": [{"vm": "vm1", "source": "h1", "target": "h2", "start": "x", "end": 10}],
+            "reboots": [], "solver": {"name": "hand"}, "extra": 1}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    return str(fixtures / "toy.json"), str(fixtures / "toy-limits.json"), path, plan
+
+
+def test_plan_schema_errors_name_the_field_as_written(toy):
+    snapshot, limits, path, _ = toy
+    r = run("check", snapshot, limits, str(path))
+    assert r.exit_code == 2
+    assert "extra: unknown key" in r.output
+    assert "migrations[0] field start: Input should be a valid integer" in r.output
+    assert "plan.maintenance" not in r.output
+
+
+@pytest.mark.parametrize("kind, expected", [("nope", "kind: must be one of 'maintenance', 'placement', got 'nope'"),
+                                            (None, "kind: required field is missing")])
+def test_plan_kind_errors_are_plain(toy, kind, expected):
+    snapshot, limits, path, plan = toy
+    plan = {k: v for k, v in plan.items() if k != "kind"} | ({"kind": kind} if kind else {})
+    path.write_text(json.dumps(plan))
+    r = run("check", snapshot, limits, str(path))
+    assert r.exit_code == 2
+    assert expected in r.output
