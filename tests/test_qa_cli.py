@@ -145,3 +145,22 @@ def test_plan_kind_errors_are_plain(toy, kind, expected):
     r = run("check", snapshot, limits, str(path))
     assert r.exit_code == 2
     assert expected in r.output
+
+
+# --------------------------------------------------------------------------- infeasible explanations
+
+
+def test_zero_customer_limit_explanation_stays_short_and_names_the_setting(tmp_path):
+    """per_customer 0 on the demo fleet once produced one sentence per customer (25 of them)."""
+    from engine.documents import load_snapshot
+    from engine.maintenance.explain import DETAILED, explanation
+    from engine.model import Limits
+
+    snapshot = load_snapshot(ROOT / "fixtures" / "demo.json")
+    text = explanation(snapshot, Limits.model_validate({"conflict": {"per_customer": 0}}))
+    assert text is not None
+    assert text.count("its conflict limit is 0 (conflict.per_customer)") == DETAILED
+    movers = {v.customer for v in snapshot.vms if v.migratable and v.host in
+              {h.id for h in snapshot.hosts if h.state == "needs_reboot"}}
+    assert f"{len(movers) - DETAILED} more customer(s)" in text
+    assert len(text) < 1000

@@ -24,6 +24,7 @@ from engine.model import RESOURCES, Host, Limits, Snapshot, VM, customer_limit, 
 
 EPS = 1e-9
 SHOWN = 8  # entities named in one sentence before "and N more"
+DETAILED = 3  # customers explained one by one before the rest are summed up in one sentence
 
 
 def precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
@@ -147,12 +148,33 @@ def customer_limits(f: _Fleet) -> list[str]:
             if len(ids) > need.get(cust, (0, ""))[0]:
                 need[cust] = (len(ids), f"its non-migratable VM(s) {_names(ids)} are down together while "
                                         f"{h.id} reboots")
-    out = []
+    short: list[tuple[str, int, str]] = []
     for cust, (n, why) in sorted(need.items()):
         lim = customer_limit(cust, f.s, f.limits)
         if lim is not None and lim < n:
-            out.append(f"customer {cust}: its conflict limit is {lim} but {why}")
+            short.append((cust, lim, why))
+    out = [f"customer {cust}: its conflict limit is {lim} ({_limit_source(cust, f)}) but {why}"
+           for cust, lim, why in short[:DETAILED]]
+    if len(short) > DETAILED:
+        # one limit usually starves many customers (per_customer 0): name them, do not narrate each
+        rest = [cust for cust, _, _ in short[DETAILED:]]
+        sources = sorted({_limit_source(cust, f) for cust in rest})
+        out.append(f"{len(rest)} more customer(s) have a conflict limit below what one migration or one "
+                   f"host's reboot needs ({', '.join(sources)}): {_names(rest)}")
     return out
+
+
+def _limit_source(cust: str, f: _Fleet) -> str:
+    """Which setting gives `cust` its conflict limit (the order of `engine.model.customer_limit`)."""
+    conflict = f.limits.conflict
+    if cust in conflict.overrides:
+        return f"conflict.overrides[{cust}]"
+    customer = f.s.customer_by_id.get(cust)
+    if customer is not None and customer.max_concurrent_migrations is not None:
+        return "customers[].max_concurrent_migrations"
+    if conflict.per_customer_fraction is not None:
+        return "conflict.per_customer_fraction"
+    return "conflict.per_customer"
 
 
 # --------------------------------------------------------------------------- bandwidth and targets
