@@ -154,13 +154,16 @@ def test_zero_customer_limit_explanation_stays_short_and_names_the_setting(tmp_p
     """per_customer 0 on the demo fleet once produced one sentence per customer (25 of them)."""
     from engine.documents import load_snapshot
     from engine.maintenance.explain import DETAILED, explanation
-    from engine.model import Limits
+    from engine.model import Limits, customer_limit
 
     snapshot = load_snapshot(ROOT / "fixtures" / "demo.json")
-    text = explanation(snapshot, Limits.model_validate({"conflict": {"per_customer": 0}}))
+    limits = Limits.model_validate({"conflict": {"per_customer": 0}})
+    text = explanation(snapshot, limits)
     assert text is not None
     assert text.count("its conflict limit is 0 (conflict.per_customer)") == DETAILED
-    movers = {v.customer for v in snapshot.vms if v.migratable and v.host in
-              {h.id for h in snapshot.hosts if h.state == "needs_reboot"}}
-    assert f"{len(movers) - DETAILED} more customer(s)" in text
+    rebooting = {h.id for h in snapshot.hosts if h.state == "needs_reboot"}
+    starved = {v.customer for v in snapshot.vms
+               if v.host in rebooting and customer_limit(v.customer, snapshot, limits) == 0}
+    assert len(starved) > DETAILED + 10
+    assert f"{len(starved) - DETAILED} more customer(s)" in text
     assert len(text) < 1000
