@@ -167,3 +167,15 @@ def test_zero_customer_limit_explanation_stays_short_and_names_the_setting(tmp_p
     assert len(starved) > DETAILED + 10
     assert f"{len(starved) - DETAILED} more customer(s)" in text
     assert len(text) < 1000
+
+
+# --------------------------------------------------------------------------- limit sets
+
+
+def test_limits_save_says_when_it_replaces_a_set(tmp_path):
+    db = str(tmp_path / "f.db")
+    limits = str(ROOT / "fixtures" / "demo-limits.json")
+    first = run("limits", "save", "demo", limits, "--db", db)
+    assert first.exit_code == 0 and "saved limit set 'demo'" in first.output
+    second = run("limits", "save", "demo", limits, "--db", db)
+    assert second.exit_code == 0 and "replaced limit set 'demo'" in second.output

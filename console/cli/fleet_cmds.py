@@ -242,11 +242,13 @@ def limits_save(
         fail("a limit set needs a non-empty name")
     with user_errors():
         limits = load_limits(file)
-    from console.store.limits_store import save_limits
+    from console.store.limits_store import list_limit_sets, save_limits
 
     with _reading(resolve_db(db), create=True) as engine:
+        existed = any(s.name == name for s in list_limit_sets(engine))
         save_limits(engine, name, limits)
-    typer.echo(f"saved limit set {name!r}")
+    # say so when a set was overwritten: an operator may have meant a new name
+    typer.echo(f"{'replaced' if existed else 'saved'} limit set {name!r}")
 
 
 @limits_app.command("show")
