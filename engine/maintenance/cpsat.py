@@ -181,13 +181,28 @@ class Constraints:
                 ivs = [iv for _, iv in items]
                 self._cumulative(ivs, [1] * len(ivs), p.per_target_host)
         if "per_rack" not in self.skip and p.per_rack is not None:
+            # A migration touches its source's rack, and its target's rack when that differs
+            # (counted once). One optional interval per (migration, other rack), present when
+            # the chosen target is in that rack: far fewer intervals than one per target.
             by_rack: dict[int, list] = {}
             for t in p.tasks:
                 src_rack = p.hosts[t.source].rack
                 by_rack.setdefault(src_rack, []).append(v.interval[t.index])
-                for h, iv in v.target_interval[t.index].items():
+                targets_in: dict[int, list] = {}
+                for h, lit in v.present[t.index].items():
                     if p.hosts[h].rack != src_rack:
-                        by_rack.setdefault(p.hosts[h].rack, []).append(iv)
+                        targets_in.setdefault(p.hosts[h].rack, []).append(lit)
+                for rack, lits in targets_in.items():
+                    if len(v.present[t.index]) == 1:
+                        by_rack.setdefault(rack, []).append(v.interval[t.index])
+                        continue
+                    if len(lits) == 1:
+                        in_rack = lits[0]
+                    else:
+                        in_rack = self.m.NewBoolVar(f"in_rack[{t.vm},{p.racks[rack]}]")
+                        self.m.Add(in_rack == sum(lits))
+                    by_rack.setdefault(rack, []).append(self.m.NewOptionalFixedSizeIntervalVar(
+                        v.start[t.index], t.duration, in_rack, f"rack[{t.vm},{p.racks[rack]}]"))
             for ivs in by_rack.values():
                 self._cumulative(ivs, [1] * len(ivs), p.per_rack)
         if "per_datacenter" not in self.skip and p.per_datacenter is not None:
