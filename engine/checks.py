@@ -160,8 +160,77 @@ def check_host_loads(s: Snapshot) -> list[str]:
     return out
 
 
-CHECKS = (check_unique_ids, check_id_format, check_references, check_finite, check_positive_sizes,
-          check_bandwidth, check_host_loads)
+# Largest values accepted: far beyond any real fleet, small enough that the solvers' scaled integer
+# arithmetic (engine.maintenance.problem.SCALE, CP-SAT int64) and SQLite INTEGER never overflow.
+MAX_QUANTITY = 1e9      # cpu, GB, Gbps of one host or VM
+MAX_MINUTES = 10**7     # one migration or reboot (about 19 years)
+MAX_COUNT = 10**9       # a count limit (concurrent migrations, VMs per host)
+MAX_WORKERS = 256
+MAX_SEED = 2**31 - 1    # CP-SAT's random_seed is a 32-bit integer
+MIN_GB_PER_MINUTE = 1e-3
+
+
+def check_magnitudes(s: Snapshot) -> list[str]:
+    """Numbers too large to mean anything (a typo, an exponent): rejected before they overflow a solver."""
+    out = []
+    for kind, records, fields in (("host", s.hosts, (*RESOURCES, "bandwidth_gbps")),
+                                  ("vm", s.vms, (*RESOURCES, "migration_gbps"))):
+        for rec in records:
+            for f in fields:
+                x = getattr(rec, f)
+                if x is not None and math.isfinite(x) and x > MAX_QUANTITY:
+                    out.append(f"{kind} {rec.id!r} field {f}: {x:g} is too large (at most {MAX_QUANTITY:g})")
+    for kind, records, f in (("host", s.hosts, "reboot_minutes"), ("vm", s.vms, "migration_minutes")):
+        for rec in records:
+            x = getattr(rec, f)
+            if x is not None and x > MAX_MINUTES:
+                out.append(f"{kind} {rec.id!r} field {f}: {x} is too large (at most {MAX_MINUTES} minutes)")
+    for c in s.customers:
+        if c.max_concurrent_migrations is not None and c.max_concurrent_migrations > MAX_COUNT:
+            out.append(f"customer {c.id!r} field max_concurrent_migrations: {c.max_concurrent_migrations} is too "
+                       f"large (at most {MAX_COUNT}; omit it for no limit)")
+    return out
+
+
+def check_limits(limits: Any) -> list[str]:
+    """The same sanity bounds for a limits document (`engine.model.Limits`); [] when all is well."""
+    out = []
+    c = limits.concurrency
+    for name in ("per_source_host", "per_target_host", "per_rack", "per_datacenter", "global_",
+                 "max_hosts_down_per_rack"):
+        x = getattr(c, name)
+        if x is not None and x > MAX_COUNT:
+            out.append(f"concurrency field {name.rstrip('_')}: {x} is too large (at most {MAX_COUNT}; "
+                       f"null means no limit)")
+    conflict = limits.conflict
+    if conflict.per_customer is not None and conflict.per_customer > MAX_COUNT:
+        out.append(f"conflict field per_customer: {conflict.per_customer} is too large (at most {MAX_COUNT}; "
+                   f"null means no limit)")
+    for cust, x in conflict.overrides.items():
+        if x > MAX_COUNT:
+            out.append(f"conflict.overrides field {cust}: {x} is too large (at most {MAX_COUNT})")
+    per_host = limits.placement.max_vms_per_customer_per_host
+    if per_host is not None and per_host > MAX_COUNT:
+        out.append(f"placement field max_vms_per_customer_per_host: {per_host} is too large (at most {MAX_COUNT})")
+    m = limits.migration
+    if not math.isfinite(m.gb_per_minute) or not MIN_GB_PER_MINUTE <= m.gb_per_minute <= MAX_QUANTITY:
+        out.append(f"migration field gb_per_minute: {m.gb_per_minute:g} must be between {MIN_GB_PER_MINUTE:g} "
+                   f"and {MAX_QUANTITY:g}")
+    if not math.isfinite(m.default_gbps) or m.default_gbps > MAX_QUANTITY:
+        out.append(f"migration field default_gbps: {m.default_gbps:g} must be a finite number at most "
+                   f"{MAX_QUANTITY:g}")
+    solve = limits.solve
+    if not math.isfinite(solve.time_limit_s):
+        out.append(f"solve field time_limit_s: must be a finite number of seconds, got {solve.time_limit_s}")
+    if solve.workers is not None and solve.workers > MAX_WORKERS:
+        out.append(f"solve field workers: {solve.workers} is too many (at most {MAX_WORKERS})")
+    if solve.seed > MAX_SEED:
+        out.append(f"solve field seed: {solve.seed} is too large (at most {MAX_SEED})")
+    return out
+
+
+CHECKS = (check_unique_ids, check_id_format, check_references, check_finite, check_magnitudes,
+          check_positive_sizes, check_bandwidth, check_host_loads)
 
 
 def check_snapshot(s: Snapshot, known: Optional[KnownIds] = None, raw_ids: Optional[dict[str, list]] = None) -> list[str]:

@@ -132,7 +132,13 @@ def load_limits(path: str | Path | None) -> Limits:
     data = read_document(path)
     if data is None:
         return Limits()
-    return parse_model(Limits, data, str(path))
+    limits = parse_model(Limits, data, str(path))
+    from engine.checks import check_limits
+
+    problems = check_limits(limits)
+    if problems:
+        raise DocumentError(str(path), problems)
+    return limits
 
 
 def load_plan(path: str | Path) -> MaintenancePlan | PlacementPlan:

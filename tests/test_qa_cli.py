@@ -179,3 +179,36 @@ def test_limits_save_says_when_it_replaces_a_set(tmp_path):
     assert first.exit_code == 0 and "saved limit set 'demo'" in first.output
     second = run("limits", "save", "demo", limits, "--db", db)
     assert second.exit_code == 0 and "replaced limit set 'demo'" in second.output
+
+
+# --------------------------------------------------------------------------- absurd magnitudes
+
+
+def test_huge_numbers_in_a_snapshot_are_bad_input_not_an_overflow(tmp_path):
+    """migration_minutes 1e20 once raised OverflowError in SQLite (traceback, a new empty db file)."""
+    doc = json.loads((ROOT / "fixtures" / "toy.json").read_text())
+    doc["vms"][0]["migration_minutes"] = 10**20
+    doc["hosts"][1]["cpu"] = 1e300
+    path = tmp_path / "huge.json"
+    path.write_text(json.dumps(doc))
+    db = tmp_path / "f.db"
+    r = run("load", str(path), "--db", str(db))
+    assert r.exit_code == 2, r.output
+    assert "vm 'vm1' field migration_minutes: 100000000000000000000 is too large" in r.output
+    assert "host 'h2' field cpu: 1e+300 is too large" in r.output
+    assert not db.exists()
+    s = run("solve", "maintenance", "--snapshot", str(path), "--solver", "heuristic")
+    assert s.exit_code == 2, s.output
+
+
+def test_huge_numbers_in_limits_are_bad_input(tmp_path):
+    """global 1e22 overflowed CP-SAT (exit 1), a seed above 2**31 and workers 100000 crashed it."""
+    path = tmp_path / "limits.json"
+    path.write_text('{"concurrency": {"global": 10000000000000000000000},'
+                    ' "solve": {"seed": 3000000000, "workers": 100000, "time_limit_s": Infinity}}')
+    r = run("limits", "save", "x", str(path), "--db", str(tmp_path / "f.db"))
+    assert r.exit_code == 2, r.output
+    for field in ("concurrency field global", "solve field seed", "solve field workers", "solve field time_limit_s"):
+        assert field in r.output
+    s = run("solve", "maintenance", "--snapshot", str(ROOT / "fixtures" / "toy.json"), "--limits", str(path))
+    assert s.exit_code == 2, s.output
