@@ -95,6 +95,8 @@ class Variables:
             self.reboot_end[h] = r + hd.reboot_minutes
             self.reboot_interval[h] = model.NewFixedSizeIntervalVar(r, hd.reboot_minutes, f"down[{hd.id}]")
         self.makespan = model.NewIntVar(0, horizon, "makespan")
+        # auxiliary literals the constraints add: (literal, task, rack) "task's target is in rack"
+        self.in_rack: list[tuple[object, int, int]] = []
 
 
 class Constraints:
@@ -201,6 +203,7 @@ class Constraints:
                     else:
                         in_rack = self.m.NewBoolVar(f"in_rack[{t.vm},{p.racks[rack]}]")
                         self.m.Add(in_rack == sum(lits))
+                        v.in_rack.append((in_rack, t.index, rack))
                     by_rack.setdefault(rack, []).append(self.m.NewOptionalFixedSizeIntervalVar(
                         v.start[t.index], t.duration, in_rack, f"rack[{t.vm},{p.racks[rack]}]"))
             for ivs in by_rack.values():
@@ -308,6 +311,8 @@ class MaintenanceModel:
         for h, s in schedule.reboot_starts.items():
             if h in v.reboot_start:
                 m.AddHint(v.reboot_start[h], s)
+        for lit, j, rack in v.in_rack:
+            m.AddHint(lit, 1 if self.problem.hosts[schedule.targets[j]].rack == rack else 0)
         m.AddHint(v.makespan, schedule.makespan(self.problem))
 
     def read(self, solver) -> Schedule:
