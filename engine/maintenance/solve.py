@@ -266,8 +266,7 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
 
     merged = _MergedProgress(len(jobs), lb, on_progress, t0)
     results: list[Optional[ComponentResult]] = [None] * len(jobs)
-    runner = _solve_job if processes <= 1 else _timed_job
-    for i, res in executor.run(runner, jobs, merged.update, cancel):
+    for i, res in executor.run(_timed_job, jobs, merged.update, cancel):
         results[i] = res
         merged.finished(i, res)
     plan, notes = _merge(results, components, lb, solver, info)
@@ -299,7 +298,7 @@ def available_solvers() -> list[str]:
 
 
 def _timed_job(job: ComponentJob, progress, cancel) -> ComponentResult:
-    """In a pool, a job's deadline starts when the job starts."""
+    """Jobs that queue (more jobs than processes) get their time share from when they start."""
     if job.deadline == float("inf"):
         job.deadline = time.time() + job.time_limit_s
     return _solve_job(job, progress, cancel)
