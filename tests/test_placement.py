@@ -316,3 +316,17 @@ def test_cbc_is_killed_at_our_deadline_even_when_its_own_limit_is_later():
     status = run_cbc(model.prob, time_limit_s=60, workers=1, deadline=started + 1.0, cancel=None, warm=False)
     assert status is None                      # killed: no answer claimed
     assert time.monotonic() - started < 3.0
+
+
+def test_runbook_reports_a_swap_it_cannot_order():
+    from engine.model import PlacementPlan
+
+    # Two full hosts exchanging their VMs: neither move has room until the other is done.
+    snap = fleet([{"id": "h1", "cpu": 8}, {"id": "h2", "cpu": 8}],
+                 [{"id": "a", "host": "h1", "cpu": 8}, {"id": "b", "host": "h2", "cpu": 8}])
+    swap = PlacementPlan.model_validate({
+        "status": "feasible", "objective": "rebalance", "value": 2,
+        "moves": [{"vm": "a", "source": "h1", "target": "h2"}, {"vm": "b", "source": "h2", "target": "h1"}],
+        "solver": {"name": "hand"}})
+    runbook = moves_to_migrations(snap, Limits(), swap)
+    assert runbook.migrations == [] and sorted(runbook.blocked) == ["a", "b"]
