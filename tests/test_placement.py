@@ -308,13 +308,15 @@ def test_cbc_keeps_its_deadline_on_an_instance_it_cannot_close():
 def test_cbc_is_killed_at_our_deadline_even_when_its_own_limit_is_later():
     import time
 
-    from engine.placement.cbc import MipModel, run_cbc
+    from engine.cbc import CbcTiming, run_cbc
+    from engine.placement.cbc import MipModel
 
     p = build_problem(snapshot_of(exact_fit(20, 3, 1, tight=True, customers=30)), Limits())
     model = MipModel(p)
     started = time.monotonic()
-    status = run_cbc(model.prob, time_limit_s=60, workers=1, deadline=started + 1.0, cancel=None, warm=False)
-    assert status is None                      # killed: no answer claimed
+    out = run_cbc(model.prob, CbcTiming(started, stop_at=started + 60, kill_at=started + 1.0), threads=1)
+    assert out.status == "unknown" and out.objective is None   # killed: no answer claimed
+    assert out.stopped_by == "deadline"
     assert time.monotonic() - started < 3.0
 
 

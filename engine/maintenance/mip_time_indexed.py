@@ -28,7 +28,7 @@ NAME = "mip-time-indexed"
 
 class TimeIndexedModel:
     def __init__(self, problem: FixedTargetsProblem):
-        from engine.maintenance.cbc_runner import import_pulp, new_var
+        from engine.cbc import import_pulp, new_var
 
         self.pulp = pulp = import_pulp()
         self.problem = problem
@@ -134,14 +134,14 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
           initial: Optional[dict[int, int]] = None, cancel: Optional[Cancellation] = None,
           on_progress: Optional[ProgressCallback] = None) -> FormulationResult:
     """Build and solve; the problem must carry a horizon (`with_horizon`)."""
-    from engine.maintenance.cbc_runner import run_cbc
+    from engine.cbc import CbcTiming, run_cbc
 
     t0, c0 = time.monotonic(), time.process_time()
     model = TimeIndexedModel(problem)
     warm = model.warm_start(initial) if initial is not None else False
     build_s, build_cpu = time.monotonic() - t0, time.process_time() - c0
-    out = run_cbc(model.prob, time_limit_s=max(0.5, time_limit_s - build_s), threads=threads, warm_start=warm,
-                  cancel=cancel, on_progress=on_progress)
+    out = run_cbc(model.prob, CbcTiming.budget(max(0.5, time_limit_s - build_s)), threads=threads,
+                  warm_start=warm, cancel=cancel, on_progress=on_progress)
     starts = model.starts() if out.status in ("optimal", "feasible") else None
     return FormulationResult(NAME, out.status, problem.makespan_of(starts) if starts else None, out.bound, starts,
                              len(model.prob.variables()), model.prob.numConstraints(), build_s, out.solve_s,

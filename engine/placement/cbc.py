@@ -1,44 +1,26 @@
 """PuLP/CBC assignment MIP, warm-started from the greedy packing, with a hard deadline.
 
 Same families as the CP-SAT model (assignment, capacity, anti-affinity, move
-budget, symmetry breaking). CBC gets `-sec`, but it overshoots (NOTES.md: 60 s
-ran 125 s) and has no cancel handle. So PuLP only writes the model and reads
-the answer; the CBC binary runs here in its own session, polled, and is killed
-at the deadline or on cancel (the warm start then stands). The solution file's
-`sol_status` decides the status, never `LpStatus`.
+budget, symmetry breaking). CBC gets its own limit, but it overshoots
+(NOTES.md: 60 s ran 125 s) and has no cancel handle, so it runs through
+`engine.cbc.run_cbc`: a child process killed at the deadline or on cancel
+(the warm start then stands). The solution file's `sol_status` decides the
+status, never `LpStatus`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Optional
 
+from engine.cbc import CbcTiming, import_pulp, run_cbc
 from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign
 from engine.placement.symmetry import canonical, forbidden_pairs
 from engine.progress import Cancellation
 
 GRACE_S = 1.0   # CBC's own limit is set this much before our deadline
-
-
-def import_pulp():
-    """PuLP, loaded after OR-Tools: PuLP 3 imports highspy when installed, and OR-Tools
-    cannot load after highspy in one process (NOTES.md); the other order is safe."""
-    import sys
-
-    if "pulp" not in sys.modules and "highspy" not in sys.modules:
-        try:
-            from ortools.sat.python import cp_model  # noqa: F401
-        except ImportError:
-            pass
-    import pulp
-
-    return pulp
 
 
 class BuildTimeout(Exception):
@@ -53,8 +35,6 @@ class CbcResult:
 
 def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, workers: int = 1,
               cancel: Optional[Cancellation] = None) -> CbcResult:
-    pulp = import_pulp()
-
     deadline = time.monotonic() + time_limit_s
     try:
         model = MipModel(p, deadline - GRACE_S)
@@ -62,58 +42,14 @@ def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, 
         return CbcResult(None, "unknown")
     if warm is not None:
         model.warm_start(warm)
-    left = deadline - time.monotonic() - GRACE_S
-    if left < 0.5:
+    if deadline - time.monotonic() - GRACE_S < 0.5:
         return CbcResult(None, "unknown")
-    sol = run_cbc(model.prob, left, workers, deadline, cancel, warm is not None)
-    if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+    out = run_cbc(model.prob, CbcTiming.until(deadline, GRACE_S), threads=workers, warm_start=warm is not None,
+                  cancel=cancel)
+    if out.solved:
         assign = [max(model.by_item[i], key=lambda r: model.x[i, r].value() or 0.0) for i in range(len(p.items))]
-        return CbcResult(assign, "optimal" if sol == pulp.LpSolutionOptimal else "feasible")
-    if sol == pulp.LpSolutionInfeasible:
-        return CbcResult(None, "infeasible")
-    return CbcResult(None, "unknown")
-
-
-def _cbc_binary() -> str:
-    """PuLP's bundled CBC if present, else `cbc` on PATH."""
-    from pulp.apis import coin_api
-
-    bundled = getattr(coin_api, "pulp_cbc_path", None)
-    return bundled if bundled and os.path.exists(bundled) else "cbc"
-
-
-def run_cbc(prob, time_limit_s: float, workers: int, deadline: float, cancel: Optional[Cancellation],
-            warm: bool) -> Optional[int]:
-    """Solve `prob` with the bundled CBC binary; returns PuLP's sol_status, or None if killed or failed."""
-    pulp = import_pulp()
-
-    cmd = pulp.COIN_CMD(msg=False, path=_cbc_binary(), warmStart=warm)
-    with tempfile.TemporaryDirectory(prefix="fleetctl-cbc-") as tmp:
-        mps, mst, sol = (os.path.join(tmp, f"model.{ext}") for ext in ("mps", "mst", "sol"))
-        variables, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
-        args = [cmd.path, mps]
-        if warm:
-            cmd.writesol(mst, prob, variables, var_names, con_names)
-            args += ["-mips", mst]
-        args += ["-sec", str(max(1, int(time_limit_s))), "-threads", str(workers),
-                 "-solve", "-printingOptions", "all", "-solution", sol]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            while proc.poll() is None:
-                if time.monotonic() > deadline or (cancel is not None and cancel.cancelled):
-                    return None
-                time.sleep(0.05)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        if proc.returncode != 0 or not os.path.exists(sol):
-            return None
-        status, values, _, _, _, sol_status = cmd.readsol_MPS(sol, prob, variables, var_names, con_names)
-        prob.assignVarsVals(values)
-        prob.assignStatus(status, sol_status)
-        return prob.sol_status
+        return CbcResult(assign, out.status)
+    return CbcResult(None, out.status)
 
 
 class MipModel:

@@ -1,15 +1,16 @@
-"""Run CBC on a PuLP model under a real deadline, with progress and cancellation.
+"""PuLP and CBC for every MIP of the engine: the import-order guard and a killable CBC run.
 
-CBC's own time limit is not a deadline (it overshot a 60 s limit by 18 s on
-this machine, NOTES.md) and PuLP gives no handle to stop it. So the model is
-written as MPS and the bundled `cbc` runs as a child process we own: its log
-goes to a file we read for progress (incumbents, best bound). CBC gets its
-time limit a little early; at cancellation or at the hard deadline it is
-killed. Measured here: CBC 2.10.3 ignores SIGINT (it ran on to its own limit)
-and writes its solution only when it exits, so a killed run has no solution:
-callers fall back to their warm start if they had one. Status comes from the
-solution file through PuLP's reader, so a stop at the time limit with an
-incumbent is `feasible`, never `optimal` (`prob.sol_status`).
+CBC's own time limit is not a deadline (it overshot a 60 s limit by 18 s, and
+125 s for 1000 VMs × 200 hosts on this machine, NOTES.md) and PuLP gives no
+handle to stop it. So PuLP only writes the model (MPS, plus the warm start)
+and reads the answer back; the bundled `cbc` runs as a child process we own,
+in its own session, its log in a file we read for progress (incumbents, best
+bound). CBC gets its own limit a little before our hard deadline; at
+cancellation or at the deadline it is killed. Measured here: CBC 2.10.3
+ignores SIGINT and writes its solution only when it exits, so a killed run
+has no solution and callers fall back to their warm start. The status comes
+from the solution file's `sol_status`, so a stop at the time limit with an
+incumbent is `feasible`, never `optimal`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -29,16 +31,7 @@ _INCUMBENT = re.compile(r"Integer solution of (-?[\d.e+]+) found")
 _NODES = re.compile(r"(-?[\d.e+]+) best solution, best possible (-?[\d.e+]+)")
 _FINAL_BOUND = re.compile(r"^Lower bound:\s+(-?[\d.e+]+)", re.M)
 _CONT = re.compile(r"Continuous objective value is (-?[\d.e+]+)")
-
-
-@dataclass
-class CbcOutcome:
-    status: str                  # optimal | feasible | infeasible | unknown
-    objective: Optional[float]
-    bound: Optional[float]       # best proven lower bound (minimisation), when CBC printed one
-    solve_s: float
-    stopped_by: Optional[str]    # None, "time limit", "deadline", "cancelled"
-    cpu_s: float = 0.0           # CPU seconds CBC used (fair under load, unlike wall time)
+POLL_S = 0.05
 
 
 def import_pulp():
@@ -47,7 +40,7 @@ def import_pulp():
     PuLP 3 imports highspy eagerly when it is installed, and OR-Tools cannot be loaded
     after highspy in one process (undefined symbol; or-tools issue 5246, NOTES.md). The
     other order works (PuLP then finds HiGHS unavailable), so the CP-SAT library is loaded
-    first; processes that run MIP maintenance models then keep CP-SAT usable.
+    first; a process that has built a MIP keeps CP-SAT usable.
     """
     import sys
 
@@ -61,34 +54,60 @@ def import_pulp():
     return pulp
 
 
-def _cbc_path() -> str:
-    """The CBC bundled with PuLP (the deprecated PULP_CBC_CMD's binary), else `cbc` on PATH."""
-    from pulp.apis import coin_api
-
-    bundled = getattr(coin_api, "pulp_cbc_path", None)
-    return bundled if bundled and os.path.exists(bundled) else "cbc"
-
-
 def new_var(prob, name: str, low=None, up=None, cat: str = "Continuous"):
     """A variable of `prob` (PuLP 3's `add_variable`; plain LpVariable on older PuLP)."""
     if hasattr(prob, "add_variable"):
         return prob.add_variable(name, low, up, cat=cat)
-    import pulp
+    pulp = import_pulp()
 
     return pulp.LpVariable(name, low, up, cat)
 
 
-def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = False,
-            cancel: Optional[Cancellation] = None, on_progress: Optional[ProgressCallback] = None,
-            grace_s: Optional[float] = None, clock_start: Optional[float] = None) -> CbcOutcome:
+@dataclass(frozen=True)
+class CbcTiming:
+    """When CBC stops by itself (`stop_at`) and when it is killed (`kill_at`), on `time.monotonic()`."""
+
+    started: float   # the caller's clock: progress events count from here
+    stop_at: float   # CBC's own limit ends here: it stops and writes its incumbent
+    kill_at: float   # the hard deadline: CBC is killed, its incumbent lost
+
+    @classmethod
+    def budget(cls, time_limit_s: float, started: Optional[float] = None,
+               grace_s: Optional[float] = None) -> "CbcTiming":
+        """A time budget: CBC's limit a little early (90 %), the kill a little late, so wall ≈ budget."""
+        started = time.monotonic() if started is None else started
+        grace = grace_s if grace_s is not None else max(1.5, 0.05 * time_limit_s)
+        return cls(started, started + 0.9 * time_limit_s, started + time_limit_s + grace)
+
+    @classmethod
+    def until(cls, deadline: float, margin_s: float = 1.0) -> "CbcTiming":
+        """A hard deadline: CBC's limit ends `margin_s` before it, so it has time to write its answer."""
+        now = time.monotonic()
+        return cls(now, deadline - margin_s, deadline)
+
+
+@dataclass
+class CbcOutcome:
+    status: str                  # optimal | feasible | infeasible | unknown
+    objective: Optional[float]
+    bound: Optional[float]       # best proven lower bound (minimisation), when CBC printed one
+    solve_s: float
+    stopped_by: Optional[str]    # None, "time limit", "deadline", "cancelled"
+    cpu_s: float = 0.0           # CPU seconds CBC used (fair under load, unlike wall time)
+
+    @property
+    def solved(self) -> bool:
+        """CBC returned a solution (its values are in the model's variables)."""
+        return self.status in ("optimal", "feasible")
+
+
+def run_cbc(prob, timing: CbcTiming, *, threads: int = 1, warm_start: bool = False,
+            cancel: Optional[Cancellation] = None, on_progress: Optional[ProgressCallback] = None) -> CbcOutcome:
     """Solve `prob` (minimisation) in a child CBC; values land in the model's variables as PuLP does."""
     pulp = import_pulp()
     from pulp import constants
 
     solver = pulp.COIN_CMD(msg=False, warmStart=warm_start, path=_cbc_path())
-    started = clock_start if clock_start is not None else time.monotonic()
-    # CBC's own limit a little early, the hard deadline a little late: wall ≈ limit, never limit + 18 s
-    grace = grace_s if grace_s is not None else max(1.5, 0.05 * time_limit_s)
     tmp = tempfile.mkdtemp(prefix="fleetctl-cbc-")
     try:
         mps, sol, mst, log = (os.path.join(tmp, n) for n in ("model.mps", "model.sol", "model.mst", "cbc.log"))
@@ -97,26 +116,35 @@ def run_cbc(prob, *, time_limit_s: float, threads: int = 1, warm_start: bool = F
         if warm_start:
             solver.writesol(mst, prob, vs, var_names, con_names)
             args += ["-mips", mst]
-        remaining = max(0.5, 0.9 * time_limit_s - (time.monotonic() - started))
-        args += ["-sec", f"{remaining:.1f}", "-timeMode", "elapsed", "-threads", str(max(1, threads)),
+        own_limit = max(0.5, timing.stop_at - time.monotonic())   # after writing: a big model takes a while
+        args += ["-sec", f"{own_limit:.1f}", "-timeMode", "elapsed", "-threads", str(max(1, threads)),
                  "-solve", "-printingOptions", "all", "-solution", sol]
         cpu_before = _children_cpu()
-        stopped_by = _watch(args, log, started, time_limit_s, grace, cancel, on_progress)
+        stopped_by, returncode = _watch(args, log, timing, cancel, on_progress)
         cpu_s = _children_cpu() - cpu_before
+        solve_s = time.monotonic() - timing.started
         text = _read(log)
-        if not os.path.exists(sol):
-            return CbcOutcome("unknown", None, None, time.monotonic() - started, stopped_by, cpu_s)
+        if stopped_by is not None or returncode != 0 or not os.path.exists(sol):
+            return CbcOutcome("unknown", None, None, solve_s, stopped_by, cpu_s)
         status, values, _, _, _, sol_status = solver.readsol_MPS(sol, prob, vs, var_names, con_names)
         prob.assignVarsVals(values)
         prob.assignStatus(status, sol_status)
         outcome = _status(sol_status, constants)
         objective = pulp.value(prob.objective) if outcome in ("optimal", "feasible") else None
         bound = objective if outcome == "optimal" else _final_bound(text)
-        if stopped_by is None and "Stopped on time" in text:
+        if "Stopped on time" in text:
             stopped_by = "time limit"
-        return CbcOutcome(outcome, objective, bound, time.monotonic() - started, stopped_by, cpu_s)
+        return CbcOutcome(outcome, objective, bound, solve_s, stopped_by, cpu_s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _cbc_path() -> str:
+    """The CBC bundled with PuLP (the deprecated PULP_CBC_CMD's binary), else `cbc` on PATH."""
+    from pulp.apis import coin_api
+
+    bundled = getattr(coin_api, "pulp_cbc_path", None)
+    return bundled if bundled and os.path.exists(bundled) else "cbc"
 
 
 def _children_cpu() -> float:
@@ -131,28 +159,30 @@ def _status(sol_status: int, constants) -> str:
             constants.LpSolutionInfeasible: "infeasible"}.get(sol_status, "unknown")
 
 
-def _watch(args, log_path, started, time_limit_s, grace, cancel, on_progress) -> Optional[str]:
-    """Run CBC until it exits; kill it at cancellation or at the deadline. Returns why it was stopped."""
+def _watch(args, log_path, timing: CbcTiming, cancel, on_progress) -> tuple[Optional[str], Optional[int]]:
+    """Run CBC until it exits; kill it (its whole session) at cancellation or at the deadline.
+
+    Returns why it was stopped (None if it exited by itself) and its exit code."""
     stopped_by, last_event, seen = None, None, 0
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
     try:
         while proc.poll() is None:
-            time.sleep(0.1)
+            time.sleep(POLL_S)
             if on_progress is not None:
-                seen, last_event = _report(log_path, seen, started, on_progress, last_event)
+                seen, last_event = _report(log_path, seen, timing.started, on_progress, last_event)
             if cancel is not None and cancel.cancelled:
                 stopped_by = "cancelled"
-            elif time.monotonic() - started > time_limit_s + grace:
+            elif time.monotonic() > timing.kill_at:
                 stopped_by = "deadline"
             if stopped_by:
-                proc.kill()
                 break
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    return stopped_by
+    return stopped_by, proc.returncode
 
 
 def _report(log_path, seen, started, on_progress, last_event):
