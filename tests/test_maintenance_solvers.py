@@ -229,3 +229,16 @@ def test_cancelling_cpsat_stops_the_search_and_keeps_its_best_schedule():
     assert time.monotonic() - t0 < 15
     assert r.schedule is not None and r.status in ("feasible", "optimal")
     assert r.makespan <= hint.makespan(p)
+
+
+def test_global_limit_is_shared_among_busy_datacenters_only():
+    hosts = [{"id": "a1", "rack": "r1", "state": "needs_reboot", "reboot_minutes": 0}, {"id": "t1", "rack": "r1"},
+             {"id": "a2", "rack": "r2", "state": "needs_reboot", "reboot_minutes": 0}, {"id": "t2", "rack": "r2"},
+             {"id": "t3", "rack": "r3"}]
+    vms = [{"id": "v1", "host": "a1"}, {"id": "v2", "host": "a1", "customer": "c2"}, {"id": "v3", "host": "a2"}]
+    snap = snapshot(hosts, vms, rack_dc={"r2": "dc2", "r3": "dc3"})
+    lim = limits(concurrency={"global": 2})
+    comps = plan_components(snap, lim)
+    assert len(comps) == 3 and sum(c.global_limit for c in comps) <= 2
+    plan = solve_maintenance(snap, lim, time_limit_s=5, workers=1)
+    assert plan.status in ("optimal", "feasible") and plan.makespan == 20

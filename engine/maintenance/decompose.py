@@ -99,8 +99,11 @@ def plan_components(snapshot: Snapshot, limits: Limits) -> list[Component]:
         groups.setdefault(find(d), []).append(d)
     comps_dcs = list(groups.values())
     if global_split is not None and len(comps_dcs) > 1:
-        comp_work = {tuple(ds): max(1, sum(work_by_dc[d] for d in ds)) for ds in comps_dcs}
-        global_split = {",".join(k): v for k, v in _shares(g, {",".join(k): w for k, w in comp_work.items()}).items()}
+        # shares go to the components that migrate anything (others need none of it)
+        comp_work = {",".join(ds): sum(work_by_dc[d] for d in ds) for ds in comps_dcs}
+        busy = {k: w for k, w in comp_work.items() if w > 0}
+        global_split = {k: 0 for k in comp_work}
+        global_split.update(_shares(g, busy) if busy else {})
     out = []
     for ds in comps_dcs:
         dset = set(ds)

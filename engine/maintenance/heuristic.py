@@ -31,7 +31,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from engine.maintenance.problem import Problem
+from engine.maintenance.problem import RESOURCES, Problem
 from engine.maintenance.schedule import Schedule
 
 INF = 1 << 60
@@ -79,7 +79,7 @@ class _Pass:
         self.dc_of = [h.datacenter for h in P.hosts]
         self.bw = [INF if h.bandwidth is None else h.bandwidth for h in P.hosts]
         # numpy views for packing
-        self.room = np.array([h.room for h in P.hosts], dtype=np.int64).reshape(nh, -1)
+        self.room = np.array([h.room for h in P.hosts], dtype=np.int64).reshape(nh, len(RESOURCES))
         self.available = np.array([h.state == "active" for h in P.hosts], dtype=bool)
         self.pending = np.zeros(nh, dtype=np.int64)
         self.bw_np = np.array(self.bw, dtype=np.int64)
@@ -102,7 +102,7 @@ class _Pass:
         if cached is None:
             P = self.p
             tasks = sorted(P.hosts[h].tasks, key=lambda j: -sum(d / n for d, n in zip(P.tasks[j].demand, self.norm)))
-            arr = np.array([P.tasks[j].demand for j in tasks], dtype=np.int64).reshape(len(tasks), -1)
+            arr = np.array([P.tasks[j].demand for j in tasks], dtype=np.int64).reshape(len(tasks), len(RESOURCES))
             cached = self._demands[h] = (tasks, arr)
         return cached
 

@@ -260,7 +260,7 @@ def candidate_targets(problem: Problem, max_candidates: Optional[int], keep: Opt
         t = np.array(targets, dtype=np.int64)
         per_dc.append((
             t,
-            np.array([hosts[h].room for h in targets], dtype=np.int64).reshape(len(targets), -1),
+            np.array([hosts[h].room for h in targets], dtype=np.int64).reshape(len(targets), len(RESOURCES)),
             np.array([big if hosts[h].bandwidth is None else hosts[h].bandwidth for h in targets], dtype=np.int64),
             np.array([hosts[h].rack for h in targets], dtype=np.int64),
         ))
