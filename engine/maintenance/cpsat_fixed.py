@@ -13,13 +13,14 @@ import math
 import time
 from typing import Optional
 
-from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult
+from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult, Precedence
+from engine.maintenance.formulation import Rules
 from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 
 NAME = "cp-sat-fixed"
 
 
-class CpSatFixedModel:
+class CpSatFixedModel(Rules):
     def __init__(self, problem: FixedTargetsProblem):
         from ortools.sat.python import cp_model
 
@@ -30,59 +31,26 @@ class CpSatFixedModel:
         self.interval = {t.index: m.new_fixed_size_interval_var(self.start[t.index], t.duration, f"i_{t.index}")
                          for t in p.tasks}
         self.makespan = m.new_int_var(p.lower_bound(), p.horizon, "makespan")
-        self.add_reboot_after_evacuation()
-        self.add_target_after_reboot()
-        self.add_concurrency()
-        self.add_bandwidth()
-        self.add_conflict()
-        self.add_hosts_down_per_rack()
-        self.add_makespan()
+        self.add_rules()
         m.minimize(self.makespan)
 
-    def add_reboot_after_evacuation(self) -> None:
-        """Rule 2: a host's reboot starts no earlier than the end of each migration leaving it."""
-        self._precedences("2-reboot")
+    # ------------------------------------------------------------------ the forms of rules 2–9
 
-    def add_target_after_reboot(self) -> None:
-        """Rule 3: a migration into a needs_reboot host starts no earlier than that host's reboot end."""
-        self._precedences("3-target")
+    def precedence(self, k: int, p: Precedence) -> None:
+        """s_after ≥ s_before + p_before."""
+        self.model.add(self.start[p.after] >= self.start[p.before] + self.problem.tasks[p.before].duration)
 
-    def add_concurrency(self) -> None:
-        """Rule 5: migrations per source host, target host, rack, datacenter and fleet."""
-        for c in self.problem.binding_cumulatives("5-concurrency"):
-            self._cumulative(c)
-
-    def add_bandwidth(self) -> None:
-        """Rule 6: Σ migration_gbps touching a host ≤ its bandwidth_gbps (scaled to integers)."""
-        for c in self.problem.binding_cumulatives("6-bandwidth"):
-            self._cumulative(c)
-
-    def add_conflict(self) -> None:
-        """Rule 7: a customer's migrating VMs plus its non-migratable VMs on rebooting hosts ≤ its limit."""
-        for c in self.problem.binding_cumulatives("7-conflict"):
-            self._cumulative(c)
-
-    def add_hosts_down_per_rack(self) -> None:
-        """Rule 8: hosts rebooting at once in a rack ≤ max_hosts_down_per_rack."""
-        for c in self.problem.binding_cumulatives("8-hosts-down"):
-            self._cumulative(c)
-
-    def add_makespan(self) -> None:
-        """Rule 9: the makespan is at least every task's end."""
-        for j in self.problem.sinks():
-            self.model.add(self.makespan >= self.start[j] + self.problem.tasks[j].duration)
-
-    def _precedences(self, rule: str) -> None:
-        for p in self.problem.precedences:
-            if p.rule == rule:
-                self.model.add(self.start[p.after] >= self.start[p.before] + self.problem.tasks[p.before].duration)
-
-    def _cumulative(self, c: Cumulative) -> None:
+    def cumulative(self, c: Cumulative) -> None:
+        """One `add_cumulative` over the members' intervals, weights scaled to integers, capacity floored."""
         scale = _integral_scale([c.capacity, *c.weights.values()])
         members = list(c.weights)
         self.model.add_cumulative([self.interval[j] for j in members],
                                   [int(round(c.weights[j] * scale)) for j in members],
                                   int(math.floor(c.capacity * scale + 1e-9)))
+
+    def ends_by_makespan(self, j: int) -> None:
+        """makespan ≥ s_j + p_j."""
+        self.model.add(self.makespan >= self.start[j] + self.problem.tasks[j].duration)
 
     def hint(self, starts: dict[int, int]) -> None:
         for j, v in self.start.items():

@@ -25,16 +25,16 @@ only enters through the big-Ms: the opposite trade-off to the time-indexed model
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
-from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult
+from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult, Precedence
+from engine.maintenance.formulation import Rules, constraint_tag, solve_mip
 from engine.progress import Cancellation, ProgressCallback
 
 NAME = "mip-continuous"
 
 
-class ContinuousModel:
+class ContinuousModel(Rules):
     def __init__(self, problem: FixedTargetsProblem):
         from engine.cbc import import_pulp, new_var
 
@@ -49,60 +49,18 @@ class ContinuousModel:
         self._ordered = _transitive_order(problem)
         self.done: dict[tuple[int, int], object] = {}
         self.later: dict[tuple[int, int], object] = {}
-        self.add_reboot_after_evacuation()
-        self.add_target_after_reboot()
-        self.add_concurrency()
-        self.add_bandwidth()
-        self.add_conflict()
-        self.add_hosts_down_per_rack()
-        self.add_makespan()
+        self.add_rules()
 
-    # ------------------------------------------------------------------ rules
+    # ------------------------------------------------------------------ the forms of rules 2–9
 
-    def add_reboot_after_evacuation(self) -> None:
-        """Rule 2: a host's reboot starts no earlier than the end of each migration leaving it."""
-        self._precedences("2-reboot")
+    def precedence(self, k: int, p: Precedence) -> None:
+        """S_after ≥ S_before + p_before."""
+        lag = self.problem.tasks[p.before].duration
+        self.prob += self.S[p.after] >= self.S[p.before] + lag, f"prec_{p.rule[0]}_{k}"
 
-    def add_target_after_reboot(self) -> None:
-        """Rule 3: a migration into a needs_reboot host starts no earlier than that host's reboot end."""
-        self._precedences("3-target")
-
-    def add_concurrency(self) -> None:
-        """Rule 5: migrations per source host, target host, rack, datacenter and fleet."""
-        for c in self.problem.binding_cumulatives("5-concurrency"):
-            self._cumulative(c)
-
-    def add_bandwidth(self) -> None:
-        """Rule 6: Σ migration_gbps touching a host ≤ its bandwidth_gbps."""
-        for c in self.problem.binding_cumulatives("6-bandwidth"):
-            self._cumulative(c)
-
-    def add_conflict(self) -> None:
-        """Rule 7: a customer's migrating VMs plus its non-migratable VMs on rebooting hosts ≤ its limit."""
-        for c in self.problem.binding_cumulatives("7-conflict"):
-            self._cumulative(c)
-
-    def add_hosts_down_per_rack(self) -> None:
-        """Rule 8: hosts rebooting at once in a rack ≤ max_hosts_down_per_rack."""
-        for c in self.problem.binding_cumulatives("8-hosts-down"):
-            self._cumulative(c)
-
-    def add_makespan(self) -> None:
-        """Rule 9: the makespan is at least every task's end (tasks with successors end before those)."""
-        for j in self.problem.sinks():
-            self.prob += self.makespan >= self.S[j] + self.problem.tasks[j].duration, f"makespan_{j}"
-
-    # ------------------------------------------------------------------ shared forms
-
-    def _precedences(self, rule: str) -> None:
-        for k, p in enumerate(self.problem.precedences):
-            if p.rule == rule:
-                lag = self.problem.tasks[p.before].duration
-                self.prob += self.S[p.after] >= self.S[p.before] + lag, f"prec_{rule[0]}_{k}"
-
-    def _cumulative(self, c: Cumulative) -> None:
+    def cumulative(self, c: Cumulative) -> None:
         """At the start of each member j: its weight plus the weights of members running then ≤ capacity."""
-        tag = "".join(ch if ch.isalnum() else "_" for ch in c.name)
+        tag = constraint_tag(c)
         for j, wj in c.weights.items():
             terms, constant = [], wj
             for i, wi in c.weights.items():
@@ -115,6 +73,10 @@ class ContinuousModel:
                     terms += [(v, -wi) for v in running]   # running = 1 − done − later
                     constant += wi
             self.prob += self.pulp.LpAffineExpression(terms) + constant <= c.capacity, f"cum_{tag}_{j}"
+
+    def ends_by_makespan(self, j: int) -> None:
+        """C ≥ S_j + p_j."""
+        self.prob += self.makespan >= self.S[j] + self.problem.tasks[j].duration, f"makespan_{j}"
 
     def running(self, i: int, j: int):
         """1 if task i is surely running when j starts, 0 if surely not, else the pair (done, later) of binaries."""
@@ -130,9 +92,9 @@ class ContinuousModel:
         return (self.done[i, j], self.later[i, j])
 
     def _order_pair(self, i: int, j: int) -> None:
-        p, pi = self.problem, self.problem.tasks[i].duration
         from engine.cbc import new_var
 
+        p, pi = self.problem, self.problem.tasks[i].duration
         done = new_var(self.prob, f"done_{i}_{j}", cat="Binary")
         later = new_var(self.prob, f"later_{i}_{j}", cat="Binary")
         m_done = p.latest[i] + pi - p.earliest[j]
@@ -181,15 +143,5 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
           initial: Optional[dict[int, int]] = None, cancel: Optional[Cancellation] = None,
           on_progress: Optional[ProgressCallback] = None) -> FormulationResult:
     """Build and solve; the problem must carry a horizon (`with_horizon`)."""
-    from engine.cbc import CbcTiming, run_cbc
-
-    t0, c0 = time.monotonic(), time.process_time()
-    model = ContinuousModel(problem)
-    warm = model.warm_start(initial) if initial is not None else False
-    build_s, build_cpu = time.monotonic() - t0, time.process_time() - c0
-    out = run_cbc(model.prob, CbcTiming.budget(max(0.5, time_limit_s - build_s)), threads=threads,
-                  warm_start=warm, cancel=cancel, on_progress=on_progress)
-    starts = model.starts() if out.status in ("optimal", "feasible") else None
-    return FormulationResult(NAME, out.status, problem.makespan_of(starts) if starts else None, out.bound, starts,
-                             len(model.prob.variables()), model.prob.numConstraints(), build_s, out.solve_s,
-                             out.stopped_by, build_cpu + out.cpu_s)
+    return solve_mip(NAME, ContinuousModel, problem, time_limit_s=time_limit_s, threads=threads, initial=initial,
+                     cancel=cancel, on_progress=on_progress)

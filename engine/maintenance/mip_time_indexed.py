@@ -17,16 +17,16 @@ The model grows with the horizon: that is what the benchmark shows.
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
-from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult
+from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult, Precedence
+from engine.maintenance.formulation import Rules, constraint_tag, solve_mip
 from engine.progress import Cancellation, ProgressCallback
 
 NAME = "mip-time-indexed"
 
 
-class TimeIndexedModel:
+class TimeIndexedModel(Rules):
     def __init__(self, problem: FixedTargetsProblem):
         from engine.cbc import import_pulp, new_var
 
@@ -39,69 +39,27 @@ class TimeIndexedModel:
         self.makespan = new_var(self.prob, "makespan", p.lower_bound(), p.horizon, cat="Integer")
         self.prob += self.makespan
         self.add_one_start()
-        self.add_reboot_after_evacuation()
-        self.add_target_after_reboot()
-        self.add_concurrency()
-        self.add_bandwidth()
-        self.add_conflict()
-        self.add_hosts_down_per_rack()
-        self.add_makespan()
+        self.add_rules()
 
     def start(self, j: int):
         return self.pulp.lpSum(s * x for s, x in self.x[j].items())
-
-    # ------------------------------------------------------------------ rules
 
     def add_one_start(self) -> None:
         """Rule 1: each migration (and each reboot, rule 2) happens exactly once."""
         for j, xs in self.x.items():
             self.prob += self.pulp.lpSum(xs.values()) == 1, f"once_{j}"
 
-    def add_reboot_after_evacuation(self) -> None:
-        """Rule 2: a host's reboot starts no earlier than the end of each migration leaving it."""
-        self._precedences("2-reboot")
+    # ------------------------------------------------------------------ the forms of rules 2–9
 
-    def add_target_after_reboot(self) -> None:
-        """Rule 3: a migration into a needs_reboot host starts no earlier than that host's reboot end."""
-        self._precedences("3-target")
+    def precedence(self, k: int, p: Precedence) -> None:
+        """Σ_t t·x[after,t] ≥ Σ_t t·x[before,t] + p_before (the aggregated, weak form)."""
+        lag = self.problem.tasks[p.before].duration
+        self.prob += self.start(p.after) >= self.start(p.before) + lag, f"prec_{p.rule[0]}_{k}"
 
-    def add_concurrency(self) -> None:
-        """Rule 5: migrations per source host, target host, rack, datacenter and fleet."""
-        for c in self.problem.binding_cumulatives("5-concurrency"):
-            self._cumulative(c)
-
-    def add_bandwidth(self) -> None:
-        """Rule 6: Σ migration_gbps touching a host ≤ its bandwidth_gbps."""
-        for c in self.problem.binding_cumulatives("6-bandwidth"):
-            self._cumulative(c)
-
-    def add_conflict(self) -> None:
-        """Rule 7: a customer's migrating VMs plus its non-migratable VMs on rebooting hosts ≤ its limit."""
-        for c in self.problem.binding_cumulatives("7-conflict"):
-            self._cumulative(c)
-
-    def add_hosts_down_per_rack(self) -> None:
-        """Rule 8: hosts rebooting at once in a rack ≤ max_hosts_down_per_rack."""
-        for c in self.problem.binding_cumulatives("8-hosts-down"):
-            self._cumulative(c)
-
-    def add_makespan(self) -> None:
-        """Rule 9: the makespan is at least every task's end (tasks with successors end before those)."""
-        for j in self.problem.sinks():
-            self.prob += self.makespan >= self.start(j) + self.problem.tasks[j].duration, f"makespan_{j}"
-
-    # ------------------------------------------------------------------ shared forms
-
-    def _precedences(self, rule: str) -> None:
-        for k, p in enumerate(self.problem.precedences):
-            if p.rule == rule:
-                lag = self.problem.tasks[p.before].duration
-                self.prob += self.start(p.after) >= self.start(p.before) + lag, f"prec_{rule[0]}_{k}"
-
-    def _cumulative(self, c: Cumulative) -> None:
+    def cumulative(self, c: Cumulative) -> None:
         """At each minute t: Σ weight of the tasks started in (t − p, t] ≤ capacity."""
         p = self.problem
-        tag = "".join(ch if ch.isalnum() else "_" for ch in c.name)
+        tag = constraint_tag(c)
         first = min(p.earliest[j] for j in c.weights)
         last = max(p.latest[j] + p.tasks[j].duration for j in c.weights)
         for t in range(first, last):
@@ -112,6 +70,10 @@ class TimeIndexedModel:
             terms = [(self.x[j][s], w) for j, w in running
                      for s in range(max(p.earliest[j], t - p.tasks[j].duration + 1), min(p.latest[j], t) + 1)]
             self.prob += self.pulp.LpAffineExpression(terms) <= c.capacity, f"cum_{tag}_{t}"
+
+    def ends_by_makespan(self, j: int) -> None:
+        """C ≥ S_j + p_j."""
+        self.prob += self.makespan >= self.start(j) + self.problem.tasks[j].duration, f"makespan_{j}"
 
     # ------------------------------------------------------------------ warm start and solution
 
@@ -134,15 +96,5 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
           initial: Optional[dict[int, int]] = None, cancel: Optional[Cancellation] = None,
           on_progress: Optional[ProgressCallback] = None) -> FormulationResult:
     """Build and solve; the problem must carry a horizon (`with_horizon`)."""
-    from engine.cbc import CbcTiming, run_cbc
-
-    t0, c0 = time.monotonic(), time.process_time()
-    model = TimeIndexedModel(problem)
-    warm = model.warm_start(initial) if initial is not None else False
-    build_s, build_cpu = time.monotonic() - t0, time.process_time() - c0
-    out = run_cbc(model.prob, CbcTiming.budget(max(0.5, time_limit_s - build_s)), threads=threads,
-                  warm_start=warm, cancel=cancel, on_progress=on_progress)
-    starts = model.starts() if out.status in ("optimal", "feasible") else None
-    return FormulationResult(NAME, out.status, problem.makespan_of(starts) if starts else None, out.bound, starts,
-                             len(model.prob.variables()), model.prob.numConstraints(), build_s, out.solve_s,
-                             out.stopped_by, build_cpu + out.cpu_s)
+    return solve_mip(NAME, TimeIndexedModel, problem, time_limit_s=time_limit_s, threads=threads, initial=initial,
+                     cancel=cancel, on_progress=on_progress)
