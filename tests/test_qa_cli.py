@@ -212,3 +212,21 @@ def test_huge_numbers_in_limits_are_bad_input(tmp_path):
         assert field in r.output
     s = run("solve", "maintenance", "--snapshot", str(ROOT / "fixtures" / "toy.json"), "--limits", str(path))
     assert s.exit_code == 2, s.output
+
+
+# --------------------------------------------------------------------------- --db that is not a database
+
+
+@pytest.mark.parametrize("command", [["runs", "list"], ["solve", "maintenance"], ["schedule", "list"],
+                                     ["plan", "latest"], ["fleet"], ["load", str(ROOT / "fixtures" / "toy.json")]])
+def test_db_that_is_not_a_database_is_one_line_not_a_traceback(tmp_path, command):
+    """`--db fleet.json` (an easy slip) gave 200-line SQLAlchemy tracebacks in runs, worker and solve."""
+    not_db = tmp_path / "fleet.json"
+    not_db.write_text('{"version": 1}')
+    code = "import sys; from console.cli.main import main; sys.argv = ['fleetctl'] + sys.argv[1:]; main()"
+    p = subprocess.run([sys.executable, "-c", code, *command, "--db", str(not_db)],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    assert "not a fleetctl database" in p.stderr and str(not_db) in p.stderr
+    assert not_db.read_text() == '{"version": 1}'

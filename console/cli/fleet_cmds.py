@@ -28,7 +28,7 @@ def _reading(db: Path, *, create: bool = False) -> Iterator:
     created. A missing or unreadable database is a clean error (exit 2 / 1), never a traceback."""
     from sqlalchemy.exc import DatabaseError, OperationalError
 
-    from console.store.db import close_engine, open_engine
+    from console.store.db import NotADatabaseError, close_engine, open_engine
 
     if not create and not db.exists():
         fail(f"no database at {db}: load a snapshot first (fleetctl load FILE --db {db})")
@@ -36,6 +36,8 @@ def _reading(db: Path, *, create: bool = False) -> Iterator:
         engine = open_engine(db, create=create)
     except DatabaseError as exc:
         fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    except NotADatabaseError as exc:
+        fail(f"{db}: {exc.strerror}", code=EXIT_ERROR)
     try:
         yield engine
     except OperationalError as exc:
@@ -44,6 +46,8 @@ def _reading(db: Path, *, create: bool = False) -> Iterator:
         fail(f"{db}: cannot read the database: {exc.orig}", code=EXIT_ERROR)
     except DatabaseError as exc:
         fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    except NotADatabaseError as exc:
+        fail(f"{db}: {exc.strerror}", code=EXIT_ERROR)
     finally:
         close_engine(engine)
 

@@ -48,14 +48,32 @@ def database_url(target: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-def _sqlite_pragmas(dbapi_conn, _record, *, wal: bool) -> None:
+def _sqlite_pragmas(dbapi_conn, _record, *, wal: bool, path: str = "") -> None:
+    import sqlite3
+
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")
     if wal:
-        cur.execute("PRAGMA journal_mode = WAL")
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")  # the first statement that reads the file's header
+        except sqlite3.DatabaseError as exc:
+            # Detected here, not by reading the header ourselves: opening and closing the file in this
+            # process would drop SQLite's POSIX locks held by other connections to it.
+            if "not a database" in str(exc):
+                raise NotADatabaseError(path) from None
+            raise
         cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()
+
+
+class NotADatabaseError(OSError):
+    """`--db` names a file that is not an SQLite database (a snapshot JSON, a typo'd path...).
+
+    An OSError carrying the file name, so every command reports it as one line (see console.cli.main)."""
+
+    def __init__(self, path: str):
+        super().__init__(0, "not a fleetctl database (not an SQLite file); check --db or $FLEETCTL_DB", path)
 
 
 def open_engine(target: str | Path, *, create: bool = True, echo: bool = False) -> Engine:
@@ -73,7 +91,8 @@ def open_engine(target: str | Path, *, create: bool = True, echo: bool = False) 
         elif create:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, **kwargs)
-        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, wal=not memory))
+        path = url.removeprefix("sqlite:///")
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, wal=not memory, path=path))
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=True)
     if create:
