@@ -230,3 +230,21 @@ def test_db_that_is_not_a_database_is_one_line_not_a_traceback(tmp_path, command
     assert "Traceback" not in p.stderr
     assert "not a fleetctl database" in p.stderr and str(not_db) in p.stderr
     assert not_db.read_text() == '{"version": 1}'
+
+
+# --------------------------------------------------------------------------- check of an infeasible plan
+
+
+def test_check_says_whether_an_infeasible_claim_is_backed_by_a_proof(tmp_path):
+    """`check` called an infeasible plan "valid" even against limits under which a plan exists."""
+    fixtures = ROOT / "fixtures"
+    plan = {"version": 1, "kind": "maintenance", "status": "infeasible", "migrations": [], "reboots": [],
+            "solver": {"name": "cp-sat"}, "explanation": "customer limit 0"}
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(plan))
+    zero = tmp_path / "zero.json"
+    zero.write_text('{"conflict": {"per_customer": 0}}')
+    confirmed = run("check", str(fixtures / "toy.json"), str(zero), str(plan_path))
+    assert confirmed.exit_code == 0 and "(confirmed:" in confirmed.output
+    doubtful = run("check", str(fixtures / "toy.json"), str(fixtures / "toy-limits.json"), str(plan_path))
+    assert doubtful.exit_code == 0 and "(not confirmed:" in doubtful.output

@@ -42,8 +42,21 @@ def check(
             ents = f"  ({', '.join(v.entities)})" if v.entities else ""
             typer.echo(f"  - {v}{ents}")
     else:
-        typer.echo(f"valid: {_summary(doc)}")
+        typer.echo(f"valid: {_summary(doc)}{_infeasible_claim(snap, lim, doc)}")
     raise typer.Exit(EXIT_ERROR if violations else EXIT_OK)
+
+
+def _infeasible_claim(snap, lim, doc) -> str:
+    """An `infeasible` plan is a claim, not a schedule: say whether a cheap proof backs it here (an
+    infeasible plan checked against other limits than it was solved with is otherwise "valid")."""
+    if doc.kind != "maintenance" or doc.status != "infeasible":
+        return ""
+    from engine.maintenance.explain import precheck
+
+    if precheck(snap, lim):
+        return " (confirmed: a cheap proof of infeasibility holds for these limits)"
+    return (" (not confirmed: no cheap proof of infeasibility holds for these limits; "
+            "`fleetctl solve maintenance` decides)")
 
 
 def _summary(doc) -> str:
