@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 from engine.cbc import CbcTiming, import_pulp, run_cbc
+from engine.placement.candidates import BuildTimeout, candidate_pairs, crowded_customers, stays_home
 from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign
-from engine.placement.symmetry import canonical, forbidden_pairs
+from engine.placement.symmetry import canonical
 from engine.progress import Cancellation
 
 GRACE_S = 1.0   # CBC's own limit is set this much before our deadline
-
-
-class BuildTimeout(Exception):
-    """The model could not even be built before the deadline."""
 
 
 @dataclass
@@ -58,22 +55,13 @@ class MipModel:
 
         self.p = p
         self.prob = pulp.LpProblem("placement", pulp.LpMinimize)
-        banned = forbidden_pairs(p)
         self.x: dict[tuple[int, int], pulp.LpVariable] = {}
         self.by_item: list[list[int]] = [[] for _ in p.items]
         self.by_recv: list[list[int]] = [[] for _ in p.receivers]
-        for i, it in enumerate(p.items):
-            if deadline is not None and i % 50 == 0 and time.monotonic() > deadline:
-                raise BuildTimeout()  # building a large model in PuLP takes long (NOTES.md)
-            for r, rec in enumerate(p.receivers):
-                room = p.customer_room(r, it.customer)
-                if (i, r) in banned or (room is not None and room < 1):
-                    continue
-                if any(a > f + 1e-9 * max(1.0, f) for a, f in zip(it.demand, rec.free)):
-                    continue
-                self.x[i, r] = self.prob.add_variable(f"x_{i}_{r}", cat="Binary")
-                self.by_item[i].append(r)
-                self.by_recv[r].append(i)
+        for i, r in candidate_pairs(p, self._fits_alone, deadline):
+            self.x[i, r] = self.prob.add_variable(f"x_{i}_{r}", cat="Binary")
+            self.by_item[i].append(r)
+            self.by_recv[r].append(i)
         self.y = [1 if rec.fixed_used else self.prob.add_variable(f"y_{r}", cat="Binary")
                   for r, rec in enumerate(p.receivers)]
         self.add_assignment()
@@ -82,6 +70,10 @@ class MipModel:
         self.add_move_budget()
         self.add_symmetry_breaking()
         self.add_objective()
+
+    def _fits_alone(self, i: int, r: int) -> bool:
+        """Item i's demand fits receiver r's free capacity (with a relative tolerance)."""
+        return all(a <= f + 1e-9 * max(1.0, f) for a, f in zip(self.p.items[i].demand, self.p.receivers[r].free))
 
     def add_assignment(self) -> None:
         for i, recvs in enumerate(self.by_item):
@@ -100,21 +92,12 @@ class MipModel:
                     self.prob += self.x[i, r] <= self.y[r], f"use_{i}_{r}"
 
     def add_anti_affinity(self) -> None:
-        if self.p.customer_cap is None:
-            return
         for r, items in enumerate(self.by_recv):
-            groups: dict[str, list[int]] = {}
-            for i in items:
-                groups.setdefault(self.p.items[i].customer, []).append(i)
-            for c, members in groups.items():
-                room = self.p.customer_room(r, c)
-                if room is not None and len(members) > room:
-                    self.prob += sum(self.x[i, r] for i in members) <= room, f"aff_{r}_{c}"
+            for c, members, room in crowded_customers(self.p, r, items):
+                self.prob += sum(self.x[i, r] for i in members) <= room, f"aff_{r}_{c}"
 
     def add_move_budget(self) -> None:
-        index = {rec.host: r for r, rec in enumerate(self.p.receivers)}
-        self.stays = [(i, self.x[i, index[it.origin]]) for i, it in enumerate(self.p.items)
-                      if it.origin is not None and (i, index[it.origin]) in self.x]
+        self.stays = stays_home(self.p, self.x)
         movable = sum(1 for it in self.p.items if it.origin is not None)
         if self.p.max_moves is not None and movable:
             self.prob += movable - sum(v for _, v in self.stays) <= self.p.max_moves, "moves"

@@ -13,16 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from engine.placement.candidates import BuildTimeout, candidate_pairs, crowded_customers, stays_home
 from engine.placement.problem import SCALE, PlacementProblem
 from engine.placement.solution import Assign
-from engine.placement.symmetry import canonical, forbidden_pairs
+from engine.placement.symmetry import canonical
 from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 
 UTIL_SCALE = 1_000_000  # balance: utilisation in parts per million
-
-
-class BuildTimeout(Exception):
-    """The model could not be built before the deadline (very large instances)."""
 
 
 @dataclass
@@ -38,21 +35,15 @@ class AssignmentModel:
 
         self.p = p
         self.m = cp_model.CpModel()
-        banned = forbidden_pairs(p)
         self.demand = [p.int_demand(i) for i in range(len(p.items))]
         self.free = [p.int_free(r) for r in range(len(p.receivers))]
         self.x: dict[tuple[int, int], object] = {}
         self.by_item: list[list[int]] = [[] for _ in p.items]
         self.by_recv: list[list[int]] = [[] for _ in p.receivers]
-        for i, it in enumerate(p.items):
-            if deadline is not None and i % 50 == 0 and time.monotonic() > deadline:
-                raise BuildTimeout()
-            for r in range(len(p.receivers)):
-                if (i, r) in banned or not self._fits_alone(i, r):
-                    continue
-                self.x[i, r] = self.m.NewBoolVar(f"x{i}_{r}")
-                self.by_item[i].append(r)
-                self.by_recv[r].append(i)
+        for i, r in candidate_pairs(p, self._fits_alone, deadline):
+            self.x[i, r] = self.m.NewBoolVar(f"x{i}_{r}")
+            self.by_item[i].append(r)
+            self.by_recv[r].append(i)
         self.y = [self.m.NewConstant(1) if rec.fixed_used else self.m.NewBoolVar(f"y{r}")
                   for r, rec in enumerate(p.receivers)]
         self.add_assignment()
@@ -63,10 +54,8 @@ class AssignmentModel:
         self.add_objective()
 
     def _fits_alone(self, i: int, r: int) -> bool:
-        if any(a > f for a, f in zip(self.demand[i], self.free[r])):
-            return False
-        room = self.p.customer_room(r, self.p.items[i].customer)
-        return room is None or room >= 1
+        """Item i's integer demand fits receiver r's integer free capacity."""
+        return all(a <= f for a, f in zip(self.demand[i], self.free[r]))
 
     # ---------------------------------------------------------------- constraint families
     def add_assignment(self) -> None:
@@ -88,24 +77,13 @@ class AssignmentModel:
 
     def add_anti_affinity(self) -> None:
         """At most max_vms_per_customer_per_host of one customer per host (fixed VMs counted)."""
-        if self.p.customer_cap is None:
-            return
         for r, items in enumerate(self.by_recv):
-            groups: dict[str, list[int]] = {}
-            for i in items:
-                groups.setdefault(self.p.items[i].customer, []).append(i)
-            for customer, members in groups.items():
-                room = self.p.customer_room(r, customer)
-                if room is not None and len(members) > room:
-                    self.m.Add(sum(self.x[i, r] for i in members) <= room)
+            for _, members, room in crowded_customers(self.p, r, items):
+                self.m.Add(sum(self.x[i, r] for i in members) <= room)
 
     def add_move_budget(self) -> None:
         """rebalance: at most max_moves movable VMs leave their origin."""
-        index = {rec.host: r for r, rec in enumerate(self.p.receivers)}
-        self.stays = []
-        for i, it in enumerate(self.p.items):
-            if it.origin is not None and (i, index[it.origin]) in self.x:
-                self.stays.append((i, self.x[i, index[it.origin]]))
+        self.stays = stays_home(self.p, self.x)
         movable = [it for it in self.p.items if it.origin is not None]
         if self.p.max_moves is not None and movable:
             self.m.Add(len(movable) - sum(v for _, v in self.stays) <= self.p.max_moves)

@@ -15,6 +15,7 @@ import random
 import time
 from typing import Callable, Optional
 
+from engine.placement.candidates import crowded_customers, has_room, stays_home
 from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign, hosts_used, moves_of
 from engine.progress import Cancellation
@@ -41,16 +42,58 @@ def improve(p: PlacementProblem, start: Assign, deadline: float, lb: float, work
     return search.assign
 
 
-class _Search:
+class _Neighbourhood:
+    """What both searches share: the current assignment, integer data, and the parts of a round's sub-model."""
+
     def __init__(self, p: PlacementProblem, assign: Assign, seed: int):
         self.p = p
         self.assign = list(assign)
         self.rng = random.Random(seed)
-        self.scale = [max((r.usable[d] for r in p.receivers), default=1.0) or 1.0 for d in range(p.dims)]
-        self.size = [sum(it.demand[d] / self.scale[d] for d in range(p.dims)) for it in p.items]
-        self.index = {rec.host: r for r, rec in enumerate(p.receivers)}
         self.demand = [p.int_demand(i) for i in range(len(p.items))]
         self.free = [p.int_free(r) for r in range(len(p.receivers))]
+
+    def fits_alone(self, i: int, r: int) -> bool:
+        return has_room(self.p, i, r) and all(a <= f for a, f in zip(self.demand[i], self.free[r]))
+
+    def add_assignment(self, m, items: list[int], hosts: list[int]) -> dict:
+        """x[i, r] for each item that fits host r alone; every item on exactly one of the hosts."""
+        x = {}
+        for i in items:
+            for r in hosts:
+                if self.fits_alone(i, r):
+                    x[i, r] = m.NewBoolVar("")
+            m.AddExactlyOne(x[i, r] for r in hosts if (i, r) in x)
+        return x
+
+    def add_anti_affinity(self, m, x: dict, r: int, inside: list[int]) -> None:
+        """At most the customer's room on host r (fixed VMs counted)."""
+        for _, group, room in crowded_customers(self.p, r, inside):
+            m.Add(sum(x[i, r] for i in group) <= room)
+
+    def solve_round(self, m, time_limit_s: float, workers: int, seed: int):
+        """The solver after a short solve, or None when it found nothing."""
+        from ortools.sat.python import cp_model
+
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+        solver.parameters.num_workers = max(1, min(workers, 2))
+        solver.parameters.random_seed = seed % 1000
+        return solver if solver.Solve(m) in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+    def reassigned(self, solver, x: dict) -> Assign:
+        """The current assignment with the round's items where the solver put them."""
+        trial = list(self.assign)
+        for (i, r), v in x.items():
+            if solver.BooleanValue(v):
+                trial[i] = r
+        return trial
+
+
+class _Search(_Neighbourhood):
+    def __init__(self, p: PlacementProblem, assign: Assign, seed: int):
+        super().__init__(p, assign, seed)
+        self.scale = [max((r.usable[d] for r in p.receivers), default=1.0) or 1.0 for d in range(p.dims)]
+        self.size = [sum(it.demand[d] / self.scale[d] for d in range(p.dims)) for it in p.items]
 
     def members(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -89,12 +132,7 @@ class _Search:
         weight = {r: k for k, r in enumerate(ranked)}
         weight[hosts[0]] = len(hosts) * 2
         m = cp_model.CpModel()
-        x = {}
-        for i in items:
-            for r in hosts:
-                if self._fits_alone(i, r):
-                    x[i, r] = m.NewBoolVar("")
-            m.AddExactlyOne(x[i, r] for r in hosts if (i, r) in x)
+        x = self.add_assignment(m, items, hosts)
         y = {r: m.NewBoolVar("") for r in hosts}
         for r in hosts:
             rec = p.receivers[r]
@@ -106,14 +144,7 @@ class _Search:
                 m.Add(y[r] == 1)
             for d in range(p.dims):
                 m.Add(sum(self.demand[i][d] * x[i, r] for i in inside) <= free[d] * y[r])
-            if p.customer_cap is not None:
-                groups: dict[str, list[int]] = {}
-                for i in inside:
-                    groups.setdefault(p.items[i].customer, []).append(i)
-                for c, group in groups.items():
-                    room = p.customer_room(r, c)
-                    if len(group) > room:
-                        m.Add(sum(x[i, r] for i in group) <= room)
+            self.add_anti_affinity(m, x, r, inside)
         self._move_budget(m, x, items, hosts)
         load_cost = sum(round(100 * self.size[i]) * weight[r] * x[i, r] for (i, r) in x)
         # rebalance: a VM away from its origin pays its migration minutes (drain still pays off)
@@ -126,26 +157,12 @@ class _Search:
             m.AddHint(v, self.assign[i] == r)
         for r in hosts:
             m.AddHint(y[r], r in members)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-        solver.parameters.num_workers = max(1, min(workers, 2))
-        solver.parameters.random_seed = seed % 1000
-        code = solver.Solve(m)
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        solver = self.solve_round(m, time_limit_s, workers, seed)
+        if solver is None:
             return
-        trial = list(self.assign)
-        for (i, r), v in x.items():
-            if solver.BooleanValue(v):
-                trial[i] = r
+        trial = self.reassigned(solver, x)
         if self.p.max_moves is None or len(moves_of(p, trial)) <= self.p.max_moves:
             self.assign = trial
-
-    def _fits_alone(self, i: int, r: int) -> bool:
-        p = self.p
-        room = p.customer_room(r, p.items[i].customer)
-        if room is not None and room < 1:
-            return False
-        return all(a <= f for a, f in zip(self.demand[i], self.free[r]))
 
     def _move_budget(self, m, x, items: list[int], hosts: list[int]) -> None:
         """rebalance: moves outside the neighbourhood stay as they are; the total stays within max_moves."""
@@ -153,8 +170,7 @@ class _Search:
         if p.max_moves is None or p.objective != "rebalance":
             return
         outside = sum(1 for i in moves_of(p, self.assign) if i not in set(items))
-        stays = [x[i, self.index[p.items[i].origin]] for i in items
-                 if p.items[i].origin is not None and (i, self.index[p.items[i].origin]) in x]
+        stays = [v for _, v in stays_home(p, x, items)]
         movable = sum(1 for i in items if p.items[i].origin is not None)
         m.Add(outside + movable - sum(stays) <= p.max_moves)
 
@@ -185,17 +201,13 @@ def improve_balance(p: PlacementProblem, start: Assign, deadline: float, lb: flo
     return search.assign
 
 
-class _Balance:
+class _Balance(_Neighbourhood):
     def __init__(self, p: PlacementProblem, assign: Assign, seed: int):
         from engine.placement.problem import SCALE
 
-        self.p = p
-        self.assign = list(assign)
-        self.rng = random.Random(seed)
-        self.demand = [p.int_demand(i) for i in range(len(p.items))]
+        super().__init__(p, assign, seed)
         self.cap = [[round(c * SCALE) for c in rec.capacity] for rec in p.receivers]
         self.fixed = [p._fixed_int(r) for r in range(len(p.receivers))]
-        self.free = [p.int_free(r) for r in range(len(p.receivers))]
 
     def utilisation(self) -> list[float]:
         load = [list(f) for f in self.fixed]
@@ -226,13 +238,7 @@ class _Balance:
         chosen = set(hosts)
         items = [i for i, r in enumerate(self.assign) if r in chosen]
         m = cp_model.CpModel()
-        x = {}
-        for i in items:
-            for r in hosts:
-                room = p.customer_room(r, p.items[i].customer)
-                if (room is None or room >= 1) and all(a <= f for a, f in zip(self.demand[i], self.free[r])):
-                    x[i, r] = m.NewBoolVar("")
-            m.AddExactlyOne(x[i, r] for r in hosts if (i, r) in x)
+        x = self.add_assignment(m, items, hosts)
         peak = m.NewIntVar(0, UTIL_SCALE * 10, "peak")
         for r in hosts:
             inside = [i for i in items if (i, r) in x]
@@ -241,28 +247,14 @@ class _Balance:
                 m.Add(load <= self.free[r][d])
                 if self.cap[r][d] > 0:
                     m.Add((self.fixed[r][d] + load) * UTIL_SCALE <= peak * self.cap[r][d])
-            if p.customer_cap is not None:
-                groups: dict[str, list[int]] = {}
-                for i in inside:
-                    groups.setdefault(p.items[i].customer, []).append(i)
-                for c, group in groups.items():
-                    room = p.customer_room(r, c)
-                    if len(group) > room:
-                        m.Add(sum(x[i, r] for i in group) <= room)
+            self.add_anti_affinity(m, x, r, inside)
         m.Minimize(peak)
         for (i, r), v in x.items():
             m.AddHint(v, self.assign[i] == r)
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-        solver.parameters.num_workers = max(1, min(workers, 2))
-        solver.parameters.random_seed = seed % 1000
-        if solver.Solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        solver = self.solve_round(m, time_limit_s, workers, seed)
+        if solver is None:
             return
         before = max(self.utilisation()[r] for r in hosts)
-        trial = list(self.assign)
-        for (i, r), v in x.items():
-            if solver.BooleanValue(v):
-                trial[i] = r
-        kept, self.assign = self.assign, trial
+        kept, self.assign = self.assign, self.reassigned(solver, x)
         if max(self.utilisation()[r] for r in hosts) > before + 1e-12:
             self.assign = kept
