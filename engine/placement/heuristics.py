@@ -60,9 +60,13 @@ def item_order(p: PlacementProblem, items=None) -> list[int]:
 
 
 def _greedy(p: PlacementProblem, choose: Callable[[_State, int], Optional[int]]) -> Optional[Assign]:
-    st = _State(p)
-    assign = [-1] * len(p.items)
-    for i in item_order(p):
+    return _place(_State(p), [-1] * len(p.items), item_order(p), choose)
+
+
+def _place(st: _State, assign: list[int], order: list[int],
+           choose: Callable[[_State, int], Optional[int]]) -> Optional[Assign]:
+    """Put each item of `order` on the host `choose` picks; None as soon as one fits nowhere."""
+    for i in order:
         r = choose(st, i)
         if r is None:
             return None
@@ -133,13 +137,7 @@ def _origin_first(p: PlacementProblem) -> Optional[Assign]:
             r = index[it.origin]
             st.put(i, r)
             assign[i] = r
-    for i in item_order(p, [i for i, it in enumerate(p.items) if it.origin is None]):
-        r = _best_fit(st, i)
-        if r is None:
-            return None
-        st.put(i, r)
-        assign[i] = r
-    return assign
+    return _place(st, assign, item_order(p, [i for i, it in enumerate(p.items) if it.origin is None]), _best_fit)
 
 
 def _consolidate(p: PlacementProblem, assign: Optional[Assign]) -> Optional[Assign]:
