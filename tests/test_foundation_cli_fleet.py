@@ -111,7 +111,7 @@ def test_generate_is_deterministic_and_validates_options(tmp_path):
     assert run("generate", "--seed", 8, "--vms", 200, "--out", c).exit_code == 0
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     bad = run("generate", "--reboot-fraction", 1.5, "--out", tmp_path / "x.json")
-    assert bad.exit_code == 2 and "reboot_fraction" in bad.stderr and not (tmp_path / "x.json").exists()
+    assert bad.exit_code == 2 and "--reboot-fraction" in bad.stderr and not (tmp_path / "x.json").exists()
     dense = run("generate", "--racks", 1, "--hosts-per-rack", 2, "--vms", 500)
     assert dense.exit_code == 2 and "does not fit" in dense.stderr
 

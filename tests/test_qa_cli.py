@@ -248,3 +248,11 @@ def test_check_says_whether_an_infeasible_claim_is_backed_by_a_proof(tmp_path):
     assert confirmed.exit_code == 0 and "(confirmed:" in confirmed.output
     doubtful = run("check", str(fixtures / "toy.json"), str(fixtures / "toy-limits.json"), str(plan_path))
     assert doubtful.exit_code == 0 and "(not confirmed:" in doubtful.output
+
+
+def test_generate_errors_name_the_options_typed():
+    r = run("generate", "--racks", "0", "--reboot-fraction", "2")
+    assert r.exit_code == 2
+    assert "--racks must be at least 1" in r.output
+    assert "--reboot-fraction must be between 0 and 1" in r.output
+    assert "racks_per_datacenter" not in r.output

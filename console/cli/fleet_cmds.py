@@ -215,7 +215,7 @@ def generate(
                      pending_fraction=pending_fraction, memory_load=memory_load, name=name)
     problems = spec.problems()
     if problems:
-        fail(problems)
+        fail([_option_names(p) for p in problems])
     check_output_path(out)
     try:
         snapshot = generate_snapshot(spec)
@@ -228,6 +228,15 @@ def generate(
         write_output(out, text)
         typer.echo(f"wrote {snapshot.name!r}: {len(snapshot.hosts)} hosts, {len(snapshot.vms)} VMs, "
                    f"{len(snapshot.customers)} customers to {out}", err=True)
+
+
+def _option_names(problem: str) -> str:
+    """'racks_per_datacenter must be at least 1' -> '--racks must be at least 1': name what the operator typed."""
+    import re
+
+    renamed = {"racks_per_datacenter": "racks"}
+    return re.sub(r"\b([a-z]+(?:_[a-z]+)*)(?= must)",
+                  lambda m: "--" + renamed.get(m.group(1), m.group(1)).replace("_", "-"), problem)
 
 
 # --------------------------------------------------------------------------- limits
