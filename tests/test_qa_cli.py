@@ -256,3 +256,19 @@ def test_generate_errors_name_the_options_typed():
     assert "--racks must be at least 1" in r.output
     assert "--reboot-fraction must be between 0 and 1" in r.output
     assert "racks_per_datacenter" not in r.output
+
+
+# --------------------------------------------------------------------------- capacity in the background
+
+
+def test_capacity_background_refuses_a_bad_file_before_queuing(tmp_path):
+    """A bad problem file was queued (exit 0) and only failed later in the worker."""
+    bad = tmp_path / "empty.yaml"
+    bad.write_text("")
+    db = tmp_path / "runs.db"
+    r = run("solve", "capacity", str(bad), "--problem", "x", "--background", "--db", str(db))
+    assert r.exit_code == 2, r.output
+    assert "Problems section" in r.output
+    wrong_id = run("solve", "capacity", str(_problem_file()), "--problem", "nope", "--background", "--db", str(db))
+    assert wrong_id.exit_code == 2 and "no problem with id 'nope'" in wrong_id.output
+    assert not db.exists()

@@ -58,7 +58,10 @@ def solve_capacity(
 
     if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
         from console.cli.runs_cmds import submit_capacity_background
+        from engine.capacity.reader import read_problems
 
+        with user_errors():  # a bad file or problem id is refused now, not reported later by the worker
+            problem = _choose_problem(file, read_problems(file), problem)
         submit_capacity_background(db, file, problem, phase, relaxed, time_limit, stwp, stwp_problem,
                                    foreground_outputs={"--out": out, "--json": as_json})
 
@@ -71,12 +74,7 @@ def solve_capacity(
     started = time.perf_counter()
     with user_errors():
         problems = read_problems(file)
-        if problem is None:
-            if len(problems) != 1:
-                fail(f"{file}: holds {len(problems)} problems ({', '.join(problems)}): choose one with --problem")
-            problem = next(iter(problems))
-        if problem not in problems:
-            fail(f"{file}: no problem with id {problem!r} (problems in the file: {', '.join(problems)})")
+        problem = _choose_problem(file, problems, problem)
         ltwp = problems[problem]
         short = load_stwp(ltwp, stwp, stwp_problem) if phase == "ii" else None
 
@@ -189,3 +187,14 @@ def _print_human(first, second, status: str) -> None:
             table.add_row(str(t), " ".join(f"{v:g}" for v in second.workloads[t]), r.status,
                           "—" if r.cost is None else f"{r.cost:g}", served)
         con.print(table)
+
+
+def _choose_problem(file: Path, problems: dict, problem: Optional[str]) -> str:
+    """The problem id to solve: --problem, or the file's only problem."""
+    if problem is None:
+        if len(problems) != 1:
+            fail(f"{file}: holds {len(problems)} problems ({', '.join(problems)}): choose one with --problem")
+        problem = next(iter(problems))
+    if problem not in problems:
+        fail(f"{file}: no problem with id {problem!r} (problems in the file: {', '.join(problems)})")
+    return problem
