@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from console.actions import bindings_for
 from console.console_data import host_rows
-from console.screens.base import ConsoleScreen
+from console.screens.base import TableScreen
 from console.screens.fleet import state_text
 from console.widgets.bars import util_bar_cell
 from console.widgets.filter_bar import FilterBar
@@ -149,7 +149,7 @@ def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
     return columns, rows, f"{len(values)} {kind} × {len(apps)} apps × {len(classes)} instance classes"
 
 
-class AllocationScreen(ConsoleScreen):
+class AllocationScreen(TableScreen):
     SCOPE = "allocation"
     BINDINGS = bindings_for("allocation")
 
@@ -219,17 +219,3 @@ class AllocationScreen(ConsoleScreen):
         if self._views:
             self._view = (self._view + 1) % len(self._views)
             self._show_view()
-
-    def action_filter(self) -> None:
-        bar = self.query_one(FilterBar)
-        bar.value = self.query_one(LineTable).filter_text
-        bar.open()
-
-    def action_sort_next(self) -> None:
-        self.query_one(LineTable).action_sort_next()
-
-    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
-        table = self.query_one(LineTable)
-        table.set_filter(event.text)
-        if event.done:
-            table.focus()

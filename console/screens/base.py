@@ -41,3 +41,29 @@ class ConsoleScreen(Screen):
     def refresh_nav(self) -> None:
         for bar in self.query(NavBar):
             bar.update_context(getattr(self.app, "context_line", ""))
+
+
+class TableScreen(ConsoleScreen):
+    """A screen around one LineTable and a FilterBar: `/` filters the table, the sort key cycles its sort."""
+
+    def action_filter(self) -> None:
+        from console.widgets.filter_bar import FilterBar
+        from console.widgets.line_table import LineTable
+
+        bar = self.query_one(FilterBar)
+        bar.value = self.query_one(LineTable).filter_text
+        bar.open()
+
+    def action_sort_next(self) -> None:
+        from console.widgets.line_table import LineTable
+
+        self.query_one(LineTable).action_sort_next()
+
+    def on_filter_bar_filter_changed(self, event) -> None:
+        """Filter as the user types; on enter (or esc) the table takes the focus back."""
+        from console.widgets.line_table import LineTable
+
+        table = self.query_one(LineTable)
+        table.set_filter(event.text)
+        if event.done:
+            table.focus()

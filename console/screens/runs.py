@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 from console.actions import bindings_for
 from console.console_data import plan_from_dict
 from console.plan_metrics import maintenance_metrics
-from console.screens.base import ConsoleScreen
+from console.screens.base import TableScreen
 from console.screens.confirm import ConfirmScreen
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
@@ -69,7 +69,7 @@ def run_row(run) -> Row:
                              run.lower_bound, gap_of(run), when(run.created_at), elapsed))
 
 
-class RunsScreen(ConsoleScreen):
+class RunsScreen(TableScreen):
     SCOPE = "runs"
     BINDINGS = bindings_for("runs")
 
@@ -162,12 +162,6 @@ class RunsScreen(ConsoleScreen):
     def on_line_table_row_selected(self, event: LineTable.RowSelected) -> None:
         self.action_open_run()
 
-    def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
-        table = self.query_one(LineTable)
-        table.set_filter(event.text)
-        if event.done:
-            table.focus()
-
     # ------------------------------------------------------------------ actions
 
     def action_open_run(self) -> None:
@@ -204,14 +198,6 @@ class RunsScreen(ConsoleScreen):
 
         self.app.push_screen(ConfirmScreen(f"Cancel run {run.id} ({run.kind})?\nThe best plan found so far is kept.",
                                            yes="Cancel run"), answer)
-
-    def action_filter(self) -> None:
-        bar = self.query_one(FilterBar)
-        bar.value = self.query_one(LineTable).filter_text
-        bar.open()
-
-    def action_sort_next(self) -> None:
-        self.query_one(LineTable).action_sort_next()
 
 
 def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot) -> list:
