@@ -272,3 +272,20 @@ def test_capacity_background_refuses_a_bad_file_before_queuing(tmp_path):
     wrong_id = run("solve", "capacity", str(_problem_file()), "--problem", "nope", "--background", "--db", str(db))
     assert wrong_id.exit_code == 2 and "no problem with id 'nope'" in wrong_id.output
     assert not db.exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["runs", "submit", "maintenance", "--solver", "bogus"], "unknown maintenance solver 'bogus'"),
+    (["runs", "submit", "placement", "--objective", "x"], "unknown placement objective 'x'"),
+    (["schedule", "add", "maintenance", "--every", "1h", "--solver", "bogus", "--no-worker"],
+     "unknown maintenance solver 'bogus'"),
+])
+def test_background_runs_refuse_unknown_solvers_before_queuing(tmp_path, args, expected):
+    """`runs submit --solver bogus` was queued (exit 0) and failed later in the worker."""
+    db = tmp_path / "f.db"
+    assert run("load", str(ROOT / "fixtures" / "toy.json"), "--db", str(db)).exit_code == 0
+    r = run(*args, "--db", str(db))
+    assert r.exit_code == 2, r.output
+    assert expected in r.output
+    listed = run("runs", "list", "--db", str(db), "--json")
+    assert json.loads(listed.stdout) == []

@@ -432,6 +432,11 @@ def runs_submit(
 
         with user_errors():
             snapshot = load_snapshot(snapshot_file)
+    from console.runner.dispatch import check_options
+
+    problems = check_options(kind.value, {k: v for k, v in options.items() if v is not None})
+    if problems:
+        fail(problems)
     submit_background(path, kind.value, snapshot=snapshot, limits=limits, limits_name=limits_name, options=options,
                       problem_yaml=problem_yaml, problem_name=problem_name)
 

@@ -27,10 +27,33 @@ class RunInputs:
 
 
 def check_options(kind: str, options: dict) -> list[str]:
-    """Problems with a run's options (unknown names), for a clear error at enqueue time."""
+    """Problems with a run's options (unknown names, unknown solvers, objectives or phases), for a
+    clear error at enqueue time rather than a run that fails later in the worker."""
     allowed = OPTION_NAMES.get(kind, ())
-    return [f"option {name!r} is not known for {kind} runs (known: {', '.join(allowed)})"
-            for name in options if name not in allowed]
+    out = [f"option {name!r} is not known for {kind} runs (known: {', '.join(allowed)})"
+           for name in options if name not in allowed]
+    choices = {"solver": _solver_names(kind)}
+    if kind == "placement":
+        choices["objective"] = ("min_hosts", "balance", "rebalance")
+    if kind == "capacity":
+        choices["phase"] = ("i", "ii", "1", "2")
+    for name, known in choices.items():
+        value = options.get(name)
+        if value is not None and known and value not in known:
+            out.append(f"unknown {kind} {name} {value!r}: choose one of {', '.join(known)}")
+    return out
+
+
+def _solver_names(kind: str) -> tuple[str, ...]:
+    if kind == "maintenance":
+        from engine.maintenance.solve import available_solvers
+
+        return tuple(available_solvers())
+    if kind == "placement":
+        from engine.placement.solve import SOLVERS
+
+        return tuple(SOLVERS)
+    return ()
 
 
 def _kwargs(options: dict, names: tuple[str, ...]) -> dict[str, Any]:
