@@ -34,6 +34,16 @@ def candidate_pairs(p: PlacementProblem, fits_alone: Callable[[int, int], bool],
                 yield i, r
 
 
+def by_item_and_receiver(p: PlacementProblem, pairs) -> tuple[list[list[int]], list[list[int]]]:
+    """The decided pairs indexed both ways: receivers per item, items per receiver (in pair order)."""
+    by_item: list[list[int]] = [[] for _ in p.items]
+    by_recv: list[list[int]] = [[] for _ in p.receivers]
+    for i, r in pairs:
+        by_item[i].append(r)
+        by_recv[r].append(i)
+    return by_item, by_recv
+
+
 def has_room(p: PlacementProblem, i: int, r: int) -> bool:
     """Anti-affinity leaves room for one more VM of item i's customer on receiver r."""
     room = p.customer_room(r, p.items[i].customer)

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 from engine.cbc import CbcTiming, import_pulp, run_cbc
-from engine.placement.candidates import BuildTimeout, candidate_pairs, crowded_customers, stays_home
+from engine.placement.candidates import (
+    BuildTimeout,
+    by_item_and_receiver,
+    candidate_pairs,
+    crowded_customers,
+    stays_home,
+)
 from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign
 from engine.placement.symmetry import canonical
@@ -55,13 +61,9 @@ class MipModel:
 
         self.p = p
         self.prob = pulp.LpProblem("placement", pulp.LpMinimize)
-        self.x: dict[tuple[int, int], pulp.LpVariable] = {}
-        self.by_item: list[list[int]] = [[] for _ in p.items]
-        self.by_recv: list[list[int]] = [[] for _ in p.receivers]
-        for i, r in candidate_pairs(p, self._fits_alone, deadline):
-            self.x[i, r] = self.prob.add_variable(f"x_{i}_{r}", cat="Binary")
-            self.by_item[i].append(r)
-            self.by_recv[r].append(i)
+        self.x = {(i, r): self.prob.add_variable(f"x_{i}_{r}", cat="Binary")
+                  for i, r in candidate_pairs(p, self._fits_alone, deadline)}
+        self.by_item, self.by_recv = by_item_and_receiver(p, self.x)
         self.y = [1 if rec.fixed_used else self.prob.add_variable(f"y_{r}", cat="Binary")
                   for r, rec in enumerate(p.receivers)]
         self.add_assignment()

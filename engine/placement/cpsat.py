@@ -13,7 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from engine.placement.candidates import BuildTimeout, candidate_pairs, crowded_customers, stays_home
+from engine.placement.candidates import (
+    BuildTimeout,
+    by_item_and_receiver,
+    candidate_pairs,
+    crowded_customers,
+    stays_home,
+)
 from engine.placement.problem import SCALE, PlacementProblem
 from engine.placement.solution import Assign
 from engine.placement.symmetry import canonical
@@ -37,13 +43,8 @@ class AssignmentModel:
         self.m = cp_model.CpModel()
         self.demand = [p.int_demand(i) for i in range(len(p.items))]
         self.free = [p.int_free(r) for r in range(len(p.receivers))]
-        self.x: dict[tuple[int, int], object] = {}
-        self.by_item: list[list[int]] = [[] for _ in p.items]
-        self.by_recv: list[list[int]] = [[] for _ in p.receivers]
-        for i, r in candidate_pairs(p, self._fits_alone, deadline):
-            self.x[i, r] = self.m.NewBoolVar(f"x{i}_{r}")
-            self.by_item[i].append(r)
-            self.by_recv[r].append(i)
+        self.x = {(i, r): self.m.NewBoolVar(f"x{i}_{r}") for i, r in candidate_pairs(p, self._fits_alone, deadline)}
+        self.by_item, self.by_recv = by_item_and_receiver(p, self.x)
         self.y = [self.m.NewConstant(1) if rec.fixed_used else self.m.NewBoolVar(f"y{r}")
                   for r, rec in enumerate(p.receivers)]
         self.add_assignment()
