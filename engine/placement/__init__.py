@@ -8,8 +8,9 @@ bounds.py      lower bounds (volume, Martello–Toth L2, conflict clique, anti-a
 heuristics.py  first-fit / best-fit decreasing, worst-fit (balance), dot-product fill, consolidation
 exact_fit.py   bin completion: packings into exactly lower-bound hosts
 symmetry.py    symmetry breaking shared by the CP-SAT and MIP models
+candidates.py  what every assignment model walks: pairs to decide, crowded customers, stays
 cpsat.py       CP-SAT assignment model (hinted)
-cbc.py         PuLP/CBC assignment MIP (warm-started, CBC killed at the deadline)
+cbc.py         PuLP/CBC assignment MIP (warm-started; runs through engine.cbc, killed at the deadline)
 lns.py         large-neighbourhood search (min_hosts / rebalance, and balance)
 migrations.py  rebalance moves → a one-at-a-time migration runbook
 vbp.py         VPSolver .vbp files → snapshots
