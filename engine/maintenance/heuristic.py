@@ -208,7 +208,10 @@ class _Pass:
                     if glob_cnt >= self.glob or dc_cnt[d] >= self.per_dc:
                         break
                     still = []
-                    for j in waiting:
+                    for k, j in enumerate(waiting):
+                        if src_cnt[h] >= self.per_src or dc_cnt[d] >= self.per_dc or glob_cnt >= self.glob:
+                            still.extend(waiting[k:])  # nothing more can leave this host now
+                            break
                         why = try_start(j)
                         if why == STARTED:
                             continue
