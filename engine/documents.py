@@ -32,7 +32,7 @@ def read_document(path: str | Path) -> Any:
     """Parse a JSON or YAML file (by suffix; YAML also accepts JSON). Safe loading only."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark (Windows editors) is not an error
     except FileNotFoundError:
         raise DocumentError(str(path), ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -289,3 +289,11 @@ def test_background_runs_refuse_unknown_solvers_before_queuing(tmp_path, args, e
     assert expected in r.output
     listed = run("runs", "list", "--db", str(db), "--json")
     assert json.loads(listed.stdout) == []
+
+
+def test_a_byte_order_mark_is_not_invalid_json(tmp_path):
+    """Files saved by Windows editors start with a UTF-8 BOM: 'Unexpected UTF-8 BOM' rejected them."""
+    path = tmp_path / "toy.json"
+    path.write_bytes(b"\xef\xbb\xbf" + (ROOT / "fixtures" / "toy.json").read_bytes())
+    r = run("load", str(path), "--db", str(tmp_path / "f.db"))
+    assert r.exit_code == 0, r.output
