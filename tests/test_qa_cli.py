@@ -297,3 +297,16 @@ def test_a_byte_order_mark_is_not_invalid_json(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + (ROOT / "fixtures" / "toy.json").read_bytes())
     r = run("load", str(path), "--db", str(tmp_path / "f.db"))
     assert r.exit_code == 0, r.output
+
+
+def test_a_byte_order_mark_in_an_stwp_csv_is_not_an_unknown_app(tmp_path):
+    """Excel's "CSV UTF-8" starts with a BOM: the first app id became '\\ufeffapp0', an unknown app."""
+    from engine.capacity.reader import read_problems
+
+    problem_file = _problem_file()
+    apps = sorted({a.id for p in read_problems(problem_file).values() for a in p.apps})
+    csv_path = tmp_path / "stwp.csv"
+    csv_path.write_bytes(b"\xef\xbb\xbf" + (",".join(apps) + "\r\n" + ",".join("1" for _ in apps) + "\r\n").encode())
+    r = run("solve", "capacity", str(problem_file), "--phase", "ii", "--stwp", str(csv_path), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["status"] in ("optimal", "overfull")

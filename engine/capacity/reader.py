@@ -55,7 +55,7 @@ def read_problem(path: str | Path, problem_id: str) -> Problem:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CapacityInputError(str(path), ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -322,7 +322,7 @@ class _Reader:
     def csv_values(self, filename: str, label: str) -> Optional[tuple[float, ...]]:
         path = (self.path.parent / filename)
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
         except OSError as exc:
             self.fail(label, f"cannot read workload file {str(path)!r}: {exc.strerror or exc}")
             return None

@@ -35,7 +35,7 @@ def stwp_problem(problem: Problem, path: Optional[str | Path], stwp_problem_id: 
 
 def _csv_workloads(problem: Problem, path: Path) -> tuple[Workload, ...]:
     try:
-        rows = [r for r in csv.reader(path.read_text(encoding="utf-8").splitlines()) if r and any(c.strip() for c in r)]
+        rows = [r for r in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) if r and any(c.strip() for c in r)]
     except (OSError, UnicodeDecodeError) as exc:
         raise CapacityInputError(str(path), [f"cannot read file: {exc}"]) from None
     if not rows:
