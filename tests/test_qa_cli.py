@@ -310,3 +310,26 @@ def test_a_byte_order_mark_in_an_stwp_csv_is_not_an_unknown_app(tmp_path):
     r = run("solve", "capacity", str(problem_file), "--phase", "ii", "--stwp", str(csv_path), "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["status"] in ("optimal", "overfull")
+
+
+# --------------------------------------------------------------------------- Ctrl-C during load
+
+
+def test_ctrl_c_during_load_says_which_fleet_is_current(tmp_path, monkeypatch):
+    """An interrupted load exited 130 without a word: was the new fleet loaded or not?"""
+    import console.store.fleet_store as fleet_store
+
+    db = str(tmp_path / "f.db")
+    toy = str(ROOT / "fixtures" / "toy.json")
+    assert run("load", toy, "--db", db).exit_code == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fleet_store, "save_snapshot", interrupted)
+    r = run("load", str(ROOT / "fixtures" / "demo.json"), "--db", db, "--replace")
+    assert r.exit_code == 130
+    assert "interrupted: nothing changed, the database still holds 'toy' (snapshot #1)" in r.output
+    monkeypatch.undo()
+    shown = run("fleet", "--db", db, "--json")
+    assert json.loads(shown.stdout)["snapshot"]["name"] == "toy"

@@ -15,7 +15,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from console.cli.apps import app
-from console.cli.common import (EXIT_ERROR, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
+from console.cli.common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
                                 user_errors, write_output)
 
 limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_is_help=True)
@@ -78,8 +78,11 @@ def load(
     """Validate a snapshot, then make it the current fleet in one transaction."""
     from engine.documents import load_snapshot
 
-    with user_errors():
-        snapshot = load_snapshot(file)
+    try:
+        with user_errors():
+            snapshot = load_snapshot(file)
+    except KeyboardInterrupt:
+        fail(f"interrupted while reading {file}: nothing changed", code=EXIT_INTERRUPTED)
     path = resolve_db(db)
     existing = _existing_fleet(path)
     if existing is not None and not replace:
@@ -88,8 +91,19 @@ def load(
 
     from console.store.fleet_store import save_snapshot
 
-    with _reading(path, create=True) as engine:
-        snapshot_id = save_snapshot(engine, snapshot, source=str(file), check=False)
+    try:
+        with _reading(path, create=True) as engine:
+            snapshot_id = save_snapshot(engine, snapshot, source=str(file), check=False)
+    except KeyboardInterrupt:
+        # Say which fleet is current: the interrupt may have come before the commit (rolled back) or after.
+        current = _existing_fleet(path) if path.exists() else None
+        if current is not None and (existing is None or current.id != existing.id):
+            what = f"the load had already committed: snapshot #{current.id} {current.name!r} is current"
+        elif existing is not None:
+            what = f"nothing changed, the database still holds {existing.name!r} (snapshot #{existing.id})"
+        else:
+            what = "no fleet was loaded"
+        fail(f"interrupted: {what}", code=EXIT_INTERRUPTED)
     typer.echo(f"loaded {file} as snapshot #{snapshot_id} {snapshot.name!r}: {len(snapshot.datacenters)} datacenters, "
                f"{len(snapshot.racks)} racks, {len(snapshot.hosts)} hosts, {len(snapshot.customers)} customers, "
                f"{len(snapshot.vms)} VMs -> {path}")
