@@ -333,3 +333,26 @@ def test_ctrl_c_during_load_says_which_fleet_is_current(tmp_path, monkeypatch):
     monkeypatch.undo()
     shown = run("fleet", "--db", db, "--json")
     assert json.loads(shown.stdout)["snapshot"]["name"] == "toy"
+
+
+# --------------------------------------------------------------------------- outputs over inputs
+
+
+def test_export_out_onto_its_own_database_is_refused(tmp_path):
+    """`export --db f.db --out f.db` replaced the database with JSON."""
+    db = tmp_path / "f.db"
+    assert run("load", str(ROOT / "fixtures" / "toy.json"), "--db", str(db)).exit_code == 0
+    before = db.read_bytes()
+    r = run("export", "--db", str(db), "--out", str(db))
+    assert r.exit_code == 2 and "is also an input" in r.output
+    assert db.read_bytes() == before
+    assert run("fleet", "--db", str(db), "--json").exit_code == 0
+
+
+def test_capacity_out_onto_its_problem_file_is_refused(tmp_path):
+    problem = tmp_path / "problem.yaml"
+    problem.write_bytes(_problem_file().read_bytes())
+    before = problem.read_bytes()
+    r = run("solve", "capacity", str(problem), "--out", str(problem))
+    assert r.exit_code == 2 and "is also an input" in r.output
+    assert problem.read_bytes() == before

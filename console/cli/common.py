@@ -88,10 +88,14 @@ def emit_json(obj) -> None:
     sys.stdout.flush()
 
 
-def check_output_path(path: Optional[Path], option: str = "--out") -> None:
-    """Fail fast (exit 2) when an output file could never be written: checked before any long work."""
+def check_output_path(path: Optional[Path], option: str = "--out", inputs: tuple = ()) -> None:
+    """Fail fast (exit 2) when an output file could never be written, or would overwrite one of the
+    command's `inputs` (its database, snapshot, limits...): checked before any long work."""
     if path is None:
         return
+    for source in inputs:
+        if source is not None and _same_file(path, Path(source)):
+            fail(f"{option} {path}: is also an input of this command; writing there would destroy it")
     if path.is_dir():
         fail(f"{option} {path}: is a directory, give a file name")
     parent = path.parent if str(path.parent) else Path(".")
@@ -107,3 +111,10 @@ def write_output(path: Path, text: str, option: str = "--out") -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {option} {path}: {exc.strerror or exc}", code=EXIT_ERROR)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()

@@ -120,7 +120,7 @@ def export(
     from console.store.fleet_store import current_snapshot
     from engine.export import dumps_snapshot
 
-    check_output_path(out)
+    check_output_path(out, inputs=(resolve_db(db),))
     with _reading(resolve_db(db)) as engine:
         snapshot = current_snapshot(engine)
     if snapshot is None:

@@ -54,7 +54,7 @@ def solve_capacity(
     if stwp is not None and phase == "i":
         fail("--stwp is for phase ii (phase i plans over the problem's own workloads)")
     if not background:
-        check_output_path(out)
+        check_output_path(out, inputs=(file, stwp))
 
     if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
         from console.cli.runs_cmds import submit_capacity_background
