@@ -268,3 +268,37 @@ def test_the_oracle_can_fix_targets():
     assert optimum(fleet, lim) == 3 + 5  # one VM to each target, in parallel
     fixed = brute_force(fleet, lim, targets={"a": "h2", "b": "h2"})
     assert fixed.makespan == 6 + 5 and {m.target for m in fixed.migrations} == {"h2"}
+
+
+# ---------------------------------------------------------------- rack drain (one host down at a time)
+
+
+def test_rack_drain_binds():
+    # one slot per source, two per rack, one host down at a time: h1 (3 + 6 minutes) drains alone at
+    # one migration at a time while the others' reboots go first; the sequence bound misses that
+    fleet = snapshot([reboot_host("h0", reboot_minutes=2), reboot_host("h1", reboot_minutes=1),
+                      reboot_host("h2", reboot_minutes=3), {"id": "T", "rack": "r2", "cpu": 64}],
+                     [{"id": "v0", "host": "h1", "migration_minutes": 3, "customer": "c0"},
+                      {"id": "v1", "host": "h1", "migration_minutes": 6, "customer": "c1"},
+                      {"id": "v2", "host": "h2", "migration_minutes": 4, "customer": "c2"},
+                      {"id": "v3", "host": "h0", "migration_minutes": 5, "customer": "c3"}])
+    lim = limits(concurrency={"per_source_host": 1, "per_rack": 2, "max_hosts_down_per_rack": 1})
+    value, opt = binding(fleet, lim, "rack_drain")
+    assert value == opt == 11
+    assert max(v for k, v in bounds_breakdown(fleet, lim).items() if k != "rack_drain") == 10
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 6)), min_size=2, max_size=5),
+       st.lists(st.integers(0, 3), min_size=3, max_size=3), st.sampled_from([1, 2]), st.sampled_from([2, 3, None]))
+def test_rack_drain_never_exceeds_the_optimum(movers, reboots, per_source, per_rack):
+    """Three hosts of one rack reboot one at a time; the drain bound stays at or below the brute-force optimum."""
+    hosts = [reboot_host(f"h{i}", reboot_minutes=r) for i, r in enumerate(reboots)]
+    hosts.append({"id": "T", "rack": "r2", "cpu": 64})
+    vms = [{"id": f"v{i}", "host": f"h{h}", "migration_minutes": p, "customer": f"c{i}"}
+           for i, (h, p) in enumerate(movers)]
+    lim = limits(concurrency={"per_source_host": per_source, "per_rack": per_rack, "max_hosts_down_per_rack": 1})
+    fleet = snapshot(hosts, vms)
+    opt = optimum(fleet, lim)
+    assert opt is not None
+    assert bounds_breakdown(fleet, lim).get("rack_drain", 0) <= opt

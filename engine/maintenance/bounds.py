@@ -243,6 +243,7 @@ class _Facts:
         slots = np.floor(self.bw[by_bw] / min_gbps[by_bw] + EPS)
         machines[by_bw] = np.minimum(machines[by_bw], np.minimum(slots, BIG).astype(np.int64))
         zeros = np.zeros(self.n_movers, dtype=np.int64)
+        self.slots = machines  # migrations a host can have leaving it at once
         head = grouped_machines_bound(self.mv_src, zeros, self.mv_minutes, zeros, machines)
         energy = np.bincount(self.mv_src, weights=self.mv_gbps * self.mv_minutes, minlength=n)
         ok = self.has_bw & (self.bw > 0) & (energy > 0)
@@ -443,6 +444,49 @@ def rack_sequence_bound(f: _Facts) -> list[Bound]:
     return out
 
 
+def rack_drain_bound(f: _Facts) -> list[Bound]:
+    """max_hosts_down_per_rack = 1, seen as a flow. Host h's migrations run before its reboot starts (d_h),
+    at most c_h at once (per_source_host, bandwidth slots), and the rack's at most m at once (per_rack,
+    per_datacenter, global). For any set Y of the rack's hosts, Σ_Y minutes ≤ ∫ min(m, Σ c_h over h ∈ Y with
+    d_h > t) dt. The reboots of positive length run one after another, so the later hosts drain alone:
+    with Y's reboots ρ_1 ≤ … ≤ ρ_k, the deadlines are at most T − ρ_1, T − ρ_1 − ρ_2, … (the smallest
+    reboots last is the order that leaves the most room, by rearrangement), and R_j = min(m, the j largest
+    c_h) bounds the rate while j of Y's hosts still drain:
+        Σ_Y minutes ≤ R_k (T − Σρ) + Σ_{j<k} R_j ρ_{j+1}.
+    Y ranges over the k hosts with the most migration minutes, k = 1 .. n."""
+    c = f.limits.concurrency
+    if c.max_hosts_down_per_rack != 1 or not f.n_movers:
+        return []
+    slots = [x for x in (c.per_rack, c.per_datacenter, c.global_) if x]
+    m = min(slots) if slots else BIG
+    load = np.bincount(f.mv_src, weights=f.mv_minutes, minlength=len(f.host_ids)).astype(np.int64)
+    hosts = np.nonzero(f.rebooting & (load > 0))[0]
+    by_rack: dict[int, list[int]] = {}
+    for h in hosts:
+        by_rack.setdefault(int(f.host_rack[h]), []).append(int(h))
+    out = []
+    for rack, hs in by_rack.items():
+        hs.sort(key=lambda h: (-int(load[h]), int(f.reboot[h])))
+        best, best_k = 0, 0
+        for k in range(1, len(hs) + 1):
+            ys = hs[:k]
+            rate = [0] + [int(min(m, x)) for x in np.cumsum(sorted((int(f.slots[h]) for h in ys), reverse=True))]
+            if rate[k] >= BIG:
+                break  # nothing limits the rate: no bound from here on
+            rho = sorted(int(f.reboot[h]) for h in ys)
+            work = int(load[ys].sum())
+            early = sum(rate[j] * rho[j] for j in range(1, k))  # rho[j] is ρ_{j+1} (0-based)
+            value = sum(rho) + max(0, -(-(work - early) // rate[k]))
+            if value > best:
+                best, best_k = value, k
+        if best:
+            out.append(Bound("rack_drain", best, f.rack_ids[rack],
+                             f"rack {f.rack_ids[rack]}: {best_k} host(s) drain {int(load[hs[:best_k]].sum())} "
+                             f"migration minutes while their reboots go one at a time, so the last ones drain "
+                             f"alone at their per-source rate"))
+    return out
+
+
 def _evacuated(head: int, load: int, m: Optional[int]) -> int:
     return head if m is None else max(head, -(-load // m))
 
@@ -554,5 +598,6 @@ FAMILIES = (
     target_bandwidth_bound,
     hosts_down_bound,
     rack_sequence_bound,
+    rack_drain_bound,
     rebooted_target_bound,
 )
