@@ -67,3 +67,25 @@ class Cancellation:
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         return self._event.wait(timeout)
+
+
+# --------------------------------------------------------------------------- incumbent plans
+#
+# Besides ProgressEvents, a solver may hand out improving plans ("incumbents") through an
+# optional `on_plan` callback: `solve_maintenance(..., on_plan=fn)` (and `solve_placement`).
+#
+#   * `fn(plan)` receives a complete plan object (MaintenancePlan / PlacementPlan) that has
+#     ALREADY passed the independent validator: a consumer may store or show it as is.
+#     An incumbent that fails validation is a solver bug: PlanRejected is raised, it is
+#     never handed out.
+#   * Maintenance incumbents never get worse: each one's makespan is <= the previous one's
+#     (a later one with the same makespan has less total disruption: CP-SAT's second phase).
+#   * They are throttled (at most one every PLAN_EVERY_S seconds) and the final plan the
+#     solve returns is always the last one handed out (when the solve ends with a plan).
+#   * `fn` runs on a solver-side thread: keep it cheap (queue the plan, write it elsewhere).
+#   * ProgressEvent.objective stays the primary objective (the makespan); values of a
+#     secondary phase are never reported as `objective`.
+
+PlanCallback = Callable[[object], None]
+
+PLAN_EVERY_S = 1.0

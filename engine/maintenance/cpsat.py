@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from engine.maintenance.problem import RESOURCES, Problem
 from engine.maintenance.schedule import Schedule
@@ -399,8 +399,12 @@ def solve_cpsat(
     cancel: Optional[Cancellation] = None,
     skip: Iterable[str] = (),
     polish: bool = True,
+    on_solution: Optional[Callable[[Schedule], None]] = None,
 ) -> CpSatResult:
-    """Minimise the makespan, then (time permitting) the total completion time."""
+    """Minimise the makespan, then (time permitting) the total completion time.
+
+    `on_solution(schedule)` sees every improving solution of both phases (makespans never
+    increase); progress events report only the first phase's makespan and bound."""
     from ortools.sat.python import cp_model
 
     t0 = time.monotonic()
@@ -414,26 +418,45 @@ def solve_cpsat(
         progress.solution(hint.makespan(problem), float("nan"))
 
     class Callback(cp_model.CpSolverSolutionCallback):
-        def on_solution_callback(self) -> None:
-            progress.solution(self.ObjectiveValue(), self.BestObjectiveBound())
+        """`makespan_phase`: the objective is the makespan (reported as progress); in the
+        polish phase it is the total completion time, which is never reported as `objective`."""
 
-    def run(deadline_s: float) -> tuple[object, int]:
+        def __init__(self, makespan_phase: bool):
+            super().__init__()
+            self.makespan_phase = makespan_phase
+            self.kept: Optional[Schedule] = None  # polish: the latest solution of least makespan
+
+        def on_solution_callback(self) -> None:
+            if self.makespan_phase:
+                progress.solution(self.ObjectiveValue(), self.BestObjectiveBound())
+                if on_solution is not None:
+                    on_solution(mm.read(self))
+                return
+            schedule = mm.read(self)
+            if self.kept is None or schedule.makespan(problem) <= self.kept.makespan(problem):
+                self.kept = schedule  # never end on a larger makespan than a plan already handed out
+                if on_solution is not None:
+                    on_solution(schedule)
+
+    def run(deadline_s: float, makespan_phase: bool = True) -> tuple[object, int, Callback]:
+        callback = Callback(makespan_phase)
         solver = cp_model.CpSolver()
         _parameters(solver, deadline_s, workers, seed)
-        solver.best_bound_callback = progress.new_bound
+        if makespan_phase:  # the polish phase's bounds are on total completion, not the makespan
+            solver.best_bound_callback = progress.new_bound
         if cancel is not None:
             if cancel.cancelled:
-                return solver, cp_model.UNKNOWN
+                return solver, cp_model.UNKNOWN, callback
             cancel.on_cancel(solver.stop_search)
         try:
-            status = solver.Solve(mm.model, Callback())
+            status = solver.Solve(mm.model, callback)
         finally:
             if cancel is not None:
                 cancel.remove(solver.stop_search)
-        return solver, status
+        return solver, status, callback
 
     remaining = time_limit_s - (time.monotonic() - t0)
-    solver, status = run(remaining)
+    solver, status, _ = run(remaining)
     schedule = hint
     makespan = hint.makespan(problem) if hint is not None else None
     bound: Optional[int] = None
@@ -456,9 +479,9 @@ def solve_cpsat(
             and not (cancel is not None and cancel.cancelled)):
         mm.minimise_total_completion(makespan)
         mm.add_hint(schedule)
-        solver2, status2 = run(min(remaining, max(0.5, 0.25 * time_limit_s)))
+        solver2, status2, polish_cb = run(min(remaining, max(0.5, 0.25 * time_limit_s)), makespan_phase=False)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            better = mm.read(solver2)
+            better = polish_cb.kept if polish_cb.kept is not None else mm.read(solver2)
             if better.makespan(problem) <= makespan:
                 schedule = better
 

@@ -28,8 +28,8 @@ from engine.maintenance.decompose import Component, choose_executor, plan_compon
 from engine.maintenance.problem import Problem, build_problem, candidate_targets
 from engine.maintenance.schedule import Schedule, migration_records, reboot_records
 from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
-from engine.progress import Cancellation, ProgressCallback, ProgressEvent
-from engine.violations import PlanRejected
+from engine.progress import PLAN_EVERY_S, Cancellation, PlanCallback, ProgressCallback, ProgressEvent
+from engine.violations import PlanRejected, Violation
 
 # Above this many migrations in one component the exact model is skipped (heuristic plan only).
 CPSAT_MAX_TASKS = 12000
@@ -89,7 +89,7 @@ def _heuristic_first(job: ComponentJob, progress: Callable[[dict], None], budget
                                seed=job.seed, stop=stop)
     took = time.monotonic() - t0
     if sched is not None:
-        progress({"objective": sched.makespan(job.problem), "elapsed_s": took})
+        progress({"objective": sched.makespan(job.problem), "elapsed_s": took, "schedule": sched})
     return sched, took
 
 
@@ -158,10 +158,13 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
         progress({"objective": ev.objective, "bound": ev.bound if not job.restricted else None,
                   "elapsed_s": time.monotonic() - t0})
 
+    def on_solution(schedule: Schedule) -> None:  # an incumbent of this component (validated by the caller)
+        progress({"schedule": schedule})
+
     remaining = job.deadline - time.time()
     r = solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=remaining,
                     workers=job.workers, seed=job.seed, lower_bound=job.lower_bound, on_progress=on_progress,
-                    cancel=cancel)
+                    cancel=cancel, on_solution=on_solution)
     valid_bound = r.bound if (r.exact and not job.restricted) else None
     if r.status == "infeasible":
         if r.exact and not job.restricted:
@@ -202,9 +205,12 @@ class SolveReport:
 def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
                       time_limit_s: Optional[float] = None, workers: Optional[int] = None,
                       on_progress: Optional[ProgressCallback] = None,
-                      cancel: Optional[Cancellation] = None) -> MaintenancePlan:
+                      cancel: Optional[Cancellation] = None,
+                      on_plan: Optional[PlanCallback] = None) -> MaintenancePlan:
+    """`on_plan(plan)` receives validated incumbent plans as the search improves (see
+    engine/progress.py): throttled, makespans never increasing, the returned plan last."""
     return solve_maintenance_report(snapshot, limits, solver=solver, time_limit_s=time_limit_s, workers=workers,
-                                    on_progress=on_progress, cancel=cancel).plan
+                                    on_progress=on_progress, cancel=cancel, on_plan=on_plan).plan
 
 
 def _lower_bound(snapshot: Snapshot, limits: Limits) -> Optional[int]:
@@ -226,7 +232,8 @@ def _precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
 def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
                              time_limit_s: Optional[float] = None, workers: Optional[int] = None,
                              on_progress: Optional[ProgressCallback] = None,
-                             cancel: Optional[Cancellation] = None) -> SolveReport:
+                             cancel: Optional[Cancellation] = None,
+                             on_plan: Optional[PlanCallback] = None) -> SolveReport:
     plan_level = _plan_solvers()
     if solver not in SOLVERS and solver not in plan_level:
         raise ValueError(f"unknown maintenance solver {solver!r}: choose one of {', '.join(available_solvers())}")
@@ -244,6 +251,7 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
                                   on_progress=on_progress, cancel=cancel)
         _validate(snapshot, limits, plan, solver)
+        _hand_out_final(plan, on_plan)
         return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
 
     lb = _lower_bound(snapshot, limits)
@@ -264,13 +272,18 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         for job in jobs:
             job.deadline = float("inf")
 
-    merged = _MergedProgress(len(jobs), lb, on_progress, t0)
+    incumbents = _Incumbents(snapshot, limits, problems, components, lb, solver, info, on_plan)
+    merged = _MergedProgress(len(jobs), lb, on_progress, t0, incumbents)
     results: list[Optional[ComponentResult]] = [None] * len(jobs)
-    for i, res in executor.run(_timed_job, jobs, merged.update, cancel):
-        results[i] = res
-        merged.finished(i, res)
+    try:
+        for i, res in executor.run(_timed_job, jobs, merged.update, cancel):
+            results[i] = res
+            merged.finished(i, res)
+    finally:
+        incumbents.stop()
     plan, notes = _merge(results, components, lb, solver, info)
     _validate(snapshot, limits, plan, solver)
+    incumbents.final(plan)
     firsts = [r.first_plan_s for r in results if r is not None and r.first_plan_s is not None]
     return SolveReport(plan=plan, first_plan_s=max(firsts) if firsts else None, components=len(jobs), notes=notes)
 
@@ -334,9 +347,12 @@ def _merge(results: list[Optional[ComponentResult]], components: list[Component]
 
 
 class _MergedProgress:
-    """Fleet-wide progress from per-component reports: objective and bound are maxima."""
+    """Fleet-wide progress from per-component reports: objective and bound are maxima.
+    A report's "schedule" (a component's incumbent) goes to the incumbent publisher."""
 
-    def __init__(self, n: int, lb: Optional[int], on_progress: Optional[ProgressCallback], t0: float):
+    def __init__(self, n: int, lb: Optional[int], on_progress: Optional[ProgressCallback], t0: float,
+                 incumbents: Optional["_Incumbents"] = None):
+        self.incumbents = incumbents
         self.objective: list[Optional[int]] = [None] * n
         self.bound: list[Optional[int]] = [None] * n
         self.lb = lb
@@ -346,6 +362,8 @@ class _MergedProgress:
         self.last = 0.0
 
     def update(self, index: int, fields: dict) -> None:
+        if fields.get("schedule") is not None and self.incumbents is not None:
+            self.incumbents.offer(index, fields["schedule"])
         with self.lock:
             if fields.get("objective") is not None:
                 self.objective[index] = int(fields["objective"])
@@ -374,3 +392,97 @@ class _MergedProgress:
         if bound is not None and objective is not None:
             bound = min(bound, objective)
         self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=objective, bound=bound))
+
+
+def _hand_out_final(plan: MaintenancePlan, on_plan: Optional[PlanCallback]) -> None:
+    if on_plan is not None and plan.status in ("optimal", "feasible"):
+        on_plan(plan)
+
+
+class _Incumbents:
+    """Fleet-wide incumbent plans from the components' improving schedules.
+
+    A plan exists once every component has a schedule: it is their merge (components
+    are independent under their shares, exactly like the final merge). A publisher
+    thread merges, validates and hands plans out at most every PLAN_EVERY_S seconds, so
+    the solver's callback only stores a schedule. A merged incumbent the validator
+    rejects is a solver bug: PlanRejected, re-raised by `stop()` in the solving thread.
+    """
+
+    def __init__(self, snapshot: Snapshot, limits: Limits, problems: list[Problem], components: list[Component],
+                 lb: Optional[int], solver: str, info, on_plan: Optional[PlanCallback], every_s: float = PLAN_EVERY_S):
+        self.snapshot, self.limits, self.problems, self.components = snapshot, limits, problems, components
+        self.lb, self.solver, self.info, self.on_plan, self.every_s = lb, solver, info, on_plan, every_s
+        self.best: list[Optional[Schedule]] = [None] * len(problems)
+        self.best_makespan: list[Optional[int]] = [None] * len(problems)
+        self.published: Optional[int] = None  # makespan of the last plan handed out
+        self.error: Optional[BaseException] = None
+        self.dirty = False
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.halt = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+        if on_plan is not None:
+            self.thread = threading.Thread(target=self._loop, name="incumbents", daemon=True)
+            self.thread.start()
+
+    def offer(self, index: int, schedule: Schedule) -> None:
+        """A component's new schedule (kept when its makespan is no worse than its best so far)."""
+        if self.on_plan is None:
+            return
+        makespan = schedule.makespan(self.problems[index])
+        with self.lock:
+            best = self.best_makespan[index]
+            if best is not None and makespan > best:
+                return
+            self.best[index], self.best_makespan[index], self.dirty = schedule, makespan, True
+        self.wake.set()
+
+    def _loop(self) -> None:
+        last = float("-inf")
+        while not self.halt.is_set():
+            self.wake.wait(0.5)
+            if self.halt.is_set():
+                return
+            if not self.wake.is_set():
+                continue
+            pause = last + self.every_s - time.monotonic()
+            if pause > 0 and self.halt.wait(pause):
+                return
+            self.wake.clear()
+            try:
+                self._publish()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the solving thread by stop()
+                self.error = exc
+                return
+            last = time.monotonic()
+
+    def _publish(self) -> None:
+        with self.lock:
+            if not self.dirty or any(s is None for s in self.best):
+                return
+            schedules, self.dirty = list(self.best), False
+        results = [_result_from(p, s, "feasible") for p, s in zip(self.problems, schedules)]
+        plan, _ = _merge(results, self.components, self.lb, self.solver, self.info)
+        if self.published is not None and (plan.makespan or 0) > self.published:
+            return  # (cannot happen: every component's makespan only decreases)
+        _validate(self.snapshot, self.limits, plan, self.solver)
+        self.published = plan.makespan
+        self.on_plan(plan)
+
+    def stop(self) -> None:
+        """End the publisher; raise what it raised (a rejected incumbent)."""
+        if self.thread is not None:
+            self.halt.set()
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def final(self, plan: MaintenancePlan) -> None:
+        """The returned plan is always the last one handed out (already validated)."""
+        if self.on_plan is None or plan.status not in ("optimal", "feasible"):
+            return
+        if self.published is not None and (plan.makespan or 0) > self.published:
+            raise PlanRejected(self.solver, [Violation("incumbents", f"the final makespan {plan.makespan} is larger "
+                                                       f"than incumbent {self.published} handed out before")])
+        _hand_out_final(plan, self.on_plan)

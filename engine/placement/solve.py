@@ -10,6 +10,9 @@ hottest host's VMs with a few cool hosts),
 lower bound; else cp-sat up to EXACT_SIZE item×host pairs; lns beyond, after a
 short bin completion up to COMPLETION_SIZE pairs).
 Every plan goes through `engine.validate_placement` (PlanRejected on a violation).
+With `on_plan`, the greedy packing is handed out (validated) as the first incumbent
+and the final plan as the last (engine/progress.py); the searches in between
+report progress only.
 
 Status is honest: `optimal` only when the value meets the lower bound or a
 solver proved it on exactly representable data; `infeasible` only when proved.
@@ -26,7 +29,7 @@ from engine.placement.bounds import lower_bound
 from engine.placement.heuristics import best_fit_decreasing, first_fit_decreasing, heuristic
 from engine.placement.problem import SCALE, PlacementProblem, build_problem
 from engine.placement.solution import Assign, objective_value
-from engine.progress import Cancellation, ProgressCallback, ProgressEvent
+from engine.progress import Cancellation, PlanCallback, ProgressCallback, ProgressEvent
 from engine.validate_placement import validate_placement
 from engine.violations import PlanRejected
 
@@ -38,7 +41,7 @@ COMPLETION_SIZE = 30_000  # … and up to which it tries bin completion (a quart
 def solve_placement(snapshot: Snapshot, limits: Limits, *, solver: str = "auto", objective: Optional[str] = None,
                     time_limit_s: Optional[float] = None, workers: Optional[int] = None,
                     on_progress: Optional[ProgressCallback] = None, cancel: Optional[Cancellation] = None,
-                    max_moves: Optional[int] = None) -> PlacementPlan:
+                    max_moves: Optional[int] = None, on_plan: Optional[PlanCallback] = None) -> PlacementPlan:
     if solver not in SOLVERS:
         raise ValueError(f"unknown placement solver {solver!r}: choose {', '.join(SOLVERS)}")
     started = time.monotonic()
@@ -46,18 +49,28 @@ def solve_placement(snapshot: Snapshot, limits: Limits, *, solver: str = "auto",
     deadline = started + limit
     workers = workers or limits.solve.workers or os.cpu_count() or 1
     p = build_problem(snapshot, limits, objective, max_moves)
-    run = _Run(p, started, deadline, workers, limits.solve.seed, on_progress, cancel)
-    plan = run.solve(solver)
-    problems = validate_placement(snapshot, limits, plan, max_moves=p.max_moves if p.objective == "rebalance" else None)
-    if problems:
-        raise PlanRejected(plan.solver.name, problems)
+    max_moves_checked = p.max_moves if p.objective == "rebalance" else None
+
+    def validated(plan: PlacementPlan) -> PlacementPlan:
+        problems = validate_placement(snapshot, limits, plan, max_moves=max_moves_checked)
+        if problems:
+            raise PlanRejected(plan.solver.name, problems)
+        return plan
+
+    incumbent = (lambda plan: on_plan(validated(plan))) if on_plan is not None else None
+    run = _Run(p, started, deadline, workers, limits.solve.seed, on_progress, cancel, incumbent)
+    plan = validated(run.solve(solver))
+    if on_plan is not None and plan.status in ("optimal", "feasible"):
+        on_plan(plan)
     return plan
 
 
 class _Run:
     def __init__(self, p: PlacementProblem, started: float, deadline: float, workers: int, seed: int,
-                 on_progress: Optional[ProgressCallback], cancel: Optional[Cancellation]):
+                 on_progress: Optional[ProgressCallback], cancel: Optional[Cancellation],
+                 incumbent: Optional[PlanCallback] = None):
         self.p, self.started, self.deadline = p, started, deadline
+        self.incumbent = incumbent
         self.workers, self.seed = workers, seed
         self.on_progress, self.cancel = on_progress, cancel
         self.lb = lower_bound(p)
@@ -84,6 +97,8 @@ class _Run:
             greedy, name = heuristic(p)
         if greedy is not None:
             self.report(objective_value(p, greedy), f"{name}: greedy packing")
+            if self.incumbent is not None and solver not in ("ffd", "bfd"):  # (for ffd/bfd it is the final plan)
+                self.incumbent(self.plan(greedy, None, name, report=False))
         if solver in ("ffd", "bfd") and greedy is None:
             return self.plan(None, "unknown", name, explanation=f"{name} could not place every VM (a greedy "
                              "packing can fail where a placement exists: try cp-sat)")
@@ -167,7 +182,7 @@ class _Run:
         return assign is not None and objective_value(self.p, assign) <= self.lb + 1e-9
 
     def plan(self, assign: Optional[Assign], status: Optional[str], solver: str,
-             explanation: Optional[str] = None) -> PlacementPlan:
+             explanation: Optional[str] = None, report: bool = True) -> PlacementPlan:
         p = self.p
         wall = round(time.monotonic() - self.started, 3)
         info = SolverInfo(name=solver, wall_s=wall)
@@ -189,7 +204,8 @@ class _Run:
         plan = PlacementPlan(status="optimal" if optimal else "feasible", objective=p.objective, value=value,
                              lower_bound=lb, assignments=sorted(assignments, key=lambda a: a.vm),
                              moves=sorted(moves, key=lambda m: m.vm), solver=info, explanation=explanation)
-        self.report(value, f"{solver}: done ({plan.status})")
+        if report:
+            self.report(value, f"{solver}: done ({plan.status})")
         return plan
 
 
