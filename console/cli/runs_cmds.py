@@ -181,7 +181,8 @@ def runs_show(
     if view.plan is not None:
         p = view.plan
         size = len(p.get("migrations", p.get("assignments", [])))
-        c.print(f"  plan       status {p.get('status')}  objective {_fmt_num(view.objective)}  "
+        label = "incumbent" if view.status == "running" else "plan     "  # running: best validated plan so far
+        c.print(f"  {label}  status {p.get('status')}  objective {_fmt_num(view.objective)}  "
                 f"lower bound {_fmt_num(view.lower_bound)}  {size} item(s)  solver {(p.get('solver') or {}).get('name', '-')}")
         c.print(f"             (full plan: fleetctl runs show {view.id} --json)")
 
@@ -220,12 +221,15 @@ def runs_watch(
             events = run_progress(engine, run_id, since_id=last_id)
             if events:
                 last_id = events[-1].id
+            seen = view.objective if view.status == "running" else None
             view = get_run(engine, run_id)
             if display:
                 display.update(view, events)
             else:
                 for e in events:
                     err(_progress_line(e))
+                if view.status == "running" and view.objective is not None and view.objective != seen:
+                    err(f"          incumbent plan stored: objective {_fmt_num(view.objective)} ({view.plan_status})")
             if view.terminal:
                 break
             if timeout is not None and time.monotonic() - started > timeout:
@@ -269,6 +273,9 @@ class _LiveDisplay:
         if e is not None:
             t.add_row("objective", _fmt_num(e.objective), "bound", _fmt_num(e.bound))
             t.add_row("gap", f"{e.gap:.1%}" if e.gap is not None else "-", "", e.message or "")
+        if v.objective is not None:  # the stored plan: while running, the best validated incumbent so far
+            t.add_row("incumbent" if v.status == "running" else "plan", _fmt_num(v.objective),
+                      "plan status", v.plan_status or "-")
         return t
 
     def start(self):

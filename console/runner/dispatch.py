@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from console.store.run_tables import RUN_OPTIONS
-from engine.progress import Cancellation, ProgressCallback
+from engine.progress import Cancellation, PlanCallback, ProgressCallback
 
 OPTION_NAMES = RUN_OPTIONS
 
@@ -86,21 +86,24 @@ def _validated(snapshot, limits, plan, **kw):
     return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
+                          on_plan: Optional[PlanCallback] = None) -> dict:
+    """`on_plan` receives the engine's validated incumbents (the executor stores them on the run)."""
     from engine.maintenance.solve import solve_maintenance
 
     snapshot, limits = _snapshot_and_limits(inputs)
-    plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel,
+    plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan,
                              **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
     return _validated(snapshot, limits, plan)
 
 
-def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
+                        on_plan: Optional[PlanCallback] = None) -> dict:
     from engine.placement.solve import solve_placement
 
     snapshot, limits = _snapshot_and_limits(inputs)
     kw = _kwargs(inputs.options, ("solver", "objective", "time_limit_s", "workers", "max_moves"))
-    plan = solve_placement(snapshot, limits, on_progress=on_progress, cancel=cancel, **kw)
+    plan = solve_placement(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan, **kw)
     extra = {"max_moves": inputs.options.get("max_moves")} if plan.objective == "rebalance" else {}
     return _validated(snapshot, limits, plan, **extra)
 
@@ -123,9 +126,11 @@ def _problem_path(inputs: RunInputs):
     return Path(name), Path(name)
 
 
-def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation) -> dict:
+def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
+                       on_plan: Optional[PlanCallback] = None) -> dict:
     """Phase I (reserved counts), and with phase "ii" Phase II per slot on the `stwp` problem
-    (default: the same problem). The phase functions validate their own solutions."""
+    (default: the same problem). The phase functions validate their own solutions.
+    (No incumbents: `on_plan` is accepted for a uniform signature and unused.)"""
     import time
 
     from engine.capacity.phase_i import solve_phase_i
@@ -170,7 +175,8 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
     return plan
 
 
-SOLVE: dict[str, Callable[[RunInputs, ProgressCallback, Cancellation], dict]] = {
+# solve(inputs, on_progress, cancel, on_plan=None) -> validated plan dict
+SOLVE: dict[str, Callable[..., dict]] = {
     "maintenance": solve_maintenance_run,
     "placement": solve_placement_run,
     "capacity": solve_capacity_run,

@@ -2,7 +2,9 @@
 
 The solver runs in the main thread of the child; a pump thread does the
 database I/O every ~0.3 s in one short transaction: it appends the progress
-events the solver reported and reads the cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
+events the solver reported, stores the latest validated incumbent plan (the
+engine hands one out at most every ~1 s; the run stays `running`) and reads
+the cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
 so CP-SAT's `stop_search()` ends the search keeping its best plan, and the run
 ends `cancelled` with that plan.
 
@@ -44,6 +46,7 @@ class _Pump(threading.Thread):
         super().__init__(name=f"run-{run_id}-pump", daemon=True)
         self.engine, self.run_id, self.cancel, self.parent_pid = engine, run_id, cancel, parent_pid
         self._pending: list[ProgressEvent] = []
+        self._plan = None  # the latest incumbent not yet stored (a validated plan object)
         self._lock = threading.Lock()
         self._halt = threading.Event()
 
@@ -51,14 +54,24 @@ class _Pump(threading.Thread):
         with self._lock:
             self._pending.append(event)
 
+    def on_plan(self, plan) -> None:
+        """An incumbent the engine validated: only the latest is kept for the next write."""
+        with self._lock:
+            self._plan = plan
+
     def flush(self) -> None:
         from console.store.runs import cancel_requested, pump
 
         with self._lock:
             events, self._pending = self._pending, []
-        # Progress in one write when there is some; otherwise only a read of the flag.
+            plan, self._plan = self._plan, None
+        body = plan.model_dump(mode="json", by_alias=True, exclude_none=True) if plan is not None else None
+        # Progress and incumbent in one write when there are some; otherwise only a read of the flag.
         # (The heartbeat is the worker's job: see console.store.runs.touch_runs.)
-        flag = pump(self.engine, self.run_id, events, heartbeat=False) if events else cancel_requested(self.engine, self.run_id)
+        if events or body is not None:
+            flag = pump(self.engine, self.run_id, events, heartbeat=False, plan=body)
+        else:
+            flag = cancel_requested(self.engine, self.run_id)
         if flag and not self.cancel.cancelled:
             self.cancel.cancel()
 
@@ -108,7 +121,7 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
         if view.cancel_requested:
             cancel.cancel()
         pump.start()
-        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel)
+        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel, on_plan=pump.on_plan)
         status, error = outcome(plan, cancel.cancelled)
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded on the run
         plan, error = None, _error_text(exc)

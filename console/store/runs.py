@@ -27,6 +27,8 @@ executor_pid, cancel_requested, plan_status, objective, lower_bound, error, limi
 progress_count, last_progress; properties terminal, elapsed_s, wait_s; to_dict() (ISO times).
 
 Workers use claim_next_run, set_executor, pump, touch_runs, cancel_requested, finish_run.
+While a run is `running`, its `plan` (and plan_status, objective, lower_bound) is the best
+validated incumbent so far, stored by `pump` as the search improves; `finish_run` writes the final one.
 
 Every read first marks runs whose worker died as `failed` (with the reason), so
 no reader ever sees a dead run as `running`. Writes are short `BEGIN IMMEDIATE`
@@ -468,12 +470,16 @@ def set_executor(engine: Engine, run_id: int, executor_pid: int) -> None:
     ))
 
 
-def pump(engine: Engine, run_id: int, events: list, *, heartbeat: bool = True) -> bool:
-    """Executor's periodic write: append progress events (and, with `heartbeat`, refresh
-    the run's heartbeat), return the cancel-requested flag, all in one short transaction."""
+def pump(engine: Engine, run_id: int, events: list, *, heartbeat: bool = True, plan: Optional[dict] = None) -> bool:
+    """Executor's periodic write: append progress events, store the best validated plan so
+    far (`plan`: the incumbent; the run stays `running`), and with `heartbeat` refresh the
+    run's heartbeat; return the cancel-requested flag, all in one short transaction."""
+    plan_values = _plan_values(plan) if plan is not None else None
 
     def tx(conn: Connection) -> bool:
         now = time.time()
+        if plan_values is not None:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status == "running").values(**plan_values))
         if events:
             conn.execute(insert(PROGRESS), [
                 {"run_id": run_id, "at": now, "elapsed_s": e.elapsed_s, "objective": e.objective,
@@ -518,12 +524,7 @@ def finish_run(
         raise ValueError(f"{status!r} is not a final status")
     values: dict[str, Any] = {"status": status, "finished_at": time.time(), "error": error}
     if plan is not None:
-        values.update(
-            plan_json=json.dumps(plan),
-            plan_status=plan.get("status"),
-            objective=_plan_objective(plan),
-            lower_bound=plan.get("lower_bound"),
-        )
+        values.update(_plan_values(plan))
 
     def tx(conn: Connection) -> bool:
         cond = [RUNS.c.id == run_id, RUNS.c.status == "running"]
@@ -532,6 +533,12 @@ def finish_run(
         return conn.execute(update(RUNS).where(*cond).values(**values)).rowcount == 1
 
     return write(engine, tx)
+
+
+def _plan_values(plan: dict) -> dict[str, Any]:
+    """The run columns a (validated) plan sets."""
+    return {"plan_json": json.dumps(plan), "plan_status": plan.get("status"), "objective": _plan_objective(plan),
+            "lower_bound": plan.get("lower_bound")}
 
 
 def _plan_objective(plan: dict) -> Optional[float]:
