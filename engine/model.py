@@ -12,15 +12,32 @@ import math
 from functools import cached_property
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 RESOURCES: tuple[str, ...] = ("cpu", "memory_gb", "disk_gb")
 
+
+def _json_number(expected: str):
+    """JSON numbers only: pydantic's lax mode would read true as 1 and "4" as 4."""
+
+    def check(value):
+        if isinstance(value, (bool, str)):
+            kind = "a boolean" if isinstance(value, bool) else "a string"
+            raise PydanticCustomError("number_type", "Input should be a valid {expected}, not {kind} {shown}",
+                                      {"expected": expected, "kind": kind, "shown": repr(value)})
+        return value
+
+    return BeforeValidator(check)
+
+
+Number = _json_number("number")
+Integer = _json_number("integer")
 Id = Annotated[str, Field(min_length=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-PosInt = Annotated[int, Field(ge=1)]
-NonNegInt = Annotated[int, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0, lt=1)]
+NonNeg = Annotated[float, Field(ge=0), Number]
+PosInt = Annotated[int, Field(ge=1), Integer]
+NonNegInt = Annotated[int, Field(ge=0), Integer]
+Fraction = Annotated[float, Field(ge=0, lt=1), Number]
 
 
 class Strict(BaseModel):
@@ -85,11 +102,13 @@ class Snapshot(Strict):
 
     version: Literal[1] = 1
     name: str = ""
-    datacenters: list[Datacenter] = Field(default_factory=list)
-    racks: list[Rack] = Field(default_factory=list)
-    hosts: list[Host] = Field(default_factory=list)
-    customers: list[Customer] = Field(default_factory=list)
-    vms: list[VM] = Field(default_factory=list)
+    # Every collection must be present (possibly empty): a missing "vms" key is a
+    # typo far more often than an intentionally empty fleet.
+    datacenters: list[Datacenter]
+    racks: list[Rack]
+    hosts: list[Host]
+    customers: list[Customer]
+    vms: list[VM]
 
     # Lookups below are cached: treat a Snapshot as immutable once built.
 
@@ -156,12 +175,12 @@ class ConcurrencyLimits(Strict):
 
 class ConflictLimits(Strict):
     per_customer: Optional[NonNegInt] = None
-    per_customer_fraction: Optional[Annotated[float, Field(ge=0, le=1)]] = None
+    per_customer_fraction: Optional[Annotated[float, Field(ge=0, le=1), Number]] = None
     overrides: dict[str, NonNegInt] = Field(default_factory=dict)
 
 
 class MigrationLimits(Strict):
-    gb_per_minute: Annotated[float, Field(gt=0)] = 2.0
+    gb_per_minute: Annotated[float, Field(gt=0), Number] = 2.0
     default_gbps: NonNeg = 1.0
 
 
@@ -171,7 +190,7 @@ class PlacementLimits(Strict):
 
 
 class SolveLimits(Strict):
-    time_limit_s: Annotated[float, Field(gt=0)] = 30
+    time_limit_s: Annotated[float, Field(gt=0), Number] = 30
     workers: Optional[PosInt] = None  # None: all cores
     seed: NonNegInt = 0
 

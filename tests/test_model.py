@@ -54,7 +54,7 @@ def test_unknown_keys_are_errors():
 
 
 def test_defaults():
-    s = Snapshot.model_validate({"hosts": [], "vms": []})
+    s = Snapshot.model_validate({"datacenters": [], "racks": [], "hosts": [], "customers": [], "vms": []})
     assert s.version == 1
     lim = Limits()
     assert lim.capacity.rolling is True
@@ -105,3 +105,25 @@ def test_schemas_forbid_unknown_keys(kind):
     schema = schema_of(kind)
     text = str(schema)
     assert "additionalProperties" in text
+
+
+@pytest.mark.parametrize("collection", ["datacenters", "racks", "hosts", "customers", "vms"])
+def test_every_snapshot_collection_is_required(collection):
+    data = {k: v for k, v in SNAPSHOT.items() if k != collection}
+    with pytest.raises(ValidationError) as exc:
+        Snapshot.model_validate(data)
+    assert any(e["loc"] == (collection,) and e["type"] == "missing" for e in exc.value.errors())
+
+
+@pytest.mark.parametrize("value", [True, False, "4"])
+def test_numbers_must_be_json_numbers(value):
+    host = {**SNAPSHOT["hosts"][0], "cpu": value}
+    with pytest.raises(ValidationError):
+        Snapshot.model_validate({**SNAPSHOT, "hosts": [host]})
+    with pytest.raises(ValidationError):
+        Limits.model_validate({"concurrency": {"per_rack": value}})
+
+
+def test_whole_floats_still_read_as_integers():
+    host = {**SNAPSHOT["hosts"][0], "reboot_minutes": 15.0}
+    assert Snapshot.model_validate({**SNAPSHOT, "hosts": [host]}).hosts[0].reboot_minutes == 15
