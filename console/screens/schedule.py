@@ -100,7 +100,10 @@ class ScheduleScreen(ConsoleScreen):
             if last is not None and last.objective is not None:
                 head.append(f": objective {last.objective:g}, bound {last.bound if last.bound is not None else '–'}"
                             f" at {last.elapsed_s:.1f} s")
-            head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
+            if self.app.shown_run_id == run.id and plan is not None:
+                head.append(" — the chart shows its best plan so far and follows each improvement", style="dim")
+            else:
+                head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
         self.query_one("#schedule-head", Static).update(head)
 
     def _plan_changed(self, _version: int) -> None:
