@@ -37,6 +37,8 @@ from engine.maintenance.schedule import Schedule
 INF = 1 << 60
 STALE_PASSES = 60  # randomised passes without improvement before giving up the budget
 STARTED = 0  # try_start: started; else None (source/datacenter/fleet full) or what to wait for
+LAXITY_MAX_TASKS = 4000  # the "laxity" priority sorts the ready hosts at every scan: smaller fleets only
+LAXITY_NOISE = 10.0  # minutes of random shift of a host's deadline in randomised laxity passes
 LOOKAHEAD = 8  # hosts that do not fit tried per opening, beyond which we wait for more room
 
 
@@ -57,6 +59,27 @@ def evacuation_order(problem: Problem) -> list[int]:
         problem.reboot_hosts,
         key=lambda i: (len(hosts[i].tasks) > 0, round(hosts[i].load_fraction, 1), rank_in_rack[i], hosts[i].rack, hosts[i].id),
     )
+
+
+def _laxity_terms(problem: Problem, per_src: int) -> tuple[list[float], list[float]]:
+    """For the "laxity" priority: a host is urgent when its remaining minutes / its per-source rate are
+    large against how early it must finish. With one host down per rack, a rack's hosts reboot one after
+    another, lightest first, so a host must be evacuated by (makespan − the reboots from its own onward):
+    `urgency` is minus that sum (the makespan is common to all, so it drops out of the comparison)."""
+    hosts, tasks = problem.hosts, problem.tasks
+    work = [sum(tasks[j].duration for j in h.tasks) for h in hosts]
+    urgency = [-float(h.reboot_minutes) for h in hosts]
+    if problem.max_hosts_down_per_rack == 1:
+        by_rack: dict[int, list[int]] = {}
+        for h in problem.reboot_hosts:
+            by_rack.setdefault(hosts[h].rack, []).append(h)
+        for hs in by_rack.values():
+            after = 0
+            for h in sorted(hs, key=lambda i: (-work[i], hosts[i].id)):  # heaviest reboots last
+                after += hosts[h].reboot_minutes
+                urgency[h] = -float(after)
+    rate = [float(min(per_src, max(1, len(h.tasks)))) for h in hosts]
+    return urgency, rate
 
 
 class _Pass:
@@ -93,6 +116,9 @@ class _Pass:
         for t in P.tasks:
             work[t.customer] += t.duration
         self.cust_crit = [w / max(1, l) if l < INF else 0.0 for w, l in zip(work, self.cust_lim)]
+        if priority == "laxity":
+            self.urgency, self.src_rate = _laxity_terms(P, self.per_src)
+
 
     # ------------------------------------------------------------------ packing
 
@@ -178,6 +204,8 @@ class _Pass:
         t_now = 0
 
         by_host = self.priority != "customer"
+        by_laxity = self.priority == "laxity"
+        left_work = [sum(tasks[j].duration for j in h.tasks) for h in P.hosts]  # minutes not yet started
         prio: dict[int, tuple] = {}  # task -> priority key, fixed when its host opens
 
         def key(j: int) -> tuple:
@@ -202,7 +230,10 @@ class _Pass:
             for d, hosts_ready in enumerate(ready_by_dc):
                 if dc_cnt[d] >= self.per_dc:
                     continue
-                for h, waiting in hosts_ready.items():
+                items = hosts_ready.items()
+                if by_laxity:  # the host that can least afford to wait first
+                    items = sorted(items, key=lambda kv: self.urgency[kv[0]] - left_work[kv[0]] / self.src_rate[kv[0]])
+                for h, waiting in items:
                     if not waiting or src_cnt[h] >= self.per_src:
                         continue
                     if glob_cnt >= self.glob or dc_cnt[d] >= self.per_dc:
@@ -281,6 +312,7 @@ class _Pass:
                 rack_cnt[rg] += 1
             bw_used[s] += t.gbps
             bw_used[g] += t.gbps
+            left_work[s] -= t.duration
             starts[j] = t_now
             heapq.heappush(events, (t_now + t.duration, 0, j))
             return STARTED
@@ -454,6 +486,8 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
     priorities = ["host"]
     if any(l is not None for l in problem.customer_limits):
         priorities.append("customer")
+    if len(problem.tasks) <= LAXITY_MAX_TASKS:
+        priorities.append("laxity")
     plans = [(order, pr) for order in (evacuation_order(problem), critical_order(problem)) for pr in priorities]
     rng = random.Random(seed)
     best_plan = plans[0]
@@ -475,7 +509,10 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
                                  or (i > 1 and time.monotonic() - t0 > max(budget_s, 3.0))):
             break  # big fleets: a few seconds of passes, then hand over
         # the deadline cuts extra passes, never the pass that gives the first plan
-        sched = _Pass(problem, order, priority).run(deadline if best is not None else None)
+        one = _Pass(problem, order, priority)
+        if priority == "laxity" and i > len(plans):  # random passes: shake the hosts' deadlines too
+            one.urgency = [u + rng.uniform(-LAXITY_NOISE, LAXITY_NOISE) for u in one.urgency]
+        sched = one.run(deadline if best is not None else None)
         if sched is None:
             continue
         k = (sched.makespan(problem), sched.total_completion(problem))
