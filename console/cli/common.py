@@ -45,6 +45,65 @@ def resolve_db(db: Optional[Path]) -> Path:
     return path
 
 
+def existing_db(db: Optional[Path]) -> Path:
+    """The --db of a command that only reads: it must exist (exit 2 otherwise); nothing is created."""
+    path = db if db is not None else default_db_path()
+    if "://" not in str(path) and not path.exists():
+        fail(f"no database at {path}: load a snapshot first (fleetctl load FILE --db {path})")
+    return path
+
+
+@contextmanager
+def reading_store(db: Optional[Path]) -> Iterator:
+    """Engine on an existing database (see existing_db), closed on exit. A file that is not a
+    fleetctl database is one line and exit 1, never a traceback; nothing is created."""
+    path = existing_db(db)
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    from console.store.db import NotADatabaseError, close_engine, open_engine
+
+    try:
+        engine = open_engine(path, create=False)
+    except DatabaseError as exc:
+        fail(f"{path}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    try:
+        yield engine
+    except OperationalError as exc:
+        if "no such table" in str(exc):
+            fail(f"{path} holds no fleet data yet: load a snapshot first (fleetctl load FILE --db {path})")
+        fail(f"{path}: cannot read the database: {exc.orig}", code=EXIT_ERROR)
+    except DatabaseError as exc:
+        fail(f"{path}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    except NotADatabaseError as exc:
+        fail(f"{path}: {exc.strerror}", code=EXIT_ERROR)
+    finally:
+        close_engine(engine)
+
+
+# Solver option bounds shared by every solve command (and fit for `runs submit` / `schedule add`).
+MAX_TIME_LIMIT_S = 7 * 24 * 3600.0  # a week: longer is a typo (an extra digit, a unit mix-up)
+
+
+def check_time_limit(seconds: Optional[float], option: str = "--time-limit") -> None:
+    """Exit 2 unless `seconds` is None or a finite number of seconds in (0, MAX_TIME_LIMIT_S]."""
+    import math
+
+    if seconds is None:
+        return
+    if not math.isfinite(seconds) or seconds <= 0:
+        fail(f"{option} must be a positive, finite number of seconds, got {seconds:g}")
+    if seconds > MAX_TIME_LIMIT_S:
+        fail(f"{option} {seconds:g} is too long (at most {MAX_TIME_LIMIT_S:g} s, one week)")
+
+
+def check_workers(workers: Optional[int], option: str = "--workers") -> None:
+    """Exit 2 unless `workers` is None or between 1 and engine.checks.MAX_WORKERS."""
+    from engine.checks import MAX_WORKERS
+
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        fail(f"{option} must be between 1 and {MAX_WORKERS}, got {workers}")
+
+
 def err(message: str) -> None:
     """Write a diagnostic line to stderr (rich markup allowed)."""
     from rich.console import Console
