@@ -14,18 +14,16 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import solve_app
-from console.cli.common import (EXIT_ERROR, EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_NO_PLAN, EXIT_OK, check_output_path,
-                                emit_json, err, fail, user_errors)
+from console.cli.common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, check_output_path, check_time_limit, emit_json, err,
+                                fail, user_errors)
+from console.cli.solve_common import exit_code, interrupt_before_solve
 
 SLOT_TABLE_MAX = 48  # human output lists slots one by one up to this many
 
 
 def _exit_code(status: str) -> int:
-    if status in ("optimal", "feasible", "overfull"):
-        return EXIT_OK
-    if status == "infeasible":
-        return EXIT_INFEASIBLE
-    return EXIT_NO_PLAN
+    """As every solve command (solve_common.exit_code); an overfull phase ii plan is a plan too."""
+    return exit_code(status, ok=("optimal", "feasible", "overfull"))
 
 
 @solve_app.command("capacity")
@@ -36,7 +34,7 @@ def solve_capacity(
     relaxed: Annotated[bool, typer.Option("--relaxed", help="Phase i with continuous counts (a lower bound).")] = False,
     stwp: Annotated[Optional[Path], typer.Option("--stwp", help="Phase ii workloads: CSV (header of app ids) or Malloovia YAML. Default: the problem's own workloads.")] = None,
     stwp_problem: Annotated[Optional[str], typer.Option("--stwp-problem", help="Problem id in a YAML --stwp file (default: --problem).")] = None,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.1, help="Seconds for the whole solve (both phases).")] = None,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Seconds for the whole solve (both phases).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the solution in Malloovia's solution format (YAML).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker (not with --stwp FILE); print the run id and return at once.")] = False,
@@ -53,6 +51,7 @@ def solve_capacity(
         fail("--relaxed applies to phase i only: phase ii needs whole reserved counts")
     if stwp is not None and phase == "i":
         fail("--stwp is for phase ii (phase i plans over the problem's own workloads)")
+    check_time_limit(time_limit)
     if not background:
         check_output_path(out, inputs=(file, stwp))
 
@@ -72,7 +71,7 @@ def solve_capacity(
     from engine.violations import PlanRejected
 
     started = time.perf_counter()
-    with user_errors():
+    with interrupt_before_solve(), user_errors():
         problems = read_problems(file)
         problem = _choose_problem(file, problems, problem)
         ltwp = problems[problem]

@@ -13,26 +13,30 @@ from __future__ import annotations
 
 import enum
 import json
-import threading
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from console.cli.apps import app, solve_app
-from console.cli.common import (
-    EXIT_ERROR,
-    EXIT_INFEASIBLE,
-    EXIT_INTERRUPTED,
-    EXIT_NO_PLAN,
-    EXIT_OK,
-    DbOption,
-    emit_json,
-    err,
-    fail,
-    resolve_db,
-    user_errors,
+from console.cli.common import EXIT_INTERRUPTED, DbOption, check_output_path, emit_json, err, fail, user_errors, write_output
+from console.cli.solve_common import (
+    LimitSetOption,
+    LimitsOption,
+    ProgressLines,
+    SnapshotOption,
+    TimeLimitOption,
+    WorkersOption,
+    check_outputs,
+    check_solver_options,
+    check_sources,
+    finish,
+    input_paths,
+    interrupt_before_solve,
+    print_explanation,
+    queue_background,
+    read_inputs,
+    solve_in_thread,
 )
 
 SHOWN_ROWS = 30  # human output lists this many assignments / moves
@@ -53,65 +57,51 @@ class Objective(str, enum.Enum):
     rebalance = "rebalance"
 
 
-def exit_code(status: str) -> int:
-    if status in ("optimal", "feasible"):
-        return EXIT_OK
-    if status == "infeasible":
-        return EXIT_INFEASIBLE
-    return EXIT_NO_PLAN
-
-
 @solve_app.command("placement")
 def solve_placement_cmd(
     db: DbOption = None,
-    snapshot_file: Annotated[Optional[Path], typer.Option("--snapshot", help="Snapshot file (JSON/YAML) instead of the database's fleet.")] = None,
-    limits_file: Annotated[Optional[Path], typer.Option("--limits", help="Limits file (JSON/YAML).")] = None,
+    snapshot_file: SnapshotOption = None,
+    limits_file: LimitsOption = None,
+    limit_set: LimitSetOption = None,
     solver: Annotated[Solver, typer.Option("--solver", help="auto, ffd, bfd, cbc, cp-sat or lns.")] = Solver.auto,
     objective: Annotated[Optional[Objective], typer.Option("--objective", help="min_hosts, balance or rebalance (default: the limits' placement.objective).")] = None,
     max_moves: Annotated[Optional[int], typer.Option("--max-moves", min=0, help="rebalance: at most this many moves.")] = None,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0.1, help="Seconds (default: the limits' solve.time_limit_s).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Solver threads.")] = None,
+    time_limit: TimeLimitOption = None,
+    workers: WorkersOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan (JSON).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker; print the run id and return at once.")] = False,
 ) -> None:
     """Place pending VMs on active hosts (or repack with --objective rebalance)."""
-    if snapshot_file is not None and db is not None:
-        fail("choose one input: --db DB or --snapshot FILE")
     chosen = objective.value if objective is not None else None
-    from engine.documents import load_limits
+    with interrupt_before_solve():
+        check_sources(db, snapshot_file, limits_file, limit_set)
+        check_solver_options(time_limit, workers)
+        check_outputs({"--out": out, "--json": as_json}, input_paths(db, snapshot_file, limits_file, limit_set),
+                      background)
+        inputs = read_inputs(db, snapshot_file, limits_file, limit_set)
+        snapshot, limits = inputs.snapshot, inputs.limits
+        final_objective = chosen or limits.placement.objective
+        if max_moves is not None and final_objective != "rebalance":
+            fail(f"--max-moves applies to --objective rebalance only (objective is {final_objective})")
+        if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
+            queue_background("placement", db, inputs, {"solver": solver.value, "objective": chosen,
+                                                       "max_moves": max_moves, "time_limit_s": time_limit,
+                                                       "workers": workers})
+        from engine.placement.solve import solve_placement
 
-    with user_errors():
-        limits = load_limits(limits_file)
-        snapshot = _read_snapshot(db, snapshot_file)
-    final_objective = chosen or limits.placement.objective
-    if max_moves is not None and final_objective != "rebalance":
-        fail(f"--max-moves applies to --objective rebalance only (objective is {final_objective})")
-    if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
-        from console.cli.runs_cmds import submit_background_cmd
-
-        submit_background_cmd("placement", db, snapshot, limits, limits_file,
-                              {"solver": solver.value, "objective": chosen, "max_moves": max_moves,
-                               "time_limit_s": time_limit, "workers": workers},
-                              foreground_outputs={"--out": out, "--json": as_json})
-
-    plan, interrupted, error = _solve_with_interrupt(snapshot, limits, solver.value, chosen, time_limit, workers, max_moves)
-    if error is not None:
-        from engine.violations import PlanRejected
-
-        if isinstance(error, PlanRejected):
-            err(f"[bold red]solver bug[/]: {error}")
-            raise typer.Exit(EXIT_ERROR)
-        if isinstance(error, ValueError):
-            fail(str(error))
-        raise error
+    display = ProgressLines()
+    plan, interrupted = solve_in_thread(
+        lambda cancel: solve_placement(snapshot, limits, solver=solver.value, objective=chosen, time_limit_s=time_limit,
+                                       workers=workers, on_progress=display.update, cancel=cancel, max_moves=max_moves),
+        name="placement-solve", display=display)
     if plan is None:
         err("interrupted before any plan was found")
         raise typer.Exit(EXIT_INTERRUPTED)
 
     document = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if out is not None:
-        out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        write_output(out, json.dumps(document, indent=2) + "\n")
         err(f"plan written to {out}")
     if as_json:
         emit_json(document)
@@ -119,78 +109,7 @@ def solve_placement_cmd(
         _print_human(plan, snapshot, limits)
     if interrupted:
         err("interrupted: the best plan found so far is shown")
-        raise typer.Exit(EXIT_INTERRUPTED)
-    code = exit_code(plan.status)
-    if code != EXIT_OK:
-        raise typer.Exit(code)
-
-
-def _read_snapshot(db: Optional[Path], snapshot_file: Optional[Path]):
-    if snapshot_file is not None:
-        from engine.documents import load_snapshot
-
-        return load_snapshot(snapshot_file)
-    path = resolve_db(db)
-    if not path.exists():
-        fail(f"{path}: no database (load a fleet with `fleetctl load FILE --db {path}`, or pass --snapshot FILE)")
-    from console.store.db import open_engine
-    from console.store.fleet_store import current_snapshot
-
-    engine = open_engine(path, create=False)
-    try:
-        snapshot = current_snapshot(engine)
-    finally:
-        engine.dispose()
-    if snapshot is None:
-        fail(f"{path}: no fleet loaded (use `fleetctl load FILE --db {path}`, or pass --snapshot FILE)")
-    return snapshot
-
-
-def _solve_with_interrupt(snapshot, limits, solver, objective, time_limit, workers, max_moves):
-    """Solve in a thread; Ctrl-C cancels it and keeps the best plan (NOTES.md: never join() blindly)."""
-    from engine.placement.solve import solve_placement
-    from engine.progress import Cancellation
-
-    cancel = Cancellation()
-    done = threading.Event()
-    result: dict = {}
-    last = [0.0]
-
-    def progress(event) -> None:
-        now = time.monotonic()
-        if now - last[0] < 0.5 and not (event.message or "").endswith(")"):
-            return
-        last[0] = now
-        parts = [f"{event.elapsed_s:6.1f}s"]
-        if event.objective is not None:
-            parts.append(f"value {event.objective:g}")
-        if event.bound is not None:
-            parts.append(f"bound {event.bound:g}")
-        if event.message:
-            parts.append(event.message)
-        err("  ".join(parts))
-
-    def work() -> None:
-        try:
-            result["plan"] = solve_placement(snapshot, limits, solver=solver, objective=objective,
-                                             time_limit_s=time_limit, workers=workers, on_progress=progress,
-                                             cancel=cancel, max_moves=max_moves)
-        except BaseException as exc:  # handed to the main thread
-            result["error"] = exc
-        finally:
-            done.set()
-
-    thread = threading.Thread(target=work, name="placement-solve", daemon=True)
-    thread.start()
-    interrupted = False
-    while not done.is_set():
-        try:
-            done.wait(0.2)
-        except KeyboardInterrupt:
-            interrupted = True
-            err("interrupt: stopping the solver, keeping the best plan …")
-            cancel.cancel()
-    return result.get("plan"), interrupted, result.get("error")
+    finish(plan.status, interrupted)
 
 
 def _print_human(plan, snapshot, limits) -> None:
@@ -205,8 +124,7 @@ def _print_human(plan, snapshot, limits) -> None:
     bound = "—" if plan.lower_bound is None else f"{plan.lower_bound:g}"
     console.print(f"[bold]{plan.status}[/]  {plan.objective} = {value}  lower bound {bound}{gap}  "
                   f"solver {plan.solver.name}  {plan.solver.wall_s:.2f}s")
-    if plan.explanation:
-        console.print(plan.explanation)
+    print_explanation(console, plan.explanation)
     if plan.assignments:
         table = Table(title=f"{len(plan.assignments)} assignment(s)", show_edge=False)
         table.add_column("vm")
@@ -237,6 +155,7 @@ def import_vbp_cmd(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the snapshot here (default: stdout).")] = None,
 ) -> None:
     """Turn a vector-packing benchmark file into a snapshot of pending VMs and identical empty hosts."""
+    check_output_path(out, "--out", inputs=(file,))
     from engine.documents import parse_snapshot
     from engine.placement.vbp import VbpError, snapshot_from_vbp
 
@@ -250,5 +169,5 @@ def import_vbp_cmd(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         err(f"{file}: {len(document['vms'])} VMs, {len(document['hosts'])} hosts → {out}")
