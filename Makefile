@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(BIN)/fleetctl load fixtures/demo.json --db $(DEMO_DB) --replace
 	$(BIN)/fleetctl limits save demo fixtures/demo-limits.json --db $(DEMO_DB)
-	$(BIN)/fleetctl console --db $(DEMO_DB) --limits demo
+	$(BIN)/fleetctl console --db $(DEMO_DB) --limit-set demo
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

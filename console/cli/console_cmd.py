@@ -7,20 +7,21 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import app
-from console.cli.common import EXIT_ERROR, DbOption, fail, resolve_db
+from console.cli.common import EXIT_ERROR, DbOption, existing_db, fail
 
-LimitsOption = Annotated[Optional[str], typer.Option("--limits", help="Start with this saved limit set.")]
+# --limit-set, as `solve`, `runs submit` and `schedule add`: everywhere else --limits names a FILE.
+LimitSetOption = Annotated[Optional[str], typer.Option("--limit-set", help="Start with this limit set saved in the database.")]
 
 
 @app.command("console")
-def console(db: DbOption = None, limits: LimitsOption = None) -> None:
+def console(db: DbOption = None, limit_set: LimitSetOption = None) -> None:
     """Open the operations console: fleet, limits, solve, live Gantt, allocations, runs."""
+    path = existing_db(db)  # a typo'd --db is refused, never a new empty database
     from console.app import run_console  # textual is imported here, never by `fleetctl --help`
     from console.console_data import StoreData, database_problem
 
-    path = resolve_db(db)
     problem = database_problem(path)
     if problem:
         fail(f"cannot open the database {path}: {problem}", code=EXIT_ERROR)
     # The store opens in a worker thread after the first frame (SQLModel's import takes a second).
-    run_console(StoreData(path, lazy=True), limits_name=limits)
+    run_console(StoreData(path, lazy=True), limits_name=limit_set)
