@@ -14,7 +14,9 @@ fleets realistic:
 - a fraction of all hosts `needs_reboot` (1.0 = every host: rolling maintenance),
   and a few EMPTY hosts per rack, so rolling maintenance has room to start;
 - loads that leave free room: hosts are sized (when not given) so memory is
-  about `memory_load` used, and no host is filled beyond 92% of any resource.
+  about `memory_load` used, and no host is filled beyond 92% of any resource;
+- `host_scale` makes every host shape bigger, so many VMs fit on few hosts
+  (8,000 VMs on 400 hosts: `hosts_per_rack=20, host_scale=2`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class FleetSpec:
     pending_fraction: float = 0.0  # VMs with no host yet (placement requests)
     memory_load: float = 0.7
     name: Optional[str] = None
+    host_scale: float = 1.0  # multiplies every host shape's cpu, memory and disk (few, big hosts)
 
     def problems(self) -> list[str]:
         out = []
@@ -88,6 +91,8 @@ class FleetSpec:
                       "disabled_fraction", "pending_fraction"):
             if not 0.0 <= getattr(self, field) <= 1.0:
                 out.append(f"{field} must be between 0 and 1")
+        if not 0.25 <= self.host_scale <= 16.0:
+            out.append("host_scale must be between 0.25 and 16")
         if not 0.05 <= self.memory_load <= FILL_LIMIT:
             out.append(f"memory_load must be between 0.05 and {FILL_LIMIT}")
         return out
@@ -96,6 +101,14 @@ class FleetSpec:
 def _mean_vm(index: int) -> float:
     total = sum(s[5] for s in VM_SHAPES)
     return sum(s[index] * s[5] for s in VM_SHAPES) / total
+
+
+def _scaled_shape(shape: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """A host shape `scale` times as big (reboot time unchanged); scale 1 is the shape itself."""
+    if scale == 1.0:
+        return shape
+    cpu, mem, disk, reboot = shape
+    return max(1, round(cpu * scale)), max(1, round(mem * scale)), max(1, round(disk * scale)), reboot
 
 
 def _auto_hosts_per_rack(spec: FleetSpec, rack_shapes: list[tuple[int, int, int, int]]) -> int:
@@ -133,7 +146,8 @@ def generate_snapshot(spec: FleetSpec) -> Snapshot:
 def _build(spec: FleetSpec, extra_hosts_per_rack: int) -> Snapshot:
     rng = random.Random(spec.seed)
     n_racks = spec.datacenters * spec.racks_per_datacenter
-    rack_shapes = [HOST_SHAPES[rng.randrange(len(HOST_SHAPES))] for _ in range(n_racks)]
+    rack_shapes = [_scaled_shape(HOST_SHAPES[rng.randrange(len(HOST_SHAPES))], spec.host_scale)
+                   for _ in range(n_racks)]
     hosts_per_rack = spec.hosts_per_rack or _auto_hosts_per_rack(spec, rack_shapes) + extra_hosts_per_rack
 
     datacenters: list[Datacenter] = []
