@@ -107,6 +107,16 @@ def parse_map(text: str) -> tuple[dict[str, str], list[str]]:
     return out, problems
 
 
+def number_or_text(text: str) -> Any:
+    """Typed text → int or float as JSON would hold it; anything else stays text for the model to reject."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
 def validate_form(values: dict[str, Any]) -> tuple[Optional[Limits], dict[str, str]]:
     """Form values (by path) → (Limits or None, {path: message})."""
     doc: dict = {}
@@ -117,11 +127,11 @@ def validate_form(values: dict[str, Any]) -> tuple[Optional[Limits], dict[str, s
             mapping, problems = parse_map(value or "")
             if problems:
                 errors[path] = "; ".join(problems)
-            _set(doc, path, mapping)
+            _set(doc, path, {k: number_or_text(v) for k, v in mapping.items()})
         elif kind == "num":
             text = (value or "").strip()
             if text:
-                _set(doc, path, text)
+                _set(doc, path, number_or_text(text))
         else:
             _set(doc, path, value)
     try:
