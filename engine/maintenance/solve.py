@@ -47,6 +47,7 @@ class ComponentJob:
     restricted: bool
     deadline: float  # time.time() by which the job must return
     lower_bound: Optional[int] = None  # a proven bound on this component's makespan, if known
+    incumbents: bool = False  # report improving schedules as progress {"schedule": ...} (someone listens)
 
 
 @dataclass
@@ -89,7 +90,8 @@ def _heuristic_first(job: ComponentJob, progress: Callable[[dict], None], budget
                                seed=job.seed, stop=stop)
     took = time.monotonic() - t0
     if sched is not None:
-        progress({"objective": sched.makespan(job.problem), "elapsed_s": took, "schedule": sched})
+        progress({"objective": sched.makespan(job.problem), "elapsed_s": took,
+                  **({"schedule": sched} if job.incumbents else {})})
     return sched, took
 
 
@@ -164,7 +166,7 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     remaining = job.deadline - time.time()
     r = solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=remaining,
                     workers=job.workers, seed=job.seed, lower_bound=job.lower_bound, on_progress=on_progress,
-                    cancel=cancel, on_solution=on_solution)
+                    cancel=cancel, on_solution=on_solution if job.incumbents else None)
     valid_bound = r.bound if (r.exact and not job.restricted) else None
     if r.status == "infeasible":
         if r.exact and not job.restricted:
@@ -264,7 +266,7 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0), processes)
     start_wall = time.time()
     jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
-                         restricted=c.restricted, deadline=start_wall + s)
+                         restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None)
             for p, c, s in zip(problems, components, shares)]
     if len(jobs) == 1 and not components[0].restricted:
         jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
