@@ -116,6 +116,7 @@ class ScheduleScreen(ConsoleScreen):
         gantt.set_plan(plan, self.app.snapshot)
         self._peak = worst_customer_peak(plan, self.app.snapshot)
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
+        self._progress_changed(0)  # keep the running run's line under the new headline (no flicker)
 
     def on_gantt_bar_selected(self, event: Gantt.BarSelected) -> None:
         self.query_one("#schedule-details", Static).update(details_text(event.details))
