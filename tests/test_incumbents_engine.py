@@ -84,23 +84,26 @@ def test_a_decomposed_solve_hands_out_whole_fleet_incumbents():
 
 
 def test_an_invalid_incumbent_is_raised_never_handed_out():
-    """A solver that reports a broken schedule as its incumbent is a bug: PlanRejected."""
+    """A solver that reports a broken schedule as its incumbent is a bug: the search is stopped
+    at once and PlanRejected raised; the broken plan is never handed out."""
 
     def broken(job, progress, cancel) -> ComponentResult:
         problem = job.problem
         everyone_at_once = Schedule(starts=[0] * len(problem.tasks), targets=[t.source for t in problem.tasks],
                                     reboot_starts={h: 0 for h in problem.reboot_hosts})
         progress({"schedule": everyone_at_once})  # migrating onto its own source, while it reboots
-        time.sleep(1.5 * PLAN_EVERY_S)  # the publisher validates it meanwhile
+        cancel.wait(20)  # "searching" until stopped: the publisher rejects the incumbent meanwhile
         return solve_with_heuristic(job, progress, cancel)
 
     register_solver("broken-incumbent", broken)
     try:
         snap = generate_snapshot(FleetSpec(seed=1, racks_per_datacenter=2, vms=30, reboot_fraction=0.5))
         shown = []
+        t0 = time.monotonic()
         with pytest.raises(PlanRejected):
-            solve_maintenance(snap, limits(2.0), solver="broken-incumbent", on_plan=shown.append)
-        assert all(validate_maintenance(snap, limits(2.0), p) == [] for p in shown)
+            solve_maintenance(snap, limits(20.0), solver="broken-incumbent", on_plan=shown.append)
+        assert time.monotonic() - t0 < 10  # stopped on the rejection, not at the time limit
+        assert all(validate_maintenance(snap, limits(20.0), p) == [] for p in shown)
         assert not any(p.migrations and p.migrations[0].source == p.migrations[0].target for p in shown)
     finally:
         maintenance_solve.SOLVERS.pop("broken-incumbent", None)

@@ -274,14 +274,21 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         for job in jobs:
             job.deadline = float("inf")
 
-    incumbents = _Incumbents(snapshot, limits, problems, components, lb, solver, info, on_plan)
+    # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
+    # follows the caller's, so the caller's Cancellation is never set by us.
+    stop = Cancellation()
+    if cancel is not None:
+        cancel.on_cancel(stop.cancel)
+    incumbents = _Incumbents(snapshot, limits, problems, components, lb, solver, info, on_plan, on_reject=stop.cancel)
     merged = _MergedProgress(len(jobs), lb, on_progress, t0, incumbents)
     results: list[Optional[ComponentResult]] = [None] * len(jobs)
     try:
-        for i, res in executor.run(_timed_job, jobs, merged.update, cancel):
+        for i, res in executor.run(_timed_job, jobs, merged.update, stop):
             results[i] = res
             merged.finished(i, res)
     finally:
+        if cancel is not None:
+            cancel.remove(stop.cancel)
         incumbents.stop()
     plan, notes = _merge(results, components, lb, solver, info)
     _validate(snapshot, limits, plan, solver)
@@ -412,7 +419,9 @@ class _Incumbents:
     """
 
     def __init__(self, snapshot: Snapshot, limits: Limits, problems: list[Problem], components: list[Component],
-                 lb: Optional[int], solver: str, info, on_plan: Optional[PlanCallback], every_s: float = PLAN_EVERY_S):
+                 lb: Optional[int], solver: str, info, on_plan: Optional[PlanCallback], every_s: float = PLAN_EVERY_S,
+                 on_reject: Optional[Callable[[], None]] = None):
+        self.on_reject = on_reject
         self.snapshot, self.limits, self.problems, self.components = snapshot, limits, problems, components
         self.lb, self.solver, self.info, self.on_plan, self.every_s = lb, solver, info, on_plan, every_s
         self.best: list[Optional[Schedule]] = [None] * len(problems)
@@ -456,6 +465,8 @@ class _Incumbents:
                 self._publish()
             except BaseException as exc:  # noqa: BLE001 - re-raised in the solving thread by stop()
                 self.error = exc
+                if self.on_reject is not None:
+                    self.on_reject()  # stop the search now; stop() raises in the solving thread
                 return
             last = time.monotonic()
 
