@@ -39,7 +39,10 @@ STALE_PASSES = 60  # randomised passes without improvement before giving up the 
 STARTED = 0  # try_start: started; else None (source/datacenter/fleet full) or what to wait for
 LAXITY_MAX_TASKS = 4000  # the "laxity" priority sorts the ready hosts at every scan: smaller fleets only
 LAXITY_NOISE = 10.0  # minutes of random shift of a host's deadline in randomised laxity passes
-LOOKAHEAD = 8  # hosts that do not fit tried per opening, beyond which we wait for more room
+SHORTLIST_MIN, SHORTLIST_PER_VM = 32, 4  # packing scores this many targets first (see pack)
+EXTRA_PASSES_S = 1.0  # without a budget, the other deterministic passes run while the total stays below this
+WAKE_PER_SLOT = 4  # parked tasks put back per free slot of the limit they wait for
+LOOKAHEAD = 4  # hosts that do not fit tried per opening, beyond which we wait for more room
 
 
 def _cap(x: Optional[int]) -> int:
@@ -145,29 +148,48 @@ class _Pass:
         if (demands.sum(axis=0) > free.sum(axis=0)).any() or (demands.max(axis=0) > free.max(axis=0)).any():
             return None
         wave = self.per_tgt if self.per_tgt < INF else 4
+        # work on copies of the candidates' rows; written back only when every VM found a target
+        room = self.room[cands]
+        pending = self.pending[cands].copy()
+        bw = self.bw_np[cands]
+        inv_norm = 1.0 / self.norm
+        # spread arrivals in waves of per_target_host, then stay in the source's rack (a migration
+        # inside one rack counts once against per_rack), then fit best: a VM's score on a target is
+        # key - its own normalised size, with key = wave × 1e6 + foreign-rack penalty + normalised room
+        foreign = (self.rack_np[cands] != self.rack_of[h]) * 1e3 if self.per_rack < INF else np.zeros(len(cands))
+        # Many targets: score only a shortlist of the smallest keys. Targets outside it keep their key, so
+        # a shortlisted best at or below the smallest outside key is the best of all (else: score all).
+        short = None
+        outside = np.inf
+        if len(cands) > SHORTLIST_MIN + SHORTLIST_PER_VM * len(tasks):
+            key = (pending // wave) * 1e6 + foreign + (room * inv_norm).sum(axis=1)
+            size = SHORTLIST_MIN + SHORTLIST_PER_VM * len(tasks)
+            part = np.argpartition(key, size)
+            short, outside = part[:size], float(key[part[size:]].min())
         done: list[tuple[int, int]] = []
         for j, d in zip(tasks, demands):
-            t = P.tasks[j]
-            room = self.room[cands]
-            ok = (room >= d).all(axis=1) & (self.bw_np[cands] >= t.gbps)
-            if not ok.any():
-                break
-            leftover = ((room - d) / self.norm).sum(axis=1)
-            # spread arrivals in waves of per_target_host, then stay in the source's rack (a
-            # migration inside one rack counts once against per_rack), then fit best
-            score = (self.pending[cands] // wave) * 1e6 + leftover
-            if self.per_rack < INF:
-                score += (self.rack_np[cands] != self.rack_of[h]) * 1e3
-            score[~ok] = np.inf
-            g = int(cands[int(np.argmin(score))])
-            self.room[g] -= d
-            self.pending[g] += 1
-            done.append((j, g))
-        if len(done) < len(tasks):
-            for j, g in done:
-                self.room[g] += np.array(P.tasks[j].demand, dtype=np.int64)
-                self.pending[g] -= 1
-            return None
+            gbps = P.tasks[j].gbps
+            k = -1
+            if short is not None:
+                r = room[short]
+                ok = (r >= d).all(axis=1) & (bw[short] >= gbps)
+                score = (pending[short] // wave) * 1e6 + ((r - d) * inv_norm).sum(axis=1) + foreign[short]
+                score[~ok] = np.inf
+                best = int(np.argmin(score))
+                if score[best] <= outside - float((d * inv_norm).sum()):
+                    k = int(short[best])
+            if k < 0:
+                ok = (room >= d).all(axis=1) & (bw >= gbps)
+                if not ok.any():
+                    return None
+                score = (pending // wave) * 1e6 + ((room - d) * inv_norm).sum(axis=1) + foreign
+                score[~ok] = np.inf
+                k = int(np.argmin(score))
+            room[k] -= d
+            pending[k] += 1
+            done.append((j, int(cands[k])))
+        self.room[cands] = room
+        self.pending[cands] = pending
         return done
 
     # ------------------------------------------------------------------ the pass
@@ -196,7 +218,8 @@ class _Pass:
         waiting_reboot: list[int] = []
         ready: list[int] = []  # "customer" priority: one list in priority order
         ready_by_dc: list[dict[int, list[int]]] = [{} for _ in P.datacenters]  # "host": per source, in open order
-        parked: dict[tuple, list[int]] = {}  # "host" priority: tasks waiting for what blocks them
+        # "host" priority: tasks waiting for what blocks them, a heap each (host open order, priority)
+        parked: dict[tuple, list[tuple]] = {}
         events: list[tuple[int, int, int]] = []  # (time, kind 0 migration end / 1 reboot end, id)
         n_reboots = len(P.reboot_hosts)
         rebooted = 0
@@ -249,7 +272,7 @@ class _Pass:
                         if why is None:
                             still.append(j)
                         else:  # parked until that customer / target / rack / host frees capacity
-                            parked.setdefault(why, []).append(j)
+                            heapq.heappush(parked.setdefault(why, []), (open_seq[h], prio[j], j))
                     hosts_ready[h] = still
 
         def free_slots(key_: tuple) -> int:
@@ -268,9 +291,13 @@ class _Pass:
             waiting = parked.get(key_)
             if not waiting:
                 return
-            if free_slots(key_) <= 0:
+            free = free_slots(key_)
+            if free <= 0:
                 return  # they would fail on the same limit again
-            woken = parked.pop(key_)
+            if by_laxity or len(waiting) <= WAKE_PER_SLOT * free:  # (laxity: hosts change rank as they drain)
+                woken = [item[-1] for item in parked.pop(key_)]
+            else:  # a big customer's hundreds of parked VMs: only the first few can start anyway
+                woken = [heapq.heappop(waiting)[-1] for _ in range(WAKE_PER_SLOT * free)]
             touched = set()
             for j in woken:
                 s_ = tasks[j].source
@@ -326,6 +353,7 @@ class _Pass:
                 if lookahead is not None and failures >= lookahead:
                     return False
                 if failed_at.get(h) == room_version:
+                    failures += 1  # it still does not fit: it counts against the lookahead
                     continue
                 if dc_cnt[self.dc_of[h]] >= self.per_dc:
                     continue
@@ -506,7 +534,7 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
             break
         i += 1
         if best is not None and ((deadline is not None and time.monotonic() > deadline)
-                                 or (i > 1 and time.monotonic() - t0 > max(budget_s, 3.0))):
+                                 or (i > 1 and time.monotonic() - t0 > max(budget_s, EXTRA_PASSES_S))):
             break  # big fleets: a few seconds of passes, then hand over
         # the deadline cuts extra passes, never the pass that gives the first plan
         one = _Pass(problem, order, priority)
