@@ -302,3 +302,14 @@ def test_rack_drain_never_exceeds_the_optimum(movers, reboots, per_source, per_r
     opt = optimum(fleet, lim)
     assert opt is not None
     assert bounds_breakdown(fleet, lim).get("rack_drain", 0) <= opt
+
+
+def test_rack_drain_needs_a_rate_limit_and_never_overflows():
+    hosts = [reboot_host(f"h{i}") for i in range(6)] + [{"id": "T", "rack": "r2", "cpu": 64}]
+    vms = [{"id": f"v{i}", "host": f"h{i % 6}", "migration_minutes": 3} for i in range(12)]
+    fleet = snapshot(hosts, vms)
+    assert "rack_drain" not in bounds_breakdown(fleet, limits(concurrency={"max_hosts_down_per_rack": 1}))
+    # per_rack 2 and no per-source limit: every host may use both slots, so draining overlaps the reboots
+    # completely and the six 5-minute reboots alone give 30 (huge per-host slots summed without overflow)
+    parts = bounds_breakdown(fleet, limits(concurrency={"max_hosts_down_per_rack": 1, "per_rack": 2}))
+    assert parts["rack_drain"] == 30

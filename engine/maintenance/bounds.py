@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import accumulate
 from operator import attrgetter
 from typing import Optional, Sequence
 
@@ -470,7 +471,7 @@ def rack_drain_bound(f: _Facts) -> list[Bound]:
         best, best_k = 0, 0
         for k in range(1, len(hs) + 1):
             ys = hs[:k]
-            rate = [0] + [int(min(m, x)) for x in np.cumsum(sorted((int(f.slots[h]) for h in ys), reverse=True))]
+            rate = [0] + [min(m, x) for x in accumulate(sorted((int(f.slots[h]) for h in ys), reverse=True))]
             if rate[k] >= BIG:
                 break  # nothing limits the rate: no bound from here on
             rho = sorted(int(f.reboot[h]) for h in ys)
