@@ -30,6 +30,8 @@ from console.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     DbOption,
+    check_time_limit,
+    check_workers,
     emit_json,
     err,
     fail,
@@ -311,8 +313,9 @@ def runs_cancel(run_id: RunId, db: DbOption = None) -> None:
 # --------------------------------------------------------------------------- submitting runs
 
 SolverOpt = Annotated[Optional[str], typer.Option("--solver", help="Solver name (as for `fleetctl solve KIND`).")]
-TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", help="Solver time limit in seconds.", min=0.001)]
-WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Solver threads.", min=1)]
+# Bounds checked by common.check_time_limit / check_workers: the same messages as `fleetctl solve`.
+TimeLimitOpt = Annotated[Optional[float], typer.Option("--time-limit", help="Solver time limit in seconds.")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Solver threads.")]
 LimitsOpt = Annotated[Optional[Path], typer.Option("--limits", help="Limits document (FORMATS.md).")]
 LimitSetOpt = Annotated[Optional[str], typer.Option("--limit-set", help="A named limit set saved in the database.")]
 
@@ -417,6 +420,8 @@ def runs_submit(
     relaxed: Annotated[Optional[bool], typer.Option("--relaxed/--integer", help="Capacity: LP relaxation.")] = None,
 ) -> None:
     """Queue a run for a background worker; prints the run id as the last line and returns at once."""
+    check_time_limit(time_limit)
+    check_workers(workers)
     path = resolve_db(db)
     engine = _engine(db, must_exist=False)
     limits, limits_name = _read_limits(engine, limits_file, limit_set)
@@ -486,6 +491,8 @@ def schedule_add(
     """Solve KIND on the current fleet every interval (first run now); a worker fires it."""
     from console.store.schedules import add_schedule, format_every, parse_every
 
+    check_time_limit(time_limit)
+    check_workers(workers)
     try:
         every_s = parse_every(every)
     except ValueError as exc:
