@@ -67,3 +67,95 @@ def test_in_range_options_are_kept_with_the_schedule(tmp_path):
     assert r.exit_code == 0, r.output
     [schedule] = json.loads(run("schedule", "list", "--db", db, "--json").stdout)
     assert schedule["options"]["time_limit_s"] == 604800 and schedule["options"]["workers"] == 1
+
+
+# --------------------------------------------------------------------------- the shared store helpers
+
+
+MISSING_DB_COMMANDS = [["runs", "list"], ["runs", "show", "1"], ["runs", "watch", "1", "--plain"],
+                       ["runs", "cancel", "1"], ["schedule", "list"], ["schedule", "remove", "1"], ["plan", "latest"],
+                       ["runs", "submit", "maintenance"], ["runs", "submit", "placement", "--limit-set", "x"],
+                       ["runs", "submit", "capacity", "--problem-file", TOY, "--problem", "p", "--limit-set", "x"],
+                       ["schedule", "add", "maintenance", "--every", "1h", "--no-worker"],
+                       ["schedule", "add", "capacity", "--every", "1h", "--no-worker", "--limit-set", "x",
+                        "--problem-file", TOY, "--problem", "p"]]
+
+
+@pytest.mark.parametrize("command", MISSING_DB_COMMANDS, ids=lambda c: " ".join(map(str, c[:3])))
+def test_a_missing_database_is_the_common_message_and_is_not_created(tmp_path, command):
+    db = tmp_path / "typo.db"
+    r = run(*command, "--db", db)
+    assert r.exit_code == 2, r.output
+    assert r.output == f"error: no database at {db}: load a snapshot first (fleetctl load FILE --db {db})\n"
+    assert list(tmp_path.iterdir()) == []  # no database, -wal or -shm file
+
+
+@pytest.mark.parametrize("command", [["runs", "show", "1"], ["runs", "cancel", "1"], ["schedule", "remove", "1"],
+                                     ["plan", "latest"], ["limits", "list"]])
+def test_a_file_that_is_not_a_database_is_one_line_in_process(tmp_path, command):
+    not_db = tmp_path / "fleet.json"
+    not_db.write_text('{"version": 1}')
+    r = run(*command, "--db", not_db)
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)  # no traceback
+    assert r.output.startswith(f"error: {not_db}: not a fleetctl database") and r.output.count("\n") == 1, r.output
+    assert not_db.read_text() == '{"version": 1}'
+
+
+@pytest.fixture
+def queued(monkeypatch) -> dict:
+    """Record what would be queued instead of queuing it (no worker is spawned)."""
+    import console.runner as runner
+
+    box: dict = {}
+
+    def enqueue(db, kind, **kwargs):
+        box.update(kwargs, db=db, kind=kind)
+        return 41
+
+    monkeypatch.setattr(runner, "enqueue_background", enqueue)
+    return box
+
+
+def test_submit_reads_a_saved_limit_set_and_the_current_fleet(tmp_path, queued):
+    db = tmp_path / "fleet.db"
+    zero = tmp_path / "zero.json"
+    zero.write_text('{"conflict": {"per_customer": 0}}')
+    assert run("load", TOY, "--db", db).exit_code == 0
+    assert run("limits", "save", "zero", zero, "--db", db).exit_code == 0
+    r = run("runs", "submit", "maintenance", "--db", db, "--limit-set", "zero", "--time-limit", "5")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[-1] == "41"
+    assert queued["kind"] == "maintenance" and queued["limits_name"] == "zero"
+    assert queued["limits"].conflict.per_customer == 0 and queued["options"]["time_limit_s"] == 5
+    assert queued["snapshot"].name == json.loads(TOY.read_text())["name"]
+    unknown = run("runs", "submit", "maintenance", "--db", db, "--limit-set", "nope")
+    assert unknown.exit_code == 2 and "no limit set named 'nope'" in unknown.output
+    both = run("runs", "submit", "maintenance", "--db", db, "--limit-set", "zero", "--limits", zero)
+    assert both.exit_code == 2 and "give either --limits FILE or --limit-set NAME, not both" in both.output
+
+
+def test_submit_without_limits_keeps_the_defaults_unnamed(tmp_path, queued):
+    db = tmp_path / "fleet.db"
+    assert run("load", TOY, "--db", db).exit_code == 0
+    r = run("runs", "submit", "maintenance", "--db", db)
+    assert r.exit_code == 0, r.output
+    assert queued["limits"] is None and queued["limits_name"] is None  # shown as "defaults", not "custom"
+
+
+def test_capacity_background_refuses_foreground_outputs_then_queues_the_file(tmp_path, queued):
+    problem = Path("/work/shared/malloovia-examples/problem1.yaml")
+    if not problem.exists():
+        problem = sorted((ROOT / "tests" / "malloovia_oracle").glob("*.yaml"))[0]
+    db = tmp_path / "runs.db"
+    refused = run("solve", "capacity", problem, "--background", "--db", db, "--out", tmp_path / "s.yaml", "--json")
+    assert refused.exit_code == 2
+    assert "--out, --json cannot be used with --background: the plan is stored with the run" in refused.output
+    assert queued == {} and not db.exists()
+    r = run("solve", "capacity", problem, "--background", "--db", db, "--time-limit", "3")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[-1] == "41"
+    assert queued["kind"] == "capacity" and queued["problem_yaml"] == problem.read_text()
+    assert queued["problem_name"] == problem.name and queued["db"] == db
+    assert queued["options"]["time_limit_s"] == 3 and queued["options"]["problem_file"] == str(problem.resolve())
+    assert None not in queued["options"].values()

@@ -25,13 +25,18 @@ app.add_typer(limits_app, name="limits")
 @contextmanager
 def _reading(db: Path, *, create: bool = False) -> Iterator:
     """Engine on `db`, closed on exit. Without `create` the database must exist and nothing is
-    created. A missing or unreadable database is a clean error (exit 2 / 1), never a traceback."""
+    created (common.reading_store). A missing or unreadable database is a clean error (exit 2 / 1),
+    never a traceback."""
+    if not create:
+        from console.cli.common import reading_store
+
+        with reading_store(db) as engine:
+            yield engine
+        return
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     from console.store.db import NotADatabaseError, close_engine, open_engine
 
-    if not create and not db.exists():
-        fail(f"no database at {db}: load a snapshot first (fleetctl load FILE --db {db})")
     try:
         engine = open_engine(db, create=create)
     except DatabaseError as exc:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterator, Optional
 
 import typer
 
@@ -34,10 +35,13 @@ from console.cli.common import (
     check_workers,
     emit_json,
     err,
+    existing_db,
     fail,
+    reading_store,
     resolve_db,
     user_errors,
 )
+from console.cli.solve_common import check_outputs, read_limits, read_snapshot
 
 
 class Kind(str, Enum):
@@ -65,15 +69,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 RunId = Annotated[int, typer.Argument(help="Run id (see `fleetctl runs list`).", min=1)]
 
 
-def _engine(db: Optional[Path], *, must_exist: bool = True):
-    """The runs store of --db; a read on a database that does not exist is an error (exit 2),
-    never a new empty file."""
-    from console.store.runs import runs_engine
+@contextmanager
+def _runs_store(db: Optional[Path]) -> Iterator:
+    """The runs store of an existing --db (common.reading_store: a missing database is exit 2 and
+    never a new empty file, a file that is not a database one line and exit 1), run tables in place."""
+    from console.store.runs import ensure_run_tables
 
-    path = resolve_db(db)
-    if must_exist and "://" not in str(path) and not path.exists():
-        fail(f"no database at {path}: load a snapshot first (fleetctl load FILE --db {path})")
-    return runs_engine(path)
+    with reading_store(db) as engine:
+        ensure_run_tables(engine)
+        yield engine
 
 
 def _fmt_time(ts: Optional[float]) -> str:
@@ -123,7 +127,8 @@ def runs_list(
     """List runs, newest first (a run whose worker died is shown failed, never running)."""
     from console.store.runs import list_runs
 
-    runs = list_runs(_engine(db), status=status.value if status else None, kind=kind.value if kind else None, limit=limit)
+    with _runs_store(db) as engine:
+        runs = list_runs(engine, status=status.value if status else None, kind=kind.value if kind else None, limit=limit)
     if json_out:
         emit_json([r.to_dict() for r in runs])
         return
@@ -153,9 +158,9 @@ def runs_show(
     """One run: status, times, worker pid, progress so far, and the plan when there is one."""
     from console.store.runs import run_progress
 
-    engine = _engine(db)
-    view = _get(engine, run_id)
-    events = run_progress(engine, run_id)
+    with _runs_store(db) as engine:
+        view = _get(engine, run_id)
+        events = run_progress(engine, run_id)
     if json_out:
         out = view.to_dict()
         out["progress"] = [e.to_dict() for e in events]
@@ -209,9 +214,21 @@ def runs_watch(
     """Follow a run's progress until it ends; prints the final status on stdout.
 
     Exit code: 0 succeeded, 3 infeasible, 1 failed, 130 cancelled (or Ctrl-C while watching)."""
+    with _runs_store(db) as engine:
+        view = _follow(engine, run_id, interval=interval, plain=plain, timeout=timeout)
+    if view.error:
+        err(f"run {run_id}: {view.error}")
+    summary = f"run {run_id} {view.status}"
+    if view.objective is not None:
+        summary += f": objective {_fmt_num(view.objective)}, lower bound {_fmt_num(view.lower_bound)}"
+    typer.echo(summary)
+    raise typer.Exit(EXIT_BY_STATUS.get(view.status, EXIT_ERROR))
+
+
+def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optional[float]):
+    """Poll a run until it ends, showing its progress on stderr; returns its final view."""
     from console.store.runs import get_run, run_progress
 
-    engine = _engine(db)
     view = _get(engine, run_id)
     live = not plain and sys.stderr.isatty()
     last_id, started = 0, time.monotonic()
@@ -246,13 +263,7 @@ def runs_watch(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if display:
         display.stop()
-    if view.error:
-        err(f"run {run_id}: {view.error}")
-    summary = f"run {run_id} {view.status}"
-    if view.objective is not None:
-        summary += f": objective {_fmt_num(view.objective)}, lower bound {_fmt_num(view.lower_bound)}"
-    typer.echo(summary)
-    raise typer.Exit(EXIT_BY_STATUS.get(view.status, EXIT_ERROR))
+    return view
 
 
 class _LiveDisplay:
@@ -298,9 +309,9 @@ def runs_cancel(run_id: RunId, db: DbOption = None) -> None:
     """Stop a run: the search ends keeping its best plan so far (status cancelled)."""
     from console.store.runs import request_cancel
 
-    engine = _engine(db)
-    _get(engine, run_id)
-    view = request_cancel(engine, run_id)
+    with _runs_store(db) as engine:
+        _get(engine, run_id)
+        view = request_cancel(engine, run_id)
     if view.status == "running":
         typer.echo(f"cancel requested for run {run_id}; it stops within a second or so "
                    f"(follow it: fleetctl runs watch {run_id})")
@@ -320,23 +331,14 @@ LimitsOpt = Annotated[Optional[Path], typer.Option("--limits", help="Limits docu
 LimitSetOpt = Annotated[Optional[str], typer.Option("--limit-set", help="A named limit set saved in the database.")]
 
 
-def _read_limits(engine, limits_file: Optional[Path], limit_set: Optional[str]):
-    """(limits dict or None, name) from a file or a named set; exit 2 on bad input."""
+def _read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Optional[str]):
+    """(Limits, name) from --limits FILE or --limit-set NAME (solve_common.read_limits: exit 2 on
+    bad input); (None, None) without either, so the run keeps "defaults" rather than a copy of them."""
     if limits_file is not None and limit_set is not None:
         fail("give either --limits FILE or --limit-set NAME, not both")
-    if limits_file is not None:
-        from engine.documents import load_limits
-
-        with user_errors():
-            return load_limits(limits_file).to_json_dict(), limits_file.name
-    if limit_set is not None:
-        from console.store.limits_store import LimitSetNotFound, load_limits
-
-        try:
-            return load_limits(engine, limit_set).to_json_dict(), limit_set
-        except LimitSetNotFound as exc:
-            fail(str(exc))
-    return None, None
+    if limits_file is None and limit_set is None:
+        return None, None
+    return read_limits(db, limits_file, limit_set)
 
 
 def submit_background(db: Path, kind: str, *, snapshot=None, limits=None, limits_name: Optional[str] = None,
@@ -347,12 +349,7 @@ def submit_background(db: Path, kind: str, *, snapshot=None, limits=None, limits
     from console.runner import enqueue_background
 
     if kind != "capacity" and snapshot is None:
-        from console.store.fleet_store import current_snapshot
-        from console.store.runs import runs_engine
-
-        snapshot = current_snapshot(runs_engine(db))
-        if snapshot is None:
-            fail(f"{db} holds no fleet: load a snapshot first (fleetctl load FILE --db {db}) or pass --snapshot FILE")
+        snapshot = read_snapshot(db, None)  # the current fleet of an existing database
     try:
         run_id = enqueue_background(db, kind, snapshot=snapshot, limits=limits, limits_name=limits_name,
                                     options=options, problem_yaml=problem_yaml, problem_name=problem_name)
@@ -363,23 +360,6 @@ def submit_background(db: Path, kind: str, *, snapshot=None, limits=None, limits
     sys.stdout.write(f"{run_id}\n")
     sys.stdout.flush()
     return run_id
-
-
-def submit_background_cmd(kind: str, db: Optional[Path], snapshot, limits, limits_file: Optional[Path], options: dict,
-                          *, foreground_outputs: Optional[dict] = None, problem_yaml: Optional[str] = None,
-                          problem_name: Optional[str] = None) -> None:
-    """The hook `fleetctl solve KIND --background` calls after parsing its inputs: queue the
-    run on `--db` (default database when only --snapshot was given), print its id as the
-    last line, exit 0 at once. Options that write a result in the foreground are refused."""
-    given = [name for name, value in (foreground_outputs or {}).items() if value]
-    if given:
-        fail(f"{', '.join(given)} cannot be used with --background: the plan is stored with the run "
-             f"(fetch it with `fleetctl runs show ID --json`)")
-    submit_background(resolve_db(db), kind, snapshot=snapshot, limits=limits,
-                      limits_name=limits_file.name if limits_file is not None else None,
-                      options={k: v for k, v in options.items() if v is not None},
-                      problem_yaml=problem_yaml, problem_name=problem_name)
-    raise typer.Exit(EXIT_OK)
 
 
 def submit_capacity_background(db: Optional[Path], file: Path, problem: Optional[str], phase: str, relaxed: bool,
@@ -396,10 +376,12 @@ def submit_capacity_background(db: Optional[Path], file: Path, problem: Optional
         text = Path(file).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{file}: cannot read: {exc}")
+    check_outputs(foreground_outputs or {}, (), background=True)
     options = {"problem": problem, "phase": phase, "relaxed": relaxed or None, "time_limit_s": time_limit,
                "stwp": stwp_problem, "problem_file": str(Path(file).resolve())}
-    submit_background_cmd("capacity", db, None, None, None, options, foreground_outputs=foreground_outputs,
-                          problem_yaml=text, problem_name=Path(file).name)
+    submit_background(resolve_db(db), "capacity", options={k: v for k, v in options.items() if v is not None},
+                      problem_yaml=text, problem_name=Path(file).name)
+    raise typer.Exit(EXIT_OK)
 
 
 @runs_app.command("submit")
@@ -422,9 +404,8 @@ def runs_submit(
     """Queue a run for a background worker; prints the run id as the last line and returns at once."""
     check_time_limit(time_limit)
     check_workers(workers)
+    limits, limits_name = _read_limits(db, limits_file, limit_set)
     path = resolve_db(db)
-    engine = _engine(db, must_exist=False)
-    limits, limits_name = _read_limits(engine, limits_file, limit_set)
     options = {"solver": solver, "time_limit_s": time_limit, "workers": workers}
     problem_yaml = problem_name = snapshot = None
     if kind is Kind.placement:
@@ -497,9 +478,8 @@ def schedule_add(
         every_s = parse_every(every)
     except ValueError as exc:
         fail(str(exc))
-    path = resolve_db(db)
-    engine = _engine(db, must_exist=kind is not Kind.capacity)
-    limits, limits_name = _read_limits(engine, limits_file, limit_set)
+    path = resolve_db(db) if kind is Kind.capacity else existing_db(db)  # capacity reads no fleet
+    limits, limits_name = _read_limits(db, limits_file, limit_set)
     options = {"solver": solver, "time_limit_s": time_limit, "workers": workers}
     if kind is Kind.placement:
         options["objective"] = objective
@@ -515,7 +495,9 @@ def schedule_add(
     problems = check_options(kind.value, options)
     if problems:
         fail(problems)
-    schedule_id = add_schedule(engine, kind.value, every_s, limits=limits, limits_name=limits_name, options=options)
+    from console.store.runs import runs_engine
+
+    schedule_id = add_schedule(runs_engine(path), kind.value, every_s, limits=limits, limits_name=limits_name, options=options)
     if not no_worker:
         from console.runner import ensure_worker
 
@@ -529,7 +511,8 @@ def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Schedules with their next firing and last run."""
     from console.store.schedules import format_every, list_schedules
 
-    schedules = list_schedules(_engine(db))
+    with _runs_store(db) as engine:
+        schedules = list_schedules(engine)
     if json_out:
         emit_json([s.to_dict() for s in schedules])
         return
@@ -550,7 +533,9 @@ def schedule_remove(schedule_id: Annotated[int, typer.Argument(help="Schedule id
     """Delete a schedule (its past runs stay; it no longer publishes a plan)."""
     from console.store.schedules import remove_schedule
 
-    if not remove_schedule(_engine(db), schedule_id):
+    with _runs_store(db) as engine:
+        removed = remove_schedule(engine, schedule_id)
+    if not removed:
         fail(f"no schedule {schedule_id} (see `fleetctl schedule list`)")
     typer.echo(f"removed schedule {schedule_id}")
 
@@ -570,7 +555,8 @@ def plan_latest(
     from console.cli.common import EXIT_NO_PLAN
     from console.store.schedules import latest_plans
 
-    plans = latest_plans(_engine(db), kind.value if kind else None)
+    with _runs_store(db) as engine:
+        plans = latest_plans(engine, kind.value if kind else None)
     if json_out:
         emit_json([p.to_dict() for p in plans])
     else:
