@@ -159,3 +159,23 @@ def test_capacity_background_refuses_foreground_outputs_then_queues_the_file(tmp
     assert queued["problem_name"] == problem.name and queued["db"] == db
     assert queued["options"]["time_limit_s"] == 3 and queued["options"]["problem_file"] == str(problem.resolve())
     assert None not in queued["options"].values()
+
+
+# --------------------------------------------------------------------------- runs watch --plain
+
+
+def test_watch_plain_shows_an_incumbent_stored_before_it_started(tmp_path):
+    import os
+
+    from console.store.runs import claim_next_run, enqueue_run, pump, runs_engine
+
+    db = tmp_path / "runs.db"
+    engine = runs_engine(db)
+    run_id = enqueue_run(engine, "maintenance", snapshot=json.loads(TOY.read_text()))
+    assert claim_next_run(engine, os.getpid()) == run_id  # this process plays the worker
+    incumbent = {"version": 1, "kind": "maintenance", "status": "feasible", "makespan": 12, "migrations": [],
+                 "reboots": []}
+    pump(engine, run_id, [], heartbeat=False, plan=incumbent)
+    r = run("runs", "watch", run_id, "--db", db, "--plain", "--interval", "0.05", "--timeout", "0.3")
+    assert r.exit_code == 1 and f"run {run_id} is still running" in r.stderr, r.output
+    assert r.stderr.count("incumbent plan stored: objective 12 (feasible)") == 1, r.stderr  # once, not per poll

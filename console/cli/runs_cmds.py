@@ -232,6 +232,7 @@ def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optio
     view = _get(engine, run_id)
     live = not plain and sys.stderr.isatty()
     last_id, started = 0, time.monotonic()
+    shown = None  # objective of the last incumbent line printed (a plan stored before we started counts too)
     display = _LiveDisplay(view) if live else None
     try:
         if display:
@@ -240,15 +241,15 @@ def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optio
             events = run_progress(engine, run_id, since_id=last_id)
             if events:
                 last_id = events[-1].id
-            seen = view.objective if view.status == "running" else None
             view = get_run(engine, run_id)
             if display:
                 display.update(view, events)
             else:
                 for e in events:
                     err(_progress_line(e))
-                if view.status == "running" and view.objective is not None and view.objective != seen:
+                if view.status == "running" and view.objective is not None and view.objective != shown:
                     err(f"          incumbent plan stored: objective {_fmt_num(view.objective)} ({view.plan_status})")
+                    shown = view.objective
             if view.terminal:
                 break
             if timeout is not None and time.monotonic() - started > timeout:
