@@ -247,8 +247,24 @@ class _Pass:
         def scan_ready() -> None:
             """Start every ready migration that the limits allow now, in priority order."""
             if not by_host:
-                if ready:
-                    ready[:] = [j for j in ready if try_start(j) != STARTED]
+                still = []
+                full_customers, full_sources = set(), set()  # they stay full until the scan ends
+                for k, j in enumerate(ready):
+                    t = tasks[j]
+                    if t.customer in full_customers or t.source in full_sources:
+                        still.append(j)
+                        continue
+                    why = try_start(j)
+                    if why != STARTED:
+                        still.append(j)
+                        if why == ("customer", t.customer):
+                            full_customers.add(t.customer)
+                        elif src_cnt[t.source] >= self.per_src:
+                            full_sources.add(t.source)
+                    elif glob_cnt >= self.glob or all(c >= self.per_dc for c in dc_cnt):
+                        still.extend(ready[k + 1:])  # every datacenter is full: nothing more starts now
+                        break
+                ready[:] = still
                 return
             for d, hosts_ready in enumerate(ready_by_dc):
                 if dc_cnt[d] >= self.per_dc:
