@@ -38,6 +38,8 @@ transactions retried on SQLITE_BUSY; a killed writer leaves the database intact
 
 from __future__ import annotations
 
+import weakref
+
 import hashlib
 import json
 import random
@@ -71,17 +73,19 @@ INPUTS = RunInputRow.__table__
 
 # --------------------------------------------------------------------------- engine and transactions
 
-_schema_ready: set[int] = set()
+# Engines whose run tables are known to exist. Weak, so a freed engine's reused id()
+# can never pass for a new engine's.
+_schema_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 def ensure_run_tables(engine: Engine) -> None:
     """Create the run tables if missing (idempotent, once per engine)."""
-    if id(engine) in _schema_ready:
+    if engine in _schema_ready:
         return
     from sqlmodel import SQLModel
 
     with_retry(lambda: SQLModel.metadata.create_all(engine, tables=RUN_TABLES))
-    _schema_ready.add(id(engine))
+    _schema_ready.add(engine)
 
 
 def runs_engine(db: str | Path, *, create: bool = True) -> Engine:
@@ -93,7 +97,7 @@ def runs_engine(db: str | Path, *, create: bool = True) -> Engine:
     if create:
         ensure_run_tables(engine)
     else:
-        _schema_ready.add(id(engine))
+        _schema_ready.add(engine)
     return engine
 
 
