@@ -38,12 +38,11 @@ transactions retried on SQLITE_BUSY; a killed writer leaves the database intact
 
 from __future__ import annotations
 
-import weakref
-
 import hashlib
 import json
 import random
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
