@@ -54,18 +54,19 @@ def existing_db(db: Optional[Path]) -> Path:
 
 
 @contextmanager
-def reading_store(db: Optional[Path]) -> Iterator:
-    """Engine on an existing database (see existing_db), closed on exit. A file that is not a
-    fleetctl database is one line and exit 1, never a traceback; nothing is created."""
-    path = existing_db(db)
+def store_session(path: Path, *, create: bool = False) -> Iterator:
+    """Engine on `path`, closed on exit. A file that is not a fleetctl database, or a store
+    without fleet tables, is one line and a non-zero exit, never a traceback."""
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     from console.store.db import NotADatabaseError, close_engine, open_engine
 
     try:
-        engine = open_engine(path, create=False)
+        engine = open_engine(path, create=create)
     except DatabaseError as exc:
         fail(f"{path}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+    except NotADatabaseError as exc:
+        fail(f"{path}: {exc.strerror}", code=EXIT_ERROR)
     try:
         yield engine
     except OperationalError as exc:
@@ -78,6 +79,13 @@ def reading_store(db: Optional[Path]) -> Iterator:
         fail(f"{path}: {exc.strerror}", code=EXIT_ERROR)
     finally:
         close_engine(engine)
+
+
+@contextmanager
+def reading_store(db: Optional[Path]) -> Iterator:
+    """Engine on an existing database (see existing_db), closed on exit; nothing is created."""
+    with store_session(existing_db(db)) as engine:
+        yield engine
 
 
 # Solver option bounds shared by every solve command (and fit for `runs submit` / `schedule add`).

@@ -8,53 +8,25 @@ only replaced with `--replace`.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from console.cli.apps import app
-from console.cli.common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
+from console.cli.common import (EXIT_INTERRUPTED, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
                                 user_errors, write_output)
 
 limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_is_help=True)
 app.add_typer(limits_app, name="limits")
 
 
-@contextmanager
-def _reading(db: Path, *, create: bool = False) -> Iterator:
+def _reading(db: Path, *, create: bool = False):
     """Engine on `db`, closed on exit. Without `create` the database must exist and nothing is
-    created (common.reading_store). A missing or unreadable database is a clean error (exit 2 / 1),
-    never a traceback."""
-    if not create:
-        from console.cli.common import reading_store
+    created; store errors are one line (exit 2 / 1), never a traceback."""
+    from console.cli.common import reading_store, store_session
 
-        with reading_store(db) as engine:
-            yield engine
-        return
-    from sqlalchemy.exc import DatabaseError, OperationalError
-
-    from console.store.db import NotADatabaseError, close_engine, open_engine
-
-    try:
-        engine = open_engine(db, create=create)
-    except DatabaseError as exc:
-        fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
-    except NotADatabaseError as exc:
-        fail(f"{db}: {exc.strerror}", code=EXIT_ERROR)
-    try:
-        yield engine
-    except OperationalError as exc:
-        if "no such table" in str(exc):
-            fail(f"{db} holds no fleet: load a snapshot first")
-        fail(f"{db}: cannot read the database: {exc.orig}", code=EXIT_ERROR)
-    except DatabaseError as exc:
-        fail(f"{db}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
-    except NotADatabaseError as exc:
-        fail(f"{db}: {exc.strerror}", code=EXIT_ERROR)
-    finally:
-        close_engine(engine)
+    return store_session(db, create=True) if create else reading_store(db)
 
 
 def _existing_fleet(db: Path):
