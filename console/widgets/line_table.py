@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding

@@ -35,7 +35,6 @@ def _status(h, highspy) -> tuple[str, bool]:
 def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy) -> dict:
     t0 = time.perf_counter()
     inf = highspy.kHighsInf
-    n = len(m["cost"])
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)

@@ -134,7 +134,7 @@ def grouped_machines_bound(group: np.ndarray, head: np.ndarray, length: np.ndarr
     oh, rank = _rank_in_group(group, head)
     g_sorted = group[oh]
     hcum = _group_cumsum(g_sorted, head[oh])
-    ot, rank_t = _rank_in_group(group, tail)
+    ot, _ = _rank_in_group(group, tail)
     qcum = _group_cumsum(group[ot], tail[ot])
     # both orders list each group's jobs in the same slots (group-major), so position i is rank i in both
     k = rank + 1

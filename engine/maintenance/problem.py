@@ -145,7 +145,6 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
     rack_ids = [r.id for r in snapshot.racks if r.datacenter in dc_index]
     rack_index = {r: i for i, r in enumerate(rack_ids)}
     host_list = [h for h in snapshot.hosts if h.rack in rack_index]
-    host_index = {h.id: i for i, h in enumerate(host_list)}
 
     customer_ids: list[str] = []
     customer_index: dict[str, int] = {}

@@ -112,8 +112,6 @@ class MipModel:
                 self.prob += self.y[a] >= self.y[b], f"sym_{a}_{b}"
 
     def add_objective(self) -> None:
-        pulp = import_pulp()
-
         p = self.p
         if p.objective == "balance":
             self.util = self.prob.add_variable("peak", lowBound=p.fixed_peak_util)

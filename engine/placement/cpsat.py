@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 from engine.placement.candidates import (
-    BuildTimeout,
     by_item_and_receiver,
     candidate_pairs,
     crowded_customers,

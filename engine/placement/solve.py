@@ -141,7 +141,7 @@ class _Run:
         found = self.bin_completion(greedy, 0.5)
         if found is not None:
             return self.plan(found, None, "cp-sat")
-        from engine.placement.cpsat import BuildTimeout
+        from engine.placement.candidates import BuildTimeout
 
         try:
             model = AssignmentModel(p, deadline=self.deadline - 0.5)
