@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from engine.model import RESOURCES, Limits, MaintenancePlan, PlacementPlan, Snapshot, parse_plan
+from engine.model import RESOURCES, Limits, Snapshot, parse_plan
 
 
 @dataclass(frozen=True)
@@ -250,14 +250,6 @@ class StoreData(ConsoleData):
         from console.store.limits_store import load_limits
 
         return load_limits(self.engine, name)
-
-
-def maintenance_plan(plan: Any) -> Optional[MaintenancePlan]:
-    return plan if isinstance(plan, MaintenancePlan) else None
-
-
-def placement_plan(plan: Any) -> Optional[PlacementPlan]:
-    return plan if isinstance(plan, PlacementPlan) else None
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -16,7 +16,6 @@ Readers and submitters (the console, the CLI, scripts):
     run_progress(engine, run_id, since_id=0, limit=None) -> list[ProgressView]
         oldest first; poll with since_id = the last event's id
     request_cancel(engine, run_id) -> RunView    queued: cancelled now; running: flag (best plan kept)
-    run_plan(engine, run_id) -> dict | None       run_limits(engine, run_id) -> dict | None
     run_input(engine, key) -> (media, body)       the exact snapshot / problem file the run solved
     recover_dead_runs(engine) -> list[int]        (every read above calls it first)
     live_workers(engine) -> list[WorkerView]
@@ -649,17 +648,6 @@ def run_progress(engine: Engine, run_id: int, since_id: int = 0, limit: Optional
     if limit is not None:
         q = q.limit(limit)
     return [_progress_view(r) for r in read(engine, lambda c: c.execute(q).all())]
-
-
-def run_plan(engine: Engine, run_id: int) -> Optional[dict]:
-    """Just the stored (validated) plan of a run."""
-    body = read(engine, lambda c: c.execute(select(RUNS.c.plan_json).where(RUNS.c.id == run_id)).scalar())
-    return json.loads(body) if body else None
-
-
-def run_limits(engine: Engine, run_id: int) -> Optional[dict]:
-    body = read(engine, lambda c: c.execute(select(RUNS.c.limits_json).where(RUNS.c.id == run_id)).scalar())
-    return json.loads(body) if body else None
 
 
 def count_runs(engine: Engine, statuses: tuple[str, ...] = ("queued", "running")) -> int:

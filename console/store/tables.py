@@ -107,7 +107,3 @@ class LimitSetRow(SQLModel, table=True):
     name: str = Field(primary_key=True)
     body: str  # JSON text of the Limits document
     saved_at: datetime = Field(default_factory=utcnow)
-
-
-# Delete children before parents, insert parents before children.
-FLEET_TABLES_PARENT_FIRST = (DatacenterRow, RackRow, HostRow, CustomerRow, VMRow)

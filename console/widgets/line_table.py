@@ -20,7 +20,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-Cell = Any
 Renderer = Callable[[Any], "str | Text"]
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
@@ -231,7 +230,3 @@ def time_shares(works: Sequence[int], time_limit_s: float, processes: int) -> li
         return [time_limit_s] * n
     total = sum(max(1, w) for w in works)
     return [min(time_limit_s, max(0.5, time_limit_s * processes * max(1, w) / total)) for w in works]
-
-
-def elapsed_since(t0: float) -> float:
-    return time.monotonic() - t0

@@ -181,11 +181,6 @@ def _ceil(x: float) -> int:
 # --------------------------------------------------------------------------- targets
 
 
-def targets_from_plan(plan: MaintenancePlan) -> dict[str, str]:
-    """Each VM's target as a given plan chose it."""
-    return {m.vm: m.target for m in plan.migrations}
-
-
 def simple_targets(snapshot: Snapshot, limits: Limits) -> dict[str, str]:
     """A static worst-fit assignment: largest VM first, to the host of its datacenter with the most room left.
 
