@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
@@ -120,10 +120,3 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """A Core connection inside one transaction (commit on success, rollback on error)."""
-    with engine.begin() as conn:
-        yield conn

@@ -79,11 +79,3 @@ class LinearModel:
             "maximize": self.maximize, "then_minimize": self.then_minimize, "lex_tolerance": self.lex_tolerance, "lex_time_limit": self.lex_time_limit,
             "start": start, "index": c, "value": v, "row_lower": row_lower, "row_upper": row_upper,
         }
-
-    def activity(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(A x, row_lower, row_upper): lets callers double-check a solver's answer."""
-        m = self.rowwise()
-        ax = np.zeros(self.n_rows)
-        rows = np.repeat(np.arange(self.n_rows), np.diff(m["start"]))
-        np.add.at(ax, rows, m["value"] * x[m["index"]])
-        return ax, m["row_lower"], m["row_upper"]

@@ -114,17 +114,6 @@ class Problem:
         """Every feasible instance has a plan ending by this time (idle gaps can be cut out)."""
         return sum(t.duration for t in self.tasks) + sum(h.reboot_minutes for h in self.hosts if h.reboots)
 
-    def concurrency_cap(self) -> int:
-        """An upper bound on migrations running at once (for sizing pools and hints)."""
-        caps = [len(self.tasks) or 1]
-        if self.global_limit is not None:
-            caps.append(self.global_limit)
-        if self.per_datacenter is not None:
-            caps.append(self.per_datacenter * max(1, len(self.datacenters)))
-        if self.per_source_host is not None:
-            caps.append(self.per_source_host * max(1, len(self.reboot_hosts)))
-        return max(1, min(caps))
-
 
 # --------------------------------------------------------------------------- building
 
