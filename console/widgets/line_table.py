@@ -265,7 +265,7 @@ class LineTable(ScrollView, can_focus=True):
             text.truncate(col.width, overflow="ellipsis", pad=True)
         return text
 
-    def _header_strip(self, width: int) -> Strip:
+    def _header_strip(self) -> Strip:
         style = self.get_component_rich_style("line-table--header")
         segs: list[Segment] = []
         for i, col in enumerate(self.columns):
@@ -298,7 +298,7 @@ class LineTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         sx = round(self.scroll_x)
         if y == 0:
-            strip = self._header_strip(width)
+            strip = self._header_strip()
             style = self.get_component_rich_style("line-table--header")
         else:
             index = round(self.scroll_y) + y - 1

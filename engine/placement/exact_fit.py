@@ -25,7 +25,7 @@ from engine.progress import Cancellation
 MAX_COMPLETIONS = 60   # completions tried per host (least waste first)
 
 
-def exact_fit_search(p: PlacementProblem, greedy: Assign, lb: float, deadline: float, workers: int, seed: int,
+def exact_fit_search(p: PlacementProblem, lb: float, deadline: float,
                      cancel: Optional[Cancellation] = None) -> Optional[Assign]:
     if not p.items or len(p.symmetry_classes()) != 1:
         return None

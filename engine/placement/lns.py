@@ -145,7 +145,7 @@ class _Search(_Neighbourhood):
             for d in range(p.dims):
                 m.Add(sum(self.demand[i][d] * x[i, r] for i in inside) <= free[d] * y[r])
             self.add_anti_affinity(m, x, r, inside)
-        self._move_budget(m, x, items, hosts)
+        self._move_budget(m, x, items)
         load_cost = sum(round(100 * self.size[i]) * weight[r] * x[i, r] for (i, r) in x)
         # rebalance: a VM away from its origin pays its migration minutes (drain still pays off)
         move_cost = sum(p.items[i].move_cost * x[i, r] for (i, r) in x
@@ -164,12 +164,13 @@ class _Search(_Neighbourhood):
         if self.p.max_moves is None or len(moves_of(p, trial)) <= self.p.max_moves:
             self.assign = trial
 
-    def _move_budget(self, m, x, items: list[int], hosts: list[int]) -> None:
+    def _move_budget(self, m, x, items: list[int]) -> None:
         """rebalance: moves outside the neighbourhood stay as they are; the total stays within max_moves."""
         p = self.p
         if p.max_moves is None or p.objective != "rebalance":
             return
-        outside = sum(1 for i in moves_of(p, self.assign) if i not in set(items))
+        inside = set(items)
+        outside = sum(1 for i in moves_of(p, self.assign) if i not in inside)
         stays = [v for _, v in stays_home(p, x, items)]
         movable = sum(1 for i in items if p.items[i].origin is not None)
         m.Add(outside + movable - sum(stays) <= p.max_moves)

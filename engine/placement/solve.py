@@ -172,8 +172,7 @@ class _Run:
 
         if self.p.objective != "min_hosts" or greedy is None:
             return None
-        found = exact_fit_search(self.p, greedy, self.lb, time.monotonic() + share * self.left(), self.workers,
-                                 self.seed, self.cancel)
+        found = exact_fit_search(self.p, self.lb, time.monotonic() + share * self.left(), self.cancel)
         if found is not None and objective_value(self.p, found) <= self.lb:
             return found
         return None
