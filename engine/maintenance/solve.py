@@ -3,8 +3,10 @@
     1. prechecks (engine.maintenance.explain): a cheap, named reason → `infeasible`;
     2. split the fleet into independent components (datacenters, decompose.py);
     3. per component: the constructive heuristic (first plan, and the hint),
-       then the chosen solver from `SOLVERS` ("cp-sat", "heuristic"; MIP
-       formulations register themselves here);
+       then the chosen solver from `SOLVERS` ("cp-sat", "heuristic"; more via
+       `register_solver`). The MIP formulations are whole-plan solvers instead
+       (`engine.maintenance.mip_solve.SOLVERS`): after the prechecks they get the
+       whole fleet, skipping steps 2-4;
     4. merge; the plan's lower bound is the best of engine.maintenance.bounds
        and the exact components' proven bounds;
     5. ALWAYS engine.validate.validate_maintenance: a violation raises
@@ -215,19 +217,15 @@ def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-s
                                     on_progress=on_progress, cancel=cancel, on_plan=on_plan).plan
 
 
-def _lower_bound(snapshot: Snapshot, limits: Limits) -> Optional[int]:
-    try:
-        from engine.maintenance.bounds import lower_bound
-    except ImportError:
-        return None
+def _lower_bound(snapshot: Snapshot, limits: Limits) -> int:
+    from engine.maintenance.bounds import lower_bound
+
     return int(lower_bound(snapshot, limits))
 
 
 def _precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
-    try:
-        from engine.maintenance.explain import precheck
-    except ImportError:
-        return []
+    from engine.maintenance.explain import precheck
+
     return list(precheck(snapshot, limits))
 
 
@@ -307,11 +305,9 @@ def _validate(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, solver:
 
 
 def _plan_solvers() -> dict[str, Callable[..., MaintenancePlan]]:
-    """Whole-plan solvers of other modules (the MIP formulations), when present."""
-    try:
-        from engine.maintenance.mip_solve import SOLVERS as plan_solvers
-    except ImportError:
-        return {}
+    """Whole-plan solvers of other modules (the MIP formulations)."""
+    from engine.maintenance.mip_solve import SOLVERS as plan_solvers
+
     return dict(plan_solvers)
 
 
