@@ -27,11 +27,9 @@ from engine.violations import PlanRejected
 
 def heuristic_schedule(snapshot: Snapshot, limits: Limits) -> Optional[tuple[dict[str, str], dict[str, int]]]:
     """(targets by VM, starts by VM id / rebooting host id) from the constructive heuristic, if it finds a plan."""
-    try:
-        from engine.maintenance.heuristic import schedule_heuristic
-        from engine.maintenance.problem import build_problem
-    except ImportError:  # the heuristic is another module's; the MIPs do not depend on it
-        return None
+    from engine.maintenance.heuristic import schedule_heuristic
+    from engine.maintenance.problem import build_problem
+
     problem = build_problem(snapshot, limits)
     schedule = schedule_heuristic(problem)
     if schedule is None:
@@ -43,11 +41,9 @@ def heuristic_schedule(snapshot: Snapshot, limits: Limits) -> Optional[tuple[dic
     return targets, starts
 
 
-def whole_problem_bound(snapshot: Snapshot, limits: Limits) -> Optional[int]:
-    try:
-        from engine.maintenance.bounds import lower_bound
-    except ImportError:
-        return None
+def whole_problem_bound(snapshot: Snapshot, limits: Limits) -> int:
+    from engine.maintenance.bounds import lower_bound
+
     return int(lower_bound(snapshot, limits))
 
 
