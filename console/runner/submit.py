@@ -1,6 +1,6 @@
 """Submitting background runs from a caller that must return at once.
 
-    ensure_worker(db, *, idle_exit_s=DETACHED_IDLE_EXIT_S) -> int | None
+    ensure_worker(db, *, idle_exit_s=None (DETACHED_IDLE_EXIT_S), concurrency=1) -> int | None
         pid of a detached worker spawned now, or None when a live worker already serves `db`.
     enqueue_background(db, kind, *, snapshot=None, limits=None, limits_name=None,
                        options=None, problem_yaml=None, problem_name=None,

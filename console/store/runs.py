@@ -17,7 +17,7 @@ Readers and submitters (the console, the CLI, scripts):
         oldest first; poll with since_id = the last event's id
     request_cancel(engine, run_id) -> RunView    queued: cancelled now; running: flag (best plan kept)
     run_input(engine, key) -> (media, body)       the exact snapshot / problem file the run solved
-    recover_dead_runs(engine) -> list[int]        (every read above calls it first)
+    recover_dead_runs(engine) -> list[int]        (list_runs and get_run call it first)
     live_workers(engine) -> list[WorkerView]
 
 RunView fields: id, kind, status, schedule_id, input_key, input_name, limits_name, options,
@@ -29,7 +29,7 @@ Workers use claim_next_run, set_executor, pump, touch_runs, cancel_requested, fi
 While a run is `running`, its `plan` (and plan_status, objective, lower_bound) is the best
 validated incumbent so far, stored by `pump` as the search improves; `finish_run` writes the final one.
 
-Every read first marks runs whose worker died as `failed` (with the reason), so
+Every read of run statuses first marks runs whose worker died as `failed` (with the reason), so
 no reader ever sees a dead run as `running`. Writes are short `BEGIN IMMEDIATE`
 transactions retried on SQLITE_BUSY; a killed writer leaves the database intact
 (SQLite rolls its journal back).
