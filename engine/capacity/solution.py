@@ -16,14 +16,10 @@ import numpy as np
 from engine.capacity.levels import Levels
 from engine.capacity.model import Problem
 
-# optimal | feasible (time limit reached with a solution) | infeasible | unknown (no solution in time)
-STATUSES = ("optimal", "feasible", "overfull", "infeasible", "unknown")
-
-
 @dataclass
 class PhaseISolution:
     problem: Problem
-    status: str
+    status: str                                   # optimal | feasible (time limit, with a solution) | infeasible | unknown
     relaxed: bool
     levels: Levels
     cost: Optional[float] = None
