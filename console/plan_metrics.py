@@ -37,11 +37,18 @@ def peak_concurrency(intervals: list[tuple[int, int]]) -> int:
 
 
 def maintenance_metrics(plan: MaintenancePlan, snapshot: Optional[Snapshot]) -> MaintenanceMetrics:
+    """Per-customer peak disruption as FORMATS.md rule 7 counts it: VMs migrating plus
+    non-migratable VMs on a host while it reboots."""
     by_customer: dict[str, list[tuple[int, int]]] = {}
     vms = snapshot.vm_by_id if snapshot is not None else {}
     for m in plan.migrations:
         vm = vms.get(m.vm)
         by_customer.setdefault(vm.customer if vm else "?", []).append((m.start, m.end))
+    on_host = snapshot.vms_by_host if snapshot is not None else {}
+    for r in plan.reboots:
+        for vm in on_host.get(r.host, ()):
+            if not vm.migratable and r.end > r.start:
+                by_customer.setdefault(vm.customer, []).append((r.start, r.end))
     return MaintenanceMetrics(
         status=plan.status, makespan=plan.makespan, lower_bound=plan.lower_bound,
         migrations=len(plan.migrations), reboots=len(plan.reboots), solver=plan.solver.name,

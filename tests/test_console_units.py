@@ -180,6 +180,27 @@ def test_maintenance_metrics_per_customer_peaks_match_a_brute_force_count():
     assert metrics.migrations == len(plan.migrations)
 
 
+def test_customer_peak_counts_non_migratable_vms_down_with_their_host():
+    from engine.model import MaintenancePlan, Snapshot
+
+    snap = Snapshot.model_validate({
+        "datacenters": [{"id": "dc"}], "racks": [{"id": "r", "datacenter": "dc"}],
+        "hosts": [{"id": "h1", "rack": "r", "cpu": 8, "memory_gb": 8, "disk_gb": 8, "state": "needs_reboot"},
+                  {"id": "h2", "rack": "r", "cpu": 8, "memory_gb": 8, "disk_gb": 8}],
+        "customers": [{"id": "acme"}],
+        "vms": [{"id": "a", "host": "h1", "customer": "acme", "cpu": 1, "memory_gb": 1, "disk_gb": 1},
+                {"id": "b", "host": "h1", "customer": "acme", "cpu": 1, "memory_gb": 1, "disk_gb": 1,
+                 "migratable": False}]})
+    plan = MaintenancePlan.model_validate({
+        "status": "feasible", "makespan": 20,
+        "migrations": [{"vm": "a", "source": "h1", "target": "h2", "start": 0, "end": 10}],
+        "reboots": [{"host": "h1", "start": 10, "end": 20}], "solver": {"name": "hand"}})
+    assert maintenance_metrics(plan, snap).peak_by_customer == {"acme": 1}
+    # Not a valid plan (h1 reboots before a leaves): only the counting is under test.
+    overlapping = plan.model_copy(update={"migrations": [plan.migrations[0].model_copy(update={"start": 5, "end": 15})]})
+    assert maintenance_metrics(overlapping, snap).peak_by_customer == {"acme": 2}
+
+
 def test_placement_rows_add_assigned_vms_to_the_after_utilisation():
     snap = small_fleet()
     plan = placement_for(snap)
@@ -292,3 +313,14 @@ def tmp_keymap():
     from pathlib import Path
 
     return Path(__file__).with_name("no-such-keymap.toml")
+
+
+def test_marking_past_the_limit_drops_the_oldest_mark():
+    from console.widgets.line_table import LineTable
+
+    table = LineTable([])
+    for key in ("3", "1", "2"):
+        table.toggle_mark(key, limit=2)
+    assert list(table.marked) == ["1", "2"]
+    table.toggle_mark("1", limit=2)
+    assert list(table.marked) == ["2"]

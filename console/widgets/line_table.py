@@ -109,7 +109,7 @@ class LineTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.sort_column: Optional[int] = None
         self.sort_reverse = False
-        self.marked: set[str] = set()
+        self.marked: dict[str, None] = {}  # an insertion-ordered set: the oldest mark goes first
         self._cache: dict[tuple, Strip] = {}
 
     # ------------------------------------------------------------------ data
@@ -170,11 +170,11 @@ class LineTable(ScrollView, can_focus=True):
         if key is None:
             return
         if key in self.marked:
-            self.marked.discard(key)
+            del self.marked[key]
         else:
             if limit is not None and len(self.marked) >= limit:
-                self.marked.pop()
-            self.marked.add(key)
+                del self.marked[next(iter(self.marked))]
+            self.marked[key] = None
         self._invalidate()
 
     def _rebuild(self, keep_key: Optional[str]) -> None:
