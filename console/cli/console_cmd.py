@@ -23,5 +23,24 @@ def console(db: DbOption = None, limit_set: LimitSetOption = None) -> None:
     problem = database_problem(path)
     if problem:
         fail(f"cannot open the database {path}: {problem}", code=EXIT_ERROR)
+    if limit_set is not None and not _limit_set_saved(path, limit_set):
+        fail(f"no limit set named {limit_set!r} in {path}: see `fleetctl limits list --db {path}`")
     # The store opens in a worker thread after the first frame (SQLModel's import takes a second).
     run_console(StoreData(path, lazy=True), limits_name=limit_set)
+
+
+def _limit_set_saved(path, name: str) -> bool:
+    """Whether `name` is a saved limit set, read with the standard library: importing SQLModel here
+    would delay the console's first frame by a second."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        return con.execute("SELECT 1 FROM limit_sets WHERE name = ?", (name,)).fetchone() is not None
+    except sqlite3.Error:  # no limit_sets table yet: nothing was ever saved
+        return False
+    finally:
+        con.close()

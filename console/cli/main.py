@@ -17,6 +17,13 @@ from console.cli.apps import app
 def main() -> None:
     try:
         app()
+    except BrokenPipeError:
+        # The reader went away (`fleetctl … | head`): stop quietly, as a SIGPIPE'd tool does.
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        sys.exit(141)
     except OSError as exc:
         # Safety net: a file the operator named cannot be read or written (e.g. `--out` into a missing
         # directory). Commands should check their paths first; this keeps a traceback off the screen.

@@ -45,7 +45,7 @@ def solve_maintenance_cmd(
     limit_set: LimitSetOption = None,
     time_limit: TimeLimitOption = None,
     workers: WorkersOption = None,
-    solver: Annotated[str, typer.Option("--solver", help="cp-sat (default) or heuristic; MIP formulations when installed.")] = "cp-sat",
+    solver: Annotated[str, typer.Option("--solver", help="cp-sat (default), heuristic, or a fixed-targets formulation: mip-time-indexed, mip-continuous, cp-sat-fixed.")] = "cp-sat",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan JSON (FORMATS.md) here.")] = None,
     csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the runbook CSV (ordered by start) here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON on stdout instead of a summary.")] = False,
