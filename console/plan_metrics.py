@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from engine.model import MaintenancePlan, Snapshot
+from engine.progress import relative_gap
 
 
 @dataclass
@@ -21,9 +22,7 @@ class MaintenanceMetrics:
 
     @property
     def gap(self) -> Optional[float]:
-        if not self.makespan or self.lower_bound is None:
-            return None
-        return max(0.0, (self.makespan - self.lower_bound) / self.makespan)
+        return relative_gap(self.makespan, self.lower_bound)
 
 
 def peak_concurrency(intervals: list[tuple[int, int]]) -> int:

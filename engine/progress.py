@@ -12,6 +12,13 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Optional
 
 
+def relative_gap(objective: Optional[float], bound: Optional[float]) -> Optional[float]:
+    """(objective − bound) / objective, at least 0; None until both are known and objective > 0."""
+    if objective is None or bound is None or objective <= 0:
+        return None
+    return max(0.0, (objective - bound) / objective)
+
+
 @dataclass(frozen=True)
 class ProgressEvent:
     elapsed_s: float
@@ -21,10 +28,7 @@ class ProgressEvent:
 
     @property
     def gap(self) -> Optional[float]:
-        """Relative gap (objective − bound) / objective; None until both are known."""
-        if self.objective is None or self.bound is None or self.objective <= 0:
-            return None
-        return max(0.0, (self.objective - self.bound) / self.objective)
+        return relative_gap(self.objective, self.bound)
 
     def to_dict(self) -> dict:
         return asdict(self)

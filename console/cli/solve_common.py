@@ -336,9 +336,10 @@ class LiveProgress:
         with self.lock:
             obj, bound = self.objective, self.bound
         elapsed = time.monotonic() - self.t0
-        gap = "-"
-        if obj and bound is not None:
-            gap = f"{max(0.0, (obj - bound) / obj):.1%}"
+        from engine.progress import relative_gap
+
+        gap = relative_gap(obj, bound)
+        gap = "-" if gap is None else f"{gap:.1%}"
         return (f"solving: {elapsed:5.1f}/{self.limit_s:g} s  {self.name} {'-' if obj is None else int(obj)}  "
                 f"bound {'-' if bound is None else int(bound)}  gap {gap}")
 

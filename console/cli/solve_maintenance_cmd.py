@@ -120,8 +120,11 @@ def _summary(plan, interrupted: bool) -> None:
     table.add_row("status", plan.status)
     table.add_row("makespan (min)", "-" if plan.makespan is None else str(plan.makespan))
     table.add_row("lower bound (min)", "-" if plan.lower_bound is None else str(plan.lower_bound))
-    if plan.makespan and plan.lower_bound is not None:
-        table.add_row("gap", f"{(plan.makespan - plan.lower_bound) / plan.makespan:.1%}")
+    from engine.progress import relative_gap
+
+    gap = relative_gap(plan.makespan, plan.lower_bound)
+    if gap is not None:
+        table.add_row("gap", f"{gap:.1%}")
     table.add_row("migrations", str(len(plan.migrations)))
     table.add_row("reboots", str(len(plan.reboots)))
     table.add_row("solver", f"{plan.solver.name} ({plan.solver.wall_s:.1f} s)")

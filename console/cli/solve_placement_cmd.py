@@ -117,9 +117,10 @@ def _print_human(plan, snapshot, limits) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    gap = ""
-    if plan.value is not None and plan.lower_bound is not None and plan.value > 0:
-        gap = f"  gap {100 * (plan.value - plan.lower_bound) / plan.value:.1f}%"
+    from engine.progress import relative_gap
+
+    gap = relative_gap(plan.value, plan.lower_bound)
+    gap = "" if gap is None else f"  gap {100 * gap:.1f}%"
     value = "—" if plan.value is None else f"{plan.value:g}"
     bound = "—" if plan.lower_bound is None else f"{plan.lower_bound:g}"
     console.print(f"[bold]{plan.status}[/]  {plan.objective} = {value}  lower bound {bound}{gap}  "

@@ -24,6 +24,7 @@ from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
 from console.widgets.nav_bar import NavBar
 from engine.model import MaintenancePlan
+from engine.progress import relative_gap
 
 STATUS_STYLE = {"queued": "cyan", "running": "bold blue", "succeeded": "green", "infeasible": "red",
                 "failed": "bold red", "cancelled": "yellow"}
@@ -40,9 +41,7 @@ def when(ts: Optional[float]) -> str:
 
 
 def gap_of(run) -> Optional[float]:
-    if run.objective is None or run.lower_bound is None or not run.objective:
-        return None
-    return max(0.0, (run.objective - run.lower_bound) / run.objective)
+    return relative_gap(run.objective, run.lower_bound)
 
 
 RUN_COLUMNS = [

@@ -16,6 +16,7 @@ from console.screens.base import ConsoleScreen
 from console.widgets.filter_bar import FilterBar
 from console.widgets.gantt import Gantt, fmt_minutes
 from engine.model import MaintenancePlan
+from engine.progress import relative_gap
 
 
 def plan_headline(plan: Optional[MaintenancePlan], run_label: str,
@@ -31,8 +32,9 @@ def plan_headline(plan: Optional[MaintenancePlan], run_label: str,
         text.append(f"  makespan {plan.makespan} min ({fmt_minutes(plan.makespan)})")
     if plan.lower_bound is not None:
         text.append(f"  bound {plan.lower_bound}")
-        if plan.makespan:
-            text.append(f"  gap {100 * (plan.makespan - plan.lower_bound) / plan.makespan:.1f}%")
+        gap = relative_gap(plan.makespan, plan.lower_bound)
+        if gap is not None:
+            text.append(f"  gap {100 * gap:.1f}%")
     text.append(f"  {len(plan.migrations)} migrations · {len(plan.reboots)} reboots · {plan.solver.name}")
     if peak is not None:
         customer, count = peak

@@ -14,6 +14,7 @@ from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ConfirmScreen
 from console.widgets.chart import ObjectiveChart
+from engine.progress import relative_gap
 
 KINDS = ("maintenance", "placement", "capacity")
 # Solver names the engine accepts per kind (engine.maintenance.solve / engine.placement.solve).
@@ -70,8 +71,9 @@ def status_text(run, events: list, time_limit: float) -> Text:
     text.append("–" if objective is None else f"{objective:g}", style="bold")
     text.append("   bound ")
     text.append("–" if bound is None else f"{bound:g}", style="bold green")
-    if objective and bound is not None:
-        text.append(f"   gap {max(0.0, (objective - bound) / objective):.1%}", style="bold")
+    gap = relative_gap(objective, bound)
+    if gap is not None:
+        text.append(f"   gap {gap:.1%}", style="bold")
     text.append(f"   elapsed {0 if elapsed is None else elapsed:.1f} s / {time_limit:g} s")
     text.append(f"   events {len(events)}", style="dim")
     if run.error:

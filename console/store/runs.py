@@ -173,9 +173,9 @@ class ProgressView:
 
     @property
     def gap(self) -> Optional[float]:
-        if self.objective is None or self.bound is None or self.objective <= 0:
-            return None
-        return max(0.0, (self.objective - self.bound) / self.objective)
+        from engine.progress import relative_gap
+
+        return relative_gap(self.objective, self.bound)
 
     def to_dict(self) -> dict:
         d = asdict(self)
