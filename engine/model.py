@@ -264,6 +264,24 @@ class Reboot(Strict):
     end: NonNegInt
 
 
+class PlanInputs(Strict):
+    """What a plan was made from (FORMATS.md `inputs`): never shown or approved against another fleet."""
+
+    snapshot_id: Optional[NonNegInt] = None
+    snapshot_sha256: Optional[str] = None
+    limits_sha256: Optional[str] = None
+
+
+class ExecutionState(Strict):
+    """A continuation's `execution` section (FORMATS.md): the facts a replan kept."""
+
+    now: NonNegInt
+    done: list[Id] = Field(default_factory=list)
+    in_progress: list[Id] = Field(default_factory=list)
+    failed: list[Id] = Field(default_factory=list)
+    changed: NonNegInt = 0
+
+
 class MaintenancePlan(Strict):
     version: Literal[1] = 1
     kind: Literal["maintenance"] = "maintenance"
@@ -274,6 +292,9 @@ class MaintenancePlan(Strict):
     reboots: list[Reboot] = Field(default_factory=list)
     solver: SolverInfo
     explanation: Optional[str] = None
+    inputs: Optional[PlanInputs] = None
+    execution: Optional[ExecutionState] = None
+    notes: Optional[list[str]] = None  # what the operator should know (a dropped bound, a fallback)
 
     def runbook(self) -> list[Migration]:
         """Migrations in execution order (start, then VM id)."""
@@ -304,6 +325,8 @@ class PlacementPlan(Strict):
     moves: list[Move] = Field(default_factory=list)
     solver: SolverInfo
     explanation: Optional[str] = None
+    inputs: Optional[PlanInputs] = None
+    notes: Optional[list[str]] = None
 
 
 Plan = Annotated[Union[MaintenancePlan, PlacementPlan], Field(discriminator="kind")]
