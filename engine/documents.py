@@ -3,11 +3,20 @@
 A user mistake never becomes a traceback: syntax errors, schema errors and
 cross-record errors are all collected into one `DocumentError` whose
 `problems` list names the record (by id when it has one) and the field.
+
+Every file fleetctl reads goes through `read_input_bytes` / `read_input_text`:
+regular files only (a FIFO or device is refused, never waited on), at most
+`max_input_bytes()` (checked before parsing), and text must be UTF-8. Parsed
+documents nest at most MAX_DEPTH levels. `shown_problems` caps what is printed
+per kind of mistake, in one place for every document.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +27,11 @@ from engine.model import Limits, MaintenancePlan, PlacementPlan, Snapshot, parse
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_INPUT_ENV = "FLEETCTL_MAX_INPUT_BYTES"
+DEFAULT_MAX_INPUT_BYTES = 1 << 30  # 1 GiB: far above any real fleet, far below "until out of memory"
+MAX_DEPTH = 64  # documents nest 4 levels; 64 is generous and far from Python's recursion limit
+PROBLEMS_PER_KIND = 50  # printed per kind of mistake; the rest is counted
+
 
 class DocumentError(Exception):
     """A document could not be accepted; `problems` lists every reason."""
@@ -25,26 +39,160 @@ class DocumentError(Exception):
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
+        shown = shown_problems(problems)
+        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in shown))
+
+
+# --------------------------------------------------------------------------- problem lists
+
+_VARYING = re.compile(r"'[^']*'|\"[^\"]*\"|\[\d+\]|(?<![A-Za-z_])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def problem_kind(problem: str) -> str:
+    """The mistake without its particulars: ids, quoted values, positions and numbers blanked."""
+    return _VARYING.sub("#", problem)
+
+
+def shown_problems(problems: list[str], per_kind: int = PROBLEMS_PER_KIND) -> list[str]:
+    """`problems` in order, at most `per_kind` of each kind, each cut kind followed by
+    "… and K more of this kind": 200,000 copies of one mistake print 51 lines, not 200,000."""
+    kinds = [problem_kind(p) for p in problems]
+    totals: dict[str, int] = {}
+    for k in kinds:
+        totals[k] = totals.get(k, 0) + 1
+    seen: dict[str, int] = {}
+    out = []
+    for p, k in zip(problems, kinds):
+        n = seen[k] = seen.get(k, 0) + 1
+        if n <= per_kind:
+            out.append(p)
+        if n == per_kind and totals[k] > per_kind:
+            out.append(f"… and {totals[k] - per_kind} more of this kind")
+    return out
+
+
+# --------------------------------------------------------------------------- bounded reading
+
+
+def max_input_bytes() -> int:
+    """The input size limit: $FLEETCTL_MAX_INPUT_BYTES (set by `fleetctl --max-input-bytes` too), else 1 GiB."""
+    raw = os.environ.get(MAX_INPUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_INPUT_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise DocumentError(MAX_INPUT_ENV, [f"must be a positive whole number of bytes, got {raw[:40]!r}"])
+    return value
+
+
+def read_input_bytes(path: str | Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (default `max_input_bytes()`).
+
+    Opened non-blocking and checked with fstat before reading, so a FIFO (which would wait for a
+    writer) or a device like /dev/zero (which never ends) is refused at once.
+    """
+    limit = max_input_bytes() if limit is None else limit
+    source = str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise DocumentError(source, ["file not found"]) from None
+    except OSError as exc:
+        raise DocumentError(source, [f"cannot read file: {exc.strerror or exc}"]) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise DocumentError(source, ["is a directory, not a file"])
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(source, ["is not a regular file (a FIFO, device or socket): fleetctl reads files only"])
+        if info.st_size > limit:
+            raise DocumentError(source, [_too_big(info.st_size, limit)])
+        chunks, total = [], 0
+        while True:  # the file may grow while read: never take more than limit + 1 bytes
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise DocumentError(source, [_too_big(total, limit, grew=True)])
+        return b"".join(chunks)
+    except OSError as exc:
+        raise DocumentError(source, [f"cannot read file: {exc.strerror or exc}"]) from None
+    finally:
+        os.close(fd)
+
+
+def _too_big(size: int, limit: int, grew: bool = False) -> str:
+    size_text = f"more than {limit:,} bytes" if grew else f"{size:,} bytes"
+    return (f"file is {size_text}, over the input limit of {limit:,} bytes "
+            f"(raise it with --max-input-bytes or ${MAX_INPUT_ENV})")
+
+
+def read_input_text(path: str | Path, limit: int | None = None) -> str:
+    """`read_input_bytes` decoded as UTF-8 (a byte-order mark, as Windows editors write, is dropped)."""
+    data = read_input_bytes(path, limit)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(str(path), [f"is not UTF-8 text (a binary file?): invalid byte at offset {exc.start}"]) from None
+
+
+def check_depth(data: Any, source: str, limit: int = MAX_DEPTH) -> None:
+    """DocumentError when containers nest deeper than `limit` (or, through YAML aliases, contain
+    themselves). Iterative, and each shared (aliased) container is measured once."""
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        children = [c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))]
+        if done:
+            on_path.discard(key)
+            height[key] = 1 + max((height[id(c)] for c in children), default=0)
+            if height[key] > limit:
+                raise DocumentError(source, [f"nested deeper than {limit} levels"])
+            continue
+        if key in height:
+            continue
+        if key in on_path:
+            raise DocumentError(source, ["a YAML alias refers to a mapping or list that contains it (a cycle)"])
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in height)
+        if len(on_path) > limit:
+            raise DocumentError(source, [f"nested deeper than {limit} levels"])
+
+
+def parse_text(text: str, source: str, *, as_json: bool, loader: Any = None) -> Any:
+    """JSON or YAML text (YAML also accepts JSON) → data, depth-checked. Safe YAML loading only;
+    `loader` may name a faster safe loader (yaml.CSafeLoader)."""
+    try:
+        data = json.loads(text) if as_json else yaml.load(text, Loader=loader or yaml.SafeLoader)  # noqa: S506
+    except json.JSONDecodeError as exc:
+        raise DocumentError(source, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(source, [_yaml_problem(exc)]) from None
+    except RecursionError:
+        raise DocumentError(source, [f"nested deeper than {MAX_DEPTH} levels"]) from None
+    except ValueError as exc:  # a number of more than 4,300 digits, a date like 2026-13-45
+        what = "a number is too long (more than 4,300 digits)" if "digits" in str(exc) else str(exc)
+        raise DocumentError(source, [f"invalid {'JSON' if as_json else 'YAML'}: {what}"]) from None
+    check_depth(data, source)
+    return data
 
 
 def read_document(path: str | Path) -> Any:
-    """Parse a JSON or YAML file (by suffix; YAML also accepts JSON). Safe loading only."""
+    """Parse a JSON or YAML file (by suffix; YAML also accepts JSON). Bounded, safe loading only."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark (Windows editors) is not an error
-    except FileNotFoundError:
-        raise DocumentError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(str(path), [f"cannot read file: {exc}"]) from None
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(str(path), [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
-    except yaml.YAMLError as exc:
-        raise DocumentError(str(path), [_yaml_problem(exc)]) from None
+    return parse_text(read_input_text(path), str(path), as_json=path.suffix.lower() == ".json")
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -18,21 +18,41 @@ from pydantic_core import PydanticCustomError
 RESOURCES: tuple[str, ...] = ("cpu", "memory_gb", "disk_gb")
 
 
+MAX_INTEGER = 2**53  # beyond this a JSON integer loses precision in most readers: a typo, never a quantity
+
+
 def _json_number(expected: str):
-    """JSON numbers only: pydantic's lax mode would read true as 1 and "4" as 4."""
+    """JSON numbers only: pydantic's lax mode would read true as 1 and "4" as 4. NaN and ±Infinity
+    (JSON `NaN`, YAML `.nan`/`.inf`) and integers beyond 2**53 are refused with their own message."""
 
     def check(value):
         if isinstance(value, (bool, str)):
             kind = "a boolean" if isinstance(value, bool) else "a string"
             raise PydanticCustomError("number_type", "Input should be a valid {expected}, not {kind} {shown}",
-                                      {"expected": expected, "kind": kind, "shown": repr(value)})
+                                      {"expected": expected, "kind": kind, "shown": repr(value)[:40]})
+        if isinstance(value, float) and math.isnan(value):
+            raise PydanticCustomError("not_a_number", "Input is not a number (NaN)")
+        if isinstance(value, float) and math.isinf(value):
+            raise PydanticCustomError("infinite_number", "Input should be a finite number, got {shown}",
+                                      {"shown": "Infinity" if value > 0 else "-Infinity"})
+        if isinstance(value, (int, float)) and abs(value) > MAX_INTEGER:
+            raise PydanticCustomError("number_too_large", "Input is too large: {shown} (at most {most})",
+                                      {"shown": f"{value:.6g}", "most": f"{MAX_INTEGER:.6g}"})
         return value
 
     return BeforeValidator(check)
 
 
+def _json_bool(value):
+    """JSON true/false only: pydantic's lax mode would read "no", "off", 0 and 1 as booleans."""
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be true or false, got {shown}", {"shown": repr(value)[:40]})
+    return value
+
+
 Number = _json_number("number")
 Integer = _json_number("integer")
+Bool = Annotated[bool, BeforeValidator(_json_bool)]
 Id = Annotated[str, Field(min_length=1)]
 NonNeg = Annotated[float, Field(ge=0), Number]
 PosInt = Annotated[int, Field(ge=1), Integer]
@@ -91,7 +111,7 @@ class VM(Strict):
     disk_gb: NonNeg
     migration_minutes: Optional[PosInt] = None
     migration_gbps: Optional[NonNeg] = None
-    migratable: bool = True
+    migratable: Bool = True
 
     def demand(self, resource: str) -> float:
         return float(getattr(self, resource))
@@ -161,7 +181,7 @@ class Headroom(Strict):
 
 class CapacityLimits(Strict):
     headroom: Headroom = Field(default_factory=Headroom)
-    rolling: bool = True
+    rolling: Bool = True
 
 
 class ConcurrencyLimits(Strict):
@@ -319,8 +339,8 @@ class PlacementPlan(Strict):
     kind: Literal["placement"] = "placement"
     status: PlanStatus
     objective: Literal["min_hosts", "balance", "rebalance"] = "min_hosts"
-    value: Optional[float] = None
-    lower_bound: Optional[float] = None
+    value: Optional[Annotated[float, Number]] = None
+    lower_bound: Optional[Annotated[float, Number]] = None
     assignments: list[Assignment] = Field(default_factory=list)
     moves: list[Move] = Field(default_factory=list)
     solver: SolverInfo

@@ -4,6 +4,9 @@ Kept free of heavy imports: `fleetctl --help` must not pay for ortools,
 textual or sqlmodel. Command modules import those inside their functions.
 """
 
+import os
+from typing import Annotated, Optional
+
 import typer
 
 app = typer.Typer(
@@ -24,3 +27,14 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(plan_app, name="plan")
 app.add_typer(bench_app, name="bench")
+
+
+@app.callback()
+def _global_options(
+    max_input_bytes: Annotated[Optional[int], typer.Option(
+        "--max-input-bytes", min=1, envvar="FLEETCTL_MAX_INPUT_BYTES",
+        help="Largest input file read, in bytes (default 1 GiB; also $FLEETCTL_MAX_INPUT_BYTES).")] = None,
+) -> None:
+    """Operations console for VM fleets: maintenance schedules, placement and capacity plans."""
+    if max_input_bytes is not None:  # engine.documents.max_input_bytes reads it, here and in spawned workers
+        os.environ["FLEETCTL_MAX_INPUT_BYTES"] = str(max_input_bytes)

@@ -124,15 +124,27 @@ def fail(problems: list[str] | str, code: int = EXIT_USAGE, title: str = "error"
         problems = [problems]
     err(f"[bold red]{title}[/]: {len(problems)} problem(s)" if len(problems) > 1 else f"[bold red]{title}[/]: {_escape(problems[0])}")
     if len(problems) > 1:
-        for p in problems:
-            err(f"  - {_escape(p)}")
+        _list_problems(problems)
     raise typer.Exit(code)
+
+
+def _list_problems(problems: list[str]) -> None:
+    """One line per problem, at most engine.documents.PROBLEMS_PER_KIND of each kind."""
+    from engine.documents import shown_problems
+
+    for p in shown_problems(problems):
+        err(f"  - {_escape(p)}")
 
 
 def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def plain(value) -> str:
+    """A user string (id, name, file name, stored error) made safe to print with rich: data, never markup."""
+    return _escape(str(value))
 
 
 @contextmanager
@@ -145,8 +157,7 @@ def user_errors() -> Iterator[None]:
     except DocumentError as exc:
         problems = exc.problems
         err(f"[bold red]error[/]: {_escape(exc.source)}: {len(problems)} problem(s)")
-        for p in problems:
-            err(f"  - {_escape(p)}")
+        _list_problems(problems)
         raise typer.Exit(EXIT_USAGE) from None
 
 

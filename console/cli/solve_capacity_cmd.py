@@ -16,6 +16,7 @@ import typer
 from console.cli.apps import solve_app
 from console.cli.common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, check_output_path, check_time_limit, emit_json, err,
                                 fail, user_errors)
+from console.cli.common import plain  # user strings (problem and class ids) are data, never markup
 from console.cli.solve_common import exit_code, interrupt_before_solve
 
 SLOT_TABLE_MAX = 48  # human output lists slots one by one up to this many
@@ -39,6 +40,7 @@ def solve_capacity(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker (not with --stwp FILE); print the run id and return at once.")] = False,
     db: Annotated[Optional[Path], typer.Option("--db", help="Database for --background runs (default: $FLEETCTL_DB, else the user data directory).")] = None,
+    allow_outside_files: Annotated[bool, typer.Option("--allow-outside-files", help="Let workload files lie outside the problem file's folder (absolute paths, '..', symlinks).")] = False,
 ) -> None:
     """Plan reserved and on-demand instances at least cost (Malloovia's model)."""
     import time
@@ -60,9 +62,10 @@ def solve_capacity(
         from engine.capacity.reader import read_problems
 
         with user_errors():  # a bad file or problem id is refused now, not reported later by the worker
-            problem = _choose_problem(file, read_problems(file), problem)
+            problem = _choose_problem(file, read_problems(file, allow_outside_files=allow_outside_files), problem)
         submit_capacity_background(db, file, problem, phase, relaxed, time_limit, stwp, stwp_problem,
-                                   foreground_outputs={"--out": out, "--json": as_json})
+                                   foreground_outputs={"--out": out, "--json": as_json},
+                                   allow_outside_files=allow_outside_files)
 
     from engine.capacity.phase_i import solve_phase_i
     from engine.capacity.phase_ii import PhaseIIInputError, solve_phase_ii
@@ -72,10 +75,10 @@ def solve_capacity(
 
     started = time.perf_counter()
     with interrupt_before_solve(), user_errors():
-        problems = read_problems(file)
+        problems = read_problems(file, allow_outside_files=allow_outside_files)
         problem = _choose_problem(file, problems, problem)
         ltwp = problems[problem]
-        short = load_stwp(ltwp, stwp, stwp_problem) if phase == "ii" else None
+        short = load_stwp(ltwp, stwp, stwp_problem, allow_outside_files=allow_outside_files) if phase == "ii" else None
 
     try:
         first = solve_phase_i(ltwp, relaxed=relaxed, time_limit=time_limit)
@@ -90,7 +93,7 @@ def solve_capacity(
                 except PhaseIIInputError as exc:
                     fail(str(exc))
     except PlanRejected as exc:
-        err(f"[bold red]solver bug[/]: {exc}")
+        err(f"[bold red]solver bug[/]: {plain(exc)}")
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         err("interrupted: no solution written")
@@ -105,7 +108,7 @@ def solve_capacity(
         except OSError as exc:
             fail(f"cannot write --out {out}: {exc.strerror or exc}", code=EXIT_ERROR)
     elif out is not None:
-        err(f"no solution to write to {out} (status {status})")
+        err(f"no solution to write to {plain(out)} (status {status})")
 
     if as_json:
         emit_json(_result_json(first, second, status, phase))
@@ -167,15 +170,15 @@ def _print_human(first, second, status: str) -> None:
     con = Console(highlight=False, soft_wrap=True)
     p = first.problem
     kind = "relaxed" if first.relaxed else "integer"
-    con.print(f"phase i ({kind}) on {p.id!r}: {first.levels.n_slots} slots, {first.levels.n_levels} distinct workload levels")
+    con.print(f"phase i ({kind}) on {plain(repr(p.id))}: {first.levels.n_slots} slots, {first.levels.n_levels} distinct workload levels")
     con.print(f"  status {first.status}, cost {first.cost if first.cost is not None else '—'}"
               f" ({first.creation_time:.2f} s building, {first.solving_time:.2f} s solving)")
     if first.reserved is not None:
-        con.print("  reserved: " + (", ".join(f"{k} {v}" for k, v in first.reserved_counts().items()) or "none"))
+        con.print("  reserved: " + plain(", ".join(f"{k} {v}" for k, v in first.reserved_counts().items()) or "none"))
     if second is None:
         return
     st = second.stats
-    con.print(f"phase ii on {second.problem.id!r}: status {status}, cost {second.cost if second.cost is not None else '—'}")
+    con.print(f"phase ii on {plain(repr(second.problem.id))}: status {status}, cost {second.cost if second.cost is not None else '—'}")
     con.print(f"  {st['slots']} slots, {st['distinct_workloads']} solved, {st['reused_solutions']} reused; "
               + ", ".join(f"{k} {v}" for k, v in st["slots_by_status"].items()))
     if second.levels.n_slots <= SLOT_TABLE_MAX:

@@ -376,4 +376,6 @@ class ProgressLines:
             parts.append(f"bound {event.bound:g}")
         if event.message:
             parts.append(event.message)
-        err("  ".join(parts))
+        from rich.markup import escape
+
+        err(escape("  ".join(parts)))

@@ -142,7 +142,7 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
     opts = inputs.options
     path, temporary = _problem_path(inputs)
     try:
-        problems = read_problems(path)
+        problems = read_problems(path, allow_outside_files=bool(opts.get("allow_outside_files")))
     finally:
         if temporary is not None:
             temporary.unlink(missing_ok=True)

@@ -20,7 +20,7 @@ RUN_OPTIONS: dict[str, tuple[str, ...]] = {
     "maintenance": ("solver", "time_limit_s", "workers"),
     "placement": ("solver", "objective", "time_limit_s", "workers", "max_moves"),
     # problem: Phase I problem id; phase: i | ii; stwp: Phase II problem id in the same file
-    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp"),
+    "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp", "allow_outside_files"),
 }
 
 

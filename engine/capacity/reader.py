@@ -4,7 +4,11 @@ The file has the sections Limiting_sets, Instance_classes, Apps, Workloads,
 Performances and Problems; entries refer to each other with YAML anchors and
 aliases (`&ic1` ... `*ic1`), which safe loading turns into shared mappings. A
 reference may also be an entry's id as a string. A workload gives its values
-inline or names a CSV file (one number per line) relative to the YAML file.
+inline or names a CSV file (one number per line) relative to the YAML file,
+which must lie inside the YAML file's folder unless the caller allows files
+outside it (a problem file must not read /etc/shadow for whoever solves it).
+Files are read through `engine.documents.read_input_text` (bounded, regular
+files only) and a workload file's bad line is named by number, never echoed.
 
 Every problem found is reported at once in a `CapacityInputError` (a
 `DocumentError`), each naming the entry ("Instance_classes[1] 'ic2'") and field.
@@ -28,25 +32,29 @@ from engine.capacity.model import (
     Problem,
     Workload,
 )
-from engine.documents import DocumentError
+from engine.documents import DocumentError, check_depth, read_input_text
 
 SECTIONS = ("Limiting_sets", "Instance_classes", "Apps", "Workloads", "Performances", "Problems")
 DISTRIBUTIONS = ("uniform", "poisson", "normal")
+MAX_NUMBER = 1e15  # prices, counts, rates: far beyond any real one, far below what overflows a solver
 
 
 class CapacityInputError(DocumentError):
     """A capacity problem file (or workload file) that cannot be accepted."""
 
 
-def read_problems(path: str | Path) -> dict[str, Problem]:
-    """All problems of a Malloovia YAML file, by id. Raises CapacityInputError."""
+def read_problems(path: str | Path, *, allow_outside_files: bool = False) -> dict[str, Problem]:
+    """All problems of a Malloovia YAML file, by id. Raises CapacityInputError.
+
+    `allow_outside_files`: workload files may lie outside the YAML file's folder (absolute paths,
+    `..`, symlinks leading out); only on the operator's explicit request."""
     path = Path(path)
     data = _load_yaml(path)
-    return _Reader(data, path).problems()
+    return _Reader(data, path, allow_outside_files).problems()
 
 
-def read_problem(path: str | Path, problem_id: str) -> Problem:
-    problems = read_problems(path)
+def read_problem(path: str | Path, problem_id: str, *, allow_outside_files: bool = False) -> Problem:
+    problems = read_problems(path, allow_outside_files=allow_outside_files)
     if problem_id not in problems:
         known = ", ".join(sorted(problems)) or "none"
         raise CapacityInputError(str(path), [f"no problem with id {problem_id!r} (problems in the file: {known})"])
@@ -55,14 +63,21 @@ def read_problem(path: str | Path, problem_id: str) -> Problem:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CapacityInputError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CapacityInputError(str(path), [f"cannot read file: {exc}"]) from None
+        text = read_input_text(path)
+    except DocumentError as exc:
+        raise CapacityInputError(exc.source, exc.problems) from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way; the C one reads a year 10× faster
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        check_depth(data, str(path))
+        return data
+    except DocumentError as exc:
+        raise CapacityInputError(exc.source, exc.problems) from None
+    except RecursionError:
+        raise CapacityInputError(str(path), ["nested too deeply"]) from None
+    except ValueError as exc:  # a number of more than 4,300 digits, a date like 2026-13-45
+        what = "a number is too long (more than 4,300 digits)" if "digits" in str(exc) else str(exc)
+        raise CapacityInputError(str(path), [f"invalid YAML: {what}"]) from None
     except yaml.composer.ComposerError as exc:
         if "undefined alias" in str(exc.problem):
             mark = exc.problem_mark
@@ -86,15 +101,29 @@ def _load_yaml(path: Path) -> Any:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite number within MAX_NUMBER (a huge int would overflow math.isfinite)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and -MAX_NUMBER <= v <= MAX_NUMBER
+
+
+def _shown(v: Any) -> str:
+    """A short description of a bad value: NaN and Infinity named, long values cut."""
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN (not a number)"
+    if isinstance(v, float) and math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) > MAX_NUMBER:
+        return f"{float(v):.6g} (too large, at most {MAX_NUMBER:g})"
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 class _Reader:
     """Converts the loaded mapping, memoising each entry by identity (anchors are shared)."""
 
-    def __init__(self, data: Any, path: Path):
+    def __init__(self, data: Any, path: Path, allow_outside_files: bool = False):
         self.data = data
         self.path = path
+        self.allow_outside_files = allow_outside_files
         self.errors: list[str] = []
         self.labels: dict[int, str] = {}
         self.by_id: dict[str, dict[str, dict]] = {s: {} for s in SECTIONS}
@@ -116,7 +145,7 @@ class _Reader:
             raise CapacityInputError(str(self.path), [f"no Problems section{hint}"])
         for key in data:
             if key not in SECTIONS and key not in ("Solutions", "Problems_from_file"):
-                self.fail(f"{key}", f"unknown section (expected one of {', '.join(SECTIONS)})")
+                self.fail(_shown(key), f"unknown section (expected one of {', '.join(SECTIONS)})")
         for section in SECTIONS:
             entries = data.get(section)
             if entries is None:
@@ -126,11 +155,11 @@ class _Reader:
                 continue
             for i, entry in enumerate(entries):
                 rid = entry.get("id") if isinstance(entry, dict) else None
-                label = f"{section}[{i}]" + (f" {rid!r}" if rid is not None else "")
+                label = f"{section}[{i}]" + (f" {_shown(rid)}" if rid is not None else "")
                 self.labels.setdefault(id(entry), label)
                 if isinstance(rid, str):
                     if rid in self.by_id[section]:
-                        self.fail(label, f"duplicate id {rid!r} in {section}")
+                        self.fail(label, f"duplicate id {_shown(rid)} in {section}")
                     self.by_id[section][rid] = entry
         # Convert every entry of every section, so a bad unused entry is still reported.
         makers: dict[str, Callable[[Any, str], Any]] = {
@@ -162,9 +191,9 @@ class _Reader:
         if isinstance(ref, str):
             if ref in self.by_id[section]:
                 return self.by_id[section][ref]
-            self.fail(where, f"refers to {ref!r}, which is not in {section}")
+            self.fail(where, f"refers to {_shown(ref)}, which is not in {section}")
             return None
-        self.fail(where, f"must be a reference to an entry of {section} (an alias like *name, or an id), got {ref!r}")
+        self.fail(where, f"must be a reference to an entry of {section} (an alias like *name, or an id), got {_shown(ref)}")
         return None
 
     def memo(self, kind: str, entry: Any, build: Callable[[], Any]) -> Any:
@@ -181,7 +210,7 @@ class _Reader:
         ok = True
         for key in entry:
             if key not in required and key not in optional:
-                self.fail(label, f"unknown field {key!r}")
+                self.fail(label, f"unknown field {_shown(key)}")
                 ok = False
         for key in required:
             if key not in entry:
@@ -194,7 +223,7 @@ class _Reader:
             return default
         value = entry[key]
         if not isinstance(value, str) or not value:
-            kind = "a number" if _is_number(value) else repr(value)
+            kind = "a number" if _is_number(value) else _shown(value)
             hint = " (quote it: ids and names must be strings)" if _is_number(value) else ""
             self.fail(label, f"field {key!r} must be a non-empty string, got {kind}{hint}")
             return None
@@ -204,16 +233,19 @@ class _Reader:
         if key not in entry:
             return default
         value = entry[key]
+        if isinstance(value, float) and math.isnan(value):
+            self.fail(label, f"field {key!r} is not a number (NaN)")
+            return None
         if not _is_number(value) or value < 0 or (positive and value == 0):
             need = "a positive number" if positive else "a number ≥ 0"
-            self.fail(label, f"field {key!r} must be {need}, got {value!r}")
+            self.fail(label, f"field {key!r} must be {need}, got {_shown(value)}")
             return None
         return float(value)
 
     def unit(self, entry: dict, label: str) -> Optional[str]:
         value = entry.get("time_unit")
         if value not in TIME_UNITS:
-            self.fail(label, f"field 'time_unit' must be one of {', '.join(TIME_UNITS)}, got {value!r}")
+            self.fail(label, f"field 'time_unit' must be one of {', '.join(TIME_UNITS)}, got {_shown(value)}")
             return None
         return value
 
@@ -247,7 +279,7 @@ class _Reader:
             for key in ("is_reserved", "is_private"):
                 value = entry.get(key, False)
                 if not isinstance(value, bool):
-                    self.fail(label, f"field {key!r} must be true or false, got {value!r}")
+                    self.fail(label, f"field {key!r} must be true or false, got {_shown(value)}")
                     return None
                 flags[key] = value
             sets = entry["limiting_sets"]
@@ -287,7 +319,7 @@ class _Reader:
             description = entry.get("description", "")
             dist = entry.get("intra_slot_distribution", "uniform")
             if dist not in DISTRIBUTIONS:
-                self.fail(label, f"field 'intra_slot_distribution' must be one of {', '.join(DISTRIBUTIONS)}, got {dist!r}")
+                self.fail(label, f"field 'intra_slot_distribution' must be one of {', '.join(DISTRIBUTIONS)}, got {_shown(dist)}")
                 dist = None
             app_entry = self.resolve(entry["app"], "Apps", f"{label} app")
             app = self.app(app_entry, self.label(app_entry, f"{label} app")) if app_entry is not None else None
@@ -314,17 +346,21 @@ class _Reader:
             return None
         bad = [i for i, v in enumerate(raw) if not _is_number(v) or v < 0]
         if bad:
-            shown = ", ".join(f"[{i}]={raw[i]!r}" for i in bad[:5])
+            shown = ", ".join(f"[{i}]={_shown(raw[i])}" for i in bad[:5])
             self.fail(label, f"field 'values' must hold numbers ≥ 0; bad: {shown}" + (" …" if len(bad) > 5 else ""))
             return None
         return tuple(float(v) for v in raw)
 
     def csv_values(self, filename: str, label: str) -> Optional[tuple[float, ...]]:
-        path = (self.path.parent / filename)
+        """One number per line (the first cell of a CSV row). A bad line is named by its number
+        only: the file's contents never reach a message, a log or the runs table."""
+        path = self.workload_path(filename, label)
+        if path is None:
+            return None
         try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except OSError as exc:
-            self.fail(label, f"cannot read workload file {str(path)!r}: {exc.strerror or exc}")
+            lines = read_input_text(path).splitlines()
+        except DocumentError as exc:
+            self.fail(label, f"cannot read workload file {filename!r}: " + "; ".join(exc.problems))
             return None
         values: list[float] = []
         for n, line in enumerate(lines, start=1):
@@ -334,16 +370,35 @@ class _Reader:
             try:
                 v = float(cell)
             except ValueError:
-                self.fail(label, f"workload file {filename!r} line {n}: {line.strip()!r} is not a number")
+                self.fail(label, f"workload file {filename!r} line {n}: not a number")
                 return None
-            if not math.isfinite(v) or v < 0:
-                self.fail(label, f"workload file {filename!r} line {n}: {v} must be a number ≥ 0")
+            if not math.isfinite(v) or not 0 <= v <= MAX_NUMBER:
+                what = "not a number (NaN)" if math.isnan(v) else "not a finite number ≥ 0" if not math.isfinite(v) or v < 0 \
+                    else f"too large (at most {MAX_NUMBER:g})"
+                self.fail(label, f"workload file {filename!r} line {n}: {what}")
                 return None
             values.append(v)
         if not values:
             self.fail(label, f"workload file {filename!r} holds no values")
             return None
         return tuple(values)
+
+    def workload_path(self, filename: str, label: str) -> Optional[Path]:
+        """`filename` relative to the YAML file's folder, refused when it leads out of that folder
+        (absolute, `..`, or through a symlink) unless files outside were allowed."""
+        folder = self.path.parent
+        path = folder / filename
+        if self.allow_outside_files:
+            return path
+        try:
+            inside = Path(filename).is_absolute() is False and path.resolve().is_relative_to(folder.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            inside = False
+        if not inside:
+            self.fail(label, f"workload file {filename!r} is outside the problem file's folder; refused "
+                             "(pass --allow-outside-files to read files outside it)")
+            return None
+        return path
 
     def performance_set(self, entry: Any, label: str) -> Optional[PerformanceSet]:
         def build():

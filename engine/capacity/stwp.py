@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Optional
 
 from engine.capacity.model import Problem, Workload
-from engine.capacity.reader import CapacityInputError, read_problems
+from engine.capacity.reader import MAX_NUMBER, CapacityInputError, read_problems
+from engine.documents import DocumentError, read_input_text
 
 
-def stwp_problem(problem: Problem, path: Optional[str | Path], stwp_problem_id: Optional[str] = None) -> Problem:
+def stwp_problem(problem: Problem, path: Optional[str | Path], stwp_problem_id: Optional[str] = None, *,
+                 allow_outside_files: bool = False) -> Problem:
     if path is None:
         return problem
     path = Path(path)
     if path.suffix.lower() in (".yaml", ".yml"):
-        problems = read_problems(path)
+        problems = read_problems(path, allow_outside_files=allow_outside_files)
         pid = stwp_problem_id or problem.id
         if pid not in problems:
             raise CapacityInputError(str(path), [f"no problem with id {pid!r} (problems in the file: {', '.join(sorted(problems))})"])
@@ -35,9 +37,13 @@ def stwp_problem(problem: Problem, path: Optional[str | Path], stwp_problem_id: 
 
 def _csv_workloads(problem: Problem, path: Path) -> tuple[Workload, ...]:
     try:
-        rows = [r for r in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()) if r and any(c.strip() for c in r)]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CapacityInputError(str(path), [f"cannot read file: {exc}"]) from None
+        text = read_input_text(path)
+    except DocumentError as exc:
+        raise CapacityInputError(exc.source, exc.problems) from None
+    try:
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    except csv.Error as exc:  # a NUL byte, a field over csv.field_size_limit
+        raise CapacityInputError(str(path), [f"not a CSV file: {exc}"]) from None
     if not rows:
         raise CapacityInputError(str(path), ["no workload rows"])
     app_ids = [a.id for a in problem.apps]
@@ -64,15 +70,15 @@ def _csv_workloads(problem: Problem, path: Path) -> tuple[Workload, ...]:
             cell = row[col].strip() if col < len(row) else ""
             try:
                 v = float(cell)
-                ok = math.isfinite(v) and v >= 0
+                ok = math.isfinite(v) and 0 <= v <= MAX_NUMBER
             except ValueError:
                 ok = False
-            if not ok:
-                problems.append(f"line {n}, app {app_ids[k]}: {cell!r} is not a number ≥ 0")
+            if not ok:  # the cell is not echoed: a file's contents stay out of messages and logs
+                problems.append(f"line {n}, app {app_ids[k]}: not a number between 0 and {MAX_NUMBER:g}")
             else:
                 values[k].append(v)
     if problems:
-        raise CapacityInputError(str(path), problems[:20])
+        raise CapacityInputError(str(path), problems)
     if not body:
         raise CapacityInputError(str(path), ["no workload rows after the header"])
     return tuple(

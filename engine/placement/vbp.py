@@ -86,13 +86,13 @@ def parse_vbp(text: str, source: str = "vbp") -> tuple[list[int], list[tuple[lis
 
 def snapshot_from_vbp(path: str | Path) -> dict:
     """The snapshot document (a dict, FORMATS.md) for a .vbp file."""
+    from engine.documents import DocumentError, read_input_text
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VbpError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VbpError(str(path), [f"cannot read file: {exc}"]) from None
+        text = read_input_text(path)  # bounded, regular files only (issue 11)
+    except DocumentError as exc:
+        raise VbpError(exc.source, exc.problems) from None
     capacity, types = parse_vbp(text, str(path))
     return build_snapshot(capacity, types, name=path.stem)
 
