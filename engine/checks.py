@@ -229,6 +229,33 @@ def check_limits(limits: Any) -> list[str]:
     return out
 
 
+MAX_PLAN_MINUTE = 10**12  # a plan's times: about 1.9 million years, far inside the validator's int64 sums
+
+
+def check_plan(plan: Any) -> list[str]:
+    """Numbers of a plan document that no schedule can mean (they once overflowed the validator's
+    int64 arithmetic with an OverflowError): [] when all is well."""
+    out = []
+    if plan.kind == "maintenance":
+        for field in ("makespan", "lower_bound"):
+            x = getattr(plan, field)
+            if x is not None and x > MAX_PLAN_MINUTE:
+                out.append(f"field {field}: {x:.6g} is too large (at most {MAX_PLAN_MINUTE:g} minutes)")
+        for collection, key in (("migrations", "vm"), ("reboots", "host")):
+            for i, item in enumerate(getattr(plan, collection)):
+                for field in ("start", "end"):
+                    x = getattr(item, field)
+                    if x > MAX_PLAN_MINUTE:
+                        out.append(f"{collection}[{i}] {getattr(item, key)!r} field {field}: {x:.6g} is too large "
+                                   f"(at most {MAX_PLAN_MINUTE:g} minutes)")
+    else:
+        for field in ("value", "lower_bound"):
+            x = getattr(plan, field)
+            if x is not None and not math.isfinite(x):
+                out.append(f"field {field}: must be a finite number, got {x}")
+    return out
+
+
 CHECKS = (check_unique_ids, check_id_format, check_references, check_finite, check_magnitudes,
           check_positive_sizes, check_bandwidth, check_host_loads)
 

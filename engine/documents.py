@@ -14,6 +14,7 @@ per kind of mistake, in one place for every document.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -242,6 +243,10 @@ def validation_problems(data: Any, exc: ValidationError, strip=None) -> list[str
             msg = f"must be one of {err['ctx']['expected_tags']}, got {err['ctx']['tag']!r}"
         elif err["type"] == "union_tag_not_found":
             msg = "required field is missing"
+        elif err["type"] == "int_parsing_size":
+            msg = "Input is too large"
+        elif isinstance(err.get("input"), float) and math.isinf(err["input"]):
+            msg = f"Input should be a finite number, got {'Infinity' if err['input'] > 0 else '-Infinity'}"
         problems.append(f"{where}: {msg}")
     return problems
 
@@ -294,9 +299,15 @@ def load_plan(path: str | Path) -> MaintenancePlan | PlacementPlan:
     if not isinstance(data, dict):
         raise DocumentError(str(path), ["expected a plan object"])
     try:
-        return parse_plan(data)
+        plan = parse_plan(data)
     except ValidationError as exc:
         raise DocumentError(str(path), validation_problems(data, exc, _plan_location)) from None
+    from engine.checks import check_plan
+
+    problems = check_plan(plan)
+    if problems:
+        raise DocumentError(str(path), problems)
+    return plan
 
 
 def _plan_location(loc: tuple, err: dict) -> tuple:
