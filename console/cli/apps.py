@@ -31,10 +31,23 @@ app.add_typer(bench_app, name="bench")
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
     max_input_bytes: Annotated[Optional[int], typer.Option(
         "--max-input-bytes", min=1, envvar="FLEETCTL_MAX_INPUT_BYTES",
         help="Largest input file read, in bytes (default 1 GiB; also $FLEETCTL_MAX_INPUT_BYTES).")] = None,
 ) -> None:
     """Operations console for VM fleets: maintenance schedules, placement and capacity plans."""
-    if max_input_bytes is not None:  # engine.documents.max_input_bytes reads it, here and in spawned workers
-        os.environ["FLEETCTL_MAX_INPUT_BYTES"] = str(max_input_bytes)
+    if max_input_bytes is None:
+        return
+    # engine.documents.max_input_bytes reads it, here and in workers this command spawns; restored
+    # when the command ends (an embedding process, or a test, keeps its own setting).
+    previous = os.environ.get("FLEETCTL_MAX_INPUT_BYTES")
+    os.environ["FLEETCTL_MAX_INPUT_BYTES"] = str(max_input_bytes)
+
+    def restore() -> None:
+        if previous is None:
+            os.environ.pop("FLEETCTL_MAX_INPUT_BYTES", None)
+        else:
+            os.environ["FLEETCTL_MAX_INPUT_BYTES"] = previous
+
+    ctx.call_on_close(restore)
