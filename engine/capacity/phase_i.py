@@ -39,14 +39,18 @@ def solve_phase_i(
 
 def _solve(problem, relaxed, time_limit, cancellation, method) -> PhaseISolution:
     t0 = time.perf_counter()
+    limit = time_limit  # as asked: the MILP gets what the search left of it
     data = problem.data
     levels = aggregate(problem.workload_matrix())
     if method in ("auto", "search"):
-        found = search_phase_i(data, levels, relaxed)
+        deadline = None if time_limit is None or method == "search" else time.monotonic() + time_limit
+        found = search_phase_i(data, levels, relaxed, deadline, cancellation)
         if found is not None:
             return _from_search(problem, levels, relaxed, found, time.perf_counter() - t0, time_limit)
         if method == "search":
             raise ValueError("the search does not apply to this problem (structure, or a limit binds)")
+        if time_limit is not None:  # the limit covers the search and the MILP together
+            time_limit = max(0.1, time_limit - (time.perf_counter() - t0))
     model, lay = allocation_model(data, levels.values, levels.repeats, integer=not relaxed)
     # Ties: optima often differ only in how many VMs are reserved (e.g. 16 or 17 at the
     # same cost). Among optimal answers prefer the most reserved VMs: capacity that is
@@ -62,7 +66,7 @@ def _solve(problem, relaxed, time_limit, cancellation, method) -> PhaseISolution
     t2 = time.perf_counter()
     sol = PhaseISolution(
         problem=problem, status=res["status"], relaxed=relaxed, levels=levels,
-        creation_time=t1 - t0, solving_time=t2 - t1, time_limit=time_limit, bound=res.get("bound"),
+        creation_time=t1 - t0, solving_time=t2 - t1, time_limit=limit, bound=res.get("bound"),
     )
     if res["x"] is None:
         if sol.status not in ("infeasible", "unknown"):

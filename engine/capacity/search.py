@@ -45,8 +45,10 @@ def _useful(perf_row: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return lo + np.flatnonzero(perf_row[lo:hi] > 0)
 
 
-def search_phase_i(data: ProblemData, levels: Levels, relaxed: bool) -> Optional[SearchResult]:
-    """Exact optimum by search, or None when the structure does not fit or a limit binds."""
+def search_phase_i(data: ProblemData, levels: Levels, relaxed: bool, deadline: Optional[float] = None,
+                   cancellation=None) -> Optional[SearchResult]:
+    """Exact optimum by search, or None when the structure does not fit or a limit binds. Several useful
+    classes per app (integer): `engine.capacity.cover_search`, within `deadline` (time.monotonic)."""
     W = levels.values.astype(float)
     n = levels.repeats.astype(float)
     T = float(n.sum())
@@ -59,7 +61,9 @@ def search_phase_i(data: ProblemData, levels: Levels, relaxed: bool) -> Optional
         dem = _useful(data.perf[a], R, C)
         w = W[:, a]
         if not relaxed and (len(res) > 1 or len(dem) > 1):
-            return None
+            from engine.capacity.cover_search import search_cover
+
+            return search_cover(data, levels, deadline, cancellation)
         if len(res) == 0 and len(dem) == 0:
             if (w > 0).any():
                 return SearchResult("infeasible")  # nothing can serve this app: the full problem is infeasible too

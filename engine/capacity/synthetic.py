@@ -48,11 +48,12 @@ def two_apps_year(seed: int = 2) -> Problem:
     return _problem("two_apps_year", [web, db], [w1, w2], [res, dem], perf)
 
 
-def three_apps_24_classes_year(seed: int = 3) -> Problem:
-    """3 apps × 24 classes: 8 VM types reserved in two zones (16) and on demand in the region (8)."""
+def three_apps_24_classes_year(seed: int = 3, zone_max_vms: int = 400) -> Problem:
+    """3 apps × 24 classes: 8 VM types reserved in two zones (16) and on demand in the region (8).
+    Each zone holds at most `zone_max_vms` VMs (400 does not bind; 100 does)."""
     rng = np.random.default_rng(seed)
     region = LimitingSet("region", "us-east", 0, 0)
-    zones = [LimitingSet("zone_a", "us-east-a", 400, 0), LimitingSet("zone_b", "us-east-b", 400, 0)]
+    zones = [LimitingSet("zone_a", "us-east-a", zone_max_vms, 0), LimitingSet("zone_b", "us-east-b", zone_max_vms, 0)]
     vm_types = [("t3med", 2, 0.042), ("m5l", 2, 0.096), ("m5xl", 4, 0.192), ("m52xl", 8, 0.384),
                 ("c5l", 2, 0.085), ("c5xl", 4, 0.17), ("r5l", 2, 0.126), ("r5xl", 4, 0.252)]
     apps = [App("web", "web"), App("api", "api"), App("db", "db")]
