@@ -34,9 +34,9 @@ from engine.capacity.model import ProblemData
 from engine.capacity.validate import check_allocation
 
 SCALES = (1, 10, 100, 1000, 10_000)
-MAX_GRID = 20_000_000    # entries of one table (memory: three arrays of this many)
+MAX_GRID = 5_000_000     # entries of one table (memory: three 8-byte arrays of this many)
 MAX_BLOCKS = 200_000     # DP steps (each a numpy operation on a block of the table)
-CHUNK = 256              # candidates evaluated at once (CHUNK × levels gathers)
+GATHERS = 2_000_000      # table look-ups per step of the candidate evaluation (memory: 16 bytes each)
 REL = 1e-9               # costs equal within this relative difference are ties
 
 
@@ -217,9 +217,10 @@ class _AppSearch:
         bound = r_best[cand] + lp
         by_bound = np.argsort(bound, kind="stable")
         best_cost, best_count, best_v = np.inf, -1, 0
-        for start in range(0, len(by_bound), CHUNK):
+        chunk = max(1, GATHERS // max(1, len(w)))
+        for start in range(0, len(by_bound), chunk):
             self.clock.check()
-            pick = by_bound[start:start + CHUNK]
+            pick = by_bound[start:start + chunk]
             if bound[pick[0]] > best_cost + REL * max(1.0, abs(best_cost)):
                 break  # every remaining candidate's bound is above the best cost: proven
             vs = cand[pick]
