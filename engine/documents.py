@@ -199,6 +199,9 @@ def read_document(path: str | Path) -> Any:
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """'invalid YAML at line 2, column 7: mapping values are not allowed here' (PyYAML's own text
     names a "<unicode string>" instead of the file and spans several lines)."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a NUL or other control character: say where, not the text
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        return f"invalid YAML: character #x{code:04x} at position {exc.position}: {exc.reason}"
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None)
     if mark is None or not problem:

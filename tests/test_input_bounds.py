@@ -217,3 +217,10 @@ def test_vbp_with_a_binary_file_is_exit_2(tmp_path):
     path = tmp_path / "bin.vbp"
     path.write_bytes(VBP.read_bytes()[:10] + b"\xff\xfe\x00")
     assert_refused(run("import-vbp", path), "not UTF-8")
+
+
+def test_control_characters_in_yaml_are_one_line_without_the_text(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_bytes(b"name: SECRET=1\x00PATH=/bin\n")
+    out = assert_refused(run("load", path, "--db", tmp_path / "f.db"), "invalid YAML: character #x0000 at position 14")
+    assert "SECRET" not in out and "<unicode string>" not in out
