@@ -67,6 +67,9 @@ def test_runs_list_and_show_render_markup_like_strings_verbatim(tmp_path, name):
     r = run("runs", "show", failed, "--db", db)
     assert r.exit_code == 0 and r.exception is None, r.output
     assert f"{name} could not start" in r.output
+    r = run("runs", "watch", failed, "--db", db, "--plain")  # a failed run: its error, then exit 1
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert f"{name} could not start" in r.output
 
 
 def test_error_messages_show_markup_like_file_names_and_ids_verbatim(tmp_path):

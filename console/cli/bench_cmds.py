@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import bench_app
-from console.cli.common import err, fail, plain
+from console.cli.common import err, fail, markup_safe
 
 FORMULATION_NAMES = ("cp-sat-fixed", "mip-time-indexed", "mip-continuous")  # as in engine.maintenance.formulation_bench
 
@@ -73,10 +73,10 @@ def formulations(
     _print_table(rows, time_limit)
     if csv_path is not None:
         _write_csv(rows, csv_path)
-        err(f"wrote {plain(csv_path)}")
+        err(f"wrote {markup_safe(csv_path)}")
     if plot_path is not None:
         _plot(rows, plot_path, time_limit)
-        err(f"wrote {plain(plot_path)}")
+        err(f"wrote {markup_safe(plot_path)}")
 
 
 def _fmt(value, spec: str = "") -> str:

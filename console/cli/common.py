@@ -142,7 +142,7 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def plain(value) -> str:
+def markup_safe(value) -> str:
     """A user string (id, name, file name, stored error) made safe to print with rich: data, never markup."""
     return _escape(str(value))
 

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import app
-from console.cli.common import plain  # user strings (ids, names) are data, never markup
+from console.cli.common import markup_safe  # user strings (ids, names) are data, never markup
 from console.cli.common import (EXIT_INTERRUPTED, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
                                 user_errors, write_output)
 
@@ -121,7 +121,7 @@ def _fleet_tables(summary) -> list:
     from engine.model import RESOURCES
 
     info = summary.snapshot
-    counts = Table(title=f"Fleet {plain(repr(info.name))} — snapshot #{info.id}, loaded {info.loaded_at:%Y-%m-%d %H:%M} UTC",
+    counts = Table(title=f"Fleet {markup_safe(repr(info.name))} — snapshot #{info.id}, loaded {info.loaded_at:%Y-%m-%d %H:%M} UTC",
                    title_justify="left")
     for col in ("datacenters", "racks", "hosts", "customers", "VMs", "pending VMs", "not migratable"):
         counts.add_column(col, justify="right")
@@ -132,7 +132,7 @@ def _fleet_tables(summary) -> list:
     for col in ("state", "hosts", "VMs on them"):
         states.add_column(col, justify="right" if col != "state" else "left")
     for state, n in summary.hosts_by_state.items():
-        states.add_row(plain(state), str(n), str(summary.vms_by_host_state.get(state, 0)))
+        states.add_row(markup_safe(state), str(n), str(summary.vms_by_host_state.get(state, 0)))
 
     use = Table(title="Utilisation (VMs placed on hosts)", title_justify="left")
     for col in ("resource", "capacity", "used", "free", "used %", "free on active hosts"):
@@ -148,7 +148,7 @@ def _fleet_tables(summary) -> list:
         for col in ("datacenter", "racks", "hosts", "to reboot", "VMs", "cpu %", "memory %", "disk %"):
             dcs.add_column(col, justify="right" if col != "datacenter" else "left")
         for d in summary.per_datacenter:
-            dcs.add_row(plain(d.id), str(d.racks), str(d.hosts), str(d.hosts_by_state.get("needs_reboot", 0)), str(d.vms),
+            dcs.add_row(markup_safe(d.id), str(d.racks), str(d.hosts), str(d.hosts_by_state.get("needs_reboot", 0)), str(d.vms),
                         *(_pct(d.resources[r].utilisation) for r in RESOURCES))
         tables.append(dcs)
     return tables
@@ -297,7 +297,7 @@ def limits_list(
     table.add_column("name")
     table.add_column("saved (UTC)")
     for s in sets:
-        table.add_row(plain(s.name), f"{s.saved_at:%Y-%m-%d %H:%M:%S}")
+        table.add_row(markup_safe(s.name), f"{s.saved_at:%Y-%m-%d %H:%M:%S}")
     Console().print(table)
 
 

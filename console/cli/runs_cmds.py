@@ -41,7 +41,7 @@ from console.cli.common import (
     resolve_db,
     user_errors,
 )
-from console.cli.common import plain  # user strings (ids, names, stored errors) are data, never markup
+from console.cli.common import markup_safe  # user strings (ids, names, stored errors) are data, never markup
 from console.cli.solve_common import check_outputs, read_limits, read_snapshot
 
 
@@ -139,11 +139,11 @@ def runs_list(
     for col in ("id", "kind", "status", "input", "created", "wait", "elapsed", "objective", "bound", "pid", "note"):
         table.add_column(col, justify="right" if col in ("id", "wait", "elapsed", "objective", "bound", "pid") else "left")
     for r in runs:
-        note = plain(r.error.splitlines()[0][:60]) if r.error else ("cancel requested" if r.cancel_requested and not r.terminal else "")
+        note = markup_safe(r.error.splitlines()[0][:60]) if r.error else ("cancel requested" if r.cancel_requested and not r.terminal else "")
         if r.schedule_id is not None:
             note = f"schedule {r.schedule_id}" + (f"; {note}" if note else "")
         objective = r.objective if r.objective is not None else (r.last_progress.objective if r.last_progress else None)
-        table.add_row(str(r.id), r.kind, f"[{STATUS_STYLE[r.status]}]{r.status}[/]", plain(r.input_name or "-"),
+        table.add_row(str(r.id), r.kind, f"[{STATUS_STYLE[r.status]}]{r.status}[/]", markup_safe(r.input_name or "-"),
                       _fmt_time(r.created_at), _fmt_s(r.wait_s), _fmt_s(r.elapsed_s), _fmt_num(objective),
                       _fmt_num(r.lower_bound), str(r.executor_pid or r.worker_pid or "-"), note)
     _console().print(table)
@@ -171,9 +171,9 @@ def runs_show(
     c = _console()
     c.print(f"run {view.id}  {view.kind}  [{STATUS_STYLE[view.status]}]{view.status}[/]"
             + ("  (cancel requested)" if view.cancel_requested and not view.terminal else ""))
-    c.print(f"  input      {plain(view.input_name or '-')}  ({plain((view.input_key or '-')[:12])})")
-    c.print(f"  limits     {plain(view.limits_name or ('custom' if view.limits else 'defaults'))}")
-    c.print(f"  options    {plain(view.options or '{}')}")
+    c.print(f"  input      {markup_safe(view.input_name or '-')}  ({markup_safe((view.input_key or '-')[:12])})")
+    c.print(f"  limits     {markup_safe(view.limits_name or ('custom' if view.limits else 'defaults'))}")
+    c.print(f"  options    {markup_safe(view.options or '{}')}")
     c.print(f"  created    {_fmt_time(view.created_at)}   started {_fmt_time(view.started_at)}   "
             f"finished {_fmt_time(view.finished_at)}")
     c.print(f"  worker     pid {view.worker_pid or '-'} on {view.worker_host or '-'}   executor pid {view.executor_pid or '-'}")
@@ -183,15 +183,15 @@ def runs_show(
     for e in events[-progress_events:] if progress_events else []:
         gap = f"{e.gap:.1%}" if e.gap is not None else "-"
         c.print(f"    {e.elapsed_s:8.2f}s  objective {_fmt_num(e.objective):>8}  bound {_fmt_num(e.bound):>8}  gap {gap:>6}"
-                + (f"  {plain(e.message)}" if e.message else ""))
+                + (f"  {markup_safe(e.message)}" if e.message else ""))
     if view.error:
-        c.print(f"  [red]error[/]      {plain(view.error)}")
+        c.print(f"  [red]error[/]      {markup_safe(view.error)}")
     if view.plan is not None:
         p = view.plan
         size = len(p.get("migrations", p.get("assignments", [])))
         label = "incumbent" if view.status == "running" else "plan     "  # running: best validated plan so far
-        c.print(f"  {label}  status {plain(p.get('status'))}  objective {_fmt_num(view.objective)}  "
-                f"lower bound {_fmt_num(view.lower_bound)}  {size} item(s)  solver {plain((p.get('solver') or {}).get('name', '-'))}")
+        c.print(f"  {label}  status {markup_safe(p.get('status'))}  objective {_fmt_num(view.objective)}  "
+                f"lower bound {_fmt_num(view.lower_bound)}  {size} item(s)  solver {markup_safe((p.get('solver') or {}).get('name', '-'))}")
         c.print(f"             (full plan: fleetctl runs show {view.id} --json)")
 
 
@@ -201,7 +201,7 @@ def runs_show(
 def _progress_line(e) -> str:
     gap = f"  gap {e.gap:.1%}" if e.gap is not None else ""
     return (f"{e.elapsed_s:8.2f}s  objective {_fmt_num(e.objective)}  bound {_fmt_num(e.bound)}{gap}"
-            + (f"  {plain(e.message)}" if e.message else ""))
+            + (f"  {markup_safe(e.message)}" if e.message else ""))
 
 
 @runs_app.command("watch")
@@ -218,7 +218,7 @@ def runs_watch(
     with _runs_store(db) as engine:
         view = _follow(engine, run_id, interval=interval, plain=plain, timeout=timeout)
     if view.error:
-        err(f"run {run_id}: {plain(view.error)}")
+        err(f"run {run_id}: {markup_safe(view.error)}")
     summary = f"run {run_id} {view.status}"
     if view.objective is not None:
         summary += f": objective {_fmt_num(view.objective)}, lower bound {_fmt_num(view.lower_bound)}"
@@ -287,10 +287,10 @@ class _LiveDisplay:
         t.add_row("elapsed", _fmt_s(v.elapsed_s), "worker pid", str(v.worker_pid or "-"))
         if e is not None:
             t.add_row("objective", _fmt_num(e.objective), "bound", _fmt_num(e.bound))
-            t.add_row("gap", f"{e.gap:.1%}" if e.gap is not None else "-", "", plain(e.message or ""))
+            t.add_row("gap", f"{e.gap:.1%}" if e.gap is not None else "-", "", markup_safe(e.message or ""))
         if v.objective is not None:  # the stored plan: while running, the best validated incumbent so far
             t.add_row("incumbent" if v.status == "running" else "plan", _fmt_num(v.objective),
-                      "plan status", plain(v.plan_status or "-"))
+                      "plan status", markup_safe(v.plan_status or "-"))
         return t
 
     def start(self):
@@ -536,8 +536,8 @@ def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     for col in ("id", "kind", "every", "limits", "options", "next due", "last run"):
         table.add_column(col)
     for s in schedules:
-        table.add_row(str(s.id), s.kind, format_every(s.every_s), plain(s.limits_name or ("custom" if s.has_limits else "defaults")),
-                      plain(" ".join(f"{k}={v}" for k, v in s.options.items()) or "-"), _fmt_time(s.next_due_at),
+        table.add_row(str(s.id), s.kind, format_every(s.every_s), markup_safe(s.limits_name or ("custom" if s.has_limits else "defaults")),
+                      markup_safe(" ".join(f"{k}={v}" for k, v in s.options.items()) or "-"), _fmt_time(s.next_due_at),
                       str(s.last_run_id or "-"))
     _console().print(table)
 
@@ -582,8 +582,8 @@ def plan_latest(
         for p in plans:
             plan = p.plan
             objective = plan.get("makespan", plan.get("value", plan.get("cost")))
-            table.add_row(str(p.schedule_id), p.kind, str(p.run_id), _fmt_time(p.finished_at), plain(plan.get("status")),
-                          _fmt_num(objective), _fmt_num(plan.get("lower_bound")), plain((plan.get("solver") or {}).get("name", "-")))
+            table.add_row(str(p.schedule_id), p.kind, str(p.run_id), _fmt_time(p.finished_at), markup_safe(plan.get("status")),
+                          _fmt_num(objective), _fmt_num(plan.get("lower_bound")), markup_safe((plan.get("solver") or {}).get("name", "-")))
         _console().print(table)
     if not plans:
         err("no published plan yet: a schedule publishes its latest successful run (fleetctl schedule add …)")

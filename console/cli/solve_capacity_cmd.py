@@ -16,7 +16,7 @@ import typer
 from console.cli.apps import solve_app
 from console.cli.common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, check_output_path, check_time_limit, emit_json, err,
                                 fail, user_errors)
-from console.cli.common import plain  # user strings (problem and class ids) are data, never markup
+from console.cli.common import markup_safe  # user strings (problem and class ids) are data, never markup
 from console.cli.solve_common import exit_code, interrupt_before_solve
 
 SLOT_TABLE_MAX = 48  # human output lists slots one by one up to this many
@@ -93,7 +93,7 @@ def solve_capacity(
                 except PhaseIIInputError as exc:
                     fail(str(exc))
     except PlanRejected as exc:
-        err(f"[bold red]solver bug[/]: {plain(exc)}")
+        err(f"[bold red]solver bug[/]: {markup_safe(exc)}")
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         err("interrupted: no solution written")
@@ -108,7 +108,7 @@ def solve_capacity(
         except OSError as exc:
             fail(f"cannot write --out {out}: {exc.strerror or exc}", code=EXIT_ERROR)
     elif out is not None:
-        err(f"no solution to write to {plain(out)} (status {status})")
+        err(f"no solution to write to {markup_safe(out)} (status {status})")
 
     if as_json:
         emit_json(_result_json(first, second, status, phase))
@@ -170,15 +170,15 @@ def _print_human(first, second, status: str) -> None:
     con = Console(highlight=False, soft_wrap=True)
     p = first.problem
     kind = "relaxed" if first.relaxed else "integer"
-    con.print(f"phase i ({kind}) on {plain(repr(p.id))}: {first.levels.n_slots} slots, {first.levels.n_levels} distinct workload levels")
+    con.print(f"phase i ({kind}) on {markup_safe(repr(p.id))}: {first.levels.n_slots} slots, {first.levels.n_levels} distinct workload levels")
     con.print(f"  status {first.status}, cost {first.cost if first.cost is not None else '—'}"
               f" ({first.creation_time:.2f} s building, {first.solving_time:.2f} s solving)")
     if first.reserved is not None:
-        con.print("  reserved: " + plain(", ".join(f"{k} {v}" for k, v in first.reserved_counts().items()) or "none"))
+        con.print("  reserved: " + markup_safe(", ".join(f"{k} {v}" for k, v in first.reserved_counts().items()) or "none"))
     if second is None:
         return
     st = second.stats
-    con.print(f"phase ii on {plain(repr(second.problem.id))}: status {status}, cost {second.cost if second.cost is not None else '—'}")
+    con.print(f"phase ii on {markup_safe(repr(second.problem.id))}: status {status}, cost {second.cost if second.cost is not None else '—'}")
     con.print(f"  {st['slots']} slots, {st['distinct_workloads']} solved, {st['reused_solutions']} reused; "
               + ", ".join(f"{k} {v}" for k, v in st["slots_by_status"].items()))
     if second.levels.n_slots <= SLOT_TABLE_MAX:

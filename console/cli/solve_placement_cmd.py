@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import app, solve_app
-from console.cli.common import plain  # user strings (ids, file names) are data, never markup
+from console.cli.common import markup_safe  # user strings (ids, file names) are data, never markup
 from console.cli.common import EXIT_INTERRUPTED, DbOption, check_output_path, emit_json, err, fail, user_errors, write_output
 from console.cli.solve_common import (
     LimitSetOption,
@@ -103,7 +103,7 @@ def solve_placement_cmd(
     document = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if out is not None:
         write_output(out, json.dumps(document, indent=2) + "\n")
-        err(f"plan written to {plain(out)}")
+        err(f"plan written to {markup_safe(out)}")
     if as_json:
         emit_json(document)
     else:
@@ -132,7 +132,7 @@ def _print_human(plan, snapshot, limits) -> None:
         table.add_column("vm")
         table.add_column("host")
         for a in plan.assignments[:SHOWN_ROWS]:
-            table.add_row(plain(a.vm), plain(a.host))
+            table.add_row(markup_safe(a.vm), markup_safe(a.host))
         console.print(table)
         if len(plan.assignments) > SHOWN_ROWS:
             console.print(f"… and {len(plan.assignments) - SHOWN_ROWS} more (use --json or --out)")
@@ -144,11 +144,11 @@ def _print_human(plan, snapshot, limits) -> None:
         for col in ("vm", "from", "to", "start", "end"):
             table.add_column(col)
         for m in runbook.migrations[:SHOWN_ROWS]:
-            table.add_row(plain(m.vm), plain(m.source), plain(m.target), str(m.start), str(m.end))
+            table.add_row(markup_safe(m.vm), markup_safe(m.source), markup_safe(m.target), str(m.start), str(m.end))
         console.print(table)
         if runbook.blocked:
             console.print(f"[yellow]{len(runbook.blocked)} move(s) need a temporary host first[/]: "
-                          + plain(", ".join(runbook.blocked[:10])))
+                          + markup_safe(", ".join(runbook.blocked[:10])))
 
 
 @app.command("import-vbp")
@@ -172,4 +172,4 @@ def import_vbp_cmd(
         typer.echo(text, nl=False)
     else:
         write_output(out, text)
-        err(f"{plain(file)}: {len(document['vms'])} VMs, {len(document['hosts'])} hosts → {plain(out)}")
+        err(f"{markup_safe(file)}: {len(document['vms'])} VMs, {len(document['hosts'])} hosts → {markup_safe(out)}")
