@@ -144,32 +144,21 @@ def read_input_text(path: str | Path, limit: int | None = None) -> str:
 
 
 def check_depth(data: Any, source: str, limit: int = MAX_DEPTH) -> None:
-    """DocumentError when containers nest deeper than `limit` (or, through YAML aliases, contain
-    themselves). Iterative, and each shared (aliased) container is measured once."""
-    height: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(data, False)]
-    while stack:
-        node, done = stack.pop()
-        if not isinstance(node, (dict, list)):
-            continue
-        key = id(node)
-        children = [c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))]
-        if done:
-            on_path.discard(key)
-            height[key] = 1 + max((height[id(c)] for c in children), default=0)
-            if height[key] > limit:
-                raise DocumentError(source, [f"nested deeper than {limit} levels"])
-            continue
-        if key in height:
-            continue
-        if key in on_path:
-            raise DocumentError(source, ["a YAML alias refers to a mapping or list that contains it (a cycle)"])
-        on_path.add(key)
-        stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in height)
-        if len(on_path) > limit:
-            raise DocumentError(source, [f"nested deeper than {limit} levels"])
+    """DocumentError when containers nest deeper than `limit`. Level by level, without recursion; a
+    container shared through YAML aliases is visited once per level it appears at, so an alias bomb
+    costs at most `limit` passes, and an alias that contains itself is "too deep"."""
+    level = [data] if isinstance(data, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            raise DocumentError(source, [f"nested deeper than {limit} levels (or a YAML alias that contains itself)"])
+        below: dict[int, Any] = {}
+        for node in level:
+            for child in (node.values() if isinstance(node, dict) else node):
+                if isinstance(child, (dict, list)):
+                    below[id(child)] = child
+        level = list(below.values())
 
 
 def parse_text(text: str, source: str, *, as_json: bool, loader: Any = None) -> Any:
