@@ -124,3 +124,24 @@ def test_a_binary_stwp_file_is_exit_2_and_its_cells_are_not_echoed(tmp_path):
     stwp.write_text("web\n1\nTOPSECRET\n")
     out = assert_refused(run("solve", "capacity", problem, "--phase", "ii", "--stwp", stwp), "line 3, app web: not a number")
     assert "TOPSECRET" not in out
+
+
+def test_the_worker_honours_the_run_option(tmp_path):
+    """A queued run re-reads the problem file: outside files stay refused unless the run was
+    submitted with --allow-outside-files (stored as the option allow_outside_files)."""
+    from console.runner.dispatch import RunInputs, solve_capacity_run
+    from engine.documents import DocumentError
+    from engine.progress import Cancellation
+
+    (tmp_path / "shared.csv").write_text("10\n20\n30\n")
+    problem = capacity_file(tmp_path / "prob", "filename: ../shared.csv")
+    options = {"problem": "p", "phase": "i", "problem_file": str(problem)}
+
+    def solve(**extra):
+        inputs = RunInputs("capacity", "malloovia+yaml", problem.read_text(), None, {**options, **extra})
+        return solve_capacity_run(inputs, lambda event: None, Cancellation())
+
+    with pytest.raises(DocumentError, match=OUTSIDE):
+        solve()
+    plan = solve(allow_outside_files=True)
+    assert plan["status"] == "optimal" and plan["cost"] > 0
