@@ -204,3 +204,11 @@ def test_capacity_keeps_the_best_solution(tmp_path, month_of_capacity, sig):
     validate_document(document)
     stats = document["Solutions"][0]["solving_stats"]
     assert stats["algorithm"]["malloovia"]["status"] == "feasible" and stats["optimal_cost"] > 0
+
+
+def test_every_cp_sat_solver_comes_from_engine_cp_solver():
+    """A CpSolver made elsewhere would install CP-SAT's SIGINT handler again (exit 134, no plan)."""
+    offenders = [str(path.relative_to(ROOT)) for folder in ("engine", "console", "benchmarks")
+                 for path in (ROOT / folder).rglob("*.py")
+                 if "CpSolver(" in path.read_text(encoding="utf-8") and path != ROOT / "engine" / "cp_solver.py"]
+    assert offenders == []

@@ -176,7 +176,7 @@ def check_output_path(path: Optional[Path], option: str = "--out", inputs: tuple
     if not parent.is_dir():
         fail(f"{option} {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        fail(f"{option} {path}: permission denied")
+        fail(f"{option} {path}: permission denied", code=EXIT_ERROR)
 
 
 @contextmanager
