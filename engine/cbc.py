@@ -17,6 +17,7 @@ incumbent is `feasible`, never `optimal`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -117,6 +118,7 @@ def run_cbc(prob, timing: CbcTiming, *, threads: int = 1, warm_start: bool = Fal
     solver = pulp.COIN_CMD(msg=False, warmStart=warm_start, path=_cbc_path())
     sweep_orphan_folders()
     tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+    _live_folders.add(tmp)
     try:
         mps, sol, mst, log = (os.path.join(tmp, n) for n in ("model.mps", "model.sol", "model.mst", "cbc.log"))
         vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
@@ -147,6 +149,18 @@ def run_cbc(prob, timing: CbcTiming, *, threads: int = 1, warm_start: bool = Fal
         return CbcOutcome(outcome, objective, bound, solve_s, stopped_by, cpu_s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        _live_folders.discard(tmp)
+
+
+_live_folders: set[str] = set()
+
+
+@atexit.register
+def _remove_live_folders() -> None:
+    """A process exiting while a solve thread still runs CBC (e.g. it gave up waiting after a
+    signal) removes that run's folder; CBC itself dies with the process (PR_SET_PDEATHSIG)."""
+    for folder in list(_live_folders):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cbc_path() -> str:
@@ -191,7 +205,10 @@ def _watch(args, log_path, timing: CbcTiming, cancel, on_progress) -> tuple[Opti
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        try:
+            proc.wait(timeout=10)  # SIGKILL: only a process stuck in the kernel outlives this
+        except subprocess.TimeoutExpired:
+            pass
     return stopped_by, proc.returncode
 
 

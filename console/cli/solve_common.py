@@ -50,6 +50,7 @@ TimeLimitOption = Annotated[Optional[float], typer.Option("--time-limit", help="
 WorkersOption = Annotated[Optional[int], typer.Option("--workers", help="Solver threads (default: the limits' solve.workers, else all cores).")]
 
 OK_STATUSES = ("optimal", "feasible")
+STOP_WAIT_S = 30.0  # after a signal, how long the solver may take to hand back its best plan
 
 
 # --------------------------------------------------------------------------- options and inputs
@@ -248,14 +249,17 @@ def solve_in_thread(solve: Callable[[Any], Any], *, name: str, stop: StopSignals
             display.start()
         err(f"[dim]{name}: solving (Ctrl-C or SIGTERM stops it and keeps the best plan so far)[/]")
         thread.start()
-        cancelled = False
+        stop_by = None
         while not done.wait(0.1):
             if display is not None:
                 display.tick()
-            if stop.stopped and not cancelled:
-                cancelled = True
+            if stop.stopped and stop_by is None:
+                stop_by = time.monotonic() + STOP_WAIT_S
                 err(f"[yellow]{stop.name}[/]: stopping the search, keeping the best plan …")
                 cancel.cancel()
+            if stop_by is not None and time.monotonic() > stop_by:
+                err(f"{stop.name}: the solver did not stop within {STOP_WAIT_S:g} s; nothing written")
+                raise typer.Exit(stop.exit_code)  # its CBC or HiGHS children die with this process
     finally:
         if display is not None:
             display.stop()

@@ -192,7 +192,7 @@ class Worker:
         for run_id, child in list(self.children.items()):
             if child.process.is_alive():
                 continue
-            child.process.join()
+            child.process.join(timeout=5)  # it has exited: this only reaps it
             if child.killed_reason is not None:
                 status, error = child.killed_reason
             else:
