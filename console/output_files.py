@@ -38,8 +38,9 @@ class OutputError(OSError):
         return self.message
 
 
-def is_stdout(path: Union[str, os.PathLike, None]) -> bool:
-    return path is not None and os.fspath(path) == STDOUT
+def is_stdout(path: object) -> bool:
+    """`path` is `-` (standard output); False for None or anything that is not a path."""
+    return isinstance(path, (str, os.PathLike)) and os.fspath(path) == STDOUT
 
 
 def check_target(path: Union[str, os.PathLike]) -> None:

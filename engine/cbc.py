@@ -6,7 +6,9 @@ handle to stop it. So PuLP only writes the model (MPS, plus the warm start)
 and reads the answer back; the bundled `cbc` runs as a child process we own,
 in its own session, its log in a file we read for progress (incumbents, best
 bound). CBC gets its own limit a little before our hard deadline; at
-cancellation or at the deadline it is killed. Measured here: CBC 2.10.3
+cancellation or at the deadline it is killed, and it dies with this process
+(PR_SET_PDEATHSIG); a work folder left by a killed process is swept by the next run
+(its name holds the owner's pid). Measured here: CBC 2.10.3
 ignores SIGINT and writes its solution only when it exits, so a killed run
 has no solution and callers fall back to their warm start. The status comes
 from the solution file's `sol_status`, so a stop at the time limit with an
@@ -15,11 +17,13 @@ incumbent is `feasible`, never `optimal`.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -32,6 +36,8 @@ _NODES = re.compile(r"(-?[\d.e+]+) best solution, best possible (-?[\d.e+]+)")
 _FINAL_BOUND = re.compile(r"^Lower bound:\s+(-?[\d.e+]+)", re.M)
 _CONT = re.compile(r"Continuous objective value is (-?[\d.e+]+)")
 POLL_S = 0.05
+TEMP_PREFIX = "fleetctl-cbc-"   # + the owner's pid + "-": a folder whose owner died is swept
+_OWNED = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-")
 
 
 def import_pulp():
@@ -107,8 +113,12 @@ def run_cbc(prob, timing: CbcTiming, *, threads: int = 1, warm_start: bool = Fal
     pulp = import_pulp()
     from pulp import constants
 
+    if cancel is not None and cancel.cancelled:  # writing the model alone can take seconds
+        return CbcOutcome("unknown", None, None, time.monotonic() - timing.started, "cancelled")
     solver = pulp.COIN_CMD(msg=False, warmStart=warm_start, path=_cbc_path())
-    tmp = tempfile.mkdtemp(prefix="fleetctl-cbc-")
+    sweep_orphan_folders()
+    tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+    _live_folders.add(tmp)
     try:
         mps, sol, mst, log = (os.path.join(tmp, n) for n in ("model.mps", "model.sol", "model.mst", "cbc.log"))
         vs, var_names, con_names, _ = prob.writeMPS(mps, rename=1)
@@ -116,6 +126,8 @@ def run_cbc(prob, timing: CbcTiming, *, threads: int = 1, warm_start: bool = Fal
         if warm_start:
             solver.writesol(mst, prob, vs, var_names, con_names)
             args += ["-mips", mst]
+        if cancel is not None and cancel.cancelled:
+            return CbcOutcome("unknown", None, None, time.monotonic() - timing.started, "cancelled")
         own_limit = max(0.5, timing.stop_at - time.monotonic())   # after writing: a big model takes a while
         args += ["-sec", f"{own_limit:.1f}", "-timeMode", "elapsed", "-threads", str(max(1, threads)),
                  "-solve", "-printingOptions", "all", "-solution", sol]
@@ -137,6 +149,18 @@ def run_cbc(prob, timing: CbcTiming, *, threads: int = 1, warm_start: bool = Fal
         return CbcOutcome(outcome, objective, bound, solve_s, stopped_by, cpu_s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        _live_folders.discard(tmp)
+
+
+_live_folders: set[str] = set()
+
+
+@atexit.register
+def _remove_live_folders() -> None:
+    """A process exiting while a solve thread still runs CBC (e.g. it gave up waiting after a
+    signal) removes that run's folder; CBC itself dies with the process (PR_SET_PDEATHSIG)."""
+    for folder in list(_live_folders):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cbc_path() -> str:
@@ -166,7 +190,7 @@ def _watch(args, log_path, timing: CbcTiming, cancel, on_progress) -> tuple[Opti
     stopped_by, last_event, seen = None, None, 0
     with open(log_path, "w") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_die_with(os.getpid()))
     try:
         while proc.poll() is None:
             time.sleep(POLL_S)
@@ -181,8 +205,67 @@ def _watch(args, log_path, timing: CbcTiming, cancel, on_progress) -> tuple[Opti
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        try:
+            proc.wait(timeout=10)  # SIGKILL: only a process stuck in the kernel outlives this
+        except subprocess.TimeoutExpired:
+            pass
     return stopped_by, proc.returncode
+
+
+def _die_with(parent_pid: int):
+    """preexec_fn: CBC gets SIGKILL when the thread that started it dies, i.e. when this process
+    dies, however it dies (its own session keeps it out of our process group's signals).
+
+    That thread waits in `_watch` for CBC's whole life, so the thread rule of PR_SET_PDEATHSIG
+    never kills a CBC that is still wanted."""
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
+
+    def in_child() -> None:
+        if prctl is not None:
+            prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(70)
+    return in_child
+
+
+def sweep_orphan_folders() -> list[str]:
+    """Remove CBC work folders whose owner process is gone (killed before its cleanup ran).
+
+    Returns the folders removed. A folder of a live process, or of an unknown owner, is kept."""
+    removed = []
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return removed
+    for name in names:
+        m = _OWNED.match(name)
+        if m is None or _pid_alive(int(m.group(1))):
+            continue
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purpose: its cleanup will never run
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _report(log_path, seen, started, on_progress, last_event):

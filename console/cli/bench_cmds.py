@@ -4,19 +4,23 @@
 same fixed-targets problem (seed-style instances, see
 engine/maintenance/formulation_bench.py): CP-SAT, time-indexed MIP and
 time-continuous MIP, per size and horizon. The table goes to stdout, one
-progress line per run to stderr; optional CSV and PNG/SVG plot.
+progress line per run to stderr; optional CSV and PNG/SVG plot (matplotlib: the `bench`
+extra), both written atomically.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
+import io
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from console.cli.apps import bench_app
-from console.cli.common import err, fail, markup_safe
+from console.cli.common import check_output_path, err, fail, markup_safe, write_output
+from console.output_files import is_stdout
 
 FORMULATION_NAMES = ("cp-sat-fixed", "mip-time-indexed", "mip-continuous")  # as in engine.maintenance.formulation_bench
 
@@ -55,10 +59,12 @@ def formulations(
             fail(f"--formulations: unknown {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMULATION_NAMES)}")
     if plot_path is not None and plot_path.suffix.lower() not in (".png", ".svg"):
         fail(f"--plot: {plot_path} must end in .png or .svg")
-    missing = [f"{opt}: directory {p.parent} does not exist" for opt, p in (("--csv", csv_path), ("--plot", plot_path))
-               if p is not None and not p.parent.is_dir()]
-    if missing:
-        fail(missing)
+    if plot_path is not None and not _have_matplotlib():  # before the long run, not after
+        fail("--plot needs matplotlib, which is not installed: pip install 'fleetctl[bench]' (or leave out --plot)")
+    if csv_path is not None and plot_path is not None and csv_path.resolve() == plot_path.resolve():
+        fail("--csv and --plot name the same file")
+    for option, path in (("--csv", csv_path), ("--plot", plot_path)):
+        check_output_path(path, option)
 
     from engine.maintenance.formulation_bench import run
 
@@ -70,13 +76,22 @@ def formulations(
     err(f"[dim]{len(size_list) * len(horizon_list) * len(names)} runs, {time_limit:g} s each at most "
         "(CBC gets a hard deadline a little later)[/]")
     rows = run(size_list, horizon_list, time_limit, formulations=names, seed=seed, on_row=progress)
-    _print_table(rows, time_limit)
+    if not is_stdout(csv_path):  # `--csv -`: stdout holds the CSV alone
+        _print_table(rows, time_limit)
     if csv_path is not None:
         _write_csv(rows, csv_path)
-        err(f"wrote {markup_safe(csv_path)}")
+        if not is_stdout(csv_path):
+            err(f"wrote {markup_safe(csv_path)}")
     if plot_path is not None:
         _plot(rows, plot_path, time_limit)
         err(f"wrote {markup_safe(plot_path)}")
+
+
+def _have_matplotlib() -> bool:
+    try:
+        return importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _fmt(value, spec: str = "") -> str:
@@ -104,11 +119,12 @@ def _print_table(rows, time_limit: float) -> None:
 
 def _write_csv(rows, path: Path) -> None:
     fields = list(rows[0].as_dict()) if rows else ["size"]
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow(r.as_dict())
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r.as_dict())
+    write_output(path, buffer.getvalue(), "--csv")
 
 
 def _plot(rows, path: Path, time_limit: float) -> None:
@@ -148,5 +164,7 @@ def _plot(rows, path: Path, time_limit: float) -> None:
     fig.suptitle("Maintenance with fixed targets (seed-style instances): "
                  "filled dot = proven optimal, hollow square = stopped (feasible or no solution)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    image = io.BytesIO()
+    fig.savefig(image, format=path.suffix.lower().lstrip("."))
     plt.close(fig)
+    write_output(path, image.getvalue(), "--plot")

@@ -168,27 +168,48 @@ def emit_json(obj) -> None:
 
 def check_output_path(path: Optional[Path], option: str = "--out", inputs: tuple = ()) -> None:
     """Fail fast (exit 2) when an output file could never be written, or would overwrite one of the
-    command's `inputs` (its database, snapshot, limits...): checked before any long work."""
-    if path is None:
+    command's `inputs` (its database, snapshot, limits...): checked before any long work.
+    `-` is standard output; an existing target that is not a regular file (FIFO, device) is refused."""
+    from console.output_files import OutputError, check_target, is_stdout
+
+    if path is None or is_stdout(path):
         return
     for source in inputs:
         if source is not None and _same_file(path, Path(source)):
             fail(f"{option} {path}: is also an input of this command; writing there would destroy it")
     if path.is_dir():
         fail(f"{option} {path}: is a directory, give a file name")
+    try:
+        check_target(path)
+    except OutputError as exc:
+        fail(f"{option} {exc}")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         fail(f"{option} {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        fail(f"{option} {path}: permission denied")
+        fail(f"{option} {path}: permission denied", code=EXIT_ERROR)
 
 
-def write_output(path: Path, text: str, option: str = "--out") -> None:
-    """Write a result file; an OS error becomes a one-line message and exit 1, never a traceback."""
+@contextmanager
+def output_errors(option: str = "--out") -> Iterator[None]:
+    """An output that cannot be written: one line naming the option, exit 1 (2 for a target that
+    is not a regular file); the old file is untouched (console.output_files)."""
+    from console.output_files import OutputError
+
     try:
-        path.write_text(text, encoding="utf-8")
+        yield
+    except OutputError as exc:
+        fail(f"{option} {exc}", code=EXIT_USAGE if exc.usage else EXIT_ERROR)
     except OSError as exc:
-        fail(f"cannot write {option} {path}: {exc.strerror or exc}", code=EXIT_ERROR)
+        fail(f"cannot write {option}: {exc.strerror or exc}", code=EXIT_ERROR)
+
+
+def write_output(path: Path, data: str | bytes, option: str = "--out") -> None:
+    """Write a result file atomically (`-`: stdout); a failure is one line and exit 1, never a traceback."""
+    from console.output_files import write_atomic
+
+    with output_errors(option):
+        write_atomic(path, data)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -235,6 +235,7 @@ def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optio
     last_id, started = 0, time.monotonic()
     shown = None  # objective of the last incumbent line printed (a plan stored before we started counts too)
     display = _LiveDisplay(view) if live else None
+    orphan = _WorkerCheck()
     try:
         if display:
             display.start()
@@ -253,6 +254,11 @@ def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optio
                     shown = view.objective
             if view.terminal:
                 break
+            if view.status == "queued" and orphan.no_worker_for(engine) > NO_WORKER_GRACE_S:
+                if display:
+                    display.stop()
+                fail(f"run {run_id} is queued and no worker is running for this database: start one with "
+                     f"`fleetctl worker --db {engine.url.database}`; stopped watching", code=EXIT_ERROR)
             if timeout is not None and time.monotonic() - started > timeout:
                 if display:
                     display.stop()
@@ -266,6 +272,29 @@ def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optio
     if display:
         display.stop()
     return view
+
+
+NO_WORKER_GRACE_S = 10.0  # a queued run with no live worker this long is never going to start
+
+
+class _WorkerCheck:
+    """How long no live worker has served the database (checked at most once a second)."""
+
+    def __init__(self) -> None:
+        self.since: Optional[float] = None
+        self.checked = 0.0
+
+    def no_worker_for(self, engine) -> float:
+        from console.store.runs import live_workers
+
+        now = time.monotonic()
+        if now - self.checked >= 1.0:
+            self.checked = now
+            if live_workers(engine):
+                self.since = None
+            elif self.since is None:
+                self.since = now
+        return 0.0 if self.since is None else now - self.since
 
 
 class _LiveDisplay:

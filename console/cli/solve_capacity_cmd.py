@@ -3,7 +3,8 @@
 Phase i buys reserved instances for the period (the long-term prediction); phase ii
 solves every slot with those counts fixed. Phase ii without --stwp serves the
 problem's own workloads (STWP = LTWP). Exit codes: 0 optimal, feasible or overfull;
-2 bad input; 3 infeasible; 4 no solution in time.
+2 bad input; 3 infeasible; 4 no solution in time; 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP
+(the best solution found so far is written).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import solve_app
-from console.cli.common import (EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, check_output_path, check_time_limit, emit_json, err,
-                                fail, user_errors)
+from console.cli.common import EXIT_OK, check_output_path, check_time_limit, emit_json, err, fail, user_errors, write_output
 from console.cli.common import markup_safe  # user strings (problem and class ids) are data, never markup
-from console.cli.solve_common import exit_code, interrupt_before_solve
+from console.cli.solve_common import StopSignals, exit_code, interrupt_before_solve, solve_in_thread
+from console.output_files import is_stdout
 
 SLOT_TABLE_MAX = 48  # human output lists slots one by one up to this many
 
@@ -54,6 +55,8 @@ def solve_capacity(
     if stwp is not None and phase == "i":
         fail("--stwp is for phase ii (phase i plans over the problem's own workloads)")
     check_time_limit(time_limit)
+    if as_json and is_stdout(out):
+        fail("--out - and --json would both write to standard output: send one of them to a file")
     if not background:
         check_output_path(out, inputs=(file, stwp))
 
@@ -68,10 +71,9 @@ def solve_capacity(
                                    allow_outside_files=allow_outside_files)
 
     from engine.capacity.phase_i import solve_phase_i
-    from engine.capacity.phase_ii import PhaseIIInputError, solve_phase_ii
+    from engine.capacity.phase_ii import solve_phase_ii
     from engine.capacity.reader import read_problems
     from engine.capacity.stwp import stwp_problem as load_stwp
-    from engine.violations import PlanRejected
 
     started = time.perf_counter()
     with interrupt_before_solve(), user_errors():
@@ -80,43 +82,36 @@ def solve_capacity(
         ltwp = problems[problem]
         short = load_stwp(ltwp, stwp, stwp_problem, allow_outside_files=allow_outside_files) if phase == "ii" else None
 
-    try:
-        first = solve_phase_i(ltwp, relaxed=relaxed, time_limit=time_limit)
-        second = None
-        if phase == "ii":
-            if not first.has_solution:
-                err(f"phase i ended {first.status}: no reserved counts to fix for phase ii")
-            else:
-                left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - started))
-                try:
-                    second = solve_phase_ii(short, first, time_limit=left)
-                except PhaseIIInputError as exc:
-                    fail(str(exc))
-    except PlanRejected as exc:
-        err(f"[bold red]solver bug[/]: {markup_safe(exc)}")
-        raise typer.Exit(EXIT_ERROR) from None
-    except KeyboardInterrupt:
-        err("interrupted: no solution written")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    def solve(cancel):
+        first = solve_phase_i(ltwp, relaxed=relaxed, time_limit=time_limit, cancellation=cancel)
+        if phase != "ii" or cancel.cancelled:
+            return first, None
+        if not first.has_solution:
+            err(f"phase i ended {first.status}: no reserved counts to fix for phase ii")
+            return first, None
+        left = None if time_limit is None else max(0.1, time_limit - (time.perf_counter() - started))
+        return first, solve_phase_ii(short, first, time_limit=left, cancellation=cancel)
 
-    status = first.status if second is None else second.status
-    if out is not None and first.has_solution:
-        from engine.capacity.writer import write_solution
+    with StopSignals() as stop:
+        first, second = solve_in_thread(solve, name="capacity-solve", stop=stop)
+        status = first.status if second is None else second.status
+        if out is not None and first.has_solution:
+            from engine.capacity.writer import dump_yaml, solution_document
 
-        try:
-            write_solution(out, first, second)
-        except OSError as exc:
-            fail(f"cannot write --out {out}: {exc.strerror or exc}", code=EXIT_ERROR)
-    elif out is not None:
-        err(f"no solution to write to {markup_safe(out)} (status {status})")
+            write_output(out, dump_yaml(solution_document(first, second)))
+        elif out is not None:
+            err(f"no solution to write to {markup_safe(out)} (status {status}); the file was left as it was")
 
-    if as_json:
-        emit_json(_result_json(first, second, status, phase))
-    else:
-        _print_human(first, second, status)
-    code = _exit_code(status)
-    if code != EXIT_OK:
-        raise typer.Exit(code)
+        if as_json:
+            emit_json(_result_json(first, second, status, phase))
+        elif not is_stdout(out):  # stdout already holds the solution
+            _print_human(first, second, status)
+        if stop.stopped:
+            err(f"{stop.name}: stopped; the best solution found so far is kept")
+            raise typer.Exit(stop.exit_code)
+        code = _exit_code(status)
+        if code != EXIT_OK:
+            raise typer.Exit(code)
 
 
 def _result_json(first, second, status: str, phase: str) -> dict:

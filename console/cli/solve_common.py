@@ -7,14 +7,16 @@ current fleet) and the limits (--limits FILE or --limit-set NAME), queue it for 
 plan's status to an exit code: 0 ok, 1 error, 2 bad input, 3 infeasible, 4 no plan in time,
 130 interrupted.
 
-The solve runs in a thread while the main thread waits on an Event in a short loop, so Ctrl-C
-reaches Python: it stops the search (the solver keeps its best plan) and the command exits 130.
-(CP-SAT swallows SIGINT when it runs in the main thread, and Thread.join() lost the result —
-NOTES.md.)
+The solve runs in a thread while the main thread waits on an Event in a short loop, so a signal
+reaches Python: SIGINT, SIGTERM or SIGHUP stops the search (the solver keeps its best plan), the
+plan is written, and the command exits 128 + the signal (130, 143, 129). (CP-SAT swallows SIGINT
+when it runs in the main thread, and Thread.join() lost the result — NOTES.md; every CpSolver
+leaves signals alone, engine.cp_solver.)
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -48,6 +50,7 @@ TimeLimitOption = Annotated[Optional[float], typer.Option("--time-limit", help="
 WorkersOption = Annotated[Optional[int], typer.Option("--workers", help="Solver threads (default: the limits' solve.workers, else all cores).")]
 
 OK_STATUSES = ("optimal", "feasible")
+STOP_WAIT_S = 30.0  # after a signal, how long the solver may take to hand back its best plan
 
 
 # --------------------------------------------------------------------------- options and inputs
@@ -78,14 +81,20 @@ def input_paths(db: Optional[Path], snapshot_file: Optional[Path], limits_file: 
 
 def check_outputs(outputs: dict[str, Any], inputs: tuple, background: bool) -> None:
     """Before any long work: with --background nothing is written here (the plan is stored with
-    the run); otherwise every output file must be writable, distinct, and not an input."""
+    the run); otherwise every output file must be writable, distinct, and not an input, and at
+    most one output (--json, or a file given as `-`) goes to stdout."""
     given = [name for name, value in outputs.items() if value]
     if background:
         if given:
             fail(f"{', '.join(given)} cannot be used with --background: the plan is stored with the run "
                  f"(fetch it with `fleetctl runs show ID --json`)")
         return
-    files = {name: value for name, value in outputs.items() if isinstance(value, Path)}
+    from console.output_files import is_stdout
+
+    to_stdout = [name for name, value in outputs.items() if value is True or is_stdout(value)]
+    if len(to_stdout) > 1:
+        fail(f"{' and '.join(to_stdout)} would both write to standard output: send one of them to a file")
+    files = {name: value for name, value in outputs.items() if isinstance(value, Path) and not is_stdout(value)}
     for name, path in files.items():
         check_output_path(path, name, inputs=inputs)
     seen: dict[Path, str] = {}
@@ -170,11 +179,53 @@ def queue_background(kind: str, db: Optional[Path], inputs: SolveInputs, options
 # --------------------------------------------------------------------------- the solve
 
 
-def solve_in_thread(solve: Callable[[Any], Any], *, name: str, display=None) -> tuple[Any, bool]:
-    """Run `solve(cancel)` in a thread; returns (its plan, whether Ctrl-C stopped it).
+class StopSignals:
+    """SIGINT, SIGTERM and SIGHUP, from the solve until the command ends: a request to stop.
 
-    Ctrl-C cancels the search (the solver returns its best plan so far); a second Ctrl-C
-    while it stops is ignored. A solver exception becomes a one-line error (see report_error)."""
+    The handler only records the first signal (nothing is raised at a random point, so an
+    output being written is finished, atomically); the solve loop turns it into a cancel, the
+    solver returns its best plan, the command writes it and exits 128 + the signal's number
+    (130, 143, 129). SIGTERM is the polite stop of service managers; SIGHUP a closed terminal.
+    Further signals while it stops are ignored. Handlers are restored on exit."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._old: dict = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            for sig in self.SIGNALS:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+    def _handle(self, signum, _frame) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+    @property
+    def stopped(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else ""
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum if self.signum is not None else EXIT_OK
+
+
+def solve_in_thread(solve: Callable[[Any], Any], *, name: str, stop: StopSignals, display=None) -> Any:
+    """Run `solve(cancel)` in a thread and return its plan; a signal (see StopSignals) cancels the
+    search and the solver returns its best plan so far. A solver exception becomes a one-line
+    error (see report_error). Prints a "solving" line on stderr once the solver runs."""
     from engine.progress import Cancellation
 
     cancel = Cancellation()
@@ -190,39 +241,31 @@ def solve_in_thread(solve: Callable[[Any], Any], *, name: str, display=None) -> 
             done.set()
 
     thread = threading.Thread(target=work, name=name, daemon=True)
-    interrupted = False
+    if stop.stopped:  # a signal while the inputs were read
+        err(f"{stop.name}: stopped before the solve started; nothing written")
+        raise typer.Exit(stop.exit_code)
     try:
         if display is not None:
             display.start()
+        err(f"[dim]{name}: solving (Ctrl-C or SIGTERM stops it and keeps the best plan so far)[/]")
         thread.start()
-    except KeyboardInterrupt:
-        if thread.ident is None:  # the solver never started
+        stop_by = None
+        while not done.wait(0.1):
             if display is not None:
-                display.stop()
-            err("interrupted before the solve started; nothing written")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        interrupted = _cancel(cancel)
-    try:
-        while not done.is_set():
-            try:
-                done.wait(0.1)
-                if display is not None:
-                    display.tick()
-            except KeyboardInterrupt:
-                if not interrupted:
-                    interrupted = _cancel(cancel)
+                display.tick()
+            if stop.stopped and stop_by is None:
+                stop_by = time.monotonic() + STOP_WAIT_S
+                err(f"[yellow]{stop.name}[/]: stopping the search, keeping the best plan …")
+                cancel.cancel()
+            if stop_by is not None and time.monotonic() > stop_by:
+                err(f"{stop.name}: the solver did not stop within {STOP_WAIT_S:g} s; nothing written")
+                raise typer.Exit(stop.exit_code)  # its CBC or HiGHS children die with this process
     finally:
         if display is not None:
             display.stop()
     if "error" in box:
         report_error(box["error"])
-    return box.get("plan"), interrupted
-
-
-def _cancel(cancel) -> bool:
-    err("[yellow]interrupted[/]: stopping the search, keeping the best plan …")
-    cancel.cancel()
-    return True
+    return box.get("plan")
 
 
 def report_error(exc: BaseException) -> None:
@@ -246,9 +289,9 @@ def exit_code(status: str, ok: tuple[str, ...] = OK_STATUSES) -> int:
     return EXIT_NO_PLAN
 
 
-def finish(status: str, interrupted: bool) -> None:
-    """Exit with the code of a solve that produced a plan with `status`."""
-    raise typer.Exit(EXIT_INTERRUPTED if interrupted else exit_code(status))
+def finish(status: str, stop: StopSignals) -> None:
+    """Exit with the code of a solve that produced a plan with `status` (128 + signal when stopped)."""
+    raise typer.Exit(stop.exit_code if stop.stopped else exit_code(status))
 
 
 # --------------------------------------------------------------------------- human output

@@ -1,14 +1,15 @@
 """`fleetctl solve maintenance`: a headless maintenance solve.
 
 Results on stdout (a summary table, or the plan JSON with --json); progress and
-diagnostics on stderr. Ctrl-C stops the search, keeps the best plan (still written),
-exit 130. The plumbing shared with the other solve commands (inputs, outputs,
+diagnostics on stderr. Ctrl-C (SIGTERM, SIGHUP) stops the search, keeps the best plan
+(still written), exit 130 (143, 129). The plumbing shared with the other solve commands (inputs, outputs,
 --background, the solve thread, exit codes) is in console.cli.solve_common.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,12 +17,13 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import solve_app
-from console.cli.common import EXIT_ERROR, DbOption, emit_json, fail, write_output
+from console.cli.common import DbOption, emit_json, fail, output_errors, write_output
 from console.cli.solve_common import (
     LimitSetOption,
     LimitsOption,
     LiveProgress,
     SnapshotOption,
+    StopSignals,
     TimeLimitOption,
     WorkersOption,
     check_outputs,
@@ -35,6 +37,7 @@ from console.cli.solve_common import (
     read_inputs,
     solve_in_thread,
 )
+from console.output_files import is_stdout
 
 
 @solve_app.command("maintenance")
@@ -69,24 +72,23 @@ def solve_maintenance_cmd(
             queue_background("maintenance", db, inputs, {"solver": solver, "time_limit_s": time_limit, "workers": workers})
 
     display = LiveProgress(limit_s, objective="makespan")
-    plan, interrupted = solve_in_thread(
-        lambda cancel: solve_maintenance(snap, lim, solver=solver, time_limit_s=limit_s, workers=workers,
-                                         on_progress=display.update, cancel=cancel),
-        name="solve-maintenance", display=display)
+    with StopSignals() as stop:
+        plan = solve_in_thread(
+            lambda cancel: solve_maintenance(snap, lim, solver=solver, time_limit_s=limit_s, workers=workers,
+                                             on_progress=display.update, cancel=cancel),
+            name="solve-maintenance", stop=stop, display=display)
 
-    document = plan.model_dump(mode="json", exclude_none=True)
-    if out is not None:
-        write_output(out, json.dumps(document, indent=2) + "\n")
-    if csv_path is not None:
-        try:
-            write_runbook(plan, csv_path)
-        except OSError as exc:
-            fail(f"cannot write --csv {csv_path}: {exc.strerror or exc}", code=EXIT_ERROR)
-    if as_json:
-        emit_json(document)
-    else:
-        _summary(plan, interrupted)
-    finish(plan.status, interrupted)
+        document = plan.model_dump(mode="json", exclude_none=True)
+        if out is not None:
+            write_output(out, json.dumps(document, indent=2) + "\n")
+        if csv_path is not None:
+            with output_errors("--csv"):
+                write_runbook(plan, csv_path)
+        if as_json:
+            emit_json(document)
+        elif not (is_stdout(out) or is_stdout(csv_path)):  # stdout already holds the file
+            _summary(plan, stop.stopped)
+        finish(plan.status, stop)
 
 
 def runbook_rows(plan) -> list[dict]:
@@ -102,12 +104,16 @@ def runbook_rows(plan) -> list[dict]:
 
 
 def write_runbook(plan, path: Path) -> None:
+    """The runbook CSV, written atomically (console.output_files)."""
+    from console.output_files import write_atomic
+
     fields = ["step", "start", "end", "action", "vm", "source", "target", "host"]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for row in runbook_rows(plan):
-            writer.writerow({k: row[k] for k in fields})
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for row in runbook_rows(plan):
+        writer.writerow({k: row[k] for k in fields})
+    write_atomic(path, buffer.getvalue())
 
 
 def _summary(plan, interrupted: bool) -> None:

@@ -3,7 +3,8 @@
 solve placement: where pending VMs go (min_hosts, balance) or how to repack the
 fleet with a move budget (rebalance). Progress on stderr, the result on stdout.
 Exit codes (as maintenance): 0 optimal/feasible, 1 solver error, 2 bad input,
-3 infeasible, 4 no plan in time, 130 interrupted (the best plan so far is kept).
+3 infeasible, 4 no plan in time, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (the best plan so
+far is kept and written).
 
 import-vbp: a VPSolver vector-packing file → a snapshot of pending VMs and
 identical empty hosts, so published benchmark sets run through the solvers.
@@ -20,12 +21,13 @@ import typer
 
 from console.cli.apps import app, solve_app
 from console.cli.common import markup_safe  # user strings (ids, file names) are data, never markup
-from console.cli.common import EXIT_INTERRUPTED, DbOption, check_output_path, emit_json, err, fail, user_errors, write_output
+from console.cli.common import EXIT_ERROR, DbOption, check_output_path, emit_json, err, fail, user_errors, write_output
 from console.cli.solve_common import (
     LimitSetOption,
     LimitsOption,
     ProgressLines,
     SnapshotOption,
+    StopSignals,
     TimeLimitOption,
     WorkersOption,
     check_outputs,
@@ -39,6 +41,7 @@ from console.cli.solve_common import (
     read_inputs,
     solve_in_thread,
 )
+from console.output_files import is_stdout
 
 SHOWN_ROWS = 30  # human output lists this many assignments / moves
 
@@ -92,25 +95,28 @@ def solve_placement_cmd(
         from engine.placement.solve import solve_placement
 
     display = ProgressLines()
-    plan, interrupted = solve_in_thread(
-        lambda cancel: solve_placement(snapshot, limits, solver=solver.value, objective=chosen, time_limit_s=time_limit,
-                                       workers=workers, on_progress=display.update, cancel=cancel, max_moves=max_moves),
-        name="placement-solve", display=display)
-    if plan is None:
-        err("interrupted before any plan was found")
-        raise typer.Exit(EXIT_INTERRUPTED)
+    with StopSignals() as stop:
+        plan = solve_in_thread(
+            lambda cancel: solve_placement(snapshot, limits, solver=solver.value, objective=chosen,
+                                           time_limit_s=time_limit, workers=workers, on_progress=display.update,
+                                           cancel=cancel, max_moves=max_moves),
+            name="placement-solve", stop=stop, display=display)
+        if plan is None:
+            err(f"{stop.name or 'stopped'}: no plan had been found yet; nothing written")
+            raise typer.Exit(stop.exit_code if stop.stopped else EXIT_ERROR)
 
-    document = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if out is not None:
-        write_output(out, json.dumps(document, indent=2) + "\n")
-        err(f"plan written to {markup_safe(out)}")
-    if as_json:
-        emit_json(document)
-    else:
-        _print_human(plan, snapshot, limits)
-    if interrupted:
-        err("interrupted: the best plan found so far is shown")
-    finish(plan.status, interrupted)
+        document = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if out is not None:
+            write_output(out, json.dumps(document, indent=2) + "\n")
+            if not is_stdout(out):
+                err(f"plan written to {markup_safe(out)}")
+        if as_json:
+            emit_json(document)
+        elif not is_stdout(out):  # stdout already holds the plan
+            _print_human(plan, snapshot, limits)
+        if stop.stopped:
+            err(f"{stop.name}: the best plan found so far is shown")
+        finish(plan.status, stop)
 
 
 def _print_human(plan, snapshot, limits) -> None:

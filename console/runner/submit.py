@@ -33,13 +33,24 @@ def _side_file(db: str | Path, suffix: str) -> Path:
     return Path(tempfile.gettempdir()) / f"fleetctl-{digest}{suffix}"
 
 
+SPAWN_LOCK_WAIT_S = 60.0
+
+
 @contextmanager
 def _spawn_lock(db: str | Path) -> Iterator[None]:
     """Serialise check-then-spawn across processes so two callers do not both spawn."""
     path = _side_file(db, ".worker-spawn.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        deadline = time.monotonic() + SPAWN_LOCK_WAIT_S
+        while True:  # the holder only checks the workers table and starts a process: seconds at most
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another process has held {path} for {SPAWN_LOCK_WAIT_S:g} s") from None
+                time.sleep(0.05)
         try:
             yield
         finally:

@@ -192,11 +192,15 @@ class Worker:
         for run_id, child in list(self.children.items()):
             if child.process.is_alive():
                 continue
-            child.process.join()
+            child.process.join(timeout=5)  # it has exited: this only reaps it
             if child.killed_reason is not None:
                 status, error = child.killed_reason
             else:
                 status, error = "failed", _exit_reason(child.process.exitcode)
+            if child.process.exitcode != 0:  # killed: its CBC died with it (PR_SET_PDEATHSIG), not its files
+                from engine.cbc import sweep_orphan_folders
+
+                sweep_orphan_folders()
             # A no-op when the executor recorded its own outcome (the run is no longer running).
             if finish_run(self.engine, run_id, status, error=error, expect_pid=self.pid):
                 self.log(f"worker {self.pid}: run {run_id} {status}: {error}")

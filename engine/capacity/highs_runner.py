@@ -3,8 +3,9 @@
 highspy cannot be imported next to ortools (NOTES.md), and a solver's own time limit
 is not a deadline, so every solve goes to `highs_worker.py` in a child process.
 Workers are kept and reused (starting one costs an interpreter plus numpy and
-highspy); a worker that overruns its deadline, dies, or whose caller cancels, is
-killed and replaced next time.
+highspy); a worker that overruns its deadline or dies is killed and replaced next
+time. A cancel asks the worker to stop (SIGUSR1) and hand back its best solution
+so far; one that does not within STOP_GRACE_S is killed.
 
 The parent and the worker talk over two dedicated pipes passed as file descriptors,
 never over stdin/stdout: highspy 1.16 prints a banner to fd 1 (NOTES.md), and any
@@ -18,12 +19,13 @@ import atexit
 import os
 import pickle
 import select
+import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from engine.capacity.linear import LinearModel
 from engine.progress import Cancellation
@@ -32,7 +34,8 @@ WORKER = Path(__file__).with_name("highs_worker.py")
 GRACE_S = 10.0             # HiGHS's own time limit is not a deadline: it gets this much longer
 NO_LIMIT_DEADLINE_S = 6 * 3600.0  # a solve with no time limit still ends (a live but stuck worker)
 START_DEADLINE_S = 120.0   # handing the job over (the worker is importing numpy and highspy meanwhile)
-SLICE_S = 0.5              # how often a wait checks that the worker is alive
+SLICE_S = 0.25             # how often a wait checks that the worker is alive, and for a cancel
+STOP_GRACE_S = 15.0        # after a cancel, how long the worker may take to hand back its best solution
 CLOSE_WAIT_S = 5.0
 
 
@@ -102,19 +105,30 @@ class _Worker:
                 except OSError:
                     pass
 
-    def call(self, job: dict, timeout: float) -> dict:
-        """Send `job`, wait for the reply; _Timeout after `timeout` s, SolverFailure if the worker dies."""
+    def call(self, job: dict, timeout: float, cancellation: Optional[Cancellation] = None) -> dict:
+        """Send `job`, wait for the reply; _Timeout after `timeout` s, SolverFailure if the worker dies.
+
+        On a cancel the worker is asked (SIGUSR1) to stop and reply with what it has: a MIP's
+        incumbent. It then gets STOP_GRACE_S more at most."""
         data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         started = time.monotonic()
-        self._write(len(data).to_bytes(8, "little") + data, started + max(timeout, START_DEADLINE_S))
-        deadline = started + timeout
-        head = self._read(8, deadline)
-        return pickle.loads(self._read(int.from_bytes(head, "little"), deadline))
+        self.cancellation, self.stop_asked = cancellation, False
+        self.deadline = started + max(timeout, START_DEADLINE_S)
+        self._write(len(data).to_bytes(8, "little") + data)
+        self.deadline = min(self.deadline, started + timeout)
+        head = self._read(8)
+        return pickle.loads(self._read(int.from_bytes(head, "little")))
 
-    def _wait_for(self, fd: int, writing: bool, deadline: float) -> None:
-        """Until `fd` is ready, in slices, checking the worker is alive; _Timeout at the deadline."""
+    def _wait_for(self, fd: int, writing: bool) -> None:
+        """Until `fd` is ready, in slices, checking the worker is alive and for a cancel;
+        _Timeout at the deadline."""
         while True:
-            left = deadline - time.monotonic()
+            if self.cancellation is not None and self.cancellation.cancelled and not self.stop_asked:
+                self.stop_asked = True
+                self.deadline = min(self.deadline, time.monotonic() + STOP_GRACE_S)
+                if self.alive:
+                    self.proc.send_signal(signal.SIGUSR1)
+            left = self.deadline - time.monotonic()
             if left <= 0:
                 raise _Timeout()
             r, w, _ = select.select([] if writing else [fd], [fd] if writing else [], [], min(left, SLICE_S))
@@ -123,24 +137,24 @@ class _Worker:
             if not self.alive:
                 raise SolverFailure(f"HiGHS worker exited (code {self.proc.returncode})")
 
-    def _write(self, data: bytes, deadline: float) -> None:
+    def _write(self, data: bytes) -> None:
         if self.job_w is None:
             raise SolverFailure("HiGHS worker is closed")
         view = memoryview(data)
         while view:
-            self._wait_for(self.job_w, True, deadline)
+            self._wait_for(self.job_w, True)
             try:
                 n = os.write(self.job_w, view[: 1 << 20])
             except BlockingIOError:
                 continue
             view = view[n:]
 
-    def _read(self, n: int, deadline: float) -> bytes:
+    def _read(self, n: int) -> bytes:
         if self.reply_r is None:
             raise SolverFailure("HiGHS worker is closed")
         chunks, got = [], 0
         while got < n:
-            self._wait_for(self.reply_r, False, deadline)
+            self._wait_for(self.reply_r, False)
             chunk = os.read(self.reply_r, min(n - got, 1 << 20))
             if not chunk:
                 raise SolverFailure(f"HiGHS worker exited (code {self.proc.poll()})")
@@ -223,11 +237,8 @@ def _run(job: dict, n: int, time_limit, cancellation, threads) -> list[dict]:
     if cancellation is not None and cancellation.cancelled:
         return [unknown_result() for _ in range(n)]
     worker = _take()
-    busy = [True]  # the hook must not kill this worker once it is back in the pool
-    if cancellation is not None:
-        cancellation.on_cancel(_killer(worker, busy))
     try:
-        reply = worker.call(job, deadline_s(time_limit))
+        reply = worker.call(job, deadline_s(time_limit), cancellation)
     except _Timeout:
         worker.kill()
         return [unknown_result() for _ in range(n)]
@@ -239,15 +250,7 @@ def _run(job: dict, n: int, time_limit, cancellation, threads) -> list[dict]:
     except BaseException:  # KeyboardInterrupt mid-solve: the worker's state is unknown
         worker.kill()
         raise
-    busy[0] = False
     _give_back(worker)
     if "error" in reply:
         raise SolverFailure(f"HiGHS worker error: {reply['error']}")
     return reply["results"]
-
-
-def _killer(worker: _Worker, busy: list) -> Callable[[], None]:
-    def kill() -> None:
-        if busy[0] and worker.alive:
-            worker.proc.kill()  # the waiting thread sees the pipe close and reaps it
-    return kill

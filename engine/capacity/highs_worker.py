@@ -5,7 +5,8 @@ Runs as a script in its own process because highspy and ortools cannot share one
 (NOTES.md). It imports only numpy and highspy. stdout is never the channel: fd 1 is
 pointed at /dev/null before anything is imported (highspy 1.16 prints a banner there,
 NOTES.md). HiGHS logging is off and no log file is written. Every model shares one
-deadline: models not reached in time come back with status "unknown".
+deadline: models not reached in time come back with status "unknown". SIGUSR1 stops the
+current job early the same way, a MIP keeping its incumbent.
 
     python -I highs_worker.py JOB_FD REPLY_FD PARENT_PID
 """
@@ -14,14 +15,22 @@ from __future__ import annotations
 
 import os
 
-if __name__ == "__main__":  # before any import that might print
+import signal  # noqa: E402
+import threading  # noqa: E402
+
+# SIGUSR1 from the parent: stop the current job, keep the best solution found so far (HiGHS
+# returns its incumbent when a callback asks it to interrupt); the next job starts afresh.
+# (A plain flag: Event.set() in a signal handler can deadlock on the Event's own lock.)
+STOP = {"set": False}
+
+if __name__ == "__main__":  # before any import that might print, or take long
     _null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(_null, 1)
     os.close(_null)
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: STOP.update(set=True))
 
 import pickle  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -45,12 +54,28 @@ def _status(h, highspy) -> tuple[str, bool]:
     return ("feasible" if has_solution else "unknown"), has_solution
 
 
+def _interruptible(h, highspy) -> None:
+    """Let STOP end a MIP with its incumbent. (The callback runs Python in this, the main,
+    thread, which is also where the SIGUSR1 handler that sets STOP gets to run.)"""
+    def check(_kind, _message, _data_out, data_in, _user) -> None:
+        if STOP["set"]:
+            data_in.user_interrupt = True
+
+    h.setCallback(check, None)
+    h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+
+
+def _unknown() -> dict:
+    return {"status": "unknown", "x": None, "objective": None, "bound": None, "seconds": 0.0}
+
+
 def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy) -> dict:
     t0 = time.perf_counter()
     inf = highspy.kHighsInf
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
+    _interruptible(h, highspy)
     if np.isfinite(time_left):
         h.setOptionValue("time_limit", max(time_left, 0.01))
     h.setOptionValue("mip_rel_gap", mip_rel_gap)
@@ -72,7 +97,7 @@ def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy)
             result["bound"] = float(h.getInfo().mip_dual_bound)
         else:
             result["bound"] = result["objective"] if status == "optimal" else None
-    if status == "optimal" and m.get("then_minimize") is not None:
+    if status == "optimal" and m.get("then_minimize") is not None and not STOP["set"]:
         # Lexicographic second stage: keep the first objective at its optimum, minimise the second.
         first = result["objective"]
         tol = max(m["lex_tolerance"] * abs(first), 1e-7)
@@ -81,6 +106,7 @@ def _solve(m: dict, time_left: float, mip_rel_gap: float, threads: int, highspy)
         h2 = highspy.Highs()
         for key in ("output_flag", "log_to_console"):
             h2.setOptionValue(key, False)
+        _interruptible(h2, highspy)
         stage1 = time.perf_counter() - t0
         left2 = time_left - stage1
         # The second stage only breaks ties: by default it gets at most twice stage 1's time.
@@ -113,8 +139,8 @@ def _solve_rhs_batch(batch: dict, deadline, mip_rel_gap: float, threads: int, hi
     h = None
     for lower, upper in zip(batch["lower"], batch["upper"]):
         left = (deadline - time.perf_counter()) if deadline else float("inf")
-        if left <= 0:
-            results.append({"status": "unknown", "x": None, "objective": None, "bound": None, "seconds": 0.0})
+        if left <= 0 or STOP["set"]:
+            results.append(_unknown())
             continue
         t0 = time.perf_counter()
         if h is None:
@@ -141,6 +167,7 @@ def _make_highs(m: dict, mip_rel_gap: float, threads: int, highspy):
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
+    _interruptible(h, highspy)
     h.setOptionValue("mip_rel_gap", mip_rel_gap)
     h.setOptionValue("mip_abs_gap", 1e-7)
     if threads:
@@ -183,6 +210,7 @@ def _to_lp(m: dict, cost, maximize: bool, highspy, extra_row=None):
 
 
 def run_job(job: dict, highspy) -> list[dict]:
+    STOP["set"] = False
     deadline = time.perf_counter() + job["time_limit"] if job.get("time_limit") else None
     gap, threads = job.get("mip_rel_gap", 0.0), job.get("threads", 0)
     if "rhs_batch" in job:
@@ -190,8 +218,8 @@ def run_job(job: dict, highspy) -> list[dict]:
     results = []
     for m in job["models"]:
         left = (deadline - time.perf_counter()) if deadline else float("inf")
-        if deadline and left <= 0:
-            results.append({"status": "unknown", "x": None, "objective": None, "bound": None, "seconds": 0.0})
+        if (deadline and left <= 0) or STOP["set"]:
+            results.append(_unknown())
             continue
         results.append(_solve(m, left, gap, threads, highspy))
     return results

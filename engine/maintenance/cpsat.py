@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
+from engine.cp_solver import new_cp_solver, solve_cancellable
 from engine.maintenance.problem import RESOURCES, Problem
 from engine.maintenance.schedule import Schedule
 from engine.progress import Cancellation, ProgressCallback, ProgressEvent
@@ -440,20 +441,11 @@ def solve_cpsat(
 
     def run(deadline_s: float, makespan_phase: bool = True) -> tuple[object, int, Callback]:
         callback = Callback(makespan_phase)
-        solver = cp_model.CpSolver()
+        solver = new_cp_solver()
         _parameters(solver, deadline_s, workers, seed)
         if makespan_phase:  # the polish phase's bounds are on total completion, not the makespan
             solver.best_bound_callback = progress.new_bound
-        if cancel is not None:
-            if cancel.cancelled:
-                return solver, cp_model.UNKNOWN, callback
-            cancel.on_cancel(solver.stop_search)
-        try:
-            status = solver.Solve(mm.model, callback)
-        finally:
-            if cancel is not None:
-                cancel.remove(solver.stop_search)
-        return solver, status, callback
+        return solver, solve_cancellable(solver, mm.model, callback, cancel), callback
 
     remaining = time_limit_s - (time.monotonic() - t0)
     solver, status, _ = run(remaining)

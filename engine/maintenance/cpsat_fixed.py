@@ -13,6 +13,7 @@ import math
 import time
 from typing import Optional
 
+from engine.cp_solver import new_cp_solver, solve_cancellable
 from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult, Precedence
 from engine.maintenance.formulation import Rules
 from engine.progress import Cancellation, ProgressCallback, ProgressEvent
@@ -76,19 +77,13 @@ def solve(problem: FixedTargetsProblem, *, time_limit_s: float, threads: int = 1
     if initial is not None:
         built.hint(initial)
     build_s = time.monotonic() - t0
-    solver = cp_model.CpSolver()
+    solver = new_cp_solver()
     solver.parameters.max_time_in_seconds = max(0.1, time_limit_s - build_s)
     solver.parameters.num_workers = max(1, threads)
     solver.parameters.use_overload_checker_in_cumulative = True
     solver.parameters.use_timetable_edge_finding_in_cumulative = True
     callback = _progress_callback(on_progress, t0) if on_progress is not None else None
-    if cancel is not None:
-        cancel.on_cancel(solver.stop_search)
-    try:
-        code = solver.solve(built.model, callback)
-    finally:
-        if cancel is not None:
-            cancel.remove(solver.stop_search)
+    code = solve_cancellable(solver, built.model, callback, cancel)
     status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
               cp_model.INFEASIBLE: "infeasible"}.get(code, "unknown")
     starts = {j: solver.value(v) for j, v in built.start.items()} if status in ("optimal", "feasible") else None

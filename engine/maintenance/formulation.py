@@ -10,10 +10,26 @@ each model file keeps only its own math.
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Optional
 
 from engine.maintenance.fixed_targets import Cumulative, FixedTargetsProblem, FormulationResult, Precedence
 from engine.progress import Cancellation, ProgressCallback
+
+
+# The cancellation of the solve building a model in this thread: a big MIP takes tens of
+# seconds to build (NOTES.md), and a Ctrl-C or SIGTERM must not wait for that.
+BUILD_CANCEL: ContextVar[Optional[Cancellation]] = ContextVar("BUILD_CANCEL", default=None)
+
+
+class BuildCancelled(Exception):
+    """The solve was cancelled while its model was being built."""
+
+
+def stop_if_cancelled() -> None:
+    cancel = BUILD_CANCEL.get()
+    if cancel is not None and cancel.cancelled:
+        raise BuildCancelled()
 
 
 class Rules:
@@ -62,10 +78,13 @@ class Rules:
     def _precedences(self, rule: str) -> None:
         for k, p in enumerate(self.problem.precedences):
             if p.rule == rule:
+                if k % 256 == 0:
+                    stop_if_cancelled()
                 self.precedence(k, p)
 
     def _cumulatives(self, rule: str) -> None:
         for c in self.problem.binding_cumulatives(rule):   # one that never binds is left out
+            stop_if_cancelled()
             self.cumulative(c)
 
     # ------------------------------------------------------------------ the model's own math
@@ -95,7 +114,14 @@ def solve_mip(name: str, model_class, problem: FixedTargetsProblem, *, time_limi
     from engine.cbc import CbcTiming, run_cbc
 
     t0, c0 = time.monotonic(), time.process_time()
-    model = model_class(problem)
+    token = BUILD_CANCEL.set(cancel)
+    try:
+        model = model_class(problem)
+    except BuildCancelled:  # the caller's warm start stands
+        return FormulationResult(name, "unknown", None, None, None, 0, 0, time.monotonic() - t0, 0.0, "cancelled",
+                                 time.process_time() - c0)
+    finally:
+        BUILD_CANCEL.reset(token)
     warm = model.warm_start(initial) if initial is not None else False
     build_s, build_cpu = time.monotonic() - t0, time.process_time() - c0
     out = run_cbc(model.prob, CbcTiming.budget(max(0.5, time_limit_s - build_s)), threads=threads,

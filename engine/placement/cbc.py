@@ -40,7 +40,7 @@ def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, 
               cancel: Optional[Cancellation] = None) -> CbcResult:
     deadline = time.monotonic() + time_limit_s
     try:
-        model = MipModel(p, deadline - GRACE_S)
+        model = MipModel(p, deadline - GRACE_S, cancel)
     except BuildTimeout:
         return CbcResult(None, "unknown")
     if warm is not None:
@@ -56,10 +56,10 @@ def solve_cbc(p: PlacementProblem, warm: Optional[Assign], time_limit_s: float, 
 
 
 class MipModel:
-    def __init__(self, p: PlacementProblem, deadline: Optional[float] = None):
+    def __init__(self, p: PlacementProblem, deadline: Optional[float] = None, cancel: Optional[Cancellation] = None):
         pulp = import_pulp()
 
-        self.p = p
+        self.p, self.cancel = p, cancel
         self.prob = pulp.LpProblem("placement", pulp.LpMinimize)
         self.x = {(i, r): self.prob.add_variable(f"x_{i}_{r}", cat="Binary")
                   for i, r in candidate_pairs(p, self._fits_alone, deadline)}
@@ -77,13 +77,21 @@ class MipModel:
         """Item i's demand fits receiver r's free capacity (with a relative tolerance)."""
         return all(a <= f + 1e-9 * max(1.0, f) for a, f in zip(self.p.items[i].demand, self.p.receivers[r].free))
 
+    def _stop_if_cancelled(self) -> None:
+        """Building a big model takes seconds (NOTES.md): a cancel ends it, the warm start stands."""
+        if self.cancel is not None and self.cancel.cancelled:
+            raise BuildTimeout()
+
     def add_assignment(self) -> None:
         for i, recvs in enumerate(self.by_item):
+            if i % 100 == 0:
+                self._stop_if_cancelled()
             self.prob += sum(self.x[i, r] for r in recvs) == 1, f"assign_{i}"
 
     def add_capacity(self) -> None:
         """load ≤ free × y: an unused receiver holds nothing."""
         for r, items in enumerate(self.by_recv):
+            self._stop_if_cancelled()
             free = self.p.receivers[r].free
             for d in range(self.p.dims):
                 terms = [(self.p.items[i].demand[d], self.x[i, r]) for i in items if self.p.items[i].demand[d] > 0]

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from engine.cp_solver import new_cp_solver, solve_cancellable
 from engine.placement.candidates import (
     by_item_and_receiver,
     candidate_pairs,
@@ -145,21 +146,15 @@ class AssignmentModel:
 
         if any(not recvs for recvs in self.by_item):
             return CpResult(None, "infeasible", None)
-        solver = cp_model.CpSolver()
+        solver = new_cp_solver()
         solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
         solver.parameters.num_workers = workers or 2
         solver.parameters.random_seed = seed
         started = started if started is not None else time.monotonic()
         callback = _Progress(self, on_progress, started) if on_progress else None
-        if cancel is not None:
-            if cancel.cancelled:
-                return CpResult(None, "unknown", None)
-            cancel.on_cancel(solver.stop_search)
-        try:
-            code = solver.Solve(self.m, callback) if callback else solver.Solve(self.m)
-        finally:
-            if cancel is not None:
-                cancel.remove(solver.stop_search)
+        if cancel is not None and cancel.cancelled:
+            return CpResult(None, "unknown", None)
+        code = solve_cancellable(solver, self.m, callback, cancel)
         if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             assign = [next(r for r in self.by_item[i] if solver.BooleanValue(self.x[i, r]))
                       for i in range(len(self.p.items))]

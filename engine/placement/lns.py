@@ -15,6 +15,7 @@ import random
 import time
 from typing import Callable, Optional
 
+from engine.cp_solver import new_cp_solver
 from engine.placement.candidates import crowded_customers, has_room, stays_home
 from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign, hosts_used, moves_of
@@ -74,7 +75,7 @@ class _Neighbourhood:
         """The solver after a short solve, or None when it found nothing."""
         from ortools.sat.python import cp_model
 
-        solver = cp_model.CpSolver()
+        solver = new_cp_solver()
         solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
         solver.parameters.num_workers = max(1, min(workers, 2))
         solver.parameters.random_seed = seed % 1000
