@@ -448,7 +448,7 @@ def worker_cmd(
     cancelling its runs with their best plans)."""
     from console.runner.worker import Worker
 
-    raise typer.Exit(Worker(str(resolve_db(db)), concurrency, idle_exit_s=idle_exit).run())
+    raise typer.Exit(Worker(resolve_db(db).spawn_target, concurrency, idle_exit_s=idle_exit).run())
 
 
 # --------------------------------------------------------------------------- schedules

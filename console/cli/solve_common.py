@@ -73,7 +73,9 @@ def input_paths(db: Optional[Path], snapshot_file: Optional[Path], limits_file: 
                 limit_set: Optional[str]) -> tuple:
     """The files the command reads (an output must never overwrite one of them)."""
     reads_db = snapshot_file is None or limit_set is not None
-    return snapshot_file, limits_file, (db if db is not None else default_db_path()) if reads_db else None
+    from console.cli.common import db_target
+
+    return snapshot_file, limits_file, db_target(db).path if reads_db else None
 
 
 def check_outputs(outputs: dict[str, Any], inputs: tuple, background: bool) -> None:
@@ -113,13 +115,14 @@ def read_inputs(db: Optional[Path], snapshot_file: Optional[Path], limits_file: 
 def read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Optional[str]):
     """(Limits, name): a file, a limit set saved in --db, or the defaults (name None)."""
     if limit_set is not None:
+        from console.store.db import engine_label
         from console.store.limits_store import LimitSetNotFound, load_limits
 
         with reading_store(db) as engine:
             try:
                 return load_limits(engine, limit_set), limit_set
             except LimitSetNotFound as exc:
-                fail(f"{exc} in {engine.url.database}: see `fleetctl limits list`")
+                fail(f"{exc} in {engine_label(engine)}: see `fleetctl limits list`")
     from engine.documents import load_limits
 
     with user_errors():
@@ -133,11 +136,12 @@ def read_snapshot(db: Optional[Path], snapshot_file: Optional[Path]):
 
         with user_errors():
             return load_snapshot(snapshot_file)
+    from console.store.db import engine_label
     from console.store.fleet_store import current_snapshot
 
     with reading_store(db) as engine:
         snapshot = current_snapshot(engine)
-        path = engine.url.database
+        path = engine_label(engine)
     if snapshot is None:
         fail(f"{path} holds no fleet: load a snapshot first (fleetctl load FILE --db {path}) or pass --snapshot FILE")
     return snapshot

@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
-import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -71,85 +69,27 @@ INPUTS = RunInputRow.__table__
 
 # --------------------------------------------------------------------------- engine and transactions
 
-# Engines whose run tables are known to exist. Weak, so a freed engine's reused id()
-# can never pass for a new engine's.
-_schema_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+from console.store.tx import read, with_retry, write  # noqa: E402  (re-exported: schedules and tests use them)
+from console.store.tx import write_tx as _write_tx  # noqa: E402,F401
 
 
 def ensure_run_tables(engine: Engine) -> None:
-    """Create the run tables if missing (idempotent, once per engine)."""
-    if engine in _schema_ready:
-        return
-    from sqlmodel import SQLModel
+    """The schema is in place (created on a new database, checked otherwise): console.store.schema."""
+    from console.store.schema import ensure_schema
 
-    with_retry(lambda: SQLModel.metadata.create_all(engine, tables=RUN_TABLES))
-    _schema_ready.add(engine)
+    ensure_schema(engine)
 
 
-def runs_engine(db: str | Path, *, create: bool = True) -> Engine:
-    """The store's engine for `db` (a path or URL) with the run tables in place.
+def runs_engine(db, *, create: bool = True) -> Engine:
+    """The store's engine for `db` (a path, URL or DbTarget) with the schema in place.
     `create=False` skips the schema check (an executor whose worker already made it)."""
     from console.store.db import open_engine
+    from console.store.schema import mark_ready
 
     engine = open_engine(db, create=create)
-    if create:
-        ensure_run_tables(engine)
-    else:
-        _schema_ready.add(engine)
+    if not create:
+        mark_ready(engine)
     return engine
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    text = str(exc.orig if exc.orig is not None else exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def with_retry(fn, *, attempts: int = 40, max_sleep_s: float = 0.5):
-    """Call `fn()`, retrying on SQLITE_BUSY / "database is locked" with jittered backoff."""
-    delay = 0.01
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except OperationalError as exc:
-            if not _is_busy(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(max_sleep_s, delay * 2)
-
-
-@contextmanager
-def _write_tx(engine: Engine) -> Iterator[Connection]:
-    """One short write transaction. On SQLite it takes the write lock up front
-    (BEGIN IMMEDIATE), so it waits on busy_timeout instead of failing mid-way
-    when a read would have to be upgraded to a write."""
-    with engine.connect() as conn:
-        conn.begin()
-        if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-
-
-def write(engine: Engine, fn):
-    """Run `fn(conn)` in a write transaction, retried as a whole when the database is busy."""
-
-    def attempt():
-        with _write_tx(engine) as conn:
-            return fn(conn)
-
-    return with_retry(attempt)
-
-
-def read(engine: Engine, fn):
-    def attempt():
-        with engine.connect() as conn:
-            return fn(conn)
-
-    return with_retry(attempt)
 
 
 # --------------------------------------------------------------------------- views
