@@ -188,6 +188,25 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_USAGE) from None
 
 
+@contextmanager
+def ops_errors() -> Iterator[None]:
+    """Render the application layer's refusals (console.ops.errors): one `error:` line per problem;
+    exit 1 when the store cannot be reached, else 2."""
+    from console.ops.errors import OpsError, SchemaMismatch, StoreUnavailable
+
+    try:
+        yield
+    except OpsError as exc:
+        code = EXIT_ERROR if isinstance(exc, StoreUnavailable) and not isinstance(exc, SchemaMismatch) else EXIT_USAGE
+        lines = exc.lines()
+        if exc.source and len(lines) > 1:
+            err(f"[bold red]error[/]: {_escape(exc.source)}: {len(lines)} problem(s)")
+            for line in lines:
+                err(f"  - {_escape(line)}")
+            raise typer.Exit(code) from None
+        fail([f"{exc.source}: {line}" if exc.source else line for line in lines], code=code)
+
+
 def emit_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=False) + "\n")
     sys.stdout.flush()

@@ -36,8 +36,10 @@ from console.cli.common import (
     default_db_path,
     err,
     fail,
+    ops_errors,
     reading_store,
     resolve_db,
+    store_session,
     user_errors,
 )
 
@@ -164,11 +166,33 @@ def queue_background(kind: str, db: Optional[Path], inputs: SolveInputs, options
     """`fleetctl solve KIND --background`: queue the run on --db (the default database when only
     --snapshot was given), print its id as the last stdout line, exit 0 at once. The foreground
     outputs were refused by check_outputs."""
-    from console.cli.runs_cmds import submit_background
-
     submit_background(resolve_db(db), kind, snapshot=inputs.snapshot, limits=inputs.limits,
                       limits_name=inputs.limits_name, options={k: v for k, v in options.items() if v is not None})
     raise typer.Exit(EXIT_OK)
+
+
+def submit_background(db, kind: str, *, snapshot=None, limits=None, limits_name: Optional[str] = None,
+                      options: Optional[dict] = None, problem_yaml: Optional[str] = None,
+                      problem_name: Optional[str] = None) -> int:
+    """The CLI face of the one submit path (console.ops.runs.submit_run), shared by `runs submit` and
+    `fleetctl solve … --background`: queue, make sure a worker runs, print the run id as the LAST
+    stdout line, return at once. Refusals are listed, exit 2."""
+    import sys
+
+    from console.cli.common import existing_db
+    from console.ops.runs import RunRequest, submit_run
+
+    if kind != "capacity" and snapshot is None:
+        db = existing_db(db)  # the current fleet of an existing database: a typo'd --db is never created
+    with ops_errors(), store_session(db, create=True) as engine:
+        view = submit_run(engine, RunRequest(kind, snapshot=snapshot, limits=limits, limits_name=limits_name,
+                                             options=dict(options or {}), problem_yaml=problem_yaml,
+                                             problem_name=problem_name))
+    err(f"queued {kind} run {view.id}: follow it with `fleetctl runs watch {view.id}`, stop it with "
+        f"`fleetctl runs cancel {view.id}`")
+    sys.stdout.write(f"{view.id}\n")
+    sys.stdout.flush()
+    return view.id
 
 
 # --------------------------------------------------------------------------- the solve

@@ -244,10 +244,10 @@ def canonical_json(data: Any) -> str:
 
 
 def _store_input(conn: Connection, media: str, body: str, name: Optional[str]) -> str:
+    from console.store.fleet_store import store_document
+
     key = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    exists = conn.execute(select(INPUTS.c.key).where(INPUTS.c.key == key)).first()
-    if exists is None:
-        conn.execute(insert(INPUTS).values(key=key, media=media, name=name, body=body, created_at=time.time()))
+    store_document(conn, key, media, body, name)
     return key
 
 
@@ -278,25 +278,37 @@ def _limits_json(limits) -> Optional[str]:
 # --------------------------------------------------------------------------- writes
 
 
+class DuplicateSlot(Exception):
+    """A schedule's slot already has its run (another worker fired it first)."""
+
+
 def enqueue_run(
     engine: Engine,
     kind: str,
     *,
     snapshot=None,
+    snapshot_id: Optional[int] = None,
     problem_yaml: Optional[str] = None,
     problem_name: Optional[str] = None,
     limits=None,
     limits_name: Optional[str] = None,
     options: Optional[dict] = None,
     schedule_id: Optional[int] = None,
+    schedule_slot: Optional[float] = None,
+    idempotency_key: Optional[str] = None,
 ) -> int:
     """Queue a run and return its id.
 
-    maintenance / placement: `snapshot` is an `engine.model.Snapshot` or its JSON dict
-    (None: the store's current snapshot), `limits` an `engine.model.Limits` or dict.
+    maintenance / placement: `snapshot` is an inline `engine.model.Snapshot` or its JSON dict;
+    without it the run references a stored version: `snapshot_id`, else the current one.
+    `limits` an `engine.model.Limits` or dict (kept inline with its sha256).
     capacity: `problem_yaml` is the Malloovia problem file's text, options carry
     `problem` (id) and `phase`. The input is stored by content, so the run can be
     reproduced after a new snapshot is loaded.
+
+    `idempotency_key`: a second call with the same key returns the first run's id.
+    `schedule_slot`: with `schedule_id`, at most one run per (schedule, slot): a second one
+    raises DuplicateSlot (a unique index decides, on every backend).
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown run kind {kind!r}: choose one of {', '.join(RUN_KINDS)}")
@@ -304,32 +316,41 @@ def enqueue_run(
     if unknown:
         raise ValueError(f"unknown option(s) for {kind} runs: {', '.join(unknown)} (known: {', '.join(RUN_OPTIONS[kind])})")
     ensure_run_tables(engine)
+    if idempotency_key is not None:
+        existing = _run_for_key(engine, idempotency_key)
+        if existing is not None:
+            return existing
+    ref_id = ref_sha = None
+    body = name = None
     if kind == "capacity":
         if problem_yaml is None:
             raise ValueError("a capacity run needs the Malloovia problem file's text (problem_yaml)")
         media, body, name = "malloovia+yaml", problem_yaml, problem_name
+    elif snapshot is None:
+        media = "snapshot+json"
+        ref_id, ref_sha, name, body = _stored_snapshot(engine, snapshot_id)
     else:
-        if snapshot is None:
-            from console.store.fleet_store import current_snapshot
-
-            snapshot = current_snapshot(engine)
-            if snapshot is None:
-                raise LookupError("no snapshot is loaded in the store: load one first, or pass snapshot=")
         media = "snapshot+json"
         body, name = _snapshot_body(snapshot)
     limits_body = _limits_json(limits)
     options_body = canonical_json(options or {})
+    from sqlalchemy.exc import IntegrityError
 
     def tx(conn: Connection) -> int:
-        key = _store_input(conn, media, body, name)
+        key = ref_sha if body is None else _store_input(conn, media, body, name)
         result = conn.execute(
             insert(RUNS).values(
                 kind=kind,
                 status="queued",
                 schedule_id=schedule_id,
+                schedule_slot=schedule_slot,
+                idempotency_key=idempotency_key,
                 input_key=key,
                 input_name=name,
+                snapshot_id=ref_id,
+                snapshot_sha256=None if kind == "capacity" else key,
                 limits_json=limits_body,
+                limits_sha256=None if limits_body is None else hashlib.sha256(limits_body.encode("utf-8")).hexdigest(),
                 limits_name=limits_name,
                 options_json=options_body,
                 created_at=time.time(),
@@ -338,7 +359,39 @@ def enqueue_run(
         )
         return int(result.inserted_primary_key[0])
 
-    return write(engine, tx)
+    try:
+        return write(engine, tx)
+    except IntegrityError:
+        if idempotency_key is not None:
+            existing = _run_for_key(engine, idempotency_key)
+            if existing is not None:
+                return existing
+        if schedule_id is not None and schedule_slot is not None:
+            raise DuplicateSlot(f"schedule {schedule_id} already fired for slot {schedule_slot}") from None
+        raise
+
+
+def _run_for_key(engine: Engine, key: str) -> Optional[int]:
+    return read(engine, lambda c: c.execute(select(RUNS.c.id).where(RUNS.c.idempotency_key == key)).scalar())
+
+
+def _stored_snapshot(engine: Engine, snapshot_id: Optional[int]):
+    """(id, sha256, name, body or None) of a stored version (the current one by default).
+    body is None when the document is already kept under its hash; a version loaded before
+    versions were kept (only possible for the current one) is serialised from the fleet tables."""
+    from console.store.fleet_store import current_snapshot, current_snapshot_info, snapshot_info
+
+    info = current_snapshot_info(engine) if snapshot_id is None else snapshot_info(engine, snapshot_id)
+    if info is None:
+        if snapshot_id is None:
+            raise LookupError("the database holds no fleet: load a snapshot first (fleetctl load FILE)")
+        raise LookupError(f"no snapshot {snapshot_id} in the store")
+    if info.sha256 is not None:
+        return info.id, info.sha256, info.name or None, None
+    if snapshot_id is not None and snapshot_id != (current_snapshot_info(engine) or info).id:
+        raise LookupError(f"snapshot {snapshot_id} was loaded before versions were kept: its document is gone")
+    body, name = _snapshot_body(current_snapshot(engine))
+    return info.id, None, name, body
 
 
 def record_failed_run(engine: Engine, kind: str, error: str, *, schedule_id: Optional[int] = None, options: Optional[dict] = None) -> int:
@@ -528,8 +581,9 @@ def recover_dead_runs(engine: Engine) -> list[int]:
 # --------------------------------------------------------------------------- reads
 
 
-def list_runs(engine: Engine, status: Optional[str] = None, kind: Optional[str] = None, limit: int = 100) -> list[RunView]:
-    """Runs, newest first, without plans (see `get_run`)."""
+def list_runs(engine: Engine, status: Optional[str] = None, kind: Optional[str] = None, limit: int = 100,
+              before_id: Optional[int] = None) -> list[RunView]:
+    """Runs, newest first, without plans (see `get_run`); `before_id`: only older runs (paging)."""
     if status is not None and status not in RUN_STATUSES:
         raise ValueError(f"unknown status {status!r}: choose one of {', '.join(RUN_STATUSES)}")
     recover_dead_runs(engine)
@@ -538,6 +592,8 @@ def list_runs(engine: Engine, status: Optional[str] = None, kind: Optional[str] 
         q = q.where(RUNS.c.status == status)
     if kind is not None:
         q = q.where(RUNS.c.kind == kind)
+    if before_id is not None:
+        q = q.where(RUNS.c.id < before_id)
 
     def fetch(conn: Connection):
         rows = conn.execute(q).all()
