@@ -62,15 +62,20 @@ def load(
         fail(f"interrupted while reading {file}: nothing changed", code=EXIT_INTERRUPTED)
     path = resolve_db(db)
     existing = _existing_fleet(path)
-    if existing is not None and not replace:
+    if existing is not None and not replace:  # early, friendly; the authoritative check is in the transaction
         fail(f"{path} already holds fleet {existing.name!r} (snapshot #{existing.id}, "
              f"{existing.vms} VMs); pass --replace to replace it")
 
-    from console.store.fleet_store import save_snapshot
+    from console.ops.errors import Conflict
+    from console.ops.snapshots import load_snapshot as make_current
 
     try:
         with _reading(path, create=True) as engine:
-            snapshot_id = save_snapshot(engine, snapshot, source=str(file), check=False)
+            try:
+                ref = make_current(engine, snapshot, source=str(file), replace=replace)
+            except Conflict as exc:
+                fail(f"{path}: {exc.lines()[0]}")
+            snapshot_id = ref.id
     except KeyboardInterrupt:
         # Say which fleet is current: the interrupt may have come before the commit (rolled back) or after.
         current = _existing_fleet(path) if path.exists() else None
@@ -83,7 +88,7 @@ def load(
         fail(f"interrupted: {what}", code=EXIT_INTERRUPTED)
     typer.echo(f"loaded {file} as snapshot #{snapshot_id} {snapshot.name!r}: {len(snapshot.datacenters)} datacenters, "
                f"{len(snapshot.racks)} racks, {len(snapshot.hosts)} hosts, {len(snapshot.customers)} customers, "
-               f"{len(snapshot.vms)} VMs -> {path}")
+               f"{len(snapshot.vms)} VMs -> {path} (sha256 {ref.sha256[:12]})")
 
 
 @app.command()

@@ -152,6 +152,7 @@ class RunView:
     plan: Optional[dict] = None
     progress_count: int = 0
     last_progress: Optional[ProgressView] = field(default=None)
+    provenance: Optional[dict] = None  # get_run only: input hashes, solver, seed, versions, termination, plan hash
 
     @property
     def terminal(self) -> bool:
@@ -196,10 +197,12 @@ class RunView:
             "last_progress": None if self.last_progress is None else self.last_progress.to_dict(),
             **({"limits": self.limits} if self.limits is not None else {}),
             **({"plan": self.plan} if self.plan is not None else {}),
+            **({"provenance": self.provenance} if self.provenance is not None else {}),
         }
 
 
-_SUMMARY_COLUMNS = [c for c in RUNS.c if c.name not in ("plan_json", "limits_json", "worker_boot")]
+_SUMMARY_COLUMNS = [c for c in RUNS.c if c.name not in ("plan_json", "limits_json", "worker_boot", "solver_params_json",
+                                                         "versions_json")]
 
 
 def _progress_view(row) -> ProgressView:
@@ -233,7 +236,14 @@ def _run_view(row, *, detail: bool = False, progress_count: int = 0, last: Optio
         plan=json.loads(m["plan_json"]) if detail and m["plan_json"] else None,
         progress_count=progress_count,
         last_progress=last,
+        provenance=_provenance(m) if detail else None,
     )
+
+
+def _provenance(m) -> dict:
+    from console.store.run_provenance import provenance_view
+
+    return provenance_view(m)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -384,7 +394,7 @@ def _stored_snapshot(engine: Engine, snapshot_id: Optional[int]):
     info = current_snapshot_info(engine) if snapshot_id is None else snapshot_info(engine, snapshot_id)
     if info is None:
         if snapshot_id is None:
-            raise LookupError("the database holds no fleet: load a snapshot first (fleetctl load FILE)")
+            raise LookupError("no snapshot is loaded: the database holds no fleet; load one first (fleetctl load FILE)")
         raise LookupError(f"no snapshot {snapshot_id} in the store")
     if info.sha256 is not None:
         return info.id, info.sha256, info.name or None, None
@@ -394,7 +404,8 @@ def _stored_snapshot(engine: Engine, snapshot_id: Optional[int]):
     return info.id, None, name, body
 
 
-def record_failed_run(engine: Engine, kind: str, error: str, *, schedule_id: Optional[int] = None, options: Optional[dict] = None) -> int:
+def record_failed_run(engine: Engine, kind: str, error: str, *, schedule_id: Optional[int] = None,
+                      options: Optional[dict] = None, schedule_slot: Optional[float] = None) -> int:
     """A run that could not even be queued (e.g. a schedule fired with no snapshot loaded): visible, failed."""
     ensure_run_tables(engine)
     now = time.time()
@@ -402,13 +413,21 @@ def record_failed_run(engine: Engine, kind: str, error: str, *, schedule_id: Opt
     def tx(conn: Connection) -> int:
         result = conn.execute(
             insert(RUNS).values(
-                kind=kind, status="failed", schedule_id=schedule_id, options_json=canonical_json(options or {}),
-                created_at=now, finished_at=now, error=error, cancel_requested=False,
+                kind=kind, status="failed", schedule_id=schedule_id, schedule_slot=schedule_slot,
+                options_json=canonical_json(options or {}), created_at=now, finished_at=now, error=error,
+                cancel_requested=False,
             )
         )
         return int(result.inserted_primary_key[0])
 
-    return write(engine, tx)
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return write(engine, tx)
+    except IntegrityError:
+        if schedule_id is not None and schedule_slot is not None:
+            raise DuplicateSlot(f"schedule {schedule_id} already fired for slot {schedule_slot}") from None
+        raise
 
 
 def request_cancel(engine: Engine, run_id: int) -> RunView:
@@ -437,24 +456,31 @@ def request_cancel(engine: Engine, run_id: int) -> RunView:
 
 
 def claim_next_run(engine: Engine, worker_pid: int) -> Optional[int]:
-    """Atomically move the oldest queued run to `running` for this worker; None when the queue is empty.
+    """Atomically move the oldest queued run to `running` for this worker; None only when no
+    queued run is claimable.
 
-    Compare-and-set on `status = 'queued'` inside one write transaction: two
-    workers never take the same run (on PostgreSQL too, where the CAS decides)."""
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` picks the oldest queued row no other claimer
+    holds, so concurrent workers each get a different run and none comes back empty-handed while
+    an unclaimed run waits. SQLite: the transaction holds the database's write lock from its
+    start (BEGIN IMMEDIATE), so claims are serial. The update is still a compare-and-set on
+    `status = 'queued'`: two workers never take the same run."""
     ensure_run_tables(engine)
 
     def tx(conn: Connection) -> Optional[int]:
         now = time.time()
-        for (candidate,) in conn.execute(select(RUNS.c.id).where(RUNS.c.status == "queued").order_by(RUNS.c.id).limit(5)):
-            taken = conn.execute(
-                update(RUNS)
-                .where(RUNS.c.id == candidate, RUNS.c.status == "queued")
-                .values(status="running", started_at=now, heartbeat_at=now, worker_pid=worker_pid,
-                        worker_host=this_host(), worker_boot=this_boot())
-            ).rowcount
-            if taken == 1:
-                return int(candidate)
-        return None
+        pick = select(RUNS.c.id).where(RUNS.c.status == "queued").order_by(RUNS.c.id).limit(1)
+        if conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        candidate = conn.execute(pick).scalar()
+        if candidate is None:
+            return None
+        taken = conn.execute(
+            update(RUNS)
+            .where(RUNS.c.id == candidate, RUNS.c.status == "queued")
+            .values(status="running", started_at=now, heartbeat_at=now, worker_pid=worker_pid,
+                    worker_host=this_host(), worker_boot=this_boot())
+        ).rowcount
+        return int(candidate) if taken == 1 else None
 
     return write(engine, tx)
 
@@ -517,6 +543,8 @@ def finish_run(
     that worker), so a late writer never overwrites a verdict. True if it changed."""
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"{status!r} is not a final status")
+    from console.store.run_provenance import provenance_values
+
     values: dict[str, Any] = {"status": status, "finished_at": time.time(), "error": error}
     if plan is not None:
         values.update(_plan_values(plan))
@@ -525,7 +553,12 @@ def finish_run(
         cond = [RUNS.c.id == run_id, RUNS.c.status == "running"]
         if expect_pid is not None:
             cond.append(RUNS.c.worker_pid == expect_pid)
-        return conn.execute(update(RUNS).where(*cond).values(**values)).rowcount == 1
+        row = conn.execute(select(RUNS.c.options_json, RUNS.c.limits_json, RUNS.c.plan_json).where(*cond)).first()
+        if row is None:
+            return False
+        final_plan = plan if plan is not None else (json.loads(row.plan_json) if row.plan_json else None)
+        provenance = provenance_values(row.options_json, row.limits_json, status, final_plan)
+        return conn.execute(update(RUNS).where(*cond).values(**values, **provenance)).rowcount == 1
 
     return write(engine, tx)
 
