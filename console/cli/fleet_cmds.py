@@ -35,12 +35,12 @@ def _existing_fleet(db):
 
     if db.path is not None and (not db.path.exists() or db.path.stat().st_size == 0):
         return None
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError
 
     with _reading(db) as engine:
         try:
             return current_snapshot_info(engine)
-        except OperationalError as exc:
+        except DatabaseError as exc:
             if "no such table" in str(exc) or "does not exist" in str(exc):  # no fleet tables yet
                 return None
             raise
