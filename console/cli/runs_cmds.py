@@ -37,6 +37,7 @@ from console.cli.common import (
     err,
     existing_db,
     fail,
+    ops_errors,
     reading_store,
     resolve_db,
     user_errors,
@@ -105,12 +106,13 @@ def _console():
 
 
 def _get(engine, run_id: int):
-    from console.store.runs import get_run
+    from console.ops.errors import NotFound
+    from console.ops.runs import get_run
 
-    view = get_run(engine, run_id)
-    if view is None:
+    try:
+        return get_run(engine, run_id)
+    except NotFound:
         fail(f"no run {run_id} in this database (see `fleetctl runs list`)")
-    return view
 
 
 # --------------------------------------------------------------------------- runs list / show
@@ -125,9 +127,9 @@ def runs_list(
     json_out: JsonOption = False,
 ) -> None:
     """List runs, newest first (a run whose worker died is shown failed, never running)."""
-    from console.store.runs import list_runs
+    from console.ops.runs import list_runs
 
-    with _runs_store(db) as engine:
+    with ops_errors(), _runs_store(db) as engine:
         runs = list_runs(engine, status=status.value if status else None, kind=kind.value if kind else None, limit=limit)
     if json_out:
         emit_json([r.to_dict() for r in runs])
@@ -156,11 +158,11 @@ def runs_show(
     progress_events: Annotated[int, typer.Option("--progress", help="How many latest progress events to show.", min=0)] = 10,
 ) -> None:
     """One run: status, times, worker pid, progress so far, and the plan when there is one."""
-    from console.store.runs import run_progress
+    from console.ops.runs import run_events
 
     with _runs_store(db) as engine:
         view = _get(engine, run_id)
-        events = run_progress(engine, run_id)
+        events = run_events(engine, run_id)
     if json_out:
         out = view.to_dict()
         out["progress"] = [e.to_dict() for e in events]
@@ -227,7 +229,8 @@ def runs_watch(
 
 def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optional[float]):
     """Poll a run until it ends, showing its progress on stderr; returns its final view."""
-    from console.store.runs import get_run, run_progress
+    from console.ops.runs import get_run
+    from console.ops.runs import run_events as run_progress
 
     view = _get(engine, run_id)
     live = not plain and sys.stderr.isatty()
@@ -308,11 +311,11 @@ class _LiveDisplay:
 @runs_app.command("cancel")
 def runs_cancel(run_id: RunId, db: DbOption = None) -> None:
     """Stop a run: the search ends keeping its best plan so far (status cancelled)."""
-    from console.store.runs import request_cancel
+    from console.ops.runs import cancel_run
 
     with _runs_store(db) as engine:
         _get(engine, run_id)
-        view = request_cancel(engine, run_id)
+        view = cancel_run(engine, run_id)
     if view.status == "running":
         typer.echo(f"cancel requested for run {run_id}; it stops within a second or so "
                    f"(follow it: fleetctl runs watch {run_id})")
