@@ -55,7 +55,8 @@ _FLEET = (
 
 
 def _bulk_insert(conn, table, columns: tuple[str, ...], records: list) -> None:
-    """executemany of one INSERT; on SQLite straight through the driver (a third faster than Core)."""
+    """One bulk write per table: executemany straight through the driver on SQLite (a third
+    faster than Core), COPY on PostgreSQL (several times faster than batched INSERTs)."""
     rows = [(i, *(getattr(rec, c) for c in columns)) for i, rec in enumerate(records)]
     if not rows:
         return
@@ -63,6 +64,12 @@ def _bulk_insert(conn, table, columns: tuple[str, ...], records: list) -> None:
     if conn.dialect.name == "sqlite":
         sql = f"INSERT INTO {table.__tablename__} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         conn.exec_driver_sql(sql, rows)
+    elif conn.dialect.name == "postgresql":
+        cursor = conn.connection.dbapi_connection.cursor()
+        with cursor.copy(f"COPY {table.__tablename__} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.close()
     else:
         conn.execute(insert(table), [dict(zip(names, r)) for r in rows])
 
