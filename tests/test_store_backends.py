@@ -288,3 +288,37 @@ def test_commands_creating_a_new_database_at_once_never_fail(store_url):  # noqa
         finally:
             if to_drop:
                 drop_database(to_drop)
+
+
+# --------------------------------------------------------------------------- a worker end to end
+
+
+def test_a_worker_executes_a_run_and_records_its_provenance(store_url, tmp_path):  # noqa: F811
+    import os
+    import subprocess
+    import sys
+
+    from engine.fingerprint import plan_sha256
+    from tests.runs_support import ROOT, wait_until
+
+    engine = open_store(store_url)
+    load_snapshot(engine, toy())
+    run = submit_run(engine, RunRequest("maintenance", limits=Limits.model_validate(toy_limits()),
+                                        options={"solver": "heuristic", "time_limit_s": 5}), spawn_worker=False)
+    log = open(tmp_path / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "console.runner.worker", "--idle-exit", "60"], cwd=ROOT,
+                              env={**os.environ, "FLEETCTL_DB": store_url}, stdout=log, stderr=log)
+    log.close()
+    try:
+        view = wait_until(lambda: (v := get_run(engine, run.id)).terminal and v, timeout=120, what="the run to end")
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert view.status == "succeeded", (tmp_path / "worker.log").read_text()
+    prov = view.provenance
+    assert prov["snapshot_sha256"] == sha256_of(toy()) and prov["limits_sha256"] == limits_sha256(toy_limits())
+    assert prov["solver_name"] == view.plan["solver"]["name"] and prov["plan_sha256"] == plan_sha256(view.plan)
+    assert prov["solver_params"] == {"solver": "heuristic", "time_limit_s": 5} and prov["seed"] == 0
+    assert prov["worker_host"] and prov["termination"] in ("optimal", "feasible")
+    assert set(prov["versions"]) == {"fleetctl", "ortools", "pulp", "highspy", "python"}
+    engine.dispose()
