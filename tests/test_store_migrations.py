@@ -30,13 +30,11 @@ def run(*args):
 def _schema_diffs(engine) -> list:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
 
-    from console.store.db import import_table_modules
+    from console.store.schema import store_metadata
 
-    import_table_modules()
     with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        diffs = compare_metadata(MigrationContext.configure(conn), store_metadata())
     return [d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
 
 
