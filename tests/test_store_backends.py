@@ -322,3 +322,30 @@ def test_a_worker_executes_a_run_and_records_its_provenance(store_url, tmp_path)
     assert prov["worker_host"] and prov["termination"] in ("optimal", "feasible")
     assert set(prov["versions"]) == {"fleetctl", "ortools", "pulp", "highspy", "python"}
     engine.dispose()
+
+
+def test_two_fleetctl_load_processes_into_an_empty_database_one_exits_2(store_url, tmp_path):  # noqa: F811
+    """The same race through the real CLI (3 rounds: each process pays the CLI's start-up)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.pg_support import drop_database
+    from tests.runs_support import FIXTURES, ROOT
+
+    for i in range(3):
+        url, to_drop = _fresh_url(store_url, 200 + i)
+        db = url.replace("postgresql+psycopg://", "postgresql://").replace("sqlite:///", "")
+        try:
+            cmd = [sys.executable, "-c", "from console.cli.main import main; main()", "load", str(FIXTURES / "toy.json")]
+            procs = [subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "FLEETCTL_DB": db}, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True) for _ in range(2)]
+            results = sorted((p.wait(120), p.stderr.read()) for p in procs)
+            for p in procs:
+                p.stdout.close()
+                p.stderr.close()
+            assert [code for code, _ in results] == [0, 2], results
+            assert "already holds" in results[1][1] and "Traceback" not in results[1][1]
+        finally:
+            if to_drop:
+                drop_database(to_drop)
