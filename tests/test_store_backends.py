@@ -321,6 +321,13 @@ def test_a_worker_executes_a_run_and_records_its_provenance(store_url, tmp_path)
     assert prov["solver_params"] == {"solver": "heuristic", "time_limit_s": 5} and prov["seed"] == 0
     assert prov["worker_host"] and prov["termination"] in ("optimal", "feasible")
     assert set(prov["versions"]) == {"fleetctl", "ortools", "pulp", "highspy", "python"}
+    assert view.plan["inputs"] == {"snapshot_id": current_snapshot(engine).id, "snapshot_sha256": sha256_of(toy()),
+                                   "limits_sha256": limits_sha256(toy_limits())}
+    from engine.documents import load_plan  # the stored plan, inputs included, is still a valid FORMATS.md plan
+
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(__import__("json").dumps(view.plan))
+    assert load_plan(plan_file).inputs.snapshot_sha256 == sha256_of(toy())
     engine.dispose()
 
 

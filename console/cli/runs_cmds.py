@@ -40,6 +40,7 @@ from console.cli.common import (
     ops_errors,
     reading_store,
     resolve_db,
+    store_session,
     user_errors,
 )
 from console.cli.solve_common import check_outputs, read_limits, submit_background
@@ -430,7 +431,10 @@ def worker_cmd(
     cancelling its runs with their best plans)."""
     from console.runner.worker import Worker
 
-    raise typer.Exit(Worker(resolve_db(db).spawn_target, concurrency, idle_exit_s=idle_exit).run())
+    target = resolve_db(db)
+    with store_session(target, create=True):  # an unreachable store or a schema to upgrade: one line, exit 1/2
+        pass
+    raise typer.Exit(Worker(target.spawn_target, concurrency, idle_exit_s=idle_exit).run())
 
 
 # --------------------------------------------------------------------------- schedules
