@@ -356,3 +356,31 @@ def test_two_fleetctl_load_processes_into_an_empty_database_one_exits_2(store_ur
         finally:
             if to_drop:
                 drop_database(to_drop)
+
+
+def test_runbook_export_goes_through_the_one_runbook_writer(engine):
+    """ops.run_runbook_csv hands the plan and its fleet version to console.runbook (the console
+    helper's single writer); only maintenance runs have a runbook."""
+    import importlib.util
+    import os
+
+    from console.store.runs import claim_next_run, finish_run
+
+    load_snapshot(engine, toy())
+    run = submit_run(engine, RunRequest("maintenance"), spawn_worker=False)
+    other = submit_run(engine, RunRequest("placement"), spawn_worker=False)
+    claim_next_run(engine, os.getpid())
+    plan = {"version": 1, "kind": "maintenance", "status": "optimal", "makespan": 20, "lower_bound": 20,
+            "migrations": [{"vm": "vm1", "source": "h1", "target": "h2", "start": 0, "end": 10}],
+            "reboots": [{"host": "h1", "start": 10, "end": 20}], "solver": {"name": "heuristic", "wall_s": 0.1}}
+    finish_run(engine, run.id, "succeeded", plan=plan)
+    with pytest.raises(errors.Conflict, match="only maintenance"):
+        from console.ops.runs import run_runbook_csv
+
+        run_runbook_csv(engine, other.id)
+    if importlib.util.find_spec("console.runbook") is None:
+        with pytest.raises(errors.Conflict, match="console.runbook"):
+            run_runbook_csv(engine, run.id)
+    else:
+        text = run_runbook_csv(engine, run.id)
+        assert text.splitlines()[0].startswith("step,") and "vm1" in text and "reboot" in text
