@@ -129,15 +129,19 @@ def load_snapshot(path: str | Path) -> Snapshot:
 def load_limits(path: str | Path | None) -> Limits:
     if path is None:
         return Limits()
-    data = read_document(path)
+    return parse_limits(read_document(path), str(path))
+
+
+def parse_limits(data: Any, source: str = "limits") -> Limits:
+    """Schema validation, then the limits' own checks (`engine.checks.check_limits`); None: defaults."""
     if data is None:
         return Limits()
-    limits = parse_model(Limits, data, str(path))
+    limits = parse_model(Limits, data, source)
     from engine.checks import check_limits
 
     problems = check_limits(limits)
     if problems:
-        raise DocumentError(str(path), problems)
+        raise DocumentError(source, problems)
     return limits
 
 

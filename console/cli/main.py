@@ -10,6 +10,9 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     runs_cmds,
     bench_cmds,
     console_cmd,
+    serve_cmd,
+    tokens_cmd,
+    replay_cmds,
 )
 from console.cli.apps import app
 

@@ -588,8 +588,9 @@ def recover_dead_runs(engine: Engine) -> list[int]:
 # --------------------------------------------------------------------------- reads
 
 
-def list_runs(engine: Engine, status: Optional[str] = None, kind: Optional[str] = None, limit: int = 100) -> list[RunView]:
-    """Runs, newest first, without plans (see `get_run`)."""
+def list_runs(engine: Engine, status: Optional[str] = None, kind: Optional[str] = None, limit: int = 100,
+              before_id: Optional[int] = None) -> list[RunView]:
+    """Runs, newest first, without plans (see `get_run`); `before_id`: only older runs (paging)."""
     if status is not None and status not in RUN_STATUSES:
         raise ValueError(f"unknown status {status!r}: choose one of {', '.join(RUN_STATUSES)}")
     recover_dead_runs(engine)
@@ -598,6 +599,8 @@ def list_runs(engine: Engine, status: Optional[str] = None, kind: Optional[str] 
         q = q.where(RUNS.c.status == status)
     if kind is not None:
         q = q.where(RUNS.c.kind == kind)
+    if before_id is not None:
+        q = q.where(RUNS.c.id < before_id)
 
     def fetch(conn: Connection):
         rows = conn.execute(q).all()

@@ -1,0 +1,113 @@
+"""RFC 9457 problem details: every error the API returns, and never a traceback.
+
+    raise Problem(404, "Run not found", f"no run {run_id}")
+    raise Problem(422, "Invalid snapshot", errors=[...])   # every bad record and field
+
+`install_handlers(app)` maps the application layer's exceptions (DocumentError, ValueError,
+LookupError …), FastAPI's request validation and Starlette's HTTP errors to problem JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any, Optional
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA = "application/problem+json"
+log = logging.getLogger("fleetctl.api")
+
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           406: "Not acceptable", 409: "Conflict", 413: "Request body too large", 415: "Unsupported media type",
+           422: "Invalid request", 429: "Too many queued runs", 500: "Internal server error",
+           503: "Service unavailable"}
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: Optional[str] = None, detail: Optional[str] = None, *,
+                 errors: Optional[list[dict]] = None, headers: Optional[dict[str, str]] = None, **extra: Any):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail = status, title or _TITLES.get(status, "Error"), detail
+        self.errors, self.headers, self.extra = errors, headers, extra
+
+
+def problem_response(status: int, title: Optional[str] = None, detail: Optional[str] = None, *,
+                     errors: Optional[list[dict]] = None, headers: Optional[dict[str, str]] = None,
+                     instance: Optional[str] = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title or _TITLES.get(status, "Error"), "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA)
+
+
+def document_errors(problems: list[str]) -> list[dict]:
+    """DocumentError lines ("vms[3] 'vm-0004' field cpu: …") as problem `errors` entries."""
+    return [{"detail": p} for p in problems]
+
+
+def _pointer(loc: tuple) -> str:
+    return "#/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        elif err.get("type") == "missing":
+            msg = "required field is missing"
+        out.append({"pointer": _pointer(loc), "detail": f"{'.'.join(str(p) for p in loc[1:]) or loc[0]}: {msg}"})
+    return out
+
+
+def install_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from engine.documents import DocumentError
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers,
+                                instance=request.url.path, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = validation_errors(exc)
+        return problem_response(422, "Invalid request", f"{len(errors)} problem(s) in the request", errors=errors,
+                                instance=request.url.path)
+
+    @app.exception_handler(DocumentError)
+    async def _document(request: Request, exc: DocumentError):
+        return problem_response(422, "Invalid document", f"{exc.source}: {len(exc.problems)} problem(s)",
+                                errors=document_errors(exc.problems), instance=request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in _TITLES.values() else None
+        return problem_response(exc.status_code, None, detail, headers=getattr(exc, "headers", None),
+                                instance=request.url.path)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError):
+        log.warning("database unavailable on %s: %s", request.url.path, type(exc.orig or exc).__name__)
+        return problem_response(503, "Database unavailable", "the store did not answer; retry shortly",
+                                headers={"Retry-After": "2"}, instance=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception):
+        # A bug, not bad input: logged in full on the server, never sent to the client.
+        log.error("unhandled error on %s %s:\n%s", request.method, request.url.path,
+                  "".join(traceback.format_exception(exc)))
+        return problem_response(500, "Internal server error", "an unexpected error was logged on the server",
+                                instance=request.url.path)
