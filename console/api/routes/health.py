@@ -43,7 +43,13 @@ def _schema_problem(engine):
     except ImportError:
         from sqlalchemy import inspect
 
-        missing = {"runs", "run_progress", "workers", "snapshots", "api_tokens"} - set(inspect(engine).get_table_names())
+        from console.store.provenance import PROVENANCE
+        from console.store.run_tables import RUN_TABLES
+        from console.store.submissions import SUBMISSIONS
+        from console.store.tokens import TOKENS
+
+        expected = {t.name for t in (*RUN_TABLES, TOKENS, SUBMISSIONS, PROVENANCE)} | {"snapshots"}
+        missing = expected - set(inspect(engine).get_table_names())
         return f"database schema incomplete: missing {', '.join(sorted(missing))}" if missing else None
     return schema_problem(engine)
 
