@@ -21,7 +21,7 @@ limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_
 app.add_typer(limits_app, name="limits")
 
 
-def _reading(db: Path, *, create: bool = False):
+def _reading(db, *, create: bool = False):
     """Engine on `db`, closed on exit. Without `create` the database must exist and nothing is
     created; store errors are one line (exit 2 / 1), never a traceback."""
     from console.cli.common import reading_store, store_session
@@ -29,11 +29,11 @@ def _reading(db: Path, *, create: bool = False):
     return store_session(db, create=True) if create else reading_store(db)
 
 
-def _existing_fleet(db: Path):
-    """The current snapshot's history row in `db`, or None; creates nothing."""
+def _existing_fleet(db):
+    """The current snapshot's history row in `db` (a DbTarget), or None; creates nothing."""
     from console.store.fleet_store import current_snapshot_info
 
-    if not db.exists() or db.stat().st_size == 0:
+    if db.path is not None and (not db.path.exists() or db.path.stat().st_size == 0):
         return None
     from sqlalchemy.exc import OperationalError
 
@@ -41,7 +41,7 @@ def _existing_fleet(db: Path):
         try:
             return current_snapshot_info(engine)
         except OperationalError as exc:
-            if "no such table" in str(exc):  # a database without fleet tables yet
+            if "no such table" in str(exc) or "does not exist" in str(exc):  # no fleet tables yet
                 return None
             raise
 
@@ -97,8 +97,9 @@ def export(
     from console.store.fleet_store import current_snapshot
     from engine.export import dumps_snapshot
 
-    check_output_path(out, inputs=(resolve_db(db),))
-    with _reading(resolve_db(db)) as engine:
+    target = resolve_db(db)
+    check_output_path(out, inputs=(target.path,))
+    with _reading(target) as engine:
         snapshot = current_snapshot(engine)
     if snapshot is None:
         fail("the database holds no fleet: load a snapshot first")
@@ -280,7 +281,7 @@ def limits_list(
 
     path = resolve_db(db)
     sets = []
-    if path.exists():
+    if path.exists():  # a SQLite file that is not there has no sets (and is not created)
         with _reading(path) as engine:
             sets = list_limit_sets(engine)
     if as_json:

@@ -41,7 +41,7 @@ from console.cli.common import (
     resolve_db,
     user_errors,
 )
-from console.cli.solve_common import check_outputs, read_limits, read_snapshot
+from console.cli.solve_common import check_outputs, read_limits, submit_background
 
 
 class Kind(str, Enum):
@@ -342,27 +342,6 @@ def _read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Opt
     return read_limits(db, limits_file, limit_set)
 
 
-def submit_background(db: Path, kind: str, *, snapshot=None, limits=None, limits_name: Optional[str] = None,
-                      options: Optional[dict] = None, problem_yaml: Optional[str] = None,
-                      problem_name: Optional[str] = None) -> int:
-    """The `--background` path shared by `runs submit` and `fleetctl solve … --background`:
-    queue, make sure a worker runs, print the run id as the LAST stdout line, return at once."""
-    from console.runner import enqueue_background
-
-    if kind != "capacity" and snapshot is None:
-        snapshot = read_snapshot(db, None)  # the current fleet of an existing database
-    try:
-        run_id = enqueue_background(db, kind, snapshot=snapshot, limits=limits, limits_name=limits_name,
-                                    options=options, problem_yaml=problem_yaml, problem_name=problem_name)
-    except ValueError as exc:
-        fail(str(exc))
-    err(f"queued {kind} run {run_id}: follow it with `fleetctl runs watch {run_id}`, stop it with "
-        f"`fleetctl runs cancel {run_id}`")
-    sys.stdout.write(f"{run_id}\n")
-    sys.stdout.flush()
-    return run_id
-
-
 def submit_capacity_background(db: Optional[Path], file: Path, problem: Optional[str], phase: str, relaxed: bool,
                                time_limit: Optional[float], stwp: Optional[Path], stwp_problem: Optional[str],
                                *, foreground_outputs: Optional[dict] = None) -> None:
@@ -448,7 +427,7 @@ def worker_cmd(
     cancelling its runs with their best plans)."""
     from console.runner.worker import Worker
 
-    raise typer.Exit(Worker(str(resolve_db(db)), concurrency, idle_exit_s=idle_exit).run())
+    raise typer.Exit(Worker(resolve_db(db).spawn_target, concurrency, idle_exit_s=idle_exit).run())
 
 
 # --------------------------------------------------------------------------- schedules

@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import time
-import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -71,85 +69,27 @@ INPUTS = RunInputRow.__table__
 
 # --------------------------------------------------------------------------- engine and transactions
 
-# Engines whose run tables are known to exist. Weak, so a freed engine's reused id()
-# can never pass for a new engine's.
-_schema_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+from console.store.tx import read, with_retry, write  # noqa: E402  (re-exported: schedules and tests use them)
+from console.store.tx import write_tx as _write_tx  # noqa: E402,F401
 
 
 def ensure_run_tables(engine: Engine) -> None:
-    """Create the run tables if missing (idempotent, once per engine)."""
-    if engine in _schema_ready:
-        return
-    from sqlmodel import SQLModel
+    """The schema is in place (created on a new database, checked otherwise): console.store.schema."""
+    from console.store.schema import ensure_schema
 
-    with_retry(lambda: SQLModel.metadata.create_all(engine, tables=RUN_TABLES))
-    _schema_ready.add(engine)
+    ensure_schema(engine)
 
 
-def runs_engine(db: str | Path, *, create: bool = True) -> Engine:
-    """The store's engine for `db` (a path or URL) with the run tables in place.
+def runs_engine(db, *, create: bool = True) -> Engine:
+    """The store's engine for `db` (a path, URL or DbTarget) with the schema in place.
     `create=False` skips the schema check (an executor whose worker already made it)."""
     from console.store.db import open_engine
+    from console.store.schema import mark_ready
 
     engine = open_engine(db, create=create)
-    if create:
-        ensure_run_tables(engine)
-    else:
-        _schema_ready.add(engine)
+    if not create:
+        mark_ready(engine)
     return engine
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    text = str(exc.orig if exc.orig is not None else exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def with_retry(fn, *, attempts: int = 40, max_sleep_s: float = 0.5):
-    """Call `fn()`, retrying on SQLITE_BUSY / "database is locked" with jittered backoff."""
-    delay = 0.01
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except OperationalError as exc:
-            if not _is_busy(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(max_sleep_s, delay * 2)
-
-
-@contextmanager
-def _write_tx(engine: Engine) -> Iterator[Connection]:
-    """One short write transaction. On SQLite it takes the write lock up front
-    (BEGIN IMMEDIATE), so it waits on busy_timeout instead of failing mid-way
-    when a read would have to be upgraded to a write."""
-    with engine.connect() as conn:
-        conn.begin()
-        if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-
-
-def write(engine: Engine, fn):
-    """Run `fn(conn)` in a write transaction, retried as a whole when the database is busy."""
-
-    def attempt():
-        with _write_tx(engine) as conn:
-            return fn(conn)
-
-    return with_retry(attempt)
-
-
-def read(engine: Engine, fn):
-    def attempt():
-        with engine.connect() as conn:
-            return fn(conn)
-
-    return with_retry(attempt)
 
 
 # --------------------------------------------------------------------------- views
@@ -304,10 +244,10 @@ def canonical_json(data: Any) -> str:
 
 
 def _store_input(conn: Connection, media: str, body: str, name: Optional[str]) -> str:
+    from console.store.fleet_store import store_document
+
     key = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    exists = conn.execute(select(INPUTS.c.key).where(INPUTS.c.key == key)).first()
-    if exists is None:
-        conn.execute(insert(INPUTS).values(key=key, media=media, name=name, body=body, created_at=time.time()))
+    store_document(conn, key, media, body, name)
     return key
 
 
@@ -338,25 +278,37 @@ def _limits_json(limits) -> Optional[str]:
 # --------------------------------------------------------------------------- writes
 
 
+class DuplicateSlot(Exception):
+    """A schedule's slot already has its run (another worker fired it first)."""
+
+
 def enqueue_run(
     engine: Engine,
     kind: str,
     *,
     snapshot=None,
+    snapshot_id: Optional[int] = None,
     problem_yaml: Optional[str] = None,
     problem_name: Optional[str] = None,
     limits=None,
     limits_name: Optional[str] = None,
     options: Optional[dict] = None,
     schedule_id: Optional[int] = None,
+    schedule_slot: Optional[float] = None,
+    idempotency_key: Optional[str] = None,
 ) -> int:
     """Queue a run and return its id.
 
-    maintenance / placement: `snapshot` is an `engine.model.Snapshot` or its JSON dict
-    (None: the store's current snapshot), `limits` an `engine.model.Limits` or dict.
+    maintenance / placement: `snapshot` is an inline `engine.model.Snapshot` or its JSON dict;
+    without it the run references a stored version: `snapshot_id`, else the current one.
+    `limits` an `engine.model.Limits` or dict (kept inline with its sha256).
     capacity: `problem_yaml` is the Malloovia problem file's text, options carry
     `problem` (id) and `phase`. The input is stored by content, so the run can be
     reproduced after a new snapshot is loaded.
+
+    `idempotency_key`: a second call with the same key returns the first run's id.
+    `schedule_slot`: with `schedule_id`, at most one run per (schedule, slot): a second one
+    raises DuplicateSlot (a unique index decides, on every backend).
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown run kind {kind!r}: choose one of {', '.join(RUN_KINDS)}")
@@ -364,32 +316,41 @@ def enqueue_run(
     if unknown:
         raise ValueError(f"unknown option(s) for {kind} runs: {', '.join(unknown)} (known: {', '.join(RUN_OPTIONS[kind])})")
     ensure_run_tables(engine)
+    if idempotency_key is not None:
+        existing = _run_for_key(engine, idempotency_key)
+        if existing is not None:
+            return existing
+    ref_id = ref_sha = None
+    body = name = None
     if kind == "capacity":
         if problem_yaml is None:
             raise ValueError("a capacity run needs the Malloovia problem file's text (problem_yaml)")
         media, body, name = "malloovia+yaml", problem_yaml, problem_name
+    elif snapshot is None:
+        media = "snapshot+json"
+        ref_id, ref_sha, name, body = _stored_snapshot(engine, snapshot_id)
     else:
-        if snapshot is None:
-            from console.store.fleet_store import current_snapshot
-
-            snapshot = current_snapshot(engine)
-            if snapshot is None:
-                raise LookupError("no snapshot is loaded in the store: load one first, or pass snapshot=")
         media = "snapshot+json"
         body, name = _snapshot_body(snapshot)
     limits_body = _limits_json(limits)
     options_body = canonical_json(options or {})
+    from sqlalchemy.exc import IntegrityError
 
     def tx(conn: Connection) -> int:
-        key = _store_input(conn, media, body, name)
+        key = ref_sha if body is None else _store_input(conn, media, body, name)
         result = conn.execute(
             insert(RUNS).values(
                 kind=kind,
                 status="queued",
                 schedule_id=schedule_id,
+                schedule_slot=schedule_slot,
+                idempotency_key=idempotency_key,
                 input_key=key,
                 input_name=name,
+                snapshot_id=ref_id,
+                snapshot_sha256=None if kind == "capacity" else key,
                 limits_json=limits_body,
+                limits_sha256=None if limits_body is None else hashlib.sha256(limits_body.encode("utf-8")).hexdigest(),
                 limits_name=limits_name,
                 options_json=options_body,
                 created_at=time.time(),
@@ -398,7 +359,39 @@ def enqueue_run(
         )
         return int(result.inserted_primary_key[0])
 
-    return write(engine, tx)
+    try:
+        return write(engine, tx)
+    except IntegrityError:
+        if idempotency_key is not None:
+            existing = _run_for_key(engine, idempotency_key)
+            if existing is not None:
+                return existing
+        if schedule_id is not None and schedule_slot is not None:
+            raise DuplicateSlot(f"schedule {schedule_id} already fired for slot {schedule_slot}") from None
+        raise
+
+
+def _run_for_key(engine: Engine, key: str) -> Optional[int]:
+    return read(engine, lambda c: c.execute(select(RUNS.c.id).where(RUNS.c.idempotency_key == key)).scalar())
+
+
+def _stored_snapshot(engine: Engine, snapshot_id: Optional[int]):
+    """(id, sha256, name, body or None) of a stored version (the current one by default).
+    body is None when the document is already kept under its hash; a version loaded before
+    versions were kept (only possible for the current one) is serialised from the fleet tables."""
+    from console.store.fleet_store import current_snapshot, current_snapshot_info, snapshot_info
+
+    info = current_snapshot_info(engine) if snapshot_id is None else snapshot_info(engine, snapshot_id)
+    if info is None:
+        if snapshot_id is None:
+            raise LookupError("the database holds no fleet: load a snapshot first (fleetctl load FILE)")
+        raise LookupError(f"no snapshot {snapshot_id} in the store")
+    if info.sha256 is not None:
+        return info.id, info.sha256, info.name or None, None
+    if snapshot_id is not None and snapshot_id != (current_snapshot_info(engine) or info).id:
+        raise LookupError(f"snapshot {snapshot_id} was loaded before versions were kept: its document is gone")
+    body, name = _snapshot_body(current_snapshot(engine))
+    return info.id, None, name, body
 
 
 def record_failed_run(engine: Engine, kind: str, error: str, *, schedule_id: Optional[int] = None, options: Optional[dict] = None) -> int:
