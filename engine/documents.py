@@ -129,19 +129,15 @@ def load_snapshot(path: str | Path) -> Snapshot:
 def load_limits(path: str | Path | None) -> Limits:
     if path is None:
         return Limits()
-    return parse_limits(read_document(path), str(path))
-
-
-def parse_limits(data: Any, source: str = "limits") -> Limits:
-    """Schema validation, then the limits' own checks (`engine.checks.check_limits`); None: defaults."""
+    data = read_document(path)
     if data is None:
         return Limits()
-    limits = parse_model(Limits, data, source)
+    limits = parse_model(Limits, data, str(path))
     from engine.checks import check_limits
 
     problems = check_limits(limits)
     if problems:
-        raise DocumentError(source, problems)
+        raise DocumentError(str(path), problems)
     return limits
 
 

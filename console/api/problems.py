@@ -54,6 +54,29 @@ def document_errors(problems: list[str]) -> list[dict]:
     return [{"detail": p} for p in problems]
 
 
+def ops_errors(exc) -> list[dict]:
+    """console.ops problems (message, record, field) as problem `errors` entries."""
+    out = []
+    for p in exc.problems:
+        item = {"detail": str(p)}
+        if p.record:
+            item["record"] = p.record
+        if p.field:
+            item["field"] = p.field
+        out.append(item)
+    return out
+
+
+OPS_STATUS = {"InvalidInput": 422, "NotFound": 404, "Conflict": 409, "SchemaMismatch": 503, "StoreUnavailable": 503}
+
+
+def ops_status(exc) -> int:
+    for cls in type(exc).__mro__:
+        if cls.__name__ in OPS_STATUS:
+            return OPS_STATUS[cls.__name__]
+    return 422
+
+
 def _pointer(loc: tuple) -> str:
     return "#/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
@@ -74,6 +97,7 @@ def validation_errors(exc: RequestValidationError) -> list[dict]:
 def install_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import OperationalError
 
+    from console.ops.errors import OpsError
     from engine.documents import DocumentError
 
     @app.exception_handler(Problem)
@@ -91,6 +115,14 @@ def install_handlers(app: FastAPI) -> None:
     async def _document(request: Request, exc: DocumentError):
         return problem_response(422, "Invalid document", f"{exc.source}: {len(exc.problems)} problem(s)",
                                 errors=document_errors(exc.problems), instance=request.url.path)
+
+    @app.exception_handler(OpsError)
+    async def _ops(request: Request, exc: OpsError):
+        status = ops_status(exc)
+        headers = {"Retry-After": "2"} if status == 503 else None
+        return problem_response(status, exc.title[:1].upper() + exc.title[1:], str(exc) if len(exc.problems) == 1
+                                else f"{(exc.source + ': ') if exc.source else ''}{len(exc.problems)} problem(s)",
+                                errors=ops_errors(exc), headers=headers, instance=request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from console.api.settings import ServiceSettings, safe_db_text
+from console.api.settings import ServiceSettings
 
 LOOPBACK_ONLY = ("127.0.0.1",)
 STOP_GRACE_S = 15.0
@@ -43,7 +43,7 @@ def start_workers(db: str, count: int, log_path: Optional[Path] = None) -> list[
     root = str(Path(__file__).resolve().parents[2])
     out = open(log_path, "ab") if log_path else None
     try:
-        return [subprocess.Popen([sys.executable, "-m", "console.api.worker_process"], env=env, cwd=root,
+        return [subprocess.Popen([sys.executable, "-m", "console.runner.worker"], env=env, cwd=root,
                                  stdin=subprocess.DEVNULL, stdout=out or sys.stderr, stderr=out or sys.stderr,
                                  preexec_fn=_die_with_parent)
                 for _ in range(count)]
@@ -65,16 +65,29 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
             p.wait()
 
 
+def _check_store(db: str) -> None:
+    """Open the store once before listening: a bad URL, an unreachable server or an old schema is one line."""
+    from console.ops.errors import OpsError
+    from console.ops.store import close_store, open_store
+
+    try:
+        close_store(open_store(db))
+    except OpsError as exc:
+        raise ServeError(str(exc)) from None
+
+
 def serve(settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8080, workers: int = 0,
           log_level: str = "info") -> int:
     import uvicorn
 
     from console.api.app import create_app
+    from console.store.urls import mask_url
 
     check_bind(host, settings.auth)
+    _check_store(settings.db)
     app = create_app(settings)
     procs = start_workers(settings.db, workers)
-    print(f"fleetctl serve: http://{host}:{port} on {safe_db_text(settings.db)} with {workers} worker(s)"
+    print(f"fleetctl serve: http://{host}:{port} on {mask_url(settings.db)} with {workers} worker(s)"
           + ("; NO AUTHENTICATION (--insecure-no-auth)" if not settings.auth else ""), file=sys.stderr, flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level == "debug",

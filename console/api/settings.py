@@ -19,15 +19,3 @@ class ServiceSettings:
     sse_max_s: float = 3600.0                 # a stream closes after this; the client resumes (Last-Event-ID)
     sse_heartbeat_s: float = 15.0             # comment lines keep idle proxies from closing the stream
     sse_coalesce_above: int = 200             # more pending events than this: send only the newest ones
-
-
-def safe_db_text(db: str) -> str:
-    """The database for logs and messages, password hidden."""
-    if "://" not in db:
-        return db
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(db).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown without anything after the scheme
-        return db.split("://", 1)[0] + "://…"

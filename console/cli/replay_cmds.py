@@ -8,16 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import app, runs_app
-from console.cli.common import EXIT_ERROR, emit_json, err, fail
-from console.cli.service_db import ServiceDbOption, service_db
+from console.cli.common import EXIT_ERROR, DbOption, emit_json, err, existing_db, fail, store_session
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
-
-
-def _engine(db: Optional[str]):
-    from console.store.runs import runs_engine
-
-    return runs_engine(service_db(db))
 
 
 def _num(x: Optional[float], digits: int = 3) -> str:
@@ -29,19 +22,17 @@ def _num(x: Optional[float], digits: int = 3) -> str:
 
 
 @runs_app.command("replay")
-def runs_replay(run_id: Annotated[int, typer.Argument(help="Run id.", min=1)], db: ServiceDbOption = None,
+def runs_replay(run_id: Annotated[int, typer.Argument(help="Run id.", min=1)], db: DbOption = None,
                 json_out: JsonOpt = False) -> None:
     """Re-solve a run's stored inputs deterministically (one search worker, its seed) and report whether the
     plan hash matches the stored plan's. Exit 0 on a match, 1 otherwise."""
     from console.runner.replay import NotReplayable, replay_run
 
-    engine = _engine(db)
-    try:
-        result = replay_run(engine, run_id)
-    except NotReplayable as exc:
-        fail(str(exc))
-    finally:
-        engine.dispose()
+    with store_session(existing_db(db)) as engine:
+        try:
+            result = replay_run(engine, run_id)
+        except NotReplayable as exc:
+            fail(str(exc))
     if json_out:
         emit_json(result.to_dict())
     else:
@@ -63,15 +54,14 @@ def acceptance(
     last: Annotated[int, typer.Option("--last", help="Without --runs: how many recent succeeded runs.", min=1)] = 20,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Largest objective increase allowed, percent.",
                                              min=0)] = 1.0,
-    db: ServiceDbOption = None,
+    db: DbOption = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-solve stored runs with the current engine: a pass/fail row per run (plan valid, objective within
     --tolerance % of the stored one, time). Run it before shipping a model change; exit 1 if any fails."""
     from console.runner.replay import NotReplayable, accept_run, acceptance_runs
 
-    engine = _engine(db)
-    try:
+    with store_session(existing_db(db)) as engine:
         ids = acceptance_runs(engine, runs, last)
         if not ids:
             fail("no succeeded run to check: pass --runs ID or run some first")
@@ -81,8 +71,6 @@ def acceptance(
                 results.append(accept_run(engine, run_id, tolerance))
             except NotReplayable as exc:
                 problems.append(str(exc))
-    finally:
-        engine.dispose()
     if problems:
         fail(problems)
     if json_out:

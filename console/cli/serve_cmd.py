@@ -7,13 +7,12 @@ from typing import Annotated
 import typer
 
 from console.cli.apps import app
-from console.cli.common import fail
-from console.cli.service_db import ServiceDbOption, service_db
+from console.cli.common import DbOption, fail, resolve_db
 
 
 @app.command("serve")
 def serve_cmd(
-    db: ServiceDbOption = None,
+    db: DbOption = None,  # a password belongs in $FLEETCTL_DB or ~/.pgpass, not in argv
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes to start beside the server (they stop "
@@ -32,7 +31,7 @@ def serve_cmd(
 
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         fail(f"unknown --log-level {log_level!r}: choose critical, error, warning, info or debug")
-    settings = ServiceSettings(db=service_db(db), auth=not insecure_no_auth, max_body_bytes=int(max_body_mb * MIB),
+    settings = ServiceSettings(db=resolve_db(db).spawn_target, auth=not insecure_no_auth, max_body_bytes=int(max_body_mb * MIB),
                                queue_quota=queue_quota)
     try:
         code = serve(settings, host=host, port=port, workers=workers, log_level=log_level)

@@ -101,20 +101,13 @@ def runbook_rows(plan) -> list[dict]:
     return rows
 
 
-RUNBOOK_FIELDS = ["step", "start", "end", "action", "vm", "source", "target", "host"]
-
-
-def write_runbook_to(plan, fh) -> None:
-    """The runbook CSV of a maintenance plan into an open text stream (files and HTTP bodies)."""
-    writer = csv.DictWriter(fh, fieldnames=RUNBOOK_FIELDS)
-    writer.writeheader()
-    for row in runbook_rows(plan):
-        writer.writerow({k: row[k] for k in RUNBOOK_FIELDS})
-
-
 def write_runbook(plan, path: Path) -> None:
+    fields = ["step", "start", "end", "action", "vm", "source", "target", "host"]
     with path.open("w", newline="", encoding="utf-8") as fh:
-        write_runbook_to(plan, fh)
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        for row in runbook_rows(plan):
+            writer.writerow({k: row[k] for k in fields})
 
 
 def _summary(plan, interrupted: bool) -> None:

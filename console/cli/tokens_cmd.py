@@ -9,20 +9,14 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import app
-from console.cli.common import EXIT_USAGE, emit_json, err, fail
-from console.cli.service_db import ServiceDbOption, service_db
+from console.cli.common import EXIT_USAGE, DbOption, emit_json, err, fail, resolve_db, store_session
 
 tokens_app = typer.Typer(help="API tokens for `fleetctl serve`: create, list, revoke.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 
 
-def _engine(db: Optional[str]):
-    from console.store.runs import runs_engine
-    from console.store.tokens import ensure_token_tables
-
-    engine = runs_engine(service_db(db))
-    ensure_token_tables(engine)
-    return engine
+def _store(db):
+    return store_session(resolve_db(db), create=True)
 
 
 @tokens_app.command("create")
@@ -30,33 +24,28 @@ def tokens_create(
     name: Annotated[str, typer.Argument(help="A name to recognise the token by (unique).")],
     scope: Annotated[list[str], typer.Option("--scope", help="read, submit or admin (repeat for several; admin "
                                              "grants all).")] = None,
-    db: ServiceDbOption = None,
+    db: DbOption = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored: keep it now)."""
     from console.store.tokens import create_token
 
-    engine = _engine(db)
-    try:
-        view, secret = create_token(engine, name, scope or [])
-    except ValueError as exc:
-        fail([p.strip() for p in str(exc).split(";")])
-    finally:
-        engine.dispose()
+    with _store(db) as engine:
+        try:
+            view, secret = create_token(engine, name, scope or [])
+        except ValueError as exc:
+            fail([p.strip() for p in str(exc).split(";")])
     err(f"token {view.name!r} (id {view.id}) with scope(s) {', '.join(view.scopes)}: shown once, store it now")
     typer.echo(secret)
 
 
 @tokens_app.command("list")
-def tokens_list(db: ServiceDbOption = None,
+def tokens_list(db: DbOption = None,
                 json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False) -> None:
     """Every token (never the token itself): name, scopes, created, revoked."""
     from console.store.tokens import list_tokens
 
-    engine = _engine(db)
-    try:
+    with _store(db) as engine:
         views = list_tokens(engine)
-    finally:
-        engine.dispose()
     if json_out:
         emit_json([v.to_dict() for v in views])
         return
@@ -73,15 +62,12 @@ def tokens_list(db: ServiceDbOption = None,
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(name: Annotated[str, typer.Argument(help="Token name (or id).")], db: ServiceDbOption = None) -> None:
+def tokens_revoke(name: Annotated[str, typer.Argument(help="Token name (or id).")], db: DbOption = None) -> None:
     """Revoke a token: requests with it get 401 from then on (within a second)."""
     from console.store.tokens import revoke_token
 
-    engine = _engine(db)
-    try:
+    with _store(db) as engine:
         revoked = revoke_token(engine, name)
-    finally:
-        engine.dispose()
     if not revoked:
         fail(f"no live token named {name!r} (see `fleetctl tokens list`)", code=EXIT_USAGE)
     typer.echo(f"revoked token {name}")

@@ -87,12 +87,15 @@ class NotReplayable(ValueError):
 
 
 def _inputs(engine, run_id: int, *, single_worker: bool):
+    from console.ops.errors import NotFound
+    from console.ops.runs import get_run
     from console.runner.dispatch import RunInputs
-    from console.store.runs import get_run, run_input
+    from console.store.runs import run_input
 
-    view = get_run(engine, run_id)
-    if view is None:
-        raise NotReplayable(f"no run {run_id}")
+    try:
+        view = get_run(engine, run_id)
+    except NotFound as exc:
+        raise NotReplayable(str(exc)) from None
     if not view.input_key:
         raise NotReplayable(f"run {run_id} has no stored inputs (it failed before it was queued)")
     media, body = run_input(engine, view.input_key)
@@ -154,6 +157,6 @@ def acceptance_runs(engine, run_ids: Optional[list[int]] = None, last: int = 20)
     """The given runs, or the `last` succeeded runs (newest first)."""
     if run_ids:
         return list(run_ids)
-    from console.store.runs import list_runs
+    from console.ops.runs import list_runs
 
     return [v.id for v in list_runs(engine, status="succeeded", limit=last)]

@@ -1,16 +1,17 @@
 """Who submitted which run through the API: Idempotency-Key replays and per-token queue quotas.
 
     submit_once(engine, token_id, submit, *, key=None, request_sha256="", quota=None) -> Submission
-        `submit()` queues the run (the application layer's submit) and returns its id; it is called
-        at most once per (token, key) within IDEMPOTENCY_TTL_S. Raises QuotaExceeded,
-        KeyReuseMismatch (same key, different request) or KeyInFlight (same key, first request
-        still being queued).
+        `submit(store_key)` queues the run through the application layer, passing `store_key` as
+        the run's idempotency key, and returns the run id. Raises QuotaExceeded, KeyReuseMismatch
+        (same key, different request) or KeyInFlight (same key, first request still being queued).
 
 How "exactly one run per key" holds: a reservation row (token, key) is inserted first under a
-unique constraint, the run is queued, then the row gets the run id. A second request with the
-key finds the row: with a run id it replays it; without one it waits (409 + Retry-After) unless
-the reserving API process is dead, when it takes the reservation over. (Only a process killed
-between queueing and recording the id can leave a second run for a key.)
+unique constraint; the run is queued with the store idempotency key `api-submission:<row id>`
+(unique on the runs table); the row then records the run id. A second request with the key
+finds the row: with a run id it replays it; without one it answers "in flight" (409 +
+Retry-After) unless the reserving API process is dead, when it takes the row over (same row id)
+and queues again: if the dead process had queued the run, the store returns that same run.
+Keys live IDEMPOTENCY_TTL_S (24 h): after that the same key makes a new run.
 
 The quota counts the token's queued runs plus its reservations still being queued; on
 PostgreSQL the token row is locked for the check, so concurrent requests cannot both pass it.
@@ -24,7 +25,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from sqlalchemy import UniqueConstraint, and_, delete, func, insert, select, update
+from sqlalchemy import UniqueConstraint, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
@@ -135,18 +136,25 @@ def _reserve(engine: Engine, token_id: int, key: Optional[str], request_sha256: 
 
 
 def _take_over(engine: Engine, row) -> bool:
-    """Delete a reservation whose owner died before recording its run (compare-and-set)."""
+    """Adopt a reservation whose owner died before recording its run (compare-and-set on the owner)."""
     reason = owner_death_reason(row.owner_pid, row.owner_host, row.owner_boot, row.created_at, time.time(),
                                 RESERVATION_STALE_S)
     if reason is None:
         return False
-    return write(engine, lambda c: c.execute(delete(SUBMISSIONS).where(
-        and_(SUBMISSIONS.c.id == row.id, SUBMISSIONS.c.run_id.is_(None)))).rowcount == 1)
+    return write(engine, lambda c: c.execute(update(SUBMISSIONS).where(
+        SUBMISSIONS.c.id == row.id, SUBMISSIONS.c.run_id.is_(None), SUBMISSIONS.c.owner_pid == row.owner_pid,
+        SUBMISSIONS.c.owner_host == row.owner_host).values(
+        owner_pid=os.getpid(), owner_host=this_host(), owner_boot=this_boot())).rowcount == 1)
 
 
-def submit_once(engine: Engine, token_id: int, submit: Callable[[], int], *, key: Optional[str] = None,
+def store_key(reservation_id: int) -> str:
+    return f"api-submission:{reservation_id}"
+
+
+def submit_once(engine: Engine, token_id: int, submit: Callable[[str], int], *, key: Optional[str] = None,
                 request_sha256: str = "", quota: Optional[int] = None) -> Submission:
     ensure_submission_tables(engine)
+    reservation = None
     for _ in range(3):
         reservation, existing = _reserve(engine, token_id, key, request_sha256, quota)
         if reservation is not None:
@@ -159,12 +167,15 @@ def submit_once(engine: Engine, token_id: int, submit: Callable[[], int], *, key
             return Submission(int(existing.run_id), True)
         if not _take_over(engine, existing):
             raise KeyInFlight(key or "")
-    else:
+        reservation = int(existing.id)
+        break
+    if reservation is None:
         raise KeyInFlight(key or "")
     try:
-        run_id = submit()
+        run_id = submit(store_key(reservation))
     except BaseException:
-        write(engine, lambda c: c.execute(delete(SUBMISSIONS).where(SUBMISSIONS.c.id == reservation)))
+        write(engine, lambda c: c.execute(delete(SUBMISSIONS).where(SUBMISSIONS.c.id == reservation,
+                                                                    SUBMISSIONS.c.run_id.is_(None))))
         raise
     write(engine, lambda c: c.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id == reservation).values(run_id=run_id)))
     return Submission(run_id, False)

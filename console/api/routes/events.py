@@ -21,7 +21,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from console.api.auth import Principal, require
-from console.api.problems import Problem
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 RECOVER_EVERY_S = 1.0
@@ -56,12 +55,14 @@ async def run_events(request: Request, run_id: Annotated[int, Path(ge=1, le=2**6
                                                            pattern=r"^[0-9]+$"),
                      _: Principal = Depends(require("read"))) -> StreamingResponse:
     engine, settings = request.app.state.engine, request.app.state.settings
-    first = await run_in_threadpool(_state, engine, run_id, True)
-    if first is None:
-        raise Problem(404, "Run not found", f"no run {run_id}")
+    from console.ops.runs import get_run
+
+    await run_in_threadpool(get_run, engine, run_id)  # NotFound -> 404
     since = min(int(last_event_id), 2**62) if last_event_id else 0
 
     async def stream():
+        # The loop polls the store's two cheap reads (status, new events) rather than ops.get_run,
+        # which loads the whole plan: at 20 polls a second per client that would dominate.
         from console.store.runs import run_progress
 
         last_id, last_status = since, None

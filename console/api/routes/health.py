@@ -37,21 +37,20 @@ def readiness(engine) -> list[str]:
 
 
 def _schema_problem(engine):
-    """The application layer's migration check when the store has one; else the tables' presence."""
+    """The store's migration check (console.store.schema), then the API's own tables."""
+    from sqlalchemy import inspect
+
+    from console.store.provenance import PROVENANCE
+    from console.store.schema import SchemaError, check_schema
+    from console.store.submissions import SUBMISSIONS
+    from console.store.tokens import TOKENS
+
     try:
-        from console.store.migrations import schema_problem  # type: ignore[import-not-found]
-    except ImportError:
-        from sqlalchemy import inspect
-
-        from console.store.provenance import PROVENANCE
-        from console.store.run_tables import RUN_TABLES
-        from console.store.submissions import SUBMISSIONS
-        from console.store.tokens import TOKENS
-
-        expected = {t.name for t in (*RUN_TABLES, TOKENS, SUBMISSIONS, PROVENANCE)} | {"snapshots"}
-        missing = expected - set(inspect(engine).get_table_names())
-        return f"database schema incomplete: missing {', '.join(sorted(missing))}" if missing else None
-    return schema_problem(engine)
+        check_schema(engine)
+    except SchemaError as exc:
+        return str(exc)
+    missing = {t.name for t in (TOKENS, SUBMISSIONS, PROVENANCE)} - set(inspect(engine).get_table_names())
+    return f"database schema incomplete: missing {', '.join(sorted(missing))}" if missing else None
 
 
 @router.get("/readyz", summary="Readiness: database reachable, schema current, at least one live worker",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Literal, Optional, Union
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -52,67 +51,37 @@ def links(run_id: int, kind: str) -> dict:
     return out
 
 
-def _resolve_inputs(engine, req: RunRequest):
-    """(snapshot, limits, limits_name) for the application layer; DocumentError/Problem on bad input."""
-    from engine.documents import parse_limits, parse_snapshot
-    from console.store.limits_store import LimitSetNotFound, load_limits
-
-    snapshot = None
-    if isinstance(req.snapshot, dict):
-        snapshot = parse_snapshot(req.snapshot, "snapshot")
-    elif isinstance(req.snapshot, int):
-        from console.store.fleet_store import current_snapshot_id
-
-        if current_snapshot_id(engine) != req.snapshot:
-            raise Problem(422, "Unknown snapshot", f"snapshot {req.snapshot} is not stored",
-                          errors=[{"pointer": "#/body/snapshot", "detail": f"snapshot: no snapshot {req.snapshot}"}])
-    limits_name = None
-    if isinstance(req.limits, str):
-        try:
-            limits = load_limits(engine, req.limits)
-        except LimitSetNotFound as exc:
-            raise Problem(422, "Unknown limit set", str(exc),
-                          errors=[{"pointer": "#/body/limits", "detail": f"limits: {exc}"}]) from None
-        limits_name = req.limits
-    else:
-        limits = None if req.limits is None else parse_limits(req.limits, "limits")
-    if req.options.seed is not None:
-        from engine.model import Limits
-
-        base = limits if limits is not None else Limits()
-        limits = base.model_copy(update={"solve": base.solve.model_copy(update={"seed": req.options.seed})})
-    return snapshot, limits, limits_name
-
-
-def _submit(engine, req: RunRequest) -> int:
-    """Check and queue the run (the application layer's submit, without spawning a worker)."""
-    from console.runner.dispatch import check_options
-    from console.store.runs import enqueue_run
+def _ops_request(engine, req: RunRequest, idempotency_key: str):
+    """The application layer's RunRequest for this body (a seed goes into the limits' solve.seed)."""
+    from console.ops.runs import RunRequest as OpsRunRequest
 
     options = req.options.model_dump(exclude_none=True)
-    options.pop("seed", None)
-    if req.kind == "capacity":
-        if not req.problem_yaml or not options.get("problem"):
-            raise Problem(422, "Invalid request", "a capacity run needs problem_yaml and options.problem",
-                          errors=[{"pointer": "#/body/problem_yaml", "detail": "problem_yaml: required for capacity"}]
-                          if not req.problem_yaml else
-                          [{"pointer": "#/body/options/problem", "detail": "options.problem: required for capacity"}])
-    elif req.problem_yaml is not None:
-        raise Problem(422, "Invalid request", "problem_yaml is only for capacity runs",
-                      errors=[{"pointer": "#/body/problem_yaml", "detail": "problem_yaml: only for capacity runs"}])
-    problems = check_options(req.kind, options)
-    if problems:
-        raise Problem(422, "Invalid options", f"{len(problems)} problem(s) in options",
-                      errors=[{"pointer": "#/body/options", "detail": p} for p in problems])
-    snapshot, limits, limits_name = _resolve_inputs(engine, req)
+    seed = options.pop("seed", None)
+    limits_name = req.limits if isinstance(req.limits, str) else None
+    limits = req.limits if isinstance(req.limits, dict) else None
+    if seed is not None:
+        from console.ops.limits import get_limit_set, parse_limits
+        from engine.model import Limits
+
+        base = get_limit_set(engine, limits_name) if limits_name else parse_limits(limits) if limits else Limits()
+        limits = base.model_copy(update={"solve": base.solve.model_copy(update={"seed": seed})})
+    return OpsRunRequest(kind=req.kind, snapshot=req.snapshot if isinstance(req.snapshot, dict) else None,
+                         snapshot_id=req.snapshot if isinstance(req.snapshot, int) else None, limits=limits,
+                         limits_name=limits_name, options=options, problem_yaml=req.problem_yaml,
+                         problem_name="api.yaml" if req.problem_yaml is not None else None,
+                         idempotency_key=idempotency_key)
+
+
+def _submit(engine, req: RunRequest, store_key: str) -> int:
+    """Queue through the application layer (no worker is spawned: `serve --workers` and `fleetctl worker` run it).
+    A snapshot id or limit set that does not exist is a bad request body here (422), not a missing resource."""
+    from console.ops.errors import InvalidInput, NotFound
+    from console.ops.runs import submit_run
+
     try:
-        return enqueue_run(engine, req.kind, snapshot=snapshot, limits=limits, limits_name=limits_name,
-                           options=options, problem_yaml=req.problem_yaml,
-                           problem_name="api.yaml" if req.problem_yaml else None)
-    except LookupError as exc:
-        raise Problem(409, "No snapshot", str(exc)) from None
-    except ValueError as exc:
-        raise Problem(422, "Invalid request", str(exc), errors=[{"detail": str(exc)}]) from None
+        return submit_run(engine, _ops_request(engine, req, store_key), spawn_worker=False).id
+    except NotFound as exc:
+        raise InvalidInput(exc.problems, source=exc.source) from None
 
 
 @router.post("", status_code=202, summary="Queue a run", responses={
@@ -128,7 +97,8 @@ def post_run(request: Request, response: Response, body: RunRequest,
 
     state = request.app.state
     try:
-        outcome = submit_once(state.engine, who.token_id, lambda: _submit(state.engine, body), key=idempotency_key,
+        outcome = submit_once(state.engine, who.token_id, lambda key: _submit(state.engine, body, key),
+                              key=idempotency_key,
                               request_sha256=sha256_of(body.model_dump(mode="json")), quota=state.settings.queue_quota)
     except QuotaExceeded as exc:
         raise Problem(429, "Too many queued runs", str(exc), headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
@@ -140,9 +110,9 @@ def post_run(request: Request, response: Response, body: RunRequest,
     response.headers["Location"] = f"/v1/runs/{outcome.run_id}"
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    from console.store.runs import get_run
+    from console.store.run_state import get_run_state
 
-    view = get_run(state.engine, outcome.run_id, recover=False)
+    view = get_run_state(state.engine, outcome.run_id)
     return {"id": outcome.run_id, "status": view.status if view else "queued", "kind": body.kind,
             "links": links(outcome.run_id, body.kind)}
 
@@ -155,7 +125,7 @@ def list_runs_route(request: Request,
                     cursor: Optional[str] = Query(None, max_length=40, pattern=r"^[0-9]+$",
                                                   description="next_cursor of the previous page"),
                     _: Principal = Depends(require("read"))) -> dict:
-    from console.store.runs import list_runs
+    from console.ops.runs import list_runs
 
     before = int(cursor) if cursor else None
     if before is not None and before > 2**62:
@@ -166,21 +136,13 @@ def list_runs_route(request: Request,
     return {"items": items, "next_cursor": str(page[-1].id) if len(views) > limit else None}
 
 
-def _run_or_404(engine, run_id: int):
-    from console.store.runs import get_run
-
-    view = get_run(engine, run_id)
-    if view is None:
-        raise Problem(404, "Run not found", f"no run {run_id}")
-    return view
-
-
 @router.get("/{run_id}", summary="A run: status, progress, inputs, provenance")
 def get_run_route(request: Request, run_id: RunId, _: Principal = Depends(require("read"))) -> dict:
+    from console.ops.runs import get_run
     from console.store.provenance import provenance
 
     engine = request.app.state.engine
-    view = _run_or_404(engine, run_id)
+    view = get_run(engine, run_id)
     body = view.to_dict()
     body.pop("plan", None)
     body["has_plan"] = view.plan is not None
@@ -191,41 +153,24 @@ def get_run_route(request: Request, run_id: RunId, _: Principal = Depends(requir
 
 @router.post("/{run_id}/cancel", status_code=202, summary="Cancel a run (a running one keeps its best plan)")
 def cancel_run(request: Request, run_id: RunId, _: Principal = Depends(require("submit"))) -> dict:
-    from console.store.runs import request_cancel
+    from console.ops.runs import cancel_run
 
-    try:
-        view = request_cancel(request.app.state.engine, run_id)
-    except KeyError:
-        raise Problem(404, "Run not found", f"no run {run_id}") from None
+    view = cancel_run(request.app.state.engine, run_id)
     return {"id": view.id, "status": view.status, "cancel_requested": view.cancel_requested,
             "links": links(view.id, view.kind)}
 
 
-def _plan_or_404(engine, run_id: int):
-    view = _run_or_404(engine, run_id)
-    if view.plan is None:
-        raise Problem(404, "No plan yet", f"run {run_id} is {view.status} and has no plan"
-                      + ("" if view.terminal else " yet: follow its events"))
-    return view
-
-
 @router.get("/{run_id}/plan", summary="The run's plan (FORMATS.md); while running, the best so far")
-def get_plan(request: Request, response: Response, run_id: RunId, _: Principal = Depends(require("read"))) -> dict:
-    view = _plan_or_404(request.app.state.engine, run_id)
-    response.headers["Fleetctl-Run-Status"] = view.status
-    return view.plan
+def get_plan(request: Request, run_id: RunId, _: Principal = Depends(require("read"))) -> dict:
+    from console.ops.runs import run_plan
+
+    return run_plan(request.app.state.engine, run_id)
 
 
 @router.get("/{run_id}/runbook.csv", response_class=Response, summary="A maintenance plan as an ordered runbook",
             responses={200: {"content": {"text/csv": {}}}})
 def get_runbook(request: Request, run_id: RunId, _: Principal = Depends(require("read"))) -> Response:
-    from engine.model import parse_plan
-    from console.cli.solve_maintenance_cmd import write_runbook_to
+    from console.ops.runs import run_runbook_csv
 
-    view = _plan_or_404(request.app.state.engine, run_id)
-    if view.kind != "maintenance":
-        raise Problem(404, "No runbook", f"run {run_id} is a {view.kind} run: only maintenance plans have a runbook")
-    out = io.StringIO(newline="")
-    write_runbook_to(parse_plan(view.plan), out)
-    return Response(out.getvalue(), media_type="text/csv",
+    return Response(run_runbook_csv(request.app.state.engine, run_id), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="run-{run_id}-runbook.csv"'})

@@ -38,9 +38,9 @@ def _schedule_body(view) -> dict:
 
 @router.post("/v1/schedules", status_code=201, summary="Run on the current fleet every N minutes/hours/days")
 def post_schedule(request: Request, body: ScheduleRequest, _: Principal = Depends(require("admin"))) -> dict:
-    from engine.documents import parse_limits
+    from console.ops.errors import NotFound
+    from console.ops.limits import get_limit_set, parse_limits
     from console.runner.dispatch import check_options
-    from console.store.limits_store import LimitSetNotFound, load_limits
     from console.store.schedules import add_schedule, list_schedules, parse_every
 
     engine = request.app.state.engine
@@ -55,9 +55,9 @@ def post_schedule(request: Request, body: ScheduleRequest, _: Principal = Depend
     limits, limits_name = None, None
     if isinstance(body.limits, str):
         try:
-            load_limits(engine, body.limits)
+            get_limit_set(engine, body.limits)
             limits_name = body.limits
-        except LimitSetNotFound as exc:
+        except NotFound as exc:
             errors.append({"pointer": "#/body/limits", "detail": f"limits: {exc}"})
     elif body.limits is not None:
         limits = parse_limits(body.limits, "limits")

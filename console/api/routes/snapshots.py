@@ -1,4 +1,4 @@
-"""/v1/snapshots: load a fleet (JSON or YAML), read it back by id or as the current one."""
+"""/v1/snapshots: load a fleet (JSON or YAML) as a new immutable version; read a version back."""
 
 from __future__ import annotations
 
@@ -7,54 +7,45 @@ from fastapi.concurrency import run_in_threadpool
 
 from console.api.auth import Principal, require
 from console.api.documents import DOCUMENT_BODY, read_document_body
-from console.api.problems import Problem
 
 router = APIRouter(prefix="/v1/snapshots", tags=["snapshots"])
-COLLECTIONS = ("datacenters", "racks", "hosts", "customers", "vms")
 
 
-def _snapshot_body(info, snapshot) -> dict:
-    from engine.fingerprint import sha256_of
-
-    return {"id": info.id, "name": info.name, "sha256": sha256_of(snapshot),
-            "loaded_at": info.loaded_at.isoformat().replace("+00:00", "Z"),
-            "counts": {c: getattr(info, c) for c in COLLECTIONS},
-            "links": {"self": f"/v1/snapshots/{info.id}"}, "document": snapshot.model_dump(mode="json", by_alias=True)}
-
-
-def _current(engine):
-    from console.store.fleet_store import current_snapshot, current_snapshot_info
-
-    info = current_snapshot_info(engine)
-    return (None, None) if info is None else (info, current_snapshot(engine))
+def _body(ref, snapshot=None) -> dict:
+    body = {**ref.to_dict(), "links": {"self": f"/v1/snapshots/{ref.id}"}}
+    if snapshot is not None:
+        body["document"] = snapshot.model_dump(mode="json", by_alias=True)
+    return body
 
 
 @router.post("", status_code=201, openapi_extra=DOCUMENT_BODY,
-             summary="Load a snapshot (FORMATS.md) as the current fleet")
+             summary="Load a snapshot (FORMATS.md) as the current fleet: a new version with its sha256")
 async def post_snapshot(request: Request, _: Principal = Depends(require("submit"))) -> dict:
-    from engine.documents import parse_snapshot
-    from engine.fingerprint import sha256_of
-    from console.store.fleet_store import save_snapshot
+    from console.ops.snapshots import load_snapshot, parse_snapshot
 
     data = await read_document_body(request, "snapshot")
     snapshot = await run_in_threadpool(parse_snapshot, data, "snapshot")
-    snapshot_id = await run_in_threadpool(save_snapshot, request.app.state.engine, snapshot, source="api", check=False)
-    return {"id": snapshot_id, "sha256": sha256_of(snapshot), "name": snapshot.name,
-            "counts": {c: len(getattr(snapshot, c)) for c in COLLECTIONS}, "links": {"self": f"/v1/snapshots/{snapshot_id}"}}
+    ref = await run_in_threadpool(lambda: load_snapshot(request.app.state.engine, snapshot, source="api", replace=True))
+    return _body(ref)
 
 
-@router.get("/current", summary="The current fleet")
+@router.get("/current", summary="The current fleet (the latest version loaded), with its document")
 def get_current(request: Request, _: Principal = Depends(require("read"))) -> dict:
-    info, snapshot = _current(request.app.state.engine)
-    if info is None:
-        raise Problem(404, "No snapshot", "no snapshot is loaded yet: POST /v1/snapshots")
-    return _snapshot_body(info, snapshot)
+    from console.ops.errors import NotFound
+    from console.ops.snapshots import current_snapshot, snapshot_document
+
+    engine = request.app.state.engine
+    ref = current_snapshot(engine)
+    if ref is None:
+        raise NotFound("no snapshot is loaded yet: POST /v1/snapshots")
+    return _body(ref, snapshot_document(engine, ref.id))
 
 
-@router.get("/{snapshot_id}", summary="A snapshot by id")
+@router.get("/{snapshot_id}", summary="A snapshot version by id, with its document")
 def get_snapshot(request: Request, snapshot_id: int = Path(ge=1, le=2**62),
                  _: Principal = Depends(require("read"))) -> dict:
-    info, snapshot = _current(request.app.state.engine)
-    if info is None or info.id != snapshot_id:
-        raise Problem(404, "Snapshot not found", f"no snapshot {snapshot_id} is stored")
-    return _snapshot_body(info, snapshot)
+    from console.ops.snapshots import get_snapshot as ref_of, snapshot_document
+
+    engine = request.app.state.engine
+    ref = ref_of(engine, snapshot_id)
+    return _body(ref, snapshot_document(engine, snapshot_id))
