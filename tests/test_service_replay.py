@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.service_support import ROOT, toy_limits, toy_snapshot
+from console.cli.main import app
+from tests.service_support import toy_limits, toy_snapshot
 
 
-def _cli(*args: str, db: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "console.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "FLEETCTL_DB": db})
+def _cli(*args: str, db: str):
+    """The command in this process (the solver stack is already imported: a subprocess would cost seconds)."""
+    result = CliRunner().invoke(app, [*args, "--db", db])
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
 @pytest.fixture(scope="module")
