@@ -12,6 +12,7 @@ front-ends → console.ops → console.store / console.runner → engine.
                            delete_limit_set -> LimitSetRef
     console.ops.runs       RunRequest, submit_run, list_runs, get_run, cancel_run, run_events,
                            run_plan, run_runbook_csv, approve_run (later)
+    console.ops.schedules  add_schedule, list_schedules, remove_schedule, latest_plans
 
 Every function takes the store's Engine first (open it once with open_store and keep it).
 Importing this package is light: each module imports the store and the engine lazily.

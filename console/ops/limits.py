@@ -30,9 +30,14 @@ class LimitSetRef:
 
 
 def limits_sha256(limits) -> str:
+    """sha256 of the full limits document (defaults explicit): a dict is read as Limits first, so
+    `{}` and the defaults written out hash the same."""
     from engine.fingerprint import sha256_of
+    from engine.model import Limits
 
-    return sha256_of(limits.to_json_dict() if hasattr(limits, "to_json_dict") else limits)
+    if not hasattr(limits, "to_json_dict"):
+        limits = Limits.model_validate(limits or {})
+    return sha256_of(limits.to_json_dict())
 
 
 def parse_limits(data: Any, source: str = "limits"):

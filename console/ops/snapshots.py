@@ -6,6 +6,7 @@
     get_snapshot(engine, snapshot_id) -> SnapshotRef             NotFound
     snapshot_document(engine, snapshot_id=None) -> Snapshot      the document of a version (default: current)
     list_snapshots(engine) -> list[SnapshotRef]                  newest first
+    fleet_summary(engine) -> FleetSummary | None                 counts and utilisation of the current fleet
 """
 
 from __future__ import annotations
@@ -131,3 +132,10 @@ def list_snapshots(engine) -> list[SnapshotRef]:
     history = snapshot_history(engine)
     current_id = history[0].id if history else None
     return [_ref(i, current_id) for i in history]
+
+
+def fleet_summary(engine):
+    """Counts, hosts by state and utilisation of the current fleet (aggregated in SQL); None when none is loaded."""
+    from console.store.fleet_store import snapshot_summary
+
+    return snapshot_summary(engine)

@@ -78,14 +78,29 @@ def _label(engine: Engine) -> str:
     return engine_label(engine)
 
 
-def create_schema(conn: Connection) -> None:
-    """Every table from the models, stamped HEAD (the caller holds the write lock)."""
+def store_metadata() -> MetaData:
+    """The tables of the modules in console.store.db.TABLE_MODULES, and only those: what the
+    migrations build. (A module elsewhere that adds SQLModel tables must join TABLE_MODULES and
+    add a migration; until then it creates its own tables and is not part of this schema.)"""
     from sqlmodel import SQLModel
 
-    from console.store.db import import_table_modules
+    from console.store.db import TABLE_MODULES, import_table_modules
 
     import_table_modules()
-    SQLModel.metadata.create_all(conn)
+    metadata = MetaData()
+    pending = list(SQLModel.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        table = getattr(cls, "__table__", None)
+        if table is not None and cls.__module__ in TABLE_MODULES and table.name not in metadata.tables:
+            table.to_metadata(metadata)
+    return metadata
+
+
+def create_schema(conn: Connection) -> None:
+    """Every table of the store, stamped HEAD (the caller holds the write lock)."""
+    store_metadata().create_all(conn)
     VERSION_TABLE.create(conn, checkfirst=True)
     conn.execute(VERSION_TABLE.delete())
     conn.execute(VERSION_TABLE.insert().values(version_num=HEAD))
