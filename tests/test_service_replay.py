@@ -45,17 +45,23 @@ def finished(tmp_path_factory):
 
 def test_runs_record_their_provenance(finished):
     from console.ops.runs import get_run
-    from console.store.provenance import provenance
     from engine.fingerprint import plan_sha256, sha256_of
 
     db, ids, engine = finished
     view = get_run(engine, ids[1])
-    prov = provenance(engine, view)
+    prov = view.provenance
     assert prov["plan_sha256"] == plan_sha256(view.plan)
     assert prov["limits_sha256"] == sha256_of(view.limits) and prov["seed"] == 7
-    assert prov["input_sha256"] == view.input_key and prov["parameters"] == {"workers": 1, "time_limit_s": 10}
+    assert prov["snapshot_sha256"] == sha256_of(toy_snapshot_model())
+    assert prov["solver_params"] == {"workers": 1, "time_limit_s": 10}
     assert set(prov["versions"]) == {"fleetctl", "ortools", "pulp", "highspy", "python"}
-    assert prov["worker_host"] and prov["executor_host"] and prov["termination"]["status"] == "succeeded"
+    assert prov["worker_host"] and prov["termination"] == "optimal"
+
+
+def toy_snapshot_model():
+    from engine.documents import parse_snapshot
+
+    return parse_snapshot(toy_snapshot())
 
 
 def test_replay_reproduces_the_plan_hash(finished):

@@ -22,12 +22,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from console.ops.store import open_store
-        from console.store.provenance import ensure_provenance_tables
         from console.store.submissions import ensure_submission_tables
 
         engine = open_store(settings.db)
         ensure_submission_tables(engine)
-        ensure_provenance_tables(engine)
         app.state.engine = engine
         try:
             yield

@@ -109,7 +109,6 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
 
     engine = runs_engine(db, create=False)  # the worker created the schema
     set_executor(engine, run_id, os.getpid())
-    _record_provenance(engine, run_id)
     cancel = Cancellation()
     pump = _Pump(engine, run_id, cancel, parent_pid)
     status, plan, error = "failed", None, None
@@ -136,16 +135,6 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
             traceback.print_exc(file=sys.stderr)
     finish_run(engine, run_id, status, plan=plan, error=error, expect_pid=parent_pid)
     engine.dispose()
-
-
-def _record_provenance(engine, run_id: int) -> None:
-    """Versions and host of this execution (console.store.provenance); never fails the run."""
-    try:
-        from console.store.provenance import record_execution
-
-        record_execution(engine, run_id)
-    except Exception:  # noqa: BLE001
-        traceback.print_exc(file=sys.stderr)
 
 
 def _is_solver_bug(exc: BaseException) -> bool:

@@ -143,7 +143,7 @@ def replay_run(engine, run_id: int) -> ReplayResult:
 
 
 def accept_run(engine, run_id: int, tolerance_pct: float) -> AcceptanceResult:
-    from console.store.runs import _plan_objective
+    from console.store.run_worker import _plan_objective  # the objective column the run stored
 
     view, inputs = _inputs(engine, run_id, single_worker=False)
     out = resolve(inputs)

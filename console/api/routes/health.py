@@ -40,7 +40,6 @@ def _schema_problem(engine):
     """The store's migration check (console.store.schema), then the API's own tables."""
     from sqlalchemy import inspect
 
-    from console.store.provenance import PROVENANCE
     from console.store.schema import SchemaError, check_schema
     from console.store.submissions import SUBMISSIONS
     from console.store.tokens import TOKENS
@@ -49,7 +48,7 @@ def _schema_problem(engine):
         check_schema(engine)
     except SchemaError as exc:
         return str(exc)
-    missing = {t.name for t in (TOKENS, SUBMISSIONS, PROVENANCE)} - set(inspect(engine).get_table_names())
+    missing = {t.name for t in (TOKENS, SUBMISSIONS)} - set(inspect(engine).get_table_names())
     return f"database schema incomplete: missing {', '.join(sorted(missing))}" if missing else None
 
 

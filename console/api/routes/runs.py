@@ -139,14 +139,11 @@ def list_runs_route(request: Request,
 @router.get("/{run_id}", summary="A run: status, progress, inputs, provenance")
 def get_run_route(request: Request, run_id: RunId, _: Principal = Depends(require("read"))) -> dict:
     from console.ops.runs import get_run
-    from console.store.provenance import provenance
 
-    engine = request.app.state.engine
-    view = get_run(engine, run_id)
-    body = view.to_dict()
+    view = get_run(request.app.state.engine, run_id)
+    body = view.to_dict()  # with `provenance` (console.store.run_provenance)
     body.pop("plan", None)
     body["has_plan"] = view.plan is not None
-    body["provenance"] = provenance(engine, view)
     body["links"] = links(view.id, view.kind)
     return body
 
