@@ -213,6 +213,28 @@ def test_events_resume_after_last_event_id(svc):
     assert resumed[-1][1] == "end" and resumed[-1][2]["status"] == first[-1][2]["status"]
 
 
+def test_events_coalesce_a_backlog_but_never_drop_the_last_event(svc):
+    """500 stored events read by a client that connects late: the stream sends only the newest ones
+    (the first saying how many it skipped), always the very last event, then `end`."""
+    from console.ops.store import open_store
+    from console.store.runs import pump, record_failed_run, run_progress
+    from engine.progress import ProgressEvent
+
+    engine = open_store(svc.db)
+    try:
+        run_id = record_failed_run(engine, "maintenance", "synthetic run for the coalescing test")
+        pump(engine, run_id, [ProgressEvent(i / 10, objective=1000 - i, bound=10) for i in range(500)], heartbeat=False)
+        last_id = run_progress(engine, run_id)[-1].id
+    finally:
+        engine.dispose()
+    events = read_sse(svc.client, f"/v1/runs/{run_id}/events", svc.reader)
+    progress = [e for e in events if e[1] == "progress"]
+    assert 0 < len(progress) < 500
+    assert progress[0][2]["coalesced"] == 500 - len(progress)
+    assert int(progress[-1][0]) == last_id and progress[-1][2]["objective"] == 1000 - 499
+    assert events[-1][1] == "end" and events[-1][2]["status"] == "failed"
+
+
 def test_idempotency_key_returns_the_same_run(svc):
     key = f"k-{time.monotonic_ns()}"
     a = svc.client.post("/v1/runs", json={"kind": "maintenance"}, headers={**svc.submitter, "Idempotency-Key": key})
