@@ -260,6 +260,10 @@ def test_bad_run_requests_list_every_problem_and_never_5xx(svc):
     assert "no-such-set" in body["detail"]
     bad_limits = {"kind": "maintenance", "limits": {"capacity": {"headroom": 3}}}
     _problem(svc.client.post("/v1/runs", json=bad_limits, headers=svc.submitter), 422)
+    endless = b'{"kind": "maintenance", "limits": {"solve": {"time_limit_s": 1e400}}}'  # inf: the limits' own check
+    body = _problem(svc.client.post("/v1/runs", content=endless, headers={**svc.submitter,
+                                                                         "content-type": "application/json"}), 422)
+    assert "time_limit_s" in body["errors"][0]["detail"]
     _problem(svc.client.post("/v1/runs", content=b"[1,", headers={**svc.submitter, "content-type": "application/json"}),
              422)
     _problem(svc.client.get("/v1/runs/999999999", headers=svc.reader), 404)
