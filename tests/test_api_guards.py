@@ -8,10 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
-import pytest
 
 from tests.service_support import ROOT, Server, auth, make_token, toy_snapshot, wait_until
 

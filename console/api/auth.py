@@ -15,7 +15,7 @@ from typing import Optional
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from console.api.problems import Problem
+from console.api.problems import ApiProblem
 
 CACHE_S = 1.0
 _bearer = HTTPBearer(auto_error=False, description="A token from `fleetctl tokens create NAME --scope …`")
@@ -34,18 +34,19 @@ class _TokenCache:
         self._items: dict[str, tuple[float, object]] = {}
 
     def get(self, engine, secret: str):
-        from console.store.tokens import authenticate
+        from console.store.tokens import authenticate, token_hash
 
         now = time.monotonic()
+        digest = token_hash(secret)  # the cache holds hashes too, never a token
         with self._lock:
-            hit = self._items.get(secret)
+            hit = self._items.get(digest)
         if hit is not None and now - hit[0] < CACHE_S:
             return hit[1]
         view = authenticate(engine, secret)
         with self._lock:
             if len(self._items) > 10_000:
                 self._items.clear()
-            self._items[secret] = (now, view)
+            self._items[digest] = (now, view)
         return view
 
 
@@ -64,12 +65,12 @@ def require(scope: str):
             return Principal(ANONYMOUS, "anonymous", ("admin",))
         challenge = {"WWW-Authenticate": 'Bearer realm="fleetctl"'}
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Problem(401, "Unauthorized", "send a token: Authorization: Bearer <token>", headers=challenge)
+            raise ApiProblem(401, "Unauthorized", "send a token: Authorization: Bearer <token>", headers=challenge)
         view = _cache.get(state.engine, credentials.credentials)
         if view is None:
-            raise Problem(401, "Unauthorized", "unknown or revoked token", headers=challenge)
+            raise ApiProblem(401, "Unauthorized", "unknown or revoked token", headers=challenge)
         if not view.allows(scope):
-            raise Problem(403, "Forbidden", f"token {view.name!r} lacks the {scope!r} scope "
+            raise ApiProblem(403, "Forbidden", f"token {view.name!r} lacks the {scope!r} scope "
                           f"(it has: {', '.join(view.scopes)})")
         return Principal(view.id, view.name, view.scopes)
 

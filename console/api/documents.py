@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
-from console.api.problems import Problem
+from console.api.problems import ApiProblem
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 JSON_TYPES = ("application/json",)
@@ -25,7 +25,7 @@ async def read_document_body(request: Request, what: str) -> Any:
 
     media = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
     if media not in YAML_TYPES + JSON_TYPES and not media.endswith("+json"):
-        raise Problem(415, "Unsupported media type", f"send the {what} as application/json or application/yaml")
+        raise ApiProblem(415, "Unsupported media type", f"send the {what} as application/json or application/yaml")
     raw = await request.body()
     try:
         text = raw.decode("utf-8-sig")

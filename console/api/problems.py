@@ -1,7 +1,7 @@
 """RFC 9457 problem details: every error the API returns, and never a traceback.
 
-    raise Problem(404, "Run not found", f"no run {run_id}")
-    raise Problem(422, "Invalid snapshot", errors=[...])   # every bad record and field
+    raise ApiProblem(404, "Run not found", f"no run {run_id}")
+    raise ApiProblem(422, "Invalid snapshot", errors=[...])   # every bad record and field
 
 `install_handlers(app)` maps the application layer's exceptions (DocumentError, ValueError,
 LookupError …), FastAPI's request validation and Starlette's HTTP errors to problem JSON.
@@ -27,7 +27,7 @@ _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
            503: "Service unavailable"}
 
 
-class Problem(Exception):
+class ApiProblem(Exception):
     def __init__(self, status: int, title: Optional[str] = None, detail: Optional[str] = None, *,
                  errors: Optional[list[dict]] = None, headers: Optional[dict[str, str]] = None, **extra: Any):
         super().__init__(detail or title)
@@ -100,8 +100,8 @@ def install_handlers(app: FastAPI) -> None:
     from console.ops.errors import OpsError
     from engine.documents import DocumentError
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem):
+    @app.exception_handler(ApiProblem)
+    async def _problem(request: Request, exc: ApiProblem):
         return problem_response(exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers,
                                 instance=request.url.path, **exc.extra)
 

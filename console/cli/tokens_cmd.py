@@ -4,7 +4,7 @@ Only a hash is stored; `create` prints the token once, on stdout, as its only ou
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal, Optional, Union
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from console.api.auth import Principal, require
-from console.api.problems import Problem
+from console.api.problems import ApiProblem
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 RunId = Annotated[int, Path(ge=1, le=2**62, description="Run id")]
@@ -101,12 +100,12 @@ def post_run(request: Request, response: Response, body: RunRequest,
                               key=idempotency_key,
                               request_sha256=sha256_of(body.model_dump(mode="json")), quota=state.settings.queue_quota)
     except QuotaExceeded as exc:
-        raise Problem(429, "Too many queued runs", str(exc), headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
+        raise ApiProblem(429, "Too many queued runs", str(exc), headers={"Retry-After": str(QUOTA_RETRY_AFTER_S)},
                       queued=exc.queued, quota=exc.quota) from None
     except KeyReuseMismatch as exc:
-        raise Problem(422, "Idempotency-Key reused", str(exc)) from None
+        raise ApiProblem(422, "Idempotency-Key reused", str(exc)) from None
     except KeyInFlight as exc:
-        raise Problem(409, "Request in progress", str(exc), headers={"Retry-After": "1"}) from None
+        raise ApiProblem(409, "Request in progress", str(exc), headers={"Retry-After": "1"}) from None
     response.headers["Location"] = f"/v1/runs/{outcome.run_id}"
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"

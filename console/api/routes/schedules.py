@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from console.api.auth import Principal, require
-from console.api.problems import Problem
+from console.api.problems import ApiProblem
 from console.api.routes.runs import RunOptions
 
 router = APIRouter(tags=["schedules"])
@@ -65,7 +65,7 @@ def post_schedule(request: Request, body: ScheduleRequest, _: Principal = Depend
         errors.append({"pointer": "#/body/options/seed", "detail": "options.seed: put a schedule's seed in its "
                        "limits (solve.seed)"})
     if errors:
-        raise Problem(422, "Invalid schedule", f"{len(errors)} problem(s)", errors=errors)
+        raise ApiProblem(422, "Invalid schedule", f"{len(errors)} problem(s)", errors=errors)
     schedule_id = add_schedule(engine, body.kind, every_s, limits=limits, limits_name=limits_name, options=options)
     view = next(s for s in list_schedules(engine) if s.id == schedule_id)
     return _schedule_body(view)
@@ -84,7 +84,7 @@ def delete_schedule(request: Request, schedule_id: Annotated[int, Path(ge=1, le=
     from console.store.schedules import remove_schedule
 
     if not remove_schedule(request.app.state.engine, schedule_id):
-        raise Problem(404, "Schedule not found", f"no schedule {schedule_id}")
+        raise ApiProblem(404, "Schedule not found", f"no schedule {schedule_id}")
     return Response(status_code=204)
 
 
@@ -121,7 +121,7 @@ def latest_plan(request: Request, kind: Optional[Kind] = None,
 
     plans = [p for p in latest_plans(request.app.state.engine, kind) if schedule is None or p.schedule_id == schedule]
     if not plans:
-        raise Problem(404, "No published plan", "no schedule" + (f" {schedule}" if schedule else "")
+        raise ApiProblem(404, "No published plan", "no schedule" + (f" {schedule}" if schedule else "")
                       + (f" of kind {kind}" if kind else "") + " has a successful run yet")
     latest = max(plans, key=lambda p: (p.finished_at, p.run_id))
     digest = _hashes.get(latest.run_id, latest.plan)
