@@ -109,10 +109,13 @@ def post_run(request: Request, response: Response, body: RunRequest,
     response.headers["Location"] = f"/v1/runs/{outcome.run_id}"
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    from console.store.run_state import get_run_state
+    status = "queued"  # a run just queued; a replayed one is read (it may have moved on)
+    if outcome.replayed:
+        from console.store.run_state import get_run_state
 
-    view = get_run_state(state.engine, outcome.run_id)
-    return {"id": outcome.run_id, "status": view.status if view else "queued", "kind": body.kind,
+        view = get_run_state(state.engine, outcome.run_id)
+        status = view.status if view else status
+    return {"id": outcome.run_id, "status": status, "kind": body.kind,
             "links": links(outcome.run_id, body.kind)}
 
 
