@@ -20,9 +20,7 @@ from sqlalchemy.engine import Connection
 
 from console.store.tx import advisory_lock, read, write
 
-BASELINE = "0001_baseline"        # the schema of fleetctl before migrations (main of 2026-12-02)
-HEAD = "0002_versions_provenance"  # keep equal to the newest file in console/store/migrations/versions
-KNOWN_REVISIONS = (BASELINE, HEAD)  # oldest first
+from console.store.revisions import BASELINE, HEAD, KNOWN_REVISIONS  # noqa: E402,F401
 
 VERSION_TABLE = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
 # Tables every fleetctl database has had since before migrations: their presence marks a pre-migration store.
