@@ -38,42 +38,25 @@ def _schedule_body(view) -> dict:
 
 @router.post("/v1/schedules", status_code=201, summary="Run on the current fleet every N minutes/hours/days")
 def post_schedule(request: Request, body: ScheduleRequest, _: Principal = Depends(require("admin"))) -> dict:
-    from console.ops.errors import NotFound
-    from console.ops.limits import get_limit_set, parse_limits
-    from console.runner.dispatch import check_options
-    from console.store.schedules import add_schedule, list_schedules, parse_every
+    from console.ops.errors import InvalidInput, NotFound, Problem
+    from console.ops.schedules import add_schedule
 
-    engine = request.app.state.engine
-    errors = []
-    try:
-        every_s = parse_every(body.every)
-    except ValueError as exc:
-        errors.append({"pointer": "#/body/every", "detail": f"every: {exc}"})
     options = body.options.model_dump(exclude_none=True)
-    seed = options.pop("seed", None)
-    errors += [{"pointer": "#/body/options", "detail": p} for p in check_options(body.kind, options)]
-    limits, limits_name = None, None
-    if isinstance(body.limits, str):
-        try:
-            get_limit_set(engine, body.limits)
-            limits_name = body.limits
-        except NotFound as exc:
-            errors.append({"pointer": "#/body/limits", "detail": f"limits: {exc}"})
-    elif body.limits is not None:
-        limits = parse_limits(body.limits, "limits")
-    if seed is not None:
-        errors.append({"pointer": "#/body/options/seed", "detail": "options.seed: put a schedule's seed in its "
-                       "limits (solve.seed)"})
-    if errors:
-        raise ApiProblem(422, "Invalid schedule", f"{len(errors)} problem(s)", errors=errors)
-    schedule_id = add_schedule(engine, body.kind, every_s, limits=limits, limits_name=limits_name, options=options)
-    view = next(s for s in list_schedules(engine) if s.id == schedule_id)
+    if options.pop("seed", None) is not None:
+        raise InvalidInput(Problem("put a schedule's seed in its limits (solve.seed)", field="options.seed"))
+    limits_name = body.limits if isinstance(body.limits, str) else None
+    try:
+        view = add_schedule(request.app.state.engine, body.kind, body.every,
+                            limits=body.limits if isinstance(body.limits, dict) else None, limits_name=limits_name,
+                            options=options)
+    except NotFound as exc:  # a limit set named in the body: a bad request, not a missing resource
+        raise InvalidInput(exc.problems) from None
     return _schedule_body(view)
 
 
 @router.get("/v1/schedules", summary="Every schedule")
 def get_schedules(request: Request, _: Principal = Depends(require("read"))) -> dict:
-    from console.store.schedules import list_schedules
+    from console.ops.schedules import list_schedules
 
     return {"items": [_schedule_body(s) for s in list_schedules(request.app.state.engine)]}
 
@@ -81,10 +64,9 @@ def get_schedules(request: Request, _: Principal = Depends(require("read"))) -> 
 @router.delete("/v1/schedules/{schedule_id}", status_code=204, response_class=Response, summary="Remove a schedule")
 def delete_schedule(request: Request, schedule_id: Annotated[int, Path(ge=1, le=2**62)],
                     _: Principal = Depends(require("admin"))) -> Response:
-    from console.store.schedules import remove_schedule
+    from console.ops.schedules import remove_schedule
 
-    if not remove_schedule(request.app.state.engine, schedule_id):
-        raise ApiProblem(404, "Schedule not found", f"no schedule {schedule_id}")
+    remove_schedule(request.app.state.engine, schedule_id)
     return Response(status_code=204)
 
 
@@ -117,9 +99,9 @@ def latest_plan(request: Request, kind: Optional[Kind] = None,
                 schedule: Optional[int] = Query(None, ge=1, le=2**62),
                 if_none_match: Optional[str] = Header(None, alias="If-None-Match", max_length=200),
                 _: Principal = Depends(require("read"))) -> Response:
-    from console.store.schedules import latest_plans
+    from console.ops.schedules import latest_plans
 
-    plans = [p for p in latest_plans(request.app.state.engine, kind) if schedule is None or p.schedule_id == schedule]
+    plans = latest_plans(request.app.state.engine, kind, schedule)
     if not plans:
         raise ApiProblem(404, "No published plan", "no schedule" + (f" {schedule}" if schedule else "")
                       + (f" of kind {kind}" if kind else "") + " has a successful run yet")
