@@ -11,6 +11,9 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     bench_cmds,
     console_cmd,
     db_cmds,
+    serve_cmd,
+    tokens_cmd,
+    replay_cmds,
 )
 from console.cli.apps import app
 

@@ -49,9 +49,15 @@ def parse_limits(data: Any, source: str = "limits"):
 
         data = _parse_text(data, source)
     try:
-        return parse_model(Limits, {} if data is None else data, source)
+        limits = parse_model(Limits, {} if data is None else data, source)
     except DocumentError as exc:
         raise from_document_error(exc) from None
+    from engine.checks import check_limits  # the limits' own rules (finite time limit, …), as `load_limits` runs
+
+    problems = check_limits(limits)
+    if problems:
+        raise from_document_error(DocumentError(source, problems))
+    return limits
 
 
 def _check_name(name: str) -> None:
