@@ -48,8 +48,11 @@ class FleetConsole(App):
         self.data = data
         self.snapshot = None
         self.load_error: Optional[str] = None
-        self.limits = Limits()
+        self.limits = Limits()  # what Solve uses: always exactly the Limits form when the form is valid
         self.limits_name: Optional[str] = None
+        self.limits_base = Limits()  # the named set as saved (defaults when none): "modified" is relative to it
+        self.limits_problems: list[str] = []  # the form's problems: Solve refuses to start while there are some
+        self.limits_from_form = False  # the last change came from the Limits form itself (never refill it)
         self.shown_plan: Any = None
         self.shown_label = "no run"
         self.shown_run_id: Optional[int] = None
@@ -116,8 +119,7 @@ class FleetConsole(App):
         parts = [self.data.label]
         if self.snapshot is not None:
             parts.append(f"{self.snapshot.name or 'fleet'}: {len(self.snapshot.hosts)} hosts, {len(self.snapshot.vms)} VMs")
-        if self.limits_name:
-            parts.append(f"limits {self.limits_name}")
+        parts.append(f"limits {self.limits_label}")
         if self.active_run is not None:
             parts.append(f"run {self.active_run.id} {self.active_run.status}")
         return " · ".join(p for p in parts if p)
@@ -169,10 +171,35 @@ class FleetConsole(App):
         self.set_limits(limits, name)
 
     def set_limits(self, limits: Limits, name: Optional[str] = None) -> None:
-        self.limits = limits
+        """Limits from outside the form (a set loaded or saved, defaults): the new named base."""
+        self.limits = self.limits_base = limits
         self.limits_name = name
+        self.limits_problems = []
+        self.limits_from_form = False
         self.limits_version += 1
         self.refresh_context()
+
+    def form_limits(self, limits: Optional[Limits], problems: list[str]) -> None:
+        """The Limits form changed: valid → these are the limits in use; invalid → none are
+        (Solve refuses until the form is fixed, so a solve never uses numbers not on screen)."""
+        if limits is not None:
+            self.limits = limits
+        self.limits_problems = list(problems)
+        self.limits_from_form = True
+        self.limits_version += 1
+        self.refresh_context()
+
+    @property
+    def limits_modified(self) -> bool:
+        return bool(self.limits_problems) or self.limits != self.limits_base
+
+    @property
+    def limits_label(self) -> str:
+        """What the header and Solve call the limits in use: the set's name, and whether the form differs."""
+        name = self.limits_name or "defaults"
+        if self.limits_problems:
+            return f"{name} (invalid edits)"
+        return f"{name} (modified)" if self.limits_modified else name
 
     # ------------------------------------------------------------------ navigation
 
@@ -195,6 +222,17 @@ class FleetConsole(App):
 
         scope = getattr(self.screen, "SCOPE", "") or (self.current_mode or "")
         self.push_screen(HelpScreen(scope, self.keymap))
+
+    async def action_quit(self) -> None:
+        """q: quitting with edited, unsaved limits asks first (the edits would be lost)."""
+        if not self.limits_modified:
+            self.exit()
+            return
+        from console.screens.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen(f"Quit with unsaved limit edits ({self.limits_label})?\n"
+                                       "ctrl+s on Limits (2) saves them as a set.", yes="Quit"),
+                         lambda yes: yes and self.exit())
 
     def action_next_theme(self) -> None:
         current = self.theme if self.theme in THEMES else THEMES[-1]
@@ -280,12 +318,16 @@ class FleetConsole(App):
     # ------------------------------------------------------------------ runs
 
     def start_run(self, kind: str, options: dict, problem_path: Optional[str] = None) -> None:
-        self._start_run(kind, self.limits, dict(options), problem_path)
+        if self.limits_problems:
+            self.notify("; ".join(self.limits_problems), title="fix the limits first", severity="error", timeout=8)
+            return
+        self._start_run(kind, self.limits, dict(options), problem_path, self.limits_label)
 
     @work(thread=True, group="start-run")
-    def _start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str]) -> None:
+    def _start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str],
+                   limits_name: Optional[str] = None) -> None:
         try:
-            run_id = self.data.start_run(kind, limits, options, problem_path)
+            run_id = self.data.start_run(kind, limits, options, problem_path, limits_name=limits_name)
         except Exception as exc:  # refused by the store: show why, change nothing
             self.call_from_thread(self.notify, str(exc), title="cannot start", severity="error", timeout=8)
             return

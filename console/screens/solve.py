@@ -13,6 +13,7 @@ from textual.widgets import Input, ProgressBar, RichLog, Select, Static
 from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ConfirmScreen
+from console.widgets.typed_input import TypedInput
 from console.widgets.chart import ObjectiveChart
 from engine.progress import relative_gap
 
@@ -34,7 +35,9 @@ def limits_summary(app) -> Text:
     c = lim.concurrency
     text = Text()
     text.append("Limits", style="bold")
-    text.append(f"  {app.limits_name or '(edited on screen 2)'}\n", style="dim")
+    text.append(f"  {app.limits_label}\n", style="bold yellow" if app.limits_modified else "dim")
+    if app.limits_problems:
+        text.append(f"✗ {len(app.limits_problems)} problem(s) on Limits (2): fix them to start\n", style="bold red")
     rows = [
         ("time limit", f"{lim.solve.time_limit_s:g} s"),
         ("workers", "all cores" if lim.solve.workers is None else str(lim.solve.workers)),
@@ -103,9 +106,9 @@ class SolveScreen(ConsoleScreen):
                 yield Select([("objective from the limits", "limits"), ("min_hosts", "min_hosts"),
                               ("balance", "balance"), ("rebalance (moves VMs)", "rebalance")],
                              value="limits", allow_blank=False, id="solve-objective", compact=True)
-                yield Input(placeholder="max moves (rebalance)", id="solve-max-moves", compact=True)
-                yield Input(placeholder="Malloovia problem file (capacity)", id="solve-problem", compact=True)
-                yield Input(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
+                yield TypedInput(placeholder="max moves (rebalance)", id="solve-max-moves", compact=True)
+                yield TypedInput(placeholder="Malloovia problem file (capacity)", id="solve-problem", compact=True)
+                yield TypedInput(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
                 yield Static("", id="solve-limits")
             with Vertical(id="solve-main"):
                 yield Static("", id="solve-status")
@@ -214,6 +217,10 @@ class SolveScreen(ConsoleScreen):
         run = self.app.active_run
         if self.app.active_run_id is not None and run is not None and not run.terminal:
             self.notify(f"run {run.id} is still {run.status}: cancel it first (c)", severity="warning")
+            return
+        if self.app.limits_problems:
+            self.notify("the Limits form has problems: " + "; ".join(self.app.limits_problems)
+                        + " — fix them on Limits (2) first", title="not started", severity="error", timeout=8)
             return
         try:
             kind, options, problem = self.selected_options()
