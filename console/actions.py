@@ -73,6 +73,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("solve.kind", "k", "Kind", "cycle_kind", scope="solve"),
     ActionSpec("solve.solver", "v", "Solver", "cycle_solver", scope="solve"),
     ActionSpec("solve.schedule", "g", "Gantt", "app.open_screen('schedule')", scope="solve"),
+    ActionSpec("solve.details", "d", "Error details", "details", scope="solve"),
     # Schedule
     ActionSpec("schedule.zoom_in", "plus,equals_sign", "Zoom in", "zoom(-1)", scope="schedule", key_display="+"),
     ActionSpec("schedule.zoom_out", "minus", "Zoom out", "zoom(1)", scope="schedule", key_display="-"),
@@ -92,6 +93,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("runs.mark", "space", "Mark", "mark", scope="runs"),
     ActionSpec("runs.compare", "c", "Compare", "compare", scope="runs"),
     ActionSpec("runs.cancel", "x", "Cancel run", "cancel_run", scope="runs"),
+    ActionSpec("runs.details", "d", "Error details", "details", scope="runs"),
     ActionSpec("runs.filter", "slash", "Filter", "filter", scope="runs", key_display="/"),
     ActionSpec("runs.sort", "s", "Sort", "sort_next", scope="runs"),
     ActionSpec("runs.refresh", "f5", "Refresh", "refresh_runs", scope="runs"),

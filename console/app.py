@@ -407,7 +407,9 @@ class FleetConsole(App):
             self.refresh_context()
         if run.terminal:
             self.active_run_id = None
-            self.notify(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
+            from console.screens.details import headline
+
+            self.notify(f"run {run.id} {run.status}" + (f": {headline(run.error)}" if run.error else ""),
                         severity="error" if run.status == "failed" else "information", timeout=5)
             self.refresh_context()
 

@@ -20,6 +20,7 @@ from console.console_data import plan_from_dict
 from console.plan_metrics import maintenance_metrics
 from console.screens.base import TableScreen
 from console.screens.confirm import ConfirmScreen
+from console.screens.details import DetailsScreen, has_details, headline
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
 from console.widgets.nav_bar import NavBar
@@ -151,7 +152,9 @@ class RunsScreen(TableScreen):
         if run.worker_pid:
             text.append(f"  pid {run.worker_pid}", style="dim")
         if run.error:
-            text.append(f"\n{run.error}", style="red")
+            text.append(f"\n{headline(run.error)}", style="red")
+            if has_details(run.error):
+                text.append("  (d: details)", style="dim")
         text.append("\nenter open · space mark two · c compare · x cancel", style="dim")
         box.update(text)
 
@@ -167,6 +170,14 @@ class RunsScreen(TableScreen):
         key = self.query_one(LineTable).cursor_key
         if key is not None:
             self.app.open_run(int(key))
+
+    def action_details(self) -> None:
+        key = self.query_one(LineTable).cursor_key
+        run = self._runs.get(key) if key else None
+        if run is None or not run.error:
+            self.notify("this run has no error or note", timeout=2)
+            return
+        self.app.push_screen(DetailsScreen(f"run {run.id} {run.status}", run.error))
 
     def action_mark(self) -> None:
         table = self.query_one(LineTable)

@@ -13,6 +13,7 @@ from textual.widgets import Input, ProgressBar, RichLog, Select, Static
 from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ConfirmScreen
+from console.screens.details import DetailsScreen, has_details, headline
 from console.widgets.typed_input import TypedInput
 from console.widgets.chart import ObjectiveChart
 from engine.progress import relative_gap
@@ -80,7 +81,9 @@ def status_text(run, events: list, time_limit: float) -> Text:
     text.append(f"   elapsed {0 if elapsed is None else elapsed:.1f} s / {time_limit:g} s")
     text.append(f"   events {len(events)}", style="dim")
     if run.error:
-        text.append(f"\n{run.error}", style="red" if run.status == "failed" else "yellow")
+        text.append(f"\n{headline(run.error)}", style="red" if run.status == "failed" else "yellow")
+        if has_details(run.error):
+            text.append("  (d: details)", style="dim")
     return text
 
 
@@ -164,7 +167,7 @@ class SolveScreen(ConsoleScreen):
         self._logged = len(events)
         if run is not None and run.terminal and getattr(self, "_final_logged", None) != run.id:
             self._final_logged = run.id
-            log.write(f"→ {run.status}" + (f": {run.error}" if run.error else ""))
+            log.write(f"→ {run.status}" + (f": {headline(run.error)}" if run.error else ""))
 
     # ------------------------------------------------------------------ actions
 
@@ -245,3 +248,10 @@ class SolveScreen(ConsoleScreen):
         what = f"{run.kind} run {run_id}" if run is not None else f"run {run_id}"
         self.app.push_screen(ConfirmScreen(f"Cancel {what}?\nThe best plan found so far is kept.",
                                            yes="Cancel run"), answer)
+
+    def action_details(self) -> None:
+        run = self.app.active_run
+        if run is None or not run.error:
+            self.notify("the shown run has no error or note", timeout=2)
+            return
+        self.app.push_screen(DetailsScreen(f"run {run.id} {run.status}", run.error))
