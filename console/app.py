@@ -38,6 +38,7 @@ class FleetConsole(App):
     plan_version: reactive[int] = reactive(0, init=False)
     runs_version: reactive[int] = reactive(0, init=False)
     progress_version: reactive[int] = reactive(0, init=False)
+    origin_version: reactive[int] = reactive(0, init=False)  # the fleet's hash is known / the shown plan changed
 
     def __init__(self, data: Optional[ConsoleData] = None, *, db_path: Optional[Path] = None,
                  keymap_path: Optional[Path] = None, start_mode: str = "fleet",
@@ -56,6 +57,8 @@ class FleetConsole(App):
         self.shown_plan: Any = None
         self.shown_label = "no run"
         self.shown_run_id: Optional[int] = None
+        self.shown_input_key: Optional[str] = None  # the shown run's snapshot hash (plans without `inputs`)
+        self.fleet_sha256: Optional[str] = None  # engine.fingerprint hash of the fleet loaded now
         self.active_run_id: Optional[int] = None
         self.active_run = None
         self.active_events: list = []
@@ -142,6 +145,10 @@ class FleetConsole(App):
         except Exception as exc:  # an unreadable database must not kill the console
             snapshot, error = None, f"cannot read the fleet: {exc}"
         self.call_from_thread(self._fleet_loaded, snapshot, error)
+        if snapshot is not None:  # after the first paint: 2 s at 100k VMs on a busy 2-core machine
+            from engine.fingerprint import sha256_of
+
+            self.call_from_thread(self._fleet_fingerprinted, snapshot, sha256_of(snapshot))
         try:  # a run started elsewhere (the CLI, a schedule) is followed from the start
             live = [r for r in self.data.list_runs(limit=20) if r.status in ("running", "queued")]
         except Exception:
@@ -154,9 +161,36 @@ class FleetConsole(App):
             self.watch_run(run_id)
 
     def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:
+        if snapshot is not self.snapshot:
+            self.fleet_sha256 = None  # unknown until hashed: no screen claims a match meanwhile
         self.snapshot, self.load_error = snapshot, error
         self.fleet_version += 1
+        self.origin_version += 1
         self.refresh_context()
+
+    def _fleet_fingerprinted(self, snapshot, sha: str) -> None:
+        if snapshot is self.snapshot:
+            self.fleet_sha256 = sha
+            self.origin_version += 1
+
+    def plan_origin_problem(self, plan: Any = None, input_key: Optional[str] = None) -> Optional[str]:
+        """Why `plan` (default: the shown plan) must not be taken for a plan of the fleet loaded now,
+        or None when it was made for this fleet or cannot be checked (no fleet, a capacity plan)."""
+        if plan is None:
+            plan, input_key = self.shown_plan, self.shown_input_key
+        if plan is None or self.snapshot is None:
+            return None
+        inputs = getattr(plan, "inputs", None)
+        made_for = inputs.snapshot_sha256 if inputs is not None and inputs.snapshot_sha256 else input_key
+        if made_for is None:
+            return None
+        if self.fleet_sha256 is None:
+            return "checking that this plan was made for the fleet loaded now…"
+        if made_for == self.fleet_sha256:
+            return None
+        return (f"MADE FOR ANOTHER FLEET: this plan's snapshot ({made_for[:12]}) is not the fleet loaded now "
+                f"({self.fleet_sha256[:12]}, {self.snapshot.name or 'fleet'}). Its hosts, VMs and customers may "
+                f"not exist: do not run it. l opens the latest run of this fleet.")
 
     @work(thread=True, group="limits")
     def _load_initial_limits(self, name: str) -> None:
@@ -263,11 +297,13 @@ class FleetConsole(App):
 
     # ------------------------------------------------------------------ plans shown
 
-    def show_plan(self, plan: Any, label: str, run_id: Optional[int] = None) -> None:
+    def show_plan(self, plan: Any, label: str, run_id: Optional[int] = None, input_key: Optional[str] = None) -> None:
         self.shown_plan = plan
         self.shown_label = label
         self.shown_run_id = run_id
+        self.shown_input_key = input_key
         self.plan_version += 1
+        self.origin_version += 1
 
     def open_run(self, run_id: int) -> None:
         self._open_run(run_id)
@@ -292,7 +328,7 @@ class FleetConsole(App):
                 self.watch_run(run_id)
                 self.action_open_screen("solve")
             return
-        self.show_plan(plan, f"run {run_id} ({run.kind}, {run.status})", run_id)
+        self.show_plan(plan, f"run {run_id} ({run.kind}, {run.status})", run_id, run_input_key(run))
         self.action_open_screen("schedule" if isinstance(plan, MaintenancePlan) else "allocation")
 
     def show_latest_run(self, kind: str) -> None:
@@ -311,7 +347,8 @@ class FleetConsole(App):
                 full = self.data.get_run(run.id)
                 plan = plan_from_dict(full.plan) if full is not None else None
                 if plan is not None:
-                    self.call_from_thread(self.show_plan, plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
+                    self.call_from_thread(self.show_plan, plan, f"run {run.id} ({run.kind}, {run.status})", run.id,
+                                          run_input_key(run))
                     return
         self.call_from_thread(self.notify, f"no {kind} run with a plan yet", severity="warning")
 
@@ -401,7 +438,7 @@ class FleetConsole(App):
         self.progress_version += 1  # elapsed time moves on even without new events
         if plan is not None:
             self._shown_plan_key = key
-            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
+            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id, run_input_key(run))
         if changed_status:
             self.runs_version += 1
             self.refresh_context()
@@ -412,6 +449,12 @@ class FleetConsole(App):
             self.notify(f"run {run.id} {run.status}" + (f": {headline(run.error)}" if run.error else ""),
                         severity="error" if run.status == "failed" else "information", timeout=5)
             self.refresh_context()
+
+
+def run_input_key(run) -> Optional[str]:
+    """The hash of the snapshot a maintenance / placement run solved (the runs store keys inputs by
+    the sha256 of their canonical JSON, the same as engine.fingerprint.sha256_of the snapshot)."""
+    return getattr(run, "input_key", None) if getattr(run, "kind", None) in ("maintenance", "placement") else None
 
 
 def plan_key(run_id: int, plan: dict) -> tuple:

@@ -74,6 +74,7 @@ def solve_maintenance_cmd(
                                          on_progress=display.update, cancel=cancel),
         name="solve-maintenance", display=display)
 
+    plan = inputs.stamp(plan)
     document = plan.model_dump(mode="json", exclude_none=True)
     if out is not None:
         write_output(out, json.dumps(document, indent=2) + "\n")

@@ -99,6 +99,7 @@ def solve_placement_cmd(
         err("interrupted before any plan was found")
         raise typer.Exit(EXIT_INTERRUPTED)
 
+    plan = inputs.stamp(plan)
     document = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if out is not None:
         write_output(out, json.dumps(document, indent=2) + "\n")

@@ -71,6 +71,8 @@ def _snapshot_and_limits(inputs: RunInputs):
 
 
 def _validated(snapshot, limits, plan, **kw):
+    """The plan as a dict once the independent validator accepts it, stamped with its `inputs`."""
+    from engine.fingerprint import with_inputs
     from engine.violations import PlanRejected
 
     if plan.kind == "maintenance":
@@ -83,7 +85,7 @@ def _validated(snapshot, limits, plan, **kw):
         problems = validate_placement(snapshot, limits, plan, **kw)
     if problems:
         raise PlanRejected(plan.solver.name, problems)
-    return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return with_inputs(plan, snapshot, limits).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,

@@ -16,6 +16,7 @@ from console.screens.fleet import state_text
 from console.widgets.bars import util_bar_cell
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
+from console.widgets.plan_origin import PlanOrigin
 from engine.model import RESOURCES, PlacementPlan, Snapshot
 
 ASSIGN_COLUMNS = [
@@ -161,6 +162,7 @@ class AllocationScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
         yield Static("", id="alloc-head")
+        yield PlanOrigin(id="alloc-origin")
         yield Static("", id="alloc-title")
         yield LineTable(ASSIGN_COLUMNS, id="alloc-table")
         yield FilterBar("filter rows…", id="alloc-filter")

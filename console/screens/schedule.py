@@ -15,6 +15,7 @@ from console.plan_metrics import maintenance_metrics
 from console.screens.base import ConsoleScreen
 from console.widgets.filter_bar import FilterBar
 from console.widgets.gantt import Gantt, fmt_minutes
+from console.widgets.plan_origin import PlanOrigin
 from engine.model import MaintenancePlan
 from engine.progress import relative_gap
 
@@ -78,6 +79,7 @@ class ScheduleScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
         yield Static("", id="schedule-head")
+        yield PlanOrigin(id="schedule-origin")
         yield Gantt(id="gantt")
         yield Static(details_text(None), id="schedule-details")
         yield FilterBar("find a VM id…", id="schedule-filter")
