@@ -300,8 +300,8 @@ def test_save_and_load_a_named_limit_set():
             await pilot.press("ctrl+s")
             await app.workers.wait_for_complete()
             await pilot.pause()
-            assert type(app.screen).__name__ == "NameScreen"
-            app.screen.query_one("#name-input").value = "maint-window"
+            assert type(app.screen).__name__ == "AskScreen"
+            app.screen.query_one("#ask-input").value = "maint-window"
             await pilot.press("enter")
             await app.workers.wait_for_complete()
             await pilot.pause()

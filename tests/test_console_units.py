@@ -233,23 +233,6 @@ def test_capacity_rows_read_a_malloovia_style_allocation():
     assert rows[2].values == (1, "web", "overfull", 20, 2, 2, 4)
 
 
-def test_runbook_csv_lists_every_migration_and_reboot_in_time_order(tmp_path):
-    import csv
-
-    from console.screens.schedule import write_runbook_csv
-
-    snap = small_fleet()
-    plan = list_schedule(snap)
-    path = tmp_path / "runbook.csv"
-    write_runbook_csv(plan, snap, path)
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    assert len(rows) == len(plan.migrations) + len(plan.reboots)
-    starts = [int(r["start_min"]) for r in rows]
-    assert starts == sorted(starts)
-    first = next(r for r in rows if r["action"] == "migration")
-    assert first["customer"] == snap.vm_by_id[first["vm"]].customer
-
-
 def test_console_command_refuses_a_file_that_is_not_a_database(tmp_path):
     from typer.testing import CliRunner
 

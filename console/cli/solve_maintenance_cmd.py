@@ -8,7 +8,6 @@ exit 130. The plumbing shared with the other solve commands (inputs, outputs,
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -35,6 +34,7 @@ from console.cli.solve_common import (
     read_inputs,
     solve_in_thread,
 )
+from console.runbook import write_runbook
 
 
 @solve_app.command("maintenance")
@@ -80,7 +80,7 @@ def solve_maintenance_cmd(
         write_output(out, json.dumps(document, indent=2) + "\n")
     if csv_path is not None:
         try:
-            write_runbook(plan, csv_path)
+            write_runbook(csv_path, plan.migrations, plan.reboots, snap)
         except OSError as exc:
             fail(f"cannot write --csv {csv_path}: {exc.strerror or exc}", code=EXIT_ERROR)
     if as_json:
@@ -88,27 +88,6 @@ def solve_maintenance_cmd(
     else:
         _summary(plan, interrupted)
     finish(plan.status, interrupted)
-
-
-def runbook_rows(plan) -> list[dict]:
-    """Migrations and reboots as one list of steps ordered by start (reboots after migrations ending then)."""
-    rows = [{"start": m.start, "end": m.end, "action": "migrate", "vm": m.vm, "source": m.source, "target": m.target,
-             "host": m.source} for m in plan.migrations]
-    rows += [{"start": r.start, "end": r.end, "action": "reboot", "vm": "", "source": "", "target": "", "host": r.host}
-             for r in plan.reboots]
-    rows.sort(key=lambda r: (r["start"], r["action"] != "reboot", r["end"], r["vm"] or r["host"]))
-    for i, r in enumerate(rows, 1):
-        r["step"] = i
-    return rows
-
-
-def write_runbook(plan, path: Path) -> None:
-    fields = ["step", "start", "end", "action", "vm", "source", "target", "host"]
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        for row in runbook_rows(plan):
-            writer.writerow({k: row[k] for k in fields})
 
 
 def _summary(plan, interrupted: bool) -> None:

@@ -21,6 +21,7 @@ from textual.widgets import Input, OptionList, Select, Static
 
 from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
+from console.screens.ask import AskScreen
 from console.screens.confirm import ConfirmScreen
 from console.widgets.typed_input import TypedInput
 from engine.model import Limits
@@ -159,29 +160,6 @@ def validate_form(values: dict[str, Any]) -> tuple[Optional[Limits], dict[str, s
             errors.setdefault(path, message)
         return None, errors
     return (None if errors else limits), errors
-
-
-class NameScreen(ModalScreen[Optional[str]]):
-    DEFAULT_CSS = """
-    NameScreen { align: center middle; }
-    NameScreen > Vertical { width: 56; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: str, value: str = "") -> None:
-        super().__init__()
-        self.title_text, self.value = title, value
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text)
-            yield TypedInput(value=self.value, placeholder="name", id="name-input")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class PickScreen(ModalScreen[Optional[str]]):
@@ -372,7 +350,7 @@ class LimitsScreen(ConsoleScreen):
 
         self._known_sets: list[str] = []
         self._with_sets(lambda names: (setattr(self, "_known_sets", names),
-                                       self.app.push_screen(NameScreen("Save these limits as:",
+                                       self.app.push_screen(AskScreen("Save these limits as:",
                                                                        self.app.limits_name or ""), named)))
 
     def action_load(self) -> None:
