@@ -148,16 +148,44 @@ class FleetConsole(App):
         if snapshot is not None:  # after the first paint: 2 s at 100k VMs on a busy 2-core machine
             from engine.fingerprint import sha256_of
 
-            self.call_from_thread(self._fleet_fingerprinted, snapshot, sha256_of(snapshot))
-        try:  # a run started elsewhere (the CLI, a schedule) is followed from the start
-            live = [r for r in self.data.list_runs(limit=20) if r.status in ("running", "queued")]
-        except Exception:
-            live = []
-        if live:
-            self.call_from_thread(self._follow_existing, max(r.id for r in live))
+            sha = self.fleet_sha256 or sha256_of(snapshot)  # the same snapshot object: hashed already
+            self.call_from_thread(self._fleet_fingerprinted, snapshot, sha)
+            self._reopen_latest(sha)
+        else:
+            self._reopen_latest(None)
 
-    def _follow_existing(self, run_id: int) -> None:
-        if self.active_run_id is None and self.active_run is None:
+    def _reopen_latest(self, fleet_sha: Optional[str]) -> None:
+        """Worker thread, at start and after a reload: a run in progress is followed; otherwise the
+        latest run of this fleet is shown again on Solve / Schedule /
+        Allocation, as it was when the console closed."""
+        try:
+            runs = self.data.list_runs(limit=50)
+            live = [r for r in runs if r.status in ("running", "queued")]
+            if live:
+                self.call_from_thread(self.follow_existing, max(r.id for r in live))
+                return
+            latest = next((r for r in runs if fleet_sha is not None and run_input_key(r) == fleet_sha), None)
+            if latest is None:
+                return
+            run = self.data.get_run(latest.id)
+            events = self.data.run_progress(latest.id)
+            plan = plan_from_dict(run.plan) if run is not None else None
+        except Exception:  # noqa: BLE001 - an unreadable runs store shows up on Runs, with its message
+            return
+        if run is not None:
+            self.call_from_thread(self._reopened, run, events, plan)
+
+    def _reopened(self, run, events: list, plan) -> None:
+        if self.active_run_id is not None or self.active_run is not None:
+            return  # the operator started or opened something meanwhile
+        self.active_run, self.active_events = run, list(events)
+        self.progress_version += 1
+        if plan is not None and self.shown_plan is None:
+            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id, run_input_key(run))
+        self.refresh_context()
+
+    def follow_existing(self, run_id: int) -> None:
+        if self.active_run_id is None and (self.active_run is None or self.active_run.terminal):
             self.watch_run(run_id)
 
     def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:

@@ -122,14 +122,23 @@ def placement_for(snapshot: Snapshot) -> PlacementPlan:
                          solver=SolverInfo(name="ffd", wall_s=0.01))
 
 
+def small_fleet_key() -> str:
+    """The runs store's input key of small_fleet(): the sha256 of its canonical JSON."""
+    from engine.fingerprint import sha256_of
+
+    return sha256_of(small_fleet())
+
+
 def run_view(run_id: int, kind: str, status: str, plan: Optional[dict], *, solver: str = "cp-sat",
              objective: Optional[float] = None, bound: Optional[float] = None, error: Optional[str] = None,
-             minutes_ago: float = 0):
+             minutes_ago: float = 0, input_key: Optional[str] = None):
     from console.store.runs import RunView
 
     created = T0 + run_id * 60
+    if input_key is None:
+        input_key = small_fleet_key() if kind != "capacity" else "capacity-problem"
     return RunView(
-        id=run_id, kind=kind, status=status, schedule_id=None, input_key="k", input_name="console-fixture",
+        id=run_id, kind=kind, status=status, schedule_id=None, input_key=input_key, input_name="console-fixture",
         limits_name=None, options={"solver": solver, "time_limit_s": 30}, created_at=created,
         started_at=created + 1, finished_at=None if status in ("queued", "running") else created + 13.5,
         heartbeat_at=None, worker_pid=None, worker_host=None, executor_pid=None, cancel_requested=False,

@@ -166,3 +166,67 @@ def test_export_asks_for_a_path_names_the_fleet_run_and_time_and_never_overwrite
             assert existing.read_bytes() == target.read_bytes()
 
     asyncio.run(flow())
+
+
+# ---------------------------------------------------------------- defect 5: live runs
+
+
+def test_a_run_queued_by_another_process_appears_without_a_keypress_and_f5_refreshes(demo_db):
+    from console.store.runs import runs_engine
+    from tests.runs_support import kill_spawned_workers
+
+    async def flow():
+        app = FleetConsole(StoreData(demo_db, worker_idle_exit_s=3), start_mode="runs", poll_interval=0.2,
+                           keymap_path=NO_KEYMAP)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            from console.widgets.line_table import LineTable
+
+            table = app.screen.query_one(LineTable)
+            assert table.row_count == 0
+            result = await asyncio.to_thread(fleetctl, "solve", "maintenance", "--db", str(demo_db), "--solver",
+                                             "heuristic", "--time-limit", "5", "--background")
+            assert result.returncode == 0, result.stderr
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 2.5  # ≤ 1 s refresh, plus a loaded machine's slack
+            while table.row_count == 0 and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            assert table.row_count == 1, "the externally queued run did not appear without a keypress"
+            before = app.screen.refreshes
+            await pilot.press("f5")
+            await settle(pilot)
+            assert app.screen.refreshes >= before + 1
+            assert any(n.message == "runs refreshed" for n in app._notifications)
+            # the console follows it, and Solve tells its end
+            for _ in range(300):
+                if app.active_run is not None and app.active_run.terminal:
+                    break
+                await asyncio.sleep(0.1)
+            assert app.active_run is not None and app.active_run.status == "succeeded"
+
+    try:
+        asyncio.run(flow())
+    finally:
+        kill_spawned_workers(runs_engine(demo_db))
+
+
+def test_on_start_the_latest_run_of_this_fleet_is_reopened(demo_db):
+    run_id = solved_run(demo_db)
+
+    async def flow():
+        app = FleetConsole(StoreData(demo_db), start_mode="solve", poll_interval=3600, keymap_path=NO_KEYMAP)
+        async with app.run_test(size=(140, 40)) as pilot:
+            for _ in range(100):
+                await settle(pilot)
+                if app.shown_run_id is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert app.active_run is not None and app.active_run.id == run_id
+            status = str(app.screen.query_one("#solve-status").render())
+            assert f"run {run_id}" in status and "No run yet" not in status and "succeeded" in status
+            assert app.shown_run_id == run_id
+            await pilot.press("4")
+            head = str(app.screen.query_one("#schedule-head").render())
+            assert f"run {run_id}" in head and "running" not in head
+
+    asyncio.run(flow())

@@ -27,6 +27,8 @@ from console.widgets.nav_bar import NavBar
 from engine.model import MaintenancePlan
 from engine.progress import relative_gap
 
+REFRESH_S = 1.0  # the list reads the store at most this often while it is shown
+
 STATUS_STYLE = {"queued": "cyan", "running": "bold blue", "succeeded": "green", "infeasible": "red",
                 "failed": "bold red", "cancelled": "yellow"}
 
@@ -77,6 +79,8 @@ class RunsScreen(TableScreen):
         super().__init__()
         self._runs: dict[str, object] = {}
         self._loading = False
+        self.refreshes = 0  # reads started (tests and the benchmark count them)
+        self._again = False  # f5 came while a read was in flight: read once more after it
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -90,20 +94,28 @@ class RunsScreen(TableScreen):
         self.query_one(LineTable).focus()
         self.watch(self.app, "runs_version", lambda _v: self.refresh_runs(), init=False)
         self.refresh_runs()
-        self.set_interval(2.0, self._tick)
+        self.set_interval(REFRESH_S, self._tick)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self.refresh_runs()
 
     def _tick(self) -> None:
-        if self.app.screen is self and any(getattr(r, "status", "") in ("queued", "running") for r in self._runs.values()):
+        """Live list: runs queued by the CLI, a schedule or another console appear within a second."""
+        if self.app.screen is self:
             self.refresh_runs()
 
-    def refresh_runs(self) -> None:
+    def action_refresh_runs(self) -> None:
+        """f5: read the runs now (after the read in flight, if any: reads never overlap)."""
+        self.refresh_runs(force=True)
+        self.notify("runs refreshed", timeout=1)
+
+    def refresh_runs(self, force: bool = False) -> None:
         if self._loading:  # never overlap two reads of the runs store
+            self._again = self._again or force
             return
         self._loading = True
+        self.refreshes += 1
         self._load_runs()
 
     @work(thread=True, exclusive=True, group="runs-list")
@@ -116,6 +128,12 @@ class RunsScreen(TableScreen):
 
     def _show_runs(self, runs: list, error: Optional[str]) -> None:
         self._loading = False
+        if self._again:
+            self._again = False
+            self.refresh_runs()
+        live = [r.id for r in runs if r.status in ("queued", "running")]
+        if live and error is None:
+            self.app.follow_existing(max(live))  # a run started elsewhere is followed on Solve
         self._runs = {str(r.id): r for r in runs}
         table = self.query_one(LineTable)
         table.set_rows([run_row(r) for r in runs])

@@ -90,6 +90,10 @@ class ScheduleScreen(ConsoleScreen):
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
 
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._progress_changed(0)  # a run that ended while another screen was shown: say so now
+
     def _progress_changed(self, _v: int) -> None:
         """While a run is solving, say so above the chart (its plan replaces the chart when stored)."""
         if self.app.screen is not self:
