@@ -159,6 +159,22 @@ def capacity_plan() -> dict:
                        "repeats": [1, 1, 1, 1], "vms_number": counts}}]}
 
 
+def capacity_slots_plan() -> dict:
+    """A stored capacity run (engine.capacity.result, Phase II): 6 slots, 2 apps, one reserved class."""
+    loads = [(30, 10), (45, 12), (80, 15), (120, 20), (60, 14), (30, 10)]
+    slots = []
+    for t, (web, db) in enumerate(loads):
+        od_web = max(0, (web - 30) // 15)
+        slots.append({"slot": t, "workload": [web, db], "status": "optimal" if t != 3 else "overfull",
+                      "cost": 12.0 + 2.5 * od_web + (1.5 if db > 12 else 0), "served": [web, db],
+                      "vms": {"web": {"m3large_r": 3, **({"m3large": od_web} if od_web else {})},
+                              "db": {"m3large_r": 1, **({"m4xlarge": 1} if db > 12 else {})}}})
+    return {"version": 1, "kind": "capacity", "phase": "ii", "problem": "example", "status": "optimal",
+            "cost": sum(s["cost"] for s in slots), "reserved": {"m3large_r": 4},
+            "slot_statuses": [s["status"] for s in slots], "slots": slots,
+            "solver": {"name": "highs", "wall_s": 0.4}}
+
+
 def fixture_data():
     """MemoryData with the fleet, two maintenance runs, a placement run and a failed one."""
     from console.console_data import MemoryData
@@ -176,6 +192,7 @@ def fixture_data():
         run_view(4, "maintenance", "failed", None, solver="mip-continuous",
                  error="no plan found within the time limit (solver status 'unknown')"),
     ]
-    runs.append(run_view(5, "capacity", "succeeded", capacity_plan(), solver="phase ii", objective=41.5))
+    runs.append(run_view(5, "capacity", "succeeded", capacity_slots_plan(), solver="phase ii",
+                         objective=capacity_slots_plan()["cost"]))
     limit_sets = {"night": Limits.model_validate({"concurrency": {"per_source_host": 3}})}
     return MemoryData(snap, runs, limit_sets=limit_sets, label="fixture.db"), snap, a, b

@@ -158,9 +158,9 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
     sol1 = solve_phase_i(problems[problem_id], relaxed=bool(opts.get("relaxed")), time_limit=limit, cancellation=cancel)
     on_progress(ProgressEvent(time.monotonic() - started, objective=sol1.cost, bound=sol1.bound,
                               message=f"phase I {sol1.status}"))
-    plan = {"version": 1, "kind": "capacity", "phase": "i", "problem": problem_id, "status": sol1.status,
-            "cost": sol1.cost, "lower_bound": sol1.bound, "reserved": sol1.reserved_counts(),
-            "solver": {"name": "highs", "wall_s": round(time.monotonic() - started, 3)}}
+    from engine.capacity.result import capacity_result
+
+    sol2 = None
     if phase == "ii" and sol1.has_solution and not cancel.cancelled:
         stwp_id = opts.get("stwp") or problem_id
         if stwp_id not in problems:
@@ -169,11 +169,12 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
             raise DocumentError(str(path), [f"no STWP problem with id {stwp_id!r}"])
         left = None if limit is None else max(0.1, limit - (time.monotonic() - started))  # the limit covers both phases
         sol2 = solve_phase_ii(problems[stwp_id], sol1, time_limit=left, cancellation=cancel)
-        stats = sol2.stats
         on_progress(ProgressEvent(time.monotonic() - started, objective=sol2.cost, message=f"phase II {sol2.status}"))
-        plan.update(phase="ii", stwp=stwp_id, status=sol2.status, cost=sol2.cost, lower_bound=None,
-                    slot_statuses=sol2.slot_statuses, statistics={k: v for k, v in stats.items()},
-                    solver={"name": "highs", "wall_s": round(time.monotonic() - started, 3)})
+    # The same document as `fleetctl solve capacity --json` (one entry per slot in Phase II).
+    plan = capacity_result(sol1, sol2, sol2.status if sol2 is not None else sol1.status,
+                           "ii" if sol2 is not None else "i")
+    plan.update(version=1, lower_bound=sol1.bound if sol2 is None else None,
+                solver={"name": "highs", "wall_s": round(time.monotonic() - started, 3)})
     return plan
 
 

@@ -17,6 +17,7 @@ from console.widgets.bars import util_bar_cell
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
 from console.widgets.plan_origin import PlanOrigin
+from console.widgets.slot_chart import SlotChart
 from engine.model import RESOURCES, PlacementPlan, Snapshot
 
 ASSIGN_COLUMNS = [
@@ -106,6 +107,54 @@ def _ident(x: Any) -> str:
     return x.get("id", str(x)) if isinstance(x, dict) else str(x)
 
 
+def _count(v: Any) -> str:
+    return "–" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+def capacity_slot_rows(plan: dict) -> tuple[list[Column], list[Row], list[tuple[float, float]], str]:
+    """A stored capacity result (engine.capacity.result, Phase II): one row per slot with the workload
+    per app, the VMs per instance class (reserved classes first, marked R), reserved and on-demand
+    totals, cost and status; and the (reserved, on-demand) series for the chart."""
+    slots = [s for s in plan.get("slots") or [] if isinstance(s, dict)]
+    reserved_classes = list((plan.get("reserved") or {}).keys())
+    apps: list[str] = []
+    others: list[str] = []
+    for slot in slots:
+        for app, per_class in (slot.get("vms") or {}).items():
+            if app not in apps:
+                apps.append(app)
+            for c in per_class:
+                if c not in reserved_classes and c not in others:
+                    others.append(c)
+    classes = reserved_classes + others
+    columns = [Column("slot", "Slot", 5, align="right"), Column("status", "Status", 9),
+               Column("cost", "Cost", 9, align="right", render=_count)]
+    columns += [Column(f"w-{a}", f"load {a}"[:12], max(7, min(12, len(a) + 5)), align="right", render=_count)
+                for a in apps]
+    columns += [Column(f"c-{c}", (c + (" R" if c in reserved_classes else ""))[:12], max(6, min(12, len(c) + 2)),
+                       align="right", render=_count) for c in classes]
+    columns += [Column("reserved", "Reserved", 8, align="right", render=_count),
+                Column("ondemand", "On-demand", 9, align="right", render=_count)]
+    rows, series = [], []
+    for slot in slots:
+        vms = slot.get("vms") or {}
+        per_class = {c: sum(float(per.get(c) or 0) for per in vms.values()) for c in classes}
+        r = sum(per_class[c] for c in reserved_classes)
+        d = sum(per_class[c] for c in others)
+        workload = slot.get("workload") or []
+        values = [slot.get("slot"), slot.get("status"), slot.get("cost"),
+                  *[workload[i] if i < len(workload) else None for i in range(len(apps))],
+                  *[per_class[c] if vms else None for c in classes], r if vms else None, d if vms else None]
+        rows.append(Row(str(slot.get("slot")), tuple(values)))
+        series.append((r, d))
+    statuses: dict[str, int] = {}
+    for slot in slots:
+        statuses[str(slot.get("status"))] = statuses.get(str(slot.get("status")), 0) + 1
+    note = f"{len(slots)} slots × {len(apps)} apps × {len(classes)} instance classes · " + \
+        ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    return columns, rows, series, note
+
+
 def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
     """The per-timeslot (Phase II) or per-level (Phase I) table of instances per class and app."""
     found = find_allocations(plan)
@@ -163,6 +212,7 @@ class AllocationScreen(TableScreen):
         yield from self.compose_nav()
         yield Static("", id="alloc-head")
         yield PlanOrigin(id="alloc-origin")
+        yield SlotChart(id="alloc-chart")
         yield Static("", id="alloc-title")
         yield LineTable(ASSIGN_COLUMNS, id="alloc-table")
         yield FilterBar("filter rows…", id="alloc-filter")
@@ -176,6 +226,8 @@ class AllocationScreen(TableScreen):
     def _plan_changed(self, _v: int) -> None:
         plan = self.app.shown_plan
         head = self.query_one("#alloc-head", Static)
+        chart = self.query_one(SlotChart)
+        chart.display = False
         self._views = []
         if isinstance(plan, PlacementPlan):
             assign, util = placement_rows(plan, self.app.snapshot)
@@ -189,13 +241,22 @@ class AllocationScreen(TableScreen):
                 text.append(f"\n{plan.explanation}", style="red")
             head.update(text)
         elif isinstance(plan, dict):
-            columns, rows, note = capacity_rows(plan)
-            self._views = [("Instances per timeslot, class and app", columns, rows)]
             text = Text(self.app.shown_label, style="bold")
-            for key in ("status", "cost", "phase"):
-                if key in plan:
-                    text.append(f"  {key} {plan[key]}")
-            text.append(f"  {note}", style="dim")
+            for key in ("status", "cost", "phase", "problem"):
+                if plan.get(key) is not None:
+                    text.append(f"  {key} {_count(plan[key])}")
+            reserved = plan.get("reserved") or {}
+            if reserved:
+                text.append("  reserved " + ", ".join(f"{c} × {_count(n)}" for c, n in reserved.items()))
+            if isinstance(plan.get("slots"), list) and plan["slots"]:
+                columns, rows, series, note = capacity_slot_rows(plan)
+                self._views = [("Slots: workload, VMs per class, reserved and on-demand", columns, rows)]
+                chart.set_series(series)
+                chart.display = True
+            else:
+                columns, rows, note = capacity_rows(plan)
+                self._views = [("Instances per timeslot, class and app", columns, rows)]
+            text.append(f"\n{note}", style="dim")
             head.update(text)
         else:
             head.update(Text("No placement or capacity plan shown. Open one on Runs (6) or start one on Solve (3).",
