@@ -74,6 +74,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("solve.solver", "v", "Solver", "cycle_solver", scope="solve"),
     ActionSpec("solve.schedule", "g", "Gantt", "app.open_screen('schedule')", scope="solve"),
     ActionSpec("solve.details", "d", "Error details", "details", scope="solve"),
+    ActionSpec("solve.problem", "p", "Problem file", "pick_problem", scope="solve"),
     # Schedule
     ActionSpec("schedule.zoom_in", "plus,equals_sign", "Zoom in", "zoom(-1)", scope="schedule", key_display="+"),
     ActionSpec("schedule.zoom_out", "minus", "Zoom out", "zoom(1)", scope="schedule", key_display="-"),
@@ -86,6 +87,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("allocation.view", "tab", "Switch table", "cycle_view", scope="allocation", show=True),
     ActionSpec("allocation.filter", "slash", "Filter", "filter", scope="allocation", key_display="/"),
     ActionSpec("allocation.sort", "s", "Sort", "sort_next", scope="allocation"),
+    ActionSpec("allocation.export", "e", "Export moves", "export_moves", scope="allocation"),
     ActionSpec("allocation.clear", "escape", "Clear filter, else back", "clear_filter", scope="allocation",
                show=False),
     # Runs

@@ -40,6 +40,35 @@ UTIL_COLUMNS = [
 ]
 
 
+MOVE_COLUMNS = [
+    Column("vm", "VM", 14),
+    Column("customer", "Customer", 12),
+    Column("source", "From host", 16),
+    Column("source_dc", "From DC", 8),
+    Column("target", "To host", 16),
+    Column("target_dc", "To DC", 8),
+    Column("cross", "", 7),
+    Column("cpu", "CPU", 5, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+    Column("mem", "Mem GB", 7, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+]
+
+
+def move_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> list[Row]:
+    """Rebalance moves: source and target in their own columns, with the datacenter of each end."""
+    vms = snapshot.vm_by_id if snapshot is not None else {}
+    dc_of: dict[str, str] = {}
+    if snapshot is not None:
+        rack_dc = {r.id: r.datacenter for r in snapshot.racks}
+        dc_of = {h.id: rack_dc.get(h.rack, "?") for h in snapshot.hosts}
+    rows = []
+    for mv in plan.moves:
+        vm = vms.get(mv.vm)
+        a, b = dc_of.get(mv.source, "?"), dc_of.get(mv.target, "?")
+        rows.append(Row(mv.vm, (mv.vm, vm.customer if vm else "?", mv.source, a, mv.target, b,
+                                "cross-DC" if a != b else "", vm.cpu if vm else None, vm.memory_gb if vm else None)))
+    return rows
+
+
 def placement_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> tuple[list[Row], list[Row]]:
     vms = snapshot.vm_by_id if snapshot is not None else {}
     racks = {h.id: h.rack for h in snapshot.hosts} if snapshot is not None else {}
@@ -51,11 +80,6 @@ def placement_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> tuple[l
                                  vm.cpu if vm else None, vm.memory_gb if vm else None, "new")))
         if vm is not None:
             added.setdefault(a.host, []).append(vm)
-    for mv in plan.moves:
-        vm = vms.get(mv.vm)
-        assign.append(Row(mv.vm, (mv.vm, vm.customer if vm else "?", f"{mv.source}→{mv.target}",
-                                  racks.get(mv.target, "?"), vm.cpu if vm else None,
-                                  vm.memory_gb if vm else None, "move")))
     if snapshot is None:
         return assign, []
     before = {h.id: h for h in host_rows(snapshot)}
@@ -231,8 +255,11 @@ class AllocationScreen(TableScreen):
         self._views = []
         if isinstance(plan, PlacementPlan):
             assign, util = placement_rows(plan, self.app.snapshot)
-            self._views = [("Assignments (new VMs and moves)", ASSIGN_COLUMNS, assign),
-                           ("Host utilisation before → after", UTIL_COLUMNS, util)]
+            self._views = [("Assignments of new VMs", ASSIGN_COLUMNS, assign)] if plan.assignments or not plan.moves else []
+            if plan.moves:
+                self._views.insert(0, ("Moves (enter: details · e: export the runbook)", MOVE_COLUMNS,
+                                       move_rows(plan, self.app.snapshot)))
+            self._views.append(("Host utilisation before → after", UTIL_COLUMNS, util))
             text = Text(self.app.shown_label, style="bold")
             text.append(f"  {plan.status}  objective {plan.objective} = {plan.value if plan.value is not None else '–'}"
                         f"  bound {plan.lower_bound if plan.lower_bound is not None else '–'}"
@@ -277,6 +304,44 @@ class AllocationScreen(TableScreen):
         table.set_rows(rows, keep_cursor=False)
         more = f"   (tab: {self._views[(self._view + 1) % len(self._views)][0]})" if len(self._views) > 1 else ""
         title.update(Text.assemble((name, "bold"), f"  {len(rows)} rows", (more, "dim")))
+
+    def on_line_table_row_selected(self, event) -> None:
+        """enter on a move: its whole story (VM, both ends and their datacenters, when it would run)."""
+        plan = self.app.shown_plan
+        if not isinstance(plan, PlacementPlan) or not self._views or self._views[self._view][1] is not MOVE_COLUMNS:
+            return
+        move = next((m for m in plan.moves if m.vm == event.key), None)
+        if move is None:
+            return
+        from console.screens.details import DetailsScreen
+
+        row = next(r for r in self._views[self._view][2] if r.key == move.vm)
+        vm, customer, source, source_dc, target, target_dc, cross, cpu, mem = row.values
+        slot = next((m for m in self._runbook(plan) if m.vm == move.vm), None)
+        when = f"minute {slot.start} → {slot.end} of the runbook (one move at a time)" if slot else \
+            "no safe moment found with the current limits (blocked)"
+        self.app.push_screen(DetailsScreen(
+            f"move {vm}",
+            f"VM        {vm} (customer {customer}; {cpu:g} cpu, {mem:g} GB)\n"
+            f"from      {source} in {source_dc}\nto        {target} in {target_dc}"
+            f"{'   ⚠ crosses datacenters' if cross else ''}\nwhen      {when}"
+            if cpu is not None else f"VM {vm}: not in the fleet loaded now\nfrom {source} to {target}"))
+
+    def _runbook(self, plan: PlacementPlan) -> list:
+        from engine.placement.migrations import moves_to_migrations
+
+        if self.app.snapshot is None:
+            return []
+        return moves_to_migrations(self.app.snapshot, self.app.limits, plan).migrations
+
+    def action_export_moves(self) -> None:
+        plan = self.app.shown_plan
+        if not isinstance(plan, PlacementPlan) or not plan.moves:
+            self.notify("no rebalance moves to export", severity="warning")
+            return
+        from console.screens.export import export_runbook
+
+        export_runbook(self, self._runbook(plan), [], what="moves")
 
     def action_cycle_view(self) -> None:
         if self._views:

@@ -110,7 +110,7 @@ class SolveScreen(ConsoleScreen):
                               ("balance", "balance"), ("rebalance (moves VMs)", "rebalance")],
                              value="limits", allow_blank=False, id="solve-objective", compact=True)
                 yield TypedInput(placeholder="max moves (rebalance)", id="solve-max-moves", compact=True)
-                yield TypedInput(placeholder="Malloovia problem file (capacity)", id="solve-problem", compact=True)
+                yield TypedInput(placeholder="problem file (p picks one)", id="solve-problem", compact=True)
                 yield TypedInput(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
                 yield Static("", id="solve-limits")
             with Vertical(id="solve-main"):
@@ -255,3 +255,20 @@ class SolveScreen(ConsoleScreen):
             self.notify("the shown run has no error or note", timeout=2)
             return
         self.app.push_screen(DetailsScreen(f"run {run.id} {run.status}", run.error))
+
+    def action_pick_problem(self) -> None:
+        """p: choose the Malloovia problem file of a capacity solve from a folder tree."""
+        from pathlib import Path
+
+        from console.screens.file_pick import FilePickScreen
+
+        field = self.query_one("#solve-problem", TypedInput)
+        current = Path(field.value).expanduser() if field.value.strip() else None
+        start = current.parent if current is not None and current.parent.is_dir() else Path.cwd()
+
+        def picked(path: Optional[str]) -> None:
+            if path:
+                field.value = path
+                self.query_one("#solve-kind", Select).value = "capacity"
+
+        self.app.push_screen(FilePickScreen("Malloovia problem file", start), picked)
