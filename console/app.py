@@ -42,8 +42,10 @@ class FleetConsole(App):
 
     def __init__(self, data: Optional[ConsoleData] = None, *, db_path: Optional[Path] = None,
                  keymap_path: Optional[Path] = None, start_mode: str = "fleet",
-                 poll_interval: float = POLL_INTERVAL_S, limits_name: Optional[str] = None) -> None:
+                 poll_interval: float = POLL_INTERVAL_S, limits_name: Optional[str] = None,
+                 settings_path: Optional[Path] = None) -> None:
         super().__init__()
+        self._settings_path = settings_path  # None: nothing is remembered (tests, embedding)
         if data is None:
             data = StoreData(db_path) if db_path is not None else MemoryData()
         self.data = data
@@ -94,6 +96,7 @@ class FleetConsole(App):
         for mode, _key, _title in SCREENS:
             self.add_mode(mode, classes[mode])
         self._apply_keymap()
+        self._apply_settings()
         self.switch_mode(self._start_mode)
         self.call_after_refresh(self.load_fleet)  # paint the first frame before reading the fleet
         if self._initial_limits:
@@ -116,6 +119,26 @@ class FleetConsole(App):
             self.set_keymap(self.keymap)
         for p in problems:
             self.notify(p, title="keymap", severity="warning", timeout=8)
+
+    def _apply_settings(self) -> None:
+        """The theme the operator chose last time (user config, beside keymap.toml)."""
+        from console.settings import load_settings
+
+        if self._settings_path is None:
+            return
+        settings, problem = load_settings(self._settings_path)
+        if problem:
+            self.notify(problem, title="settings", severity="warning", timeout=8)
+        if settings.get("theme") in self.available_themes:
+            self.theme = settings["theme"]
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    def _theme_chosen(self, theme) -> None:
+        from console.settings import save_settings
+
+        problem = save_settings(self._settings_path, {"theme": theme.name})
+        if problem:
+            self.notify(problem, title="theme not remembered", severity="warning", timeout=6)
 
     @property
     def context_line(self) -> str:
@@ -274,6 +297,19 @@ class FleetConsole(App):
             self.switch_mode(mode)
 
     def action_back(self) -> None:
+        """esc: first close what has the keyboard (a filter or find bar, a form field), then go back.
+        Focus never stays in a field that would swallow the screen's keys (s, c, …)."""
+        from textual.widgets import Input
+
+        from console.widgets.filter_bar import FilterBar
+
+        focused = self.focused
+        if isinstance(focused, FilterBar):
+            focused.action_clear_filter()
+            return
+        if isinstance(focused, Input):
+            self.screen.set_focus(None)
+            return
         if len(self.screen_stack) > 1:
             self.pop_screen()
         elif self._mode_history:
@@ -320,8 +356,25 @@ class FleetConsole(App):
             yield SystemCommand(title, f"{display_keys(spec, self.keymap)}  ·  {spec.id}",
                                 partial(self.run_action, action, target))
         for command in super().get_system_commands(screen):
-            if command.title in ("Theme", "Screenshot", "Keys"):
+            if command.title in ("Theme", "Keys"):
                 yield command
+        yield SystemCommand("Screenshot", "Save an SVG of this screen in the working directory",
+                            self.action_save_screenshot)
+
+    def action_save_screenshot(self) -> None:
+        """Palette "Screenshot": an SVG in the working directory, or the reason it could not be written."""
+        from console.screens.export import default_runbook_path
+
+        path = default_runbook_path(self.snapshot.name if self.snapshot else None, None, "screenshot")
+        path = path.with_suffix(".svg")
+        try:
+            from console.output_files import write_atomic
+
+            write_atomic(path, self.export_screenshot())
+        except OSError as exc:
+            self.notify(f"no screenshot: {exc}", severity="error", timeout=8)
+            return
+        self.notify(f"screenshot saved to {path}", timeout=6)
 
     # ------------------------------------------------------------------ plans shown
 
@@ -501,4 +554,6 @@ def run_console(data: ConsoleData | Path | None, limits_name: Optional[str] = No
     multiprocessing.resource_tracker.ensure_running()
     if not isinstance(data, ConsoleData):
         data = StoreData(data) if data is not None else MemoryData()
-    FleetConsole(data, limits_name=limits_name).run()
+    from console.settings import default_settings_path
+
+    FleetConsole(data, limits_name=limits_name, settings_path=default_settings_path()).run()

@@ -11,7 +11,7 @@ from textual.widgets import Static, Tree
 
 from console.actions import bindings_for
 from console.console_data import HostRowData, host_rows
-from console.screens.base import ConsoleScreen
+from console.screens.base import ConsoleScreen, show_match_count
 from console.widgets.bars import util_bar, util_bar_cell
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
@@ -45,8 +45,17 @@ VM_COLUMNS = [
 ]
 
 
-def host_table_rows(hosts: list[HostRowData]) -> list[Row]:
-    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES))) for h in hosts]
+def host_table_rows(hosts: list[HostRowData], vms_by_host: Optional[dict] = None) -> list[Row]:
+    """Host rows; the filter also searches the ids and customers of the VMs on each host
+    ("where is vm-0123?" finds its host)."""
+    vms_by_host = vms_by_host or {}
+
+    def extra(host_id: str) -> str:
+        vms = vms_by_host.get(host_id, ())
+        return " ".join(v.id for v in vms) + " " + " ".join({v.customer for v in vms})
+
+    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES)), extra(h.id))
+            for h in hosts]
 
 
 class FleetScreen(ConsoleScreen):
@@ -70,7 +79,7 @@ class FleetScreen(ConsoleScreen):
                 yield LineTable(HOST_COLUMNS, id="hosts")
                 yield Static("", id="vms-title")
                 yield LineTable(VM_COLUMNS, id="vms")
-        yield FilterBar("filter hosts (id, rack, state)…", id="fleet-filter")
+        yield FilterBar("find a host, VM or customer…", id="fleet-filter")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -157,7 +166,8 @@ class FleetScreen(ConsoleScreen):
             kind, ident = self._scope
             hosts = [h for h in hosts if (h.datacenter if kind == "dc" else h.rack) == ident]
         table = self.query_one("#hosts", LineTable)
-        table.set_rows(host_table_rows(hosts))
+        snapshot = self.app.snapshot
+        table.set_rows(host_table_rows(hosts, snapshot.vms_by_host if snapshot is not None else None))
         self._show_vms(table.cursor_key)
 
     def _show_vms(self, host_id: Optional[str]) -> None:
@@ -202,6 +212,7 @@ class FleetScreen(ConsoleScreen):
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         table = self.query_one(f"#{self._filter_target}", LineTable)
         table.set_filter(event.text)
+        show_match_count(event.bar, table)
         if event.done:
             table.focus()
 

@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console.widgets.line_table import natural_key
 from engine.model import MaintenancePlan, Snapshot
 
 GROUPS: tuple[str, ...] = ("source", "target", "customer", "rack")
@@ -107,7 +108,7 @@ def build_lines(plan: MaintenancePlan, snapshot: Optional[Snapshot], group: str)
             label = "reboot" if group != "rack" else f"reboot {r.host}"
             lanes.setdefault(key, []).append(Bar(r.start, r.end, label, "reboot", i))
     lines: list[GanttLine] = []
-    for lane_index, key in enumerate(sorted(lanes)):
+    for lane_index, key in enumerate(sorted(lanes, key=natural_key)):
         for n, row in enumerate(_pack(lanes[key])):
             lines.append(GanttLine(key, key if n == 0 else "", lane_index, row, [b.end for b in row]))
     return lines
