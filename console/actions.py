@@ -53,7 +53,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     *_screen_switches(),
     ActionSpec("app.help", "question_mark", "Help", "app.help", key_display="?"),
     ActionSpec("app.palette", "colon,ctrl+p", "Commands", "app.command_palette", key_display=": ctrl+p",
-               palette=False),
+               palette=False, show=False),
     ActionSpec("app.back", "escape", "Back", "app.back", show=False),
     ActionSpec("app.theme", "ctrl+t", "Theme", "app.next_theme", show=False),
     ActionSpec("app.quit", "q", "Quit", "app.quit"),

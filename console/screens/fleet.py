@@ -34,6 +34,18 @@ HOST_COLUMNS = [
     Column("disk_gb", "Disk", 15, render=util_bar_cell(10)),
 ]
 
+# Below NARROW_WIDTH columns (an 80×24 terminal) every resource still shows, as a short bar.
+NARROW_WIDTH = 110
+HOST_COLUMNS_NARROW = [
+    Column("id", "Host", 14),
+    Column("rack", "Rack", 8),
+    Column("state", "State", 7, render=state_text),
+    Column("vms", "VMs", 3, align="right"),
+    Column("cpu", "CPU", 9, render=util_bar_cell(4)),
+    Column("memory_gb", "Mem", 9, render=util_bar_cell(4)),
+    Column("disk_gb", "Disk", 9, render=util_bar_cell(4)),
+]
+
 VM_COLUMNS = [
     Column("id", "VM", 14),
     Column("customer", "Customer", 12),
@@ -81,6 +93,14 @@ class FleetScreen(ConsoleScreen):
                 yield LineTable(VM_COLUMNS, id="vms")
         yield FilterBar("find a host, VM or customer…", id="fleet-filter")
         yield from self.compose_footer()
+
+    def on_resize(self, event) -> None:
+        narrow = event.size.width < NARROW_WIDTH
+        self.query_one("#fleet-tree").display = not narrow
+        table = self.query_one("#hosts", LineTable)
+        wanted = HOST_COLUMNS_NARROW if narrow else HOST_COLUMNS
+        if table.columns != wanted:
+            table.set_columns(wanted)
 
     def on_mount(self) -> None:
         tree = self.query_one(Tree)
