@@ -131,7 +131,8 @@ def small_fleet_key() -> str:
 
 def run_view(run_id: int, kind: str, status: str, plan: Optional[dict], *, solver: str = "cp-sat",
              objective: Optional[float] = None, bound: Optional[float] = None, error: Optional[str] = None,
-             minutes_ago: float = 0, input_key: Optional[str] = None):
+             minutes_ago: float = 0, input_key: Optional[str] = None, limits: Optional[dict] = None,
+             limits_name: Optional[str] = None):
     from console.store.runs import RunView
 
     created = T0 + run_id * 60
@@ -139,10 +140,11 @@ def run_view(run_id: int, kind: str, status: str, plan: Optional[dict], *, solve
         input_key = small_fleet_key() if kind != "capacity" else "capacity-problem"
     return RunView(
         id=run_id, kind=kind, status=status, schedule_id=None, input_key=input_key, input_name="console-fixture",
-        limits_name=None, options={"solver": solver, "time_limit_s": 30}, created_at=created,
+        limits_name=limits_name, options={"solver": solver, "time_limit_s": 30}, created_at=created,
         started_at=created + 1, finished_at=None if status in ("queued", "running") else created + 13.5,
         heartbeat_at=None, worker_pid=None, worker_host=None, executor_pid=None, cancel_requested=False,
         plan_status=(plan or {}).get("status"), objective=objective, lower_bound=bound, error=error, plan=plan,
+        limits=limits,
     )
 
 
@@ -187,7 +189,7 @@ def fixture_data():
     runs = [
         run_view(1, "maintenance", "succeeded", dump(a), objective=a.makespan, bound=a.lower_bound),
         run_view(2, "maintenance", "succeeded", dump(b), solver="heuristic", objective=b.makespan,
-                 bound=b.lower_bound),
+                 bound=b.lower_bound, limits={"concurrency": {"per_source_host": 1}}, limits_name="night"),
         run_view(3, "placement", "succeeded", dump(p), solver="ffd", objective=p.value, bound=p.lower_bound),
         run_view(4, "maintenance", "failed", None, solver="mip-continuous",
                  error="no plan found within the time limit (solver status 'unknown')"),

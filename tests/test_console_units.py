@@ -307,3 +307,12 @@ def test_marking_past_the_limit_drops_the_oldest_mark():
     assert list(table.marked) == ["1", "2"]
     table.toggle_mark("1", limit=2)
     assert list(table.marked) == ["2"]
+
+
+def test_compare_lists_exactly_the_limits_that_differ():
+    from console.screens.runs import limits_diff
+
+    a = {"concurrency": {"per_rack": 6}, "solve": {"time_limit_s": 30}}
+    b = {"concurrency": {"per_rack": 8}, "conflict": {"overrides": {"acme": 1}}}
+    assert limits_diff(a, b) == [("concurrency.per_rack", 6, 8), ("conflict.overrides", {}, {"acme": 1})]
+    assert limits_diff(None, {}) == []

@@ -228,6 +228,54 @@ class RunsScreen(TableScreen):
                                            yes="Cancel run"), answer)
 
 
+def _flatten(doc: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key != "overrides":
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def limits_diff(a: Optional[dict], b: Optional[dict]) -> list[tuple[str, object, object]]:
+    """(limit, value in A, value in B) for every limit that differs (defaults filled in)."""
+    from engine.model import Limits
+
+    fa = _flatten(Limits.model_validate(a or {}).to_json_dict())
+    fb = _flatten(Limits.model_validate(b or {}).to_json_dict())
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def limits_table(a_id: int, a_run, b_id: int, b_run):
+    """Which limits differ between the two runs (and the limit-set names they were started with)."""
+    def fmt(v) -> str:
+        return "no limit" if v is None else json_text(v)
+
+    table = Table(title="Limits that differ", header_style="bold")
+    table.add_column("limit")
+    table.add_column(f"run {a_id}" + (f" ({a_run.limits_name})" if a_run and a_run.limits_name else ""),
+                     justify="right")
+    table.add_column(f"run {b_id}" + (f" ({b_run.limits_name})" if b_run and b_run.limits_name else ""),
+                     justify="right")
+    try:
+        rows = limits_diff(a_run.limits if a_run else None, b_run.limits if b_run else None)
+    except ValueError as exc:
+        return Text(f"limits cannot be compared: {exc}", style="red")
+    if not rows:
+        return Text("Both runs used the same limits.", style="green")
+    for path, x, y in rows:
+        table.add_row(path, fmt(x), fmt(y), style="yellow")
+    return table
+
+
+def json_text(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot) -> list:
     """Rich tables: headline metrics, then per-customer peak disruption."""
     if not isinstance(a_plan, MaintenancePlan) or not isinstance(b_plan, MaintenancePlan):
@@ -295,10 +343,17 @@ class CompareScreen(Screen):
         except Exception as exc:
             self.app.call_from_thread(self.notify, f"cannot read the runs: {exc}", severity="error")
             return
-        self.app.call_from_thread(self._show, plans)
+        self.app.call_from_thread(self._show, runs, plans)
 
-    def _show(self, plans: list) -> None:
+    def _show(self, runs: list, plans: list) -> None:
         from rich.console import Group
 
-        self.query_one("#compare-body", Static).update(
-            Group(*compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot)))
+        from console.app import run_input_key
+
+        parts = [limits_table(self.a, runs[0], self.b, runs[1]), Text("")]
+        for run_id, run, plan in zip((self.a, self.b), runs, plans):
+            problem = self.app.plan_origin_problem(plan, run_input_key(run)) if plan is not None else None
+            if problem and not problem.startswith("checking"):
+                parts.append(Text(f"⚠ run {run_id}: {problem}", style="bold red"))
+        parts += compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot)
+        self.query_one("#compare-body", Static).update(Group(*parts))

@@ -55,7 +55,13 @@ def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[t
 
 def details_text(details: Optional[dict]) -> Text:
     if details is None:
-        return Text("←/→ select a bar · ↑/↓ lanes · g group · +/- zoom · 0 fit · / find a VM", style="dim")
+        text = Text("legend: ")
+        text.append("▏vm-0012", style="reverse")
+        text.append(" a migration (its VM id when it fits)  ")
+        text.append("⟳ reboot░░", style="bold red")
+        text.append(" a host's reboot · ←/→ select a bar for its detail · g group · +/- zoom · 0 fit · / find",
+                    style="dim")
+        return text
     if details["kind"] == "reboot":
         return Text.assemble(("reboot ", "bold red"), (details["host"], "bold"),
                              f"   {fmt_minutes(details['start'])} → {fmt_minutes(details['end'])}"

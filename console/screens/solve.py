@@ -68,16 +68,24 @@ def status_text(run, events: list, time_limit: float) -> Text:
     if run.cancel_requested and not run.terminal:
         text.append("  (cancel requested)", style="yellow")
     last = events[-1] if events else run.last_progress
-    objective = run.objective if run.objective is not None else (last.objective if last else None)
-    bound = run.lower_bound if run.lower_bound is not None else (last.bound if last else None)
+    last_objective = next((e.objective for e in reversed(events) if e.objective is not None),
+                          last.objective if last else None)
+    last_bound = next((e.bound for e in reversed(events) if e.bound is not None), last.bound if last else None)
+    if run.terminal:  # the stored plan's numbers are final
+        objective = run.objective if run.objective is not None else last_objective
+        bound = run.lower_bound if run.lower_bound is not None else last_bound
+    else:  # while solving, the latest event is newer than the last stored incumbent
+        objective = last_objective if last_objective is not None else run.objective
+        bound = last_bound if last_bound is not None else run.lower_bound
     elapsed = run.elapsed_s
     text.append("\nobjective ")
     text.append("–" if objective is None else f"{objective:g}", style="bold")
     text.append("   bound ")
     text.append("–" if bound is None else f"{bound:g}", style="bold green")
     gap = relative_gap(objective, bound)
-    if gap is not None:
-        text.append(f"   gap {gap:.1%}", style="bold")
+    text.append("   gap ")
+    text.append(f"{gap:.1%}" if gap is not None else "– (no bound yet)" if objective is not None else "–",
+                style="bold" if gap is not None else "dim")
     text.append(f"   elapsed {0 if elapsed is None else elapsed:.1f} s / {time_limit:g} s")
     text.append(f"   events {len(events)}", style="dim")
     if run.error:
@@ -121,7 +129,7 @@ class SolveScreen(ConsoleScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#solve-chart").border_title = "objective ● and bound · over time"
+        self.query_one("#solve-chart").border_title = "objective ● (makespan / value / cost) and bound · against time (s)"
         self.query_one("#solve-log").border_title = "log"
         self._toggle_capacity_inputs("maintenance")
         self.watch(self.app, "progress_version", self._progress_changed)
@@ -148,7 +156,9 @@ class SolveScreen(ConsoleScreen):
         bar = self.query_one(ProgressBar)
         elapsed = run.elapsed_s if run is not None and run.elapsed_s is not None else 0.0
         bar.update(total=limit, progress=min(limit, elapsed))
-        self.query_one(ObjectiveChart).set_points([(e.elapsed_s, e.objective, e.bound) for e in events])
+        t_end = max(limit, elapsed)  # the axis runs to the time limit, so the chart moves between events
+        self.query_one(ObjectiveChart).set_points([(e.elapsed_s, e.objective, e.bound) for e in events], t_end,
+                                                  elapsed)
         log = self.query_one(RichLog)
         if run is not None and run.id != self._log_run:
             if self._log_run is not None:
