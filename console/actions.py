@@ -67,6 +67,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("limits.save", "ctrl+s", "Save set", "save", scope="limits"),
     ActionSpec("limits.load", "ctrl+o", "Load set", "load", scope="limits"),
     ActionSpec("limits.reset", "ctrl+r", "Defaults", "reset", scope="limits"),
+    ActionSpec("limits.sweep", "w", "What-if sweep", "sweep", scope="limits"),
     ActionSpec("limits.blur", "escape", "Leave field", "blur", scope="limits", show=False),
     # Solve
     ActionSpec("solve.start", "s", "Start solve", "start", scope="solve"),

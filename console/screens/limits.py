@@ -405,3 +405,44 @@ class LimitsScreen(ConsoleScreen):
             return
         self.app.call_from_thread(self._loaded, limits, name)
         self.app.call_from_thread(self.notify, f"loaded limit set {name!r}", timeout=3)
+
+    # ------------------------------------------------------------------ what-if
+
+    def action_sweep(self) -> None:
+        """w: solve this fleet for a range of one limit (background runs) and plot the makespan."""
+        if self.app.limits_problems:
+            self.notify("fix the limits first: a sweep starts from the form's limits", severity="error")
+            return
+        self.app.push_screen(AskScreen("What-if sweep — solve the fleet for each value of one limit:",
+                                       "conflict.per_customer=1..4",
+                                       hint="LIMIT=FROM..TO[:STEP], e.g. concurrency.per_rack=4..12:2 · "
+                                            "enter queue the runs · esc cancel"), self._sweep_asked)
+
+    def _sweep_asked(self, spec: Optional[str]) -> None:
+        from console.screens.sweep import Sweep, limits_with, parse_sweep
+
+        if not spec:
+            return
+        try:
+            path, values = parse_sweep(spec)
+            variants = [limits_with(self.app.limits, path, v) for v in values]
+        except ValueError as exc:
+            self.notify(str(exc).splitlines()[0], title="no sweep", severity="error", timeout=8)
+            return
+        self._queue_sweep(Sweep(path, values), variants, self.app.limits_label)
+
+    @work(thread=True, group="sweep")
+    def _queue_sweep(self, sweep, variants: list, label: str) -> None:
+        from console.screens.sweep import SweepScreen
+
+        options = {"solver": "cp-sat", "time_limit_s": self.app.limits.solve.time_limit_s}
+        for value, limits in zip(sweep.values, variants):
+            try:
+                run_id = self.app.data.start_run("maintenance", limits, dict(options), None,
+                                                 limits_name=f"{label} what-if {sweep.path}={value}")
+            except Exception as exc:  # noqa: BLE001 - the screen says which values were not queued
+                self.app.call_from_thread(self.notify, f"{sweep.path}={value}: {exc}", title="not queued",
+                                          severity="error", timeout=8)
+                run_id = None
+            sweep.run_ids.append(run_id)
+        self.app.call_from_thread(self.app.push_screen, SweepScreen(sweep))
