@@ -32,14 +32,15 @@ from console.store.tables import HostRow
 from engine.documents import DocumentError, load_snapshot
 from engine.generate import FleetSpec, generate_snapshot
 from engine.model import RESOURCES, Limits, Snapshot
+from tests.pg_support import store_url  # noqa: F401  (fixture)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FLEET_TABLES = {"datacenters", "racks", "hosts", "customers", "vms", "limit_sets", "snapshots"}
 
 
 @pytest.fixture
-def engine():
-    e = open_engine(":memory:")
+def engine(store_url):  # noqa: F811  (SQLite, then a throwaway PostgreSQL database)
+    e = open_engine(store_url)
     yield e
     close_engine(e)
 
@@ -61,7 +62,7 @@ def test_open_engine_creates_every_table_with_wal_and_busy_timeout(tmp_path):
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         close_engine(e)
-    assert "console.store.tables" in TABLE_MODULES and "console.store.runs" in TABLE_MODULES
+    assert "console.store.tables" in TABLE_MODULES and "console.store.run_tables" in TABLE_MODULES
 
 
 def test_empty_store_has_no_fleet(engine):
