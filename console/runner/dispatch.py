@@ -24,6 +24,7 @@ class RunInputs:
     body: str
     limits: Optional[dict]
     options: dict
+    snapshot_id: Optional[int] = None  # the store's fleet version the run solved (stamped on its plan)
 
 
 def check_options(kind: str, options: dict) -> list[str]:
@@ -70,7 +71,7 @@ def _snapshot_and_limits(inputs: RunInputs):
     return snapshot, limits
 
 
-def _validated(snapshot, limits, plan, **kw):
+def _validated(snapshot, limits, plan, snapshot_id: Optional[int] = None, **kw):
     """The plan as a dict once the independent validator accepts it, stamped with its `inputs`."""
     from engine.fingerprint import with_inputs
     from engine.violations import PlanRejected
@@ -85,7 +86,7 @@ def _validated(snapshot, limits, plan, **kw):
         problems = validate_placement(snapshot, limits, plan, **kw)
     if problems:
         raise PlanRejected(plan.solver.name, problems)
-    return with_inputs(plan, snapshot, limits).model_dump(mode="json", by_alias=True, exclude_none=True)
+    return with_inputs(plan, snapshot, limits, snapshot_id).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
@@ -96,7 +97,7 @@ def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, canc
     snapshot, limits = _snapshot_and_limits(inputs)
     plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan,
                              **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
-    return _validated(snapshot, limits, plan)
+    return _validated(snapshot, limits, plan, inputs.snapshot_id)
 
 
 def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
@@ -107,7 +108,7 @@ def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel
     kw = _kwargs(inputs.options, ("solver", "objective", "time_limit_s", "workers", "max_moves"))
     plan = solve_placement(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan, **kw)
     extra = {"max_moves": inputs.options.get("max_moves")} if plan.objective == "rebalance" else {}
-    return _validated(snapshot, limits, plan, **extra)
+    return _validated(snapshot, limits, plan, inputs.snapshot_id, **extra)
 
 
 def _problem_path(inputs: RunInputs):
