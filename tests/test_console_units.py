@@ -316,3 +316,35 @@ def test_compare_lists_exactly_the_limits_that_differ():
     b = {"concurrency": {"per_rack": 8}, "conflict": {"overrides": {"acme": 1}}}
     assert limits_diff(a, b) == [("concurrency.per_rack", 6, 8), ("conflict.overrides", {}, {"acme": 1})]
     assert limits_diff(None, {}) == []
+
+
+def test_fit_makes_the_makespan_fill_the_gantt_width():
+    import asyncio
+    import math
+    from pathlib import Path
+
+    from console.app import FleetConsole
+    from console.console_data import MemoryData
+    from console.widgets.gantt import Gantt
+    from tests.console_fixtures import list_schedule, small_fleet
+
+    snap = small_fleet()
+    plan = list_schedule(snap)
+
+    async def flow():
+        app = FleetConsole(MemoryData(snap, []), start_mode="schedule", poll_interval=3600,
+                           keymap_path=Path(__file__).with_name("no-such-keymap.toml"))
+        async with app.run_test(size=(150, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            app.show_plan(plan, "fixture")
+            await pilot.pause()
+            gantt = app.screen.query_one(Gantt)
+            await pilot.press("plus", "plus", "0")
+            await pilot.pause()
+            used = math.ceil(plan.makespan / gantt.minutes_per_cell)
+            assert 0.9 * (gantt.timeline_width - 2) <= used <= gantt.timeline_width - 2
+            await pilot.press("minus")  # from a fit, zoom steps go back to the standard scales
+            await pilot.pause()
+            assert gantt.minutes_per_cell in (1, 2, 3, 5)
+
+    asyncio.run(flow())

@@ -228,8 +228,11 @@ class SolveScreen(ConsoleScreen):
 
     def action_start(self) -> None:
         run = self.app.active_run
-        if self.app.active_run_id is not None and run is not None and not run.terminal:
-            self.notify(f"run {run.id} is still {run.status}: cancel it first (c)", severity="warning")
+        if self.app.active_run_id is not None and (run is None or not run.terminal):
+            # (run None: queued a moment ago, its first poll not back yet — a second s must not queue another)
+            what = f"run {run.id} is still {run.status}" if run is not None else \
+                f"run {self.app.active_run_id} was just queued"
+            self.notify(f"{what}: cancel it first (c)", severity="warning")
             return
         if self.app.limits_problems:
             self.notify("the Limits form has problems: " + "; ".join(self.app.limits_problems)
