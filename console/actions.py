@@ -52,7 +52,8 @@ def _screen_switches() -> list[ActionSpec]:
 ACTIONS: tuple[ActionSpec, ...] = (
     *_screen_switches(),
     ActionSpec("app.help", "question_mark", "Help", "app.help", key_display="?"),
-    ActionSpec("app.palette", "colon", "Commands", "app.command_palette", key_display=":", palette=False),
+    ActionSpec("app.palette", "colon,ctrl+p", "Commands", "app.command_palette", key_display=": ctrl+p",
+               palette=False, show=False),
     ActionSpec("app.back", "escape", "Back", "app.back", show=False),
     ActionSpec("app.theme", "ctrl+t", "Theme", "app.next_theme", show=False),
     ActionSpec("app.quit", "q", "Quit", "app.quit"),
@@ -66,6 +67,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("limits.save", "ctrl+s", "Save set", "save", scope="limits"),
     ActionSpec("limits.load", "ctrl+o", "Load set", "load", scope="limits"),
     ActionSpec("limits.reset", "ctrl+r", "Defaults", "reset", scope="limits"),
+    ActionSpec("limits.sweep", "w", "What-if sweep", "sweep", scope="limits"),
     ActionSpec("limits.blur", "escape", "Leave field", "blur", scope="limits", show=False),
     # Solve
     ActionSpec("solve.start", "s", "Start solve", "start", scope="solve"),
@@ -73,6 +75,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("solve.kind", "k", "Kind", "cycle_kind", scope="solve"),
     ActionSpec("solve.solver", "v", "Solver", "cycle_solver", scope="solve"),
     ActionSpec("solve.schedule", "g", "Gantt", "app.open_screen('schedule')", scope="solve"),
+    ActionSpec("solve.details", "d", "Error details", "details", scope="solve"),
+    ActionSpec("solve.problem", "p", "Problem file", "pick_problem", scope="solve"),
     # Schedule
     ActionSpec("schedule.zoom_in", "plus,equals_sign", "Zoom in", "zoom(-1)", scope="schedule", key_display="+"),
     ActionSpec("schedule.zoom_out", "minus", "Zoom out", "zoom(1)", scope="schedule", key_display="-"),
@@ -85,6 +89,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("allocation.view", "tab", "Switch table", "cycle_view", scope="allocation", show=True),
     ActionSpec("allocation.filter", "slash", "Filter", "filter", scope="allocation", key_display="/"),
     ActionSpec("allocation.sort", "s", "Sort", "sort_next", scope="allocation"),
+    ActionSpec("allocation.export", "e", "Export moves", "export_moves", scope="allocation"),
     ActionSpec("allocation.clear", "escape", "Clear filter, else back", "clear_filter", scope="allocation",
                show=False),
     # Runs
@@ -92,6 +97,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("runs.mark", "space", "Mark", "mark", scope="runs"),
     ActionSpec("runs.compare", "c", "Compare", "compare", scope="runs"),
     ActionSpec("runs.cancel", "x", "Cancel run", "cancel_run", scope="runs"),
+    ActionSpec("runs.details", "d", "Error details", "details", scope="runs"),
     ActionSpec("runs.filter", "slash", "Filter", "filter", scope="runs", key_display="/"),
     ActionSpec("runs.sort", "s", "Sort", "sort_next", scope="runs"),
     ActionSpec("runs.refresh", "f5", "Refresh", "refresh_runs", scope="runs"),

@@ -38,21 +38,29 @@ class FleetConsole(App):
     plan_version: reactive[int] = reactive(0, init=False)
     runs_version: reactive[int] = reactive(0, init=False)
     progress_version: reactive[int] = reactive(0, init=False)
+    origin_version: reactive[int] = reactive(0, init=False)  # the fleet's hash is known / the shown plan changed
 
     def __init__(self, data: Optional[ConsoleData] = None, *, db_path: Optional[Path] = None,
                  keymap_path: Optional[Path] = None, start_mode: str = "fleet",
-                 poll_interval: float = POLL_INTERVAL_S, limits_name: Optional[str] = None) -> None:
+                 poll_interval: float = POLL_INTERVAL_S, limits_name: Optional[str] = None,
+                 settings_path: Optional[Path] = None) -> None:
         super().__init__()
+        self._settings_path = settings_path  # None: nothing is remembered (tests, embedding)
         if data is None:
             data = StoreData(db_path) if db_path is not None else MemoryData()
         self.data = data
         self.snapshot = None
         self.load_error: Optional[str] = None
-        self.limits = Limits()
+        self.limits = Limits()  # what Solve uses: always exactly the Limits form when the form is valid
         self.limits_name: Optional[str] = None
+        self.limits_base = Limits()  # the named set as saved (defaults when none): "modified" is relative to it
+        self.limits_problems: list[str] = []  # the form's problems: Solve refuses to start while there are some
+        self.limits_from_form = False  # the last change came from the Limits form itself (never refill it)
         self.shown_plan: Any = None
         self.shown_label = "no run"
         self.shown_run_id: Optional[int] = None
+        self.shown_input_key: Optional[str] = None  # the shown run's snapshot hash (plans without `inputs`)
+        self.fleet_sha256: Optional[str] = None  # engine.fingerprint hash of the fleet loaded now
         self.active_run_id: Optional[int] = None
         self.active_run = None
         self.active_events: list = []
@@ -88,6 +96,7 @@ class FleetConsole(App):
         for mode, _key, _title in SCREENS:
             self.add_mode(mode, classes[mode])
         self._apply_keymap()
+        self._apply_settings()
         self.switch_mode(self._start_mode)
         self.call_after_refresh(self.load_fleet)  # paint the first frame before reading the fleet
         if self._initial_limits:
@@ -111,13 +120,32 @@ class FleetConsole(App):
         for p in problems:
             self.notify(p, title="keymap", severity="warning", timeout=8)
 
+    def _apply_settings(self) -> None:
+        """The theme the operator chose last time (user config, beside keymap.toml)."""
+        from console.settings import load_settings
+
+        if self._settings_path is None:
+            return
+        settings, problem = load_settings(self._settings_path)
+        if problem:
+            self.notify(problem, title="settings", severity="warning", timeout=8)
+        if settings.get("theme") in self.available_themes:
+            self.theme = settings["theme"]
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    def _theme_chosen(self, theme) -> None:
+        from console.settings import save_settings
+
+        problem = save_settings(self._settings_path, {"theme": theme.name})
+        if problem:
+            self.notify(problem, title="theme not remembered", severity="warning", timeout=6)
+
     @property
     def context_line(self) -> str:
         parts = [self.data.label]
         if self.snapshot is not None:
             parts.append(f"{self.snapshot.name or 'fleet'}: {len(self.snapshot.hosts)} hosts, {len(self.snapshot.vms)} VMs")
-        if self.limits_name:
-            parts.append(f"limits {self.limits_name}")
+        parts.append(f"limits {self.limits_label}")
         if self.active_run is not None:
             parts.append(f"run {self.active_run.id} {self.active_run.status}")
         return " · ".join(p for p in parts if p)
@@ -140,21 +168,80 @@ class FleetConsole(App):
         except Exception as exc:  # an unreadable database must not kill the console
             snapshot, error = None, f"cannot read the fleet: {exc}"
         self.call_from_thread(self._fleet_loaded, snapshot, error)
-        try:  # a run started elsewhere (the CLI, a schedule) is followed from the start
-            live = [r for r in self.data.list_runs(limit=20) if r.status in ("running", "queued")]
-        except Exception:
-            live = []
-        if live:
-            self.call_from_thread(self._follow_existing, max(r.id for r in live))
+        if snapshot is not None:  # after the first paint: 2 s at 100k VMs on a busy 2-core machine
+            from engine.fingerprint import sha256_of
 
-    def _follow_existing(self, run_id: int) -> None:
-        if self.active_run_id is None and self.active_run is None:
+            sha = self.fleet_sha256 or sha256_of(snapshot)  # the same snapshot object: hashed already
+            self.call_from_thread(self._fleet_fingerprinted, snapshot, sha)
+            self._reopen_latest(sha)
+        else:
+            self._reopen_latest(None)
+
+    def _reopen_latest(self, fleet_sha: Optional[str]) -> None:
+        """Worker thread, at start and after a reload: a run in progress is followed; otherwise the
+        latest run of this fleet is shown again on Solve / Schedule /
+        Allocation, as it was when the console closed."""
+        try:
+            runs = self.data.list_runs(limit=50)
+            live = [r for r in runs if r.status in ("running", "queued")]
+            if live:
+                self.call_from_thread(self.follow_existing, max(r.id for r in live))
+                return
+            latest = next((r for r in runs if fleet_sha is not None and run_input_key(r) == fleet_sha), None)
+            if latest is None:
+                return
+            run = self.data.get_run(latest.id)
+            events = self.data.run_progress(latest.id)
+            plan = plan_from_dict(run.plan) if run is not None else None
+        except Exception:  # noqa: BLE001 - an unreadable runs store shows up on Runs, with its message
+            return
+        if run is not None:
+            self.call_from_thread(self._reopened, run, events, plan)
+
+    def _reopened(self, run, events: list, plan) -> None:
+        if self.active_run_id is not None or self.active_run is not None:
+            return  # the operator started or opened something meanwhile
+        self.active_run, self.active_events = run, list(events)
+        self.progress_version += 1
+        if plan is not None and self.shown_plan is None:
+            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id, run_input_key(run))
+        self.refresh_context()
+
+    def follow_existing(self, run_id: int) -> None:
+        if self.active_run_id is None and (self.active_run is None or self.active_run.terminal):
             self.watch_run(run_id)
 
     def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:
+        if snapshot is not self.snapshot:
+            self.fleet_sha256 = None  # unknown until hashed: no screen claims a match meanwhile
         self.snapshot, self.load_error = snapshot, error
         self.fleet_version += 1
+        self.origin_version += 1
         self.refresh_context()
+
+    def _fleet_fingerprinted(self, snapshot, sha: str) -> None:
+        if snapshot is self.snapshot:
+            self.fleet_sha256 = sha
+            self.origin_version += 1
+
+    def plan_origin_problem(self, plan: Any = None, input_key: Optional[str] = None) -> Optional[str]:
+        """Why `plan` (default: the shown plan) must not be taken for a plan of the fleet loaded now,
+        or None when it was made for this fleet or cannot be checked (no fleet, a capacity plan)."""
+        if plan is None:
+            plan, input_key = self.shown_plan, self.shown_input_key
+        if plan is None or self.snapshot is None:
+            return None
+        inputs = getattr(plan, "inputs", None)
+        made_for = inputs.snapshot_sha256 if inputs is not None and inputs.snapshot_sha256 else input_key
+        if made_for is None:
+            return None
+        if self.fleet_sha256 is None:
+            return "checking that this plan was made for the fleet loaded now…"
+        if made_for == self.fleet_sha256:
+            return None
+        return (f"MADE FOR ANOTHER FLEET: this plan's snapshot ({made_for[:12]}) is not the fleet loaded now "
+                f"({self.fleet_sha256[:12]}, {self.snapshot.name or 'fleet'}). Its hosts, VMs and customers may "
+                f"not exist: do not run it. l opens the latest run of this fleet.")
 
     @work(thread=True, group="limits")
     def _load_initial_limits(self, name: str) -> None:
@@ -169,10 +256,35 @@ class FleetConsole(App):
         self.set_limits(limits, name)
 
     def set_limits(self, limits: Limits, name: Optional[str] = None) -> None:
-        self.limits = limits
+        """Limits from outside the form (a set loaded or saved, defaults): the new named base."""
+        self.limits = self.limits_base = limits
         self.limits_name = name
+        self.limits_problems = []
+        self.limits_from_form = False
         self.limits_version += 1
         self.refresh_context()
+
+    def form_limits(self, limits: Optional[Limits], problems: list[str]) -> None:
+        """The Limits form changed: valid → these are the limits in use; invalid → none are
+        (Solve refuses until the form is fixed, so a solve never uses numbers not on screen)."""
+        if limits is not None:
+            self.limits = limits
+        self.limits_problems = list(problems)
+        self.limits_from_form = True
+        self.limits_version += 1
+        self.refresh_context()
+
+    @property
+    def limits_modified(self) -> bool:
+        return bool(self.limits_problems) or self.limits != self.limits_base
+
+    @property
+    def limits_label(self) -> str:
+        """What the header and Solve call the limits in use: the set's name, and whether the form differs."""
+        name = self.limits_name or "defaults"
+        if self.limits_problems:
+            return f"{name} (invalid edits)"
+        return f"{name} (modified)" if self.limits_modified else name
 
     # ------------------------------------------------------------------ navigation
 
@@ -185,6 +297,19 @@ class FleetConsole(App):
             self.switch_mode(mode)
 
     def action_back(self) -> None:
+        """esc: first close what has the keyboard (a filter or find bar, a form field), then go back.
+        Focus never stays in a field that would swallow the screen's keys (s, c, …)."""
+        from textual.widgets import Input
+
+        from console.widgets.filter_bar import FilterBar
+
+        focused = self.focused
+        if isinstance(focused, FilterBar):
+            focused.action_clear_filter()
+            return
+        if isinstance(focused, Input):
+            self.screen.set_focus(None)
+            return
         if len(self.screen_stack) > 1:
             self.pop_screen()
         elif self._mode_history:
@@ -195,6 +320,17 @@ class FleetConsole(App):
 
         scope = getattr(self.screen, "SCOPE", "") or (self.current_mode or "")
         self.push_screen(HelpScreen(scope, self.keymap))
+
+    async def action_quit(self) -> None:
+        """q: quitting with edited, unsaved limits asks first (the edits would be lost)."""
+        if not self.limits_modified:
+            self.exit()
+            return
+        from console.screens.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen(f"Quit with unsaved limit edits ({self.limits_label})?\n"
+                                       "ctrl+s on Limits (2) saves them as a set.", yes="Quit"),
+                         lambda yes: yes and self.exit())
 
     def action_next_theme(self) -> None:
         current = self.theme if self.theme in THEMES else THEMES[-1]
@@ -220,16 +356,35 @@ class FleetConsole(App):
             yield SystemCommand(title, f"{display_keys(spec, self.keymap)}  ·  {spec.id}",
                                 partial(self.run_action, action, target))
         for command in super().get_system_commands(screen):
-            if command.title in ("Theme", "Screenshot", "Keys"):
+            if command.title in ("Theme", "Keys"):
                 yield command
+        yield SystemCommand("Screenshot", "Save an SVG of this screen in the working directory",
+                            self.action_save_screenshot)
+
+    def action_save_screenshot(self) -> None:
+        """Palette "Screenshot": an SVG in the working directory, or the reason it could not be written."""
+        from console.screens.export import default_runbook_path
+
+        path = default_runbook_path(self.snapshot.name if self.snapshot else None, None, "screenshot")
+        path = path.with_suffix(".svg")
+        try:
+            from console.output_files import write_atomic
+
+            write_atomic(path, self.export_screenshot())
+        except OSError as exc:
+            self.notify(f"no screenshot: {exc}", severity="error", timeout=8)
+            return
+        self.notify(f"screenshot saved to {path}", timeout=6)
 
     # ------------------------------------------------------------------ plans shown
 
-    def show_plan(self, plan: Any, label: str, run_id: Optional[int] = None) -> None:
+    def show_plan(self, plan: Any, label: str, run_id: Optional[int] = None, input_key: Optional[str] = None) -> None:
         self.shown_plan = plan
         self.shown_label = label
         self.shown_run_id = run_id
+        self.shown_input_key = input_key
         self.plan_version += 1
+        self.origin_version += 1
 
     def open_run(self, run_id: int) -> None:
         self._open_run(run_id)
@@ -254,7 +409,7 @@ class FleetConsole(App):
                 self.watch_run(run_id)
                 self.action_open_screen("solve")
             return
-        self.show_plan(plan, f"run {run_id} ({run.kind}, {run.status})", run_id)
+        self.show_plan(plan, f"run {run_id} ({run.kind}, {run.status})", run_id, run_input_key(run))
         self.action_open_screen("schedule" if isinstance(plan, MaintenancePlan) else "allocation")
 
     def show_latest_run(self, kind: str) -> None:
@@ -273,19 +428,24 @@ class FleetConsole(App):
                 full = self.data.get_run(run.id)
                 plan = plan_from_dict(full.plan) if full is not None else None
                 if plan is not None:
-                    self.call_from_thread(self.show_plan, plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
+                    self.call_from_thread(self.show_plan, plan, f"run {run.id} ({run.kind}, {run.status})", run.id,
+                                          run_input_key(run))
                     return
         self.call_from_thread(self.notify, f"no {kind} run with a plan yet", severity="warning")
 
     # ------------------------------------------------------------------ runs
 
     def start_run(self, kind: str, options: dict, problem_path: Optional[str] = None) -> None:
-        self._start_run(kind, self.limits, dict(options), problem_path)
+        if self.limits_problems:
+            self.notify("; ".join(self.limits_problems), title="fix the limits first", severity="error", timeout=8)
+            return
+        self._start_run(kind, self.limits, dict(options), problem_path, self.limits_label)
 
     @work(thread=True, group="start-run")
-    def _start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str]) -> None:
+    def _start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str],
+                   limits_name: Optional[str] = None) -> None:
         try:
-            run_id = self.data.start_run(kind, limits, options, problem_path)
+            run_id = self.data.start_run(kind, limits, options, problem_path, limits_name=limits_name)
         except Exception as exc:  # refused by the store: show why, change nothing
             self.call_from_thread(self.notify, str(exc), title="cannot start", severity="error", timeout=8)
             return
@@ -359,15 +519,23 @@ class FleetConsole(App):
         self.progress_version += 1  # elapsed time moves on even without new events
         if plan is not None:
             self._shown_plan_key = key
-            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id)
+            self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id, run_input_key(run))
         if changed_status:
             self.runs_version += 1
             self.refresh_context()
         if run.terminal:
             self.active_run_id = None
-            self.notify(f"run {run.id} {run.status}" + (f": {run.error}" if run.error else ""),
+            from console.screens.details import headline
+
+            self.notify(f"run {run.id} {run.status}" + (f": {headline(run.error)}" if run.error else ""),
                         severity="error" if run.status == "failed" else "information", timeout=5)
             self.refresh_context()
+
+
+def run_input_key(run) -> Optional[str]:
+    """The hash of the snapshot a maintenance / placement run solved (the runs store keys inputs by
+    the sha256 of their canonical JSON, the same as engine.fingerprint.sha256_of the snapshot)."""
+    return getattr(run, "input_key", None) if getattr(run, "kind", None) in ("maintenance", "placement") else None
 
 
 def plan_key(run_id: int, plan: dict) -> tuple:
@@ -386,4 +554,6 @@ def run_console(data: ConsoleData | Path | None, limits_name: Optional[str] = No
     multiprocessing.resource_tracker.ensure_running()
     if not isinstance(data, ConsoleData):
         data = StoreData(data) if data is not None else MemoryData()
-    FleetConsole(data, limits_name=limits_name).run()
+    from console.settings import default_settings_path
+
+    FleetConsole(data, limits_name=limits_name, settings_path=default_settings_path()).run()

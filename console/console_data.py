@@ -89,7 +89,8 @@ class ConsoleData:
     def run_progress(self, run_id: int, since_id: int = 0) -> list:
         return []
 
-    def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None) -> int:
+    def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None,
+                  limits_name: Optional[str] = None) -> int:
         raise RuntimeError("this console has no runs store: open it with --db")
 
     def cancel_run(self, run_id: int) -> None:
@@ -203,10 +204,13 @@ class StoreData(ConsoleData):
 
         return run_progress(self.engine, run_id, since_id)
 
-    def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None) -> int:
+    def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None,
+                  limits_name: Optional[str] = None) -> int:
         from console.runner.dispatch import check_options
         from console.store.runs import enqueue_run
+        from engine.documents import parse_limits
 
+        limits = parse_limits(limits.to_json_dict(), "limits")  # the CLI's one validation, again at the door
         options = {k: v for k, v in options.items() if v is not None}
         problems = check_options(kind, options)
         if problems:
@@ -218,11 +222,12 @@ class StoreData(ConsoleData):
             if not path.is_file():
                 raise ValueError(f"{path}: no such file")
             run_id = enqueue_run(self.engine, kind, problem_yaml=path.read_text(encoding="utf-8"),
-                                 problem_name=path.name, limits=limits, options=options)
+                                 problem_name=path.name, limits=limits, limits_name=limits_name,
+                                 options=options)
         else:
             if self.snapshot() is None:
                 raise ValueError("no fleet loaded: run `fleetctl load FILE --db DB` first")
-            run_id = enqueue_run(self.engine, kind, limits=limits, options=options)
+            run_id = enqueue_run(self.engine, kind, limits=limits, limits_name=limits_name, options=options)
         self._ensure_worker()
         return run_id
 

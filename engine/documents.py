@@ -271,19 +271,26 @@ def load_snapshot(path: str | Path) -> Snapshot:
     return parse_snapshot(read_document(path), str(path))
 
 
+def parse_limits(data: Any, source: str = "limits") -> Limits:
+    """The one validation of a limits document (CLI files, saved sets, the console's form):
+    the schema, then the sanity bounds of `engine.checks.check_limits`. Every problem is named
+    as "<section> field <name>: <message>" in one DocumentError."""
+    limits = parse_model(Limits, data, source)
+    from engine.checks import check_limits
+
+    problems = check_limits(limits)
+    if problems:
+        raise DocumentError(source, problems)
+    return limits
+
+
 def load_limits(path: str | Path | None) -> Limits:
     if path is None:
         return Limits()
     data = read_document(path)
     if data is None:
         return Limits()
-    limits = parse_model(Limits, data, str(path))
-    from engine.checks import check_limits
-
-    problems = check_limits(limits)
-    if problems:
-        raise DocumentError(str(path), problems)
-    return limits
+    return parse_limits(data, str(path))
 
 
 def load_plan(path: str | Path) -> MaintenancePlan | PlacementPlan:

@@ -37,3 +37,13 @@ def plan_sha256(plan: BaseModel | dict) -> str:
     solver.pop("wall_s", None)
     data["solver"] = solver
     return sha256_of(data)
+
+
+def with_inputs(plan, snapshot: BaseModel, limits: BaseModel, snapshot_id: int | None = None):
+    """`plan` stamped with what it was made from (FORMATS.md `inputs`), so no screen, export or
+    approval can take it for a plan of another fleet. Every place that produces a run's or a
+    command's plan calls this once, after validation (the hashes do not change the actions)."""
+    from engine.model import PlanInputs
+
+    return plan.model_copy(update={"inputs": PlanInputs(snapshot_id=snapshot_id, snapshot_sha256=sha256_of(snapshot),
+                                                        limits_sha256=sha256_of(limits))})

@@ -122,18 +122,29 @@ def placement_for(snapshot: Snapshot) -> PlacementPlan:
                          solver=SolverInfo(name="ffd", wall_s=0.01))
 
 
+def small_fleet_key() -> str:
+    """The runs store's input key of small_fleet(): the sha256 of its canonical JSON."""
+    from engine.fingerprint import sha256_of
+
+    return sha256_of(small_fleet())
+
+
 def run_view(run_id: int, kind: str, status: str, plan: Optional[dict], *, solver: str = "cp-sat",
              objective: Optional[float] = None, bound: Optional[float] = None, error: Optional[str] = None,
-             minutes_ago: float = 0):
+             minutes_ago: float = 0, input_key: Optional[str] = None, limits: Optional[dict] = None,
+             limits_name: Optional[str] = None):
     from console.store.runs import RunView
 
     created = T0 + run_id * 60
+    if input_key is None:
+        input_key = small_fleet_key() if kind != "capacity" else "capacity-problem"
     return RunView(
-        id=run_id, kind=kind, status=status, schedule_id=None, input_key="k", input_name="console-fixture",
-        limits_name=None, options={"solver": solver, "time_limit_s": 30}, created_at=created,
+        id=run_id, kind=kind, status=status, schedule_id=None, input_key=input_key, input_name="console-fixture",
+        limits_name=limits_name, options={"solver": solver, "time_limit_s": 30}, created_at=created,
         started_at=created + 1, finished_at=None if status in ("queued", "running") else created + 13.5,
         heartbeat_at=None, worker_pid=None, worker_host=None, executor_pid=None, cancel_requested=False,
         plan_status=(plan or {}).get("status"), objective=objective, lower_bound=bound, error=error, plan=plan,
+        limits=limits,
     )
 
 
@@ -150,6 +161,22 @@ def capacity_plan() -> dict:
                        "repeats": [1, 1, 1, 1], "vms_number": counts}}]}
 
 
+def capacity_slots_plan() -> dict:
+    """A stored capacity run (engine.capacity.result, Phase II): 6 slots, 2 apps, one reserved class."""
+    loads = [(30, 10), (45, 12), (80, 15), (120, 20), (60, 14), (30, 10)]
+    slots = []
+    for t, (web, db) in enumerate(loads):
+        od_web = max(0, (web - 30) // 15)
+        slots.append({"slot": t, "workload": [web, db], "status": "optimal" if t != 3 else "overfull",
+                      "cost": 12.0 + 2.5 * od_web + (1.5 if db > 12 else 0), "served": [web, db],
+                      "vms": {"web": {"m3large_r": 3, **({"m3large": od_web} if od_web else {})},
+                              "db": {"m3large_r": 1, **({"m4xlarge": 1} if db > 12 else {})}}})
+    return {"version": 1, "kind": "capacity", "phase": "ii", "problem": "example", "status": "optimal",
+            "cost": sum(s["cost"] for s in slots), "reserved": {"m3large_r": 4},
+            "slot_statuses": [s["status"] for s in slots], "slots": slots,
+            "solver": {"name": "highs", "wall_s": 0.4}}
+
+
 def fixture_data():
     """MemoryData with the fleet, two maintenance runs, a placement run and a failed one."""
     from console.console_data import MemoryData
@@ -162,11 +189,12 @@ def fixture_data():
     runs = [
         run_view(1, "maintenance", "succeeded", dump(a), objective=a.makespan, bound=a.lower_bound),
         run_view(2, "maintenance", "succeeded", dump(b), solver="heuristic", objective=b.makespan,
-                 bound=b.lower_bound),
+                 bound=b.lower_bound, limits={"concurrency": {"per_source_host": 1}}, limits_name="night"),
         run_view(3, "placement", "succeeded", dump(p), solver="ffd", objective=p.value, bound=p.lower_bound),
         run_view(4, "maintenance", "failed", None, solver="mip-continuous",
                  error="no plan found within the time limit (solver status 'unknown')"),
     ]
-    runs.append(run_view(5, "capacity", "succeeded", capacity_plan(), solver="phase ii", objective=41.5))
+    runs.append(run_view(5, "capacity", "succeeded", capacity_slots_plan(), solver="phase ii",
+                         objective=capacity_slots_plan()["cost"]))
     limit_sets = {"night": Limits.model_validate({"concurrency": {"per_source_host": 3}})}
     return MemoryData(snap, runs, limit_sets=limit_sets, label="fixture.db"), snap, a, b

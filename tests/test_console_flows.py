@@ -243,6 +243,7 @@ def test_gantt_builds_only_visible_lines_at_10k_migrations():
     async def flow():
         app = FleetConsole(data, start_mode="schedule", poll_interval=3600, keymap_path=NO_KEYMAP)
         async with app.run_test(size=(160, 50)) as pilot:
+            await until(pilot, lambda: app.fleet_sha256 is not None, what="fleet loaded and hashed")
             await app.workers.wait_for_complete()
             app.show_plan(plan, "synthetic")
             await pilot.pause()
@@ -300,8 +301,8 @@ def test_save_and_load_a_named_limit_set():
             await pilot.press("ctrl+s")
             await app.workers.wait_for_complete()
             await pilot.pause()
-            assert type(app.screen).__name__ == "NameScreen"
-            app.screen.query_one("#name-input").value = "maint-window"
+            assert type(app.screen).__name__ == "AskScreen"
+            app.screen.query_one("#ask-input").value = "maint-window"
             await pilot.press("enter")
             await app.workers.wait_for_complete()
             await pilot.pause()

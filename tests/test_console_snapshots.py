@@ -25,6 +25,13 @@ def make_app(start_mode: str = "fleet") -> FleetConsole:
 
 
 async def settle(pilot) -> None:
+    import asyncio
+
+    app = pilot.app
+    for _ in range(200):  # the fleet loads (and is hashed, and its latest run reopened) after the first frame
+        if app.fleet_version > 0 and (app.snapshot is None or app.fleet_sha256 is not None):
+            break
+        await asyncio.sleep(0.02)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
@@ -144,3 +151,108 @@ def test_help_screen(snap_compare):
         await pilot.pause()
 
     assert snap_compare(make_app("schedule"), terminal_size=SIZES["large"], run_before=before)
+
+
+# ---------------------------------------------------------------- issue 12: every fixed state
+
+
+def test_fleet_screen_with_no_fleet_loaded(snap_compare):
+    from console.console_data import MemoryData
+
+    app = FleetConsole(MemoryData(None, [], label="empty.db"), poll_interval=3600, keymap_path=NO_KEYMAP)
+    assert snap_compare(app, terminal_size=SIZES["small"], run_before=settle)
+
+
+def test_fleet_filter_bar_open_with_a_vm_found(snap_compare):
+    async def before(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"vm-0012")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZES["small"], run_before=before)
+
+
+def test_limits_modified_header_and_reset_confirmation(snap_compare):
+    async def before(pilot):
+        await settle(pilot)
+        app = pilot.app
+        from engine.model import Limits
+
+        app.set_limits(Limits.model_validate({"concurrency": {"per_rack": 6}}), "night")
+        await settle(pilot)
+        app.screen.query_one("#lim-concurrency-per_rack").value = "8"
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+
+    assert snap_compare(make_app("limits"), terminal_size=SIZES["small"], run_before=before)
+
+
+def test_solve_screen_with_an_engine_error_on_one_line(snap_compare):
+    async def before(pilot):
+        await settle(pilot)
+        app = pilot.app
+        app.active_run = run_view(8, "maintenance", "failed", None, error=(
+            "OverflowError: Python int too large to convert to C long\n"
+            "  File \"engine/maintenance/cpsat.py\", line 88, in build\n    model.Add(x <= limit)"))
+        app.progress_version += 1
+        await settle(pilot)
+
+    assert snap_compare(make_app("solve"), terminal_size=SIZES["small"], run_before=before)
+
+
+def test_schedule_warns_about_a_plan_made_for_another_fleet(snap_compare):
+    async def before(pilot):
+        await settle(pilot)
+        app = pilot.app
+        app.data._runs[1] = replace_input(app.data._runs[1], "0" * 64)
+        app.open_run(1)
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZES["small"], run_before=before)
+
+
+def test_schedule_export_asks_for_the_path(snap_compare):
+    async def before(pilot):
+        await open_run(1)(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        field = pilot.app.screen.query_one("#ask-input")
+        field.value = "runbook-console-fixture-run1-20270101-000000.csv"  # a fixed time in the picture
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZES["small"], run_before=before)
+
+
+def test_allocation_moves_of_a_rebalance(snap_compare):
+    from tests.test_console_moves import rebalance_plan, two_dc_fleet
+
+    snap = two_dc_fleet()
+
+    async def before(pilot):
+        await settle(pilot)
+        pilot.app.show_plan(rebalance_plan(snap), "run 9 (placement, succeeded)", 9)
+        await settle(pilot)
+
+    from console.console_data import MemoryData
+
+    app = FleetConsole(MemoryData(snap, [], label="fixture.db"), start_mode="allocation", poll_interval=3600,
+                       keymap_path=NO_KEYMAP)
+    assert snap_compare(app, terminal_size=SIZES["small"], run_before=before)
+
+
+@pytest.mark.parametrize("mode", ["fleet", "schedule", "runs"])
+def test_80_by_24_keeps_context_help_and_quit(snap_compare, mode):
+    async def before(pilot):
+        await settle(pilot)
+        if mode == "schedule":
+            pilot.app.open_run(1)
+            await settle(pilot)
+
+    assert snap_compare(make_app(mode), terminal_size=(80, 24), run_before=before)
+
+
+def replace_input(run, key: str):
+    from dataclasses import replace
+
+    return replace(run, input_key=key)

@@ -233,23 +233,6 @@ def test_capacity_rows_read_a_malloovia_style_allocation():
     assert rows[2].values == (1, "web", "overfull", 20, 2, 2, 4)
 
 
-def test_runbook_csv_lists_every_migration_and_reboot_in_time_order(tmp_path):
-    import csv
-
-    from console.screens.schedule import write_runbook_csv
-
-    snap = small_fleet()
-    plan = list_schedule(snap)
-    path = tmp_path / "runbook.csv"
-    write_runbook_csv(plan, snap, path)
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    assert len(rows) == len(plan.migrations) + len(plan.reboots)
-    starts = [int(r["start_min"]) for r in rows]
-    assert starts == sorted(starts)
-    first = next(r for r in rows if r["action"] == "migration")
-    assert first["customer"] == snap.vm_by_id[first["vm"]].customer
-
-
 def test_console_command_refuses_a_file_that_is_not_a_database(tmp_path):
     from typer.testing import CliRunner
 
@@ -324,3 +307,44 @@ def test_marking_past_the_limit_drops_the_oldest_mark():
     assert list(table.marked) == ["1", "2"]
     table.toggle_mark("1", limit=2)
     assert list(table.marked) == ["2"]
+
+
+def test_compare_lists_exactly_the_limits_that_differ():
+    from console.screens.runs import limits_diff
+
+    a = {"concurrency": {"per_rack": 6}, "solve": {"time_limit_s": 30}}
+    b = {"concurrency": {"per_rack": 8}, "conflict": {"overrides": {"acme": 1}}}
+    assert limits_diff(a, b) == [("concurrency.per_rack", 6, 8), ("conflict.overrides", {}, {"acme": 1})]
+    assert limits_diff(None, {}) == []
+
+
+def test_fit_makes_the_makespan_fill_the_gantt_width():
+    import asyncio
+    import math
+    from pathlib import Path
+
+    from console.app import FleetConsole
+    from console.console_data import MemoryData
+    from console.widgets.gantt import Gantt
+    from tests.console_fixtures import list_schedule, small_fleet
+
+    snap = small_fleet()
+    plan = list_schedule(snap)
+
+    async def flow():
+        app = FleetConsole(MemoryData(snap, []), start_mode="schedule", poll_interval=3600,
+                           keymap_path=Path(__file__).with_name("no-such-keymap.toml"))
+        async with app.run_test(size=(150, 30)) as pilot:
+            await app.workers.wait_for_complete()
+            app.show_plan(plan, "fixture")
+            await pilot.pause()
+            gantt = app.screen.query_one(Gantt)
+            await pilot.press("plus", "plus", "0")
+            await pilot.pause()
+            used = math.ceil(plan.makespan / gantt.minutes_per_cell)
+            assert 0.9 * (gantt.timeline_width - 2) <= used <= gantt.timeline_width - 2
+            await pilot.press("minus")  # from a fit, zoom steps go back to the standard scales
+            await pilot.pause()
+            assert gantt.minutes_per_cell in (1, 2, 3, 5)
+
+    asyncio.run(flow())

@@ -113,13 +113,28 @@ class SolveInputs:
     snapshot: Any          # engine.model.Snapshot
     limits: Any            # engine.model.Limits
     limits_name: Optional[str]  # the file's or the saved set's name (kept with a background run)
+    snapshot_id: Optional[int] = None  # the database's snapshot id when the fleet came from --db
+
+    def stamp(self, plan):
+        """The plan with FORMATS.md `inputs`: the snapshot and limits it was made from."""
+        from engine.fingerprint import with_inputs
+
+        return with_inputs(plan, self.snapshot, self.limits, self.snapshot_id)
 
 
 def read_inputs(db: Optional[Path], snapshot_file: Optional[Path], limits_file: Optional[Path],
                 limit_set: Optional[str]) -> SolveInputs:
     """Limits, then the snapshot; bad input is listed and exits 2."""
     limits, name = read_limits(db, limits_file, limit_set)
-    return SolveInputs(read_snapshot(db, snapshot_file), limits, name)
+    snapshot = read_snapshot(db, snapshot_file)
+    return SolveInputs(snapshot, limits, name, _snapshot_id(db) if snapshot_file is None else None)
+
+
+def _snapshot_id(db: Optional[Path]) -> Optional[int]:
+    from console.store.fleet_store import current_snapshot_id
+
+    with reading_store(db) as engine:
+        return current_snapshot_id(engine)
 
 
 def read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Optional[str]):

@@ -8,8 +8,6 @@ diagnostics on stderr. Ctrl-C (SIGTERM, SIGHUP) stops the search, keeps the best
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -38,6 +36,7 @@ from console.cli.solve_common import (
     solve_in_thread,
 )
 from console.output_files import is_stdout
+from console.runbook import write_runbook
 
 
 @solve_app.command("maintenance")
@@ -78,42 +77,18 @@ def solve_maintenance_cmd(
                                              on_progress=display.update, cancel=cancel),
             name="solve-maintenance", stop=stop, display=display)
 
+        plan = inputs.stamp(plan)
         document = plan.model_dump(mode="json", exclude_none=True)
         if out is not None:
             write_output(out, json.dumps(document, indent=2) + "\n")
         if csv_path is not None:
             with output_errors("--csv"):
-                write_runbook(plan, csv_path)
+                write_runbook(csv_path, plan.migrations, plan.reboots, snap)
         if as_json:
             emit_json(document)
         elif not (is_stdout(out) or is_stdout(csv_path)):  # stdout already holds the file
             _summary(plan, stop.stopped)
         finish(plan.status, stop)
-
-
-def runbook_rows(plan) -> list[dict]:
-    """Migrations and reboots as one list of steps ordered by start (reboots after migrations ending then)."""
-    rows = [{"start": m.start, "end": m.end, "action": "migrate", "vm": m.vm, "source": m.source, "target": m.target,
-             "host": m.source} for m in plan.migrations]
-    rows += [{"start": r.start, "end": r.end, "action": "reboot", "vm": "", "source": "", "target": "", "host": r.host}
-             for r in plan.reboots]
-    rows.sort(key=lambda r: (r["start"], r["action"] != "reboot", r["end"], r["vm"] or r["host"]))
-    for i, r in enumerate(rows, 1):
-        r["step"] = i
-    return rows
-
-
-def write_runbook(plan, path: Path) -> None:
-    """The runbook CSV, written atomically (console.output_files)."""
-    from console.output_files import write_atomic
-
-    fields = ["step", "start", "end", "action", "vm", "source", "target", "host"]
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    for row in runbook_rows(plan):
-        writer.writerow({k: row[k] for k in fields})
-    write_atomic(path, buffer.getvalue())
 
 
 def _summary(plan, interrupted: bool) -> None:

@@ -105,6 +105,7 @@ def solve_placement_cmd(
             err(f"{stop.name or 'stopped'}: no plan had been found yet; nothing written")
             raise typer.Exit(stop.exit_code if stop.stopped else EXIT_ERROR)
 
+        plan = inputs.stamp(plan)
         document = plan.model_dump(mode="json", by_alias=True, exclude_none=True)
         if out is not None:
             write_output(out, json.dumps(document, indent=2) + "\n")

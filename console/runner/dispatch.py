@@ -24,6 +24,7 @@ class RunInputs:
     body: str
     limits: Optional[dict]
     options: dict
+    snapshot_id: Optional[int] = None  # the store's fleet version the run solved (stamped on its plan)
 
 
 def check_options(kind: str, options: dict) -> list[str]:
@@ -70,7 +71,9 @@ def _snapshot_and_limits(inputs: RunInputs):
     return snapshot, limits
 
 
-def _validated(snapshot, limits, plan, **kw):
+def _validated(snapshot, limits, plan, snapshot_id: Optional[int] = None, **kw):
+    """The plan as a dict once the independent validator accepts it, stamped with its `inputs`."""
+    from engine.fingerprint import with_inputs
     from engine.violations import PlanRejected
 
     if plan.kind == "maintenance":
@@ -83,7 +86,7 @@ def _validated(snapshot, limits, plan, **kw):
         problems = validate_placement(snapshot, limits, plan, **kw)
     if problems:
         raise PlanRejected(plan.solver.name, problems)
-    return plan.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return with_inputs(plan, snapshot, limits, snapshot_id).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
@@ -94,7 +97,7 @@ def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, canc
     snapshot, limits = _snapshot_and_limits(inputs)
     plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan,
                              **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
-    return _validated(snapshot, limits, plan)
+    return _validated(snapshot, limits, plan, inputs.snapshot_id)
 
 
 def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
@@ -105,7 +108,7 @@ def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel
     kw = _kwargs(inputs.options, ("solver", "objective", "time_limit_s", "workers", "max_moves"))
     plan = solve_placement(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan, **kw)
     extra = {"max_moves": inputs.options.get("max_moves")} if plan.objective == "rebalance" else {}
-    return _validated(snapshot, limits, plan, **extra)
+    return _validated(snapshot, limits, plan, inputs.snapshot_id, **extra)
 
 
 def _problem_path(inputs: RunInputs):
@@ -156,9 +159,9 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
     sol1 = solve_phase_i(problems[problem_id], relaxed=bool(opts.get("relaxed")), time_limit=limit, cancellation=cancel)
     on_progress(ProgressEvent(time.monotonic() - started, objective=sol1.cost, bound=sol1.bound,
                               message=f"phase I {sol1.status}"))
-    plan = {"version": 1, "kind": "capacity", "phase": "i", "problem": problem_id, "status": sol1.status,
-            "cost": sol1.cost, "lower_bound": sol1.bound, "reserved": sol1.reserved_counts(),
-            "solver": {"name": "highs", "wall_s": round(time.monotonic() - started, 3)}}
+    from engine.capacity.result import capacity_result
+
+    sol2 = None
     if phase == "ii" and sol1.has_solution and not cancel.cancelled:
         stwp_id = opts.get("stwp") or problem_id
         if stwp_id not in problems:
@@ -167,11 +170,12 @@ def solve_capacity_run(inputs: RunInputs, on_progress: ProgressCallback, cancel:
             raise DocumentError(str(path), [f"no STWP problem with id {stwp_id!r}"])
         left = None if limit is None else max(0.1, limit - (time.monotonic() - started))  # the limit covers both phases
         sol2 = solve_phase_ii(problems[stwp_id], sol1, time_limit=left, cancellation=cancel)
-        stats = sol2.stats
         on_progress(ProgressEvent(time.monotonic() - started, objective=sol2.cost, message=f"phase II {sol2.status}"))
-        plan.update(phase="ii", stwp=stwp_id, status=sol2.status, cost=sol2.cost, lower_bound=None,
-                    slot_statuses=sol2.slot_statuses, statistics={k: v for k, v in stats.items()},
-                    solver={"name": "highs", "wall_s": round(time.monotonic() - started, 3)})
+    # The same document as `fleetctl solve capacity --json` (one entry per slot in Phase II).
+    plan = capacity_result(sol1, sol2, sol2.status if sol2 is not None else sol1.status,
+                           "ii" if sol2 is not None else "i")
+    plan.update(version=1, lower_bound=sol1.bound if sol2 is None else None,
+                solver={"name": "highs", "wall_s": round(time.monotonic() - started, 3)})
     return plan
 
 

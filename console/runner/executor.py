@@ -117,7 +117,8 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
         if view is None or view.status != "running":
             return
         media, body = run_input(engine, view.input_key)
-        inputs = RunInputs(view.kind, media, body, view.limits, view.options)
+        inputs = RunInputs(view.kind, media, body, view.limits, view.options,
+                           (view.provenance or {}).get("snapshot_id"))
         if view.cancel_requested:
             cancel.cancel()
         pump.start()

@@ -199,6 +199,10 @@ class Worker:
             child.process.join(timeout=5)  # it has exited: this only reaps it
             if child.killed_reason is not None:
                 status, error = child.killed_reason
+                if status == "cancelled" and _stored_plan_status(self.engine, run_id) is not None:
+                    # the executor had stored a validated incumbent: that plan stays with the run, say so
+                    error = (f"cancelled on request; the solver did not stop within {CANCEL_GRACE_S:.0f} s and was "
+                             "killed; the best plan it had stored is kept")
             else:
                 status, error = "failed", _exit_reason(child.process.exitcode)
             if child.process.exitcode != 0:  # killed: its CBC died with it (PR_SET_PDEATHSIG), not its files
@@ -270,3 +274,13 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _stored_plan_status(engine, run_id: int):
+    """The status of the plan stored on the run (an incumbent), or None when it has none."""
+    from sqlalchemy import select
+
+    from console.store.runs import RUNS
+
+    with engine.connect() as conn:
+        return conn.execute(select(RUNS.c.plan_status).where(RUNS.c.id == run_id)).scalar_one_or_none()

@@ -16,6 +16,8 @@ from console.screens.fleet import state_text
 from console.widgets.bars import util_bar_cell
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
+from console.widgets.plan_origin import PlanOrigin
+from console.widgets.slot_chart import SlotChart
 from engine.model import RESOURCES, PlacementPlan, Snapshot
 
 ASSIGN_COLUMNS = [
@@ -38,6 +40,35 @@ UTIL_COLUMNS = [
 ]
 
 
+MOVE_COLUMNS = [
+    Column("vm", "VM", 14),
+    Column("customer", "Customer", 12),
+    Column("source", "From host", 16),
+    Column("source_dc", "From DC", 8),
+    Column("target", "To host", 16),
+    Column("target_dc", "To DC", 8),
+    Column("cross", "", 7),
+    Column("cpu", "CPU", 5, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+    Column("mem", "Mem GB", 7, align="right", render=lambda v: "–" if v is None else f"{v:g}"),
+]
+
+
+def move_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> list[Row]:
+    """Rebalance moves: source and target in their own columns, with the datacenter of each end."""
+    vms = snapshot.vm_by_id if snapshot is not None else {}
+    dc_of: dict[str, str] = {}
+    if snapshot is not None:
+        rack_dc = {r.id: r.datacenter for r in snapshot.racks}
+        dc_of = {h.id: rack_dc.get(h.rack, "?") for h in snapshot.hosts}
+    rows = []
+    for mv in plan.moves:
+        vm = vms.get(mv.vm)
+        a, b = dc_of.get(mv.source, "?"), dc_of.get(mv.target, "?")
+        rows.append(Row(mv.vm, (mv.vm, vm.customer if vm else "?", mv.source, a, mv.target, b,
+                                "cross-DC" if a != b else "", vm.cpu if vm else None, vm.memory_gb if vm else None)))
+    return rows
+
+
 def placement_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> tuple[list[Row], list[Row]]:
     vms = snapshot.vm_by_id if snapshot is not None else {}
     racks = {h.id: h.rack for h in snapshot.hosts} if snapshot is not None else {}
@@ -49,11 +80,6 @@ def placement_rows(plan: PlacementPlan, snapshot: Optional[Snapshot]) -> tuple[l
                                  vm.cpu if vm else None, vm.memory_gb if vm else None, "new")))
         if vm is not None:
             added.setdefault(a.host, []).append(vm)
-    for mv in plan.moves:
-        vm = vms.get(mv.vm)
-        assign.append(Row(mv.vm, (mv.vm, vm.customer if vm else "?", f"{mv.source}→{mv.target}",
-                                  racks.get(mv.target, "?"), vm.cpu if vm else None,
-                                  vm.memory_gb if vm else None, "move")))
     if snapshot is None:
         return assign, []
     before = {h.id: h for h in host_rows(snapshot)}
@@ -103,6 +129,54 @@ def _number(x: Any) -> Any:
 
 def _ident(x: Any) -> str:
     return x.get("id", str(x)) if isinstance(x, dict) else str(x)
+
+
+def _count(v: Any) -> str:
+    return "–" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+def capacity_slot_rows(plan: dict) -> tuple[list[Column], list[Row], list[tuple[float, float]], str]:
+    """A stored capacity result (engine.capacity.result, Phase II): one row per slot with the workload
+    per app, the VMs per instance class (reserved classes first, marked R), reserved and on-demand
+    totals, cost and status; and the (reserved, on-demand) series for the chart."""
+    slots = [s for s in plan.get("slots") or [] if isinstance(s, dict)]
+    reserved_classes = list((plan.get("reserved") or {}).keys())
+    apps: list[str] = []
+    others: list[str] = []
+    for slot in slots:
+        for app, per_class in (slot.get("vms") or {}).items():
+            if app not in apps:
+                apps.append(app)
+            for c in per_class:
+                if c not in reserved_classes and c not in others:
+                    others.append(c)
+    classes = reserved_classes + others
+    columns = [Column("slot", "Slot", 5, align="right"), Column("status", "Status", 9),
+               Column("cost", "Cost", 9, align="right", render=_count)]
+    columns += [Column(f"w-{a}", f"load {a}"[:12], max(7, min(12, len(a) + 5)), align="right", render=_count)
+                for a in apps]
+    columns += [Column(f"c-{c}", (c + (" R" if c in reserved_classes else ""))[:12], max(6, min(12, len(c) + 2)),
+                       align="right", render=_count) for c in classes]
+    columns += [Column("reserved", "Reserved", 8, align="right", render=_count),
+                Column("ondemand", "On-demand", 9, align="right", render=_count)]
+    rows, series = [], []
+    for slot in slots:
+        vms = slot.get("vms") or {}
+        per_class = {c: sum(float(per.get(c) or 0) for per in vms.values()) for c in classes}
+        r = sum(per_class[c] for c in reserved_classes)
+        d = sum(per_class[c] for c in others)
+        workload = slot.get("workload") or []
+        values = [slot.get("slot"), slot.get("status"), slot.get("cost"),
+                  *[workload[i] if i < len(workload) else None for i in range(len(apps))],
+                  *[per_class[c] if vms else None for c in classes], r if vms else None, d if vms else None]
+        rows.append(Row(str(slot.get("slot")), tuple(values)))
+        series.append((r, d))
+    statuses: dict[str, int] = {}
+    for slot in slots:
+        statuses[str(slot.get("status"))] = statuses.get(str(slot.get("status")), 0) + 1
+    note = f"{len(slots)} slots × {len(apps)} apps × {len(classes)} instance classes · " + \
+        ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    return columns, rows, series, note
 
 
 def capacity_rows(plan: dict) -> tuple[list[Column], list[Row], str]:
@@ -161,6 +235,8 @@ class AllocationScreen(TableScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
         yield Static("", id="alloc-head")
+        yield PlanOrigin(id="alloc-origin")
+        yield SlotChart(id="alloc-chart")
         yield Static("", id="alloc-title")
         yield LineTable(ASSIGN_COLUMNS, id="alloc-table")
         yield FilterBar("filter rows…", id="alloc-filter")
@@ -174,11 +250,16 @@ class AllocationScreen(TableScreen):
     def _plan_changed(self, _v: int) -> None:
         plan = self.app.shown_plan
         head = self.query_one("#alloc-head", Static)
+        chart = self.query_one(SlotChart)
+        chart.display = False
         self._views = []
         if isinstance(plan, PlacementPlan):
             assign, util = placement_rows(plan, self.app.snapshot)
-            self._views = [("Assignments (new VMs and moves)", ASSIGN_COLUMNS, assign),
-                           ("Host utilisation before → after", UTIL_COLUMNS, util)]
+            self._views = [("Assignments of new VMs", ASSIGN_COLUMNS, assign)] if plan.assignments or not plan.moves else []
+            if plan.moves:
+                self._views.insert(0, ("Moves (enter: details · e: export the runbook)", MOVE_COLUMNS,
+                                       move_rows(plan, self.app.snapshot)))
+            self._views.append(("Host utilisation before → after", UTIL_COLUMNS, util))
             text = Text(self.app.shown_label, style="bold")
             text.append(f"  {plan.status}  objective {plan.objective} = {plan.value if plan.value is not None else '–'}"
                         f"  bound {plan.lower_bound if plan.lower_bound is not None else '–'}"
@@ -187,13 +268,22 @@ class AllocationScreen(TableScreen):
                 text.append(f"\n{plan.explanation}", style="red")
             head.update(text)
         elif isinstance(plan, dict):
-            columns, rows, note = capacity_rows(plan)
-            self._views = [("Instances per timeslot, class and app", columns, rows)]
             text = Text(self.app.shown_label, style="bold")
-            for key in ("status", "cost", "phase"):
-                if key in plan:
-                    text.append(f"  {key} {plan[key]}")
-            text.append(f"  {note}", style="dim")
+            for key in ("status", "cost", "phase", "problem"):
+                if plan.get(key) is not None:
+                    text.append(f"  {key} {_count(plan[key])}")
+            reserved = plan.get("reserved") or {}
+            if reserved:
+                text.append("  reserved " + ", ".join(f"{c} × {_count(n)}" for c, n in reserved.items()))
+            if isinstance(plan.get("slots"), list) and plan["slots"]:
+                columns, rows, series, note = capacity_slot_rows(plan)
+                self._views = [("Slots: workload, VMs per class, reserved and on-demand", columns, rows)]
+                chart.set_series(series)
+                chart.display = True
+            else:
+                columns, rows, note = capacity_rows(plan)
+                self._views = [("Instances per timeslot, class and app", columns, rows)]
+            text.append(f"\n{note}", style="dim")
             head.update(text)
         else:
             head.update(Text("No placement or capacity plan shown. Open one on Runs (6) or start one on Solve (3).",
@@ -214,6 +304,44 @@ class AllocationScreen(TableScreen):
         table.set_rows(rows, keep_cursor=False)
         more = f"   (tab: {self._views[(self._view + 1) % len(self._views)][0]})" if len(self._views) > 1 else ""
         title.update(Text.assemble((name, "bold"), f"  {len(rows)} rows", (more, "dim")))
+
+    def on_line_table_row_selected(self, event) -> None:
+        """enter on a move: its whole story (VM, both ends and their datacenters, when it would run)."""
+        plan = self.app.shown_plan
+        if not isinstance(plan, PlacementPlan) or not self._views or self._views[self._view][1] is not MOVE_COLUMNS:
+            return
+        move = next((m for m in plan.moves if m.vm == event.key), None)
+        if move is None:
+            return
+        from console.screens.details import DetailsScreen
+
+        row = next(r for r in self._views[self._view][2] if r.key == move.vm)
+        vm, customer, source, source_dc, target, target_dc, cross, cpu, mem = row.values
+        slot = next((m for m in self._runbook(plan) if m.vm == move.vm), None)
+        when = f"minute {slot.start} → {slot.end} of the runbook (one move at a time)" if slot else \
+            "no safe moment found with the current limits (blocked)"
+        self.app.push_screen(DetailsScreen(
+            f"move {vm}",
+            f"VM        {vm} (customer {customer}; {cpu:g} cpu, {mem:g} GB)\n"
+            f"from      {source} in {source_dc}\nto        {target} in {target_dc}"
+            f"{'   ⚠ crosses datacenters' if cross else ''}\nwhen      {when}"
+            if cpu is not None else f"VM {vm}: not in the fleet loaded now\nfrom {source} to {target}"))
+
+    def _runbook(self, plan: PlacementPlan) -> list:
+        from engine.placement.migrations import moves_to_migrations
+
+        if self.app.snapshot is None:
+            return []
+        return moves_to_migrations(self.app.snapshot, self.app.limits, plan).migrations
+
+    def action_export_moves(self) -> None:
+        plan = self.app.shown_plan
+        if not isinstance(plan, PlacementPlan) or not plan.moves:
+            self.notify("no rebalance moves to export", severity="warning")
+            return
+        from console.screens.export import export_runbook
+
+        export_runbook(self, self._runbook(plan), [], what="moves")
 
     def action_cycle_view(self) -> None:
         if self._views:

@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from console.widgets.footer import ConsoleFooter
 from console.widgets.nav_bar import NavBar
 
 
@@ -19,7 +20,13 @@ class ConsoleScreen(Screen):
         yield NavBar(self.SCOPE)
 
     def compose_footer(self):
-        yield Footer()
+        # The palette's own footer entry is left out: ":" / ctrl+p are on the help screen, and at 80
+        # columns the room goes to ? (help) and q (quit).
+        yield ConsoleFooter(show_command_palette=False)
+
+    def on_resize(self, event) -> None:
+        for footer in self.query(Footer):
+            footer.compact = event.size.width < 110
 
     def on_screen_resume(self) -> None:
         self.refresh_nav()
@@ -65,5 +72,11 @@ class TableScreen(ConsoleScreen):
 
         table = self.query_one(LineTable)
         table.set_filter(event.text)
+        show_match_count(event.bar, table)
         if event.done:
             table.focus()
+
+
+def show_match_count(bar, table) -> None:
+    """The filter bar's title counts the matches ("3 of 40 hosts"), so an empty result is never a mystery."""
+    bar.border_title = f"{table.row_count} of {table.total_rows} match" if table.filter_text else ""

@@ -11,7 +11,7 @@ from textual.widgets import Static, Tree
 
 from console.actions import bindings_for
 from console.console_data import HostRowData, host_rows
-from console.screens.base import ConsoleScreen
+from console.screens.base import ConsoleScreen, show_match_count
 from console.widgets.bars import util_bar, util_bar_cell
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
@@ -34,6 +34,18 @@ HOST_COLUMNS = [
     Column("disk_gb", "Disk", 15, render=util_bar_cell(10)),
 ]
 
+# Below NARROW_WIDTH columns (an 80×24 terminal) every resource still shows, as a short bar.
+NARROW_WIDTH = 110
+HOST_COLUMNS_NARROW = [
+    Column("id", "Host", 14),
+    Column("rack", "Rack", 8),
+    Column("state", "State", 7, render=state_text),
+    Column("vms", "VMs", 3, align="right"),
+    Column("cpu", "CPU", 9, render=util_bar_cell(4)),
+    Column("memory_gb", "Mem", 9, render=util_bar_cell(4)),
+    Column("disk_gb", "Disk", 9, render=util_bar_cell(4)),
+]
+
 VM_COLUMNS = [
     Column("id", "VM", 14),
     Column("customer", "Customer", 12),
@@ -45,8 +57,17 @@ VM_COLUMNS = [
 ]
 
 
-def host_table_rows(hosts: list[HostRowData]) -> list[Row]:
-    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES))) for h in hosts]
+def host_table_rows(hosts: list[HostRowData], vms_by_host: Optional[dict] = None) -> list[Row]:
+    """Host rows; the filter also searches the ids and customers of the VMs on each host
+    ("where is vm-0123?" finds its host)."""
+    vms_by_host = vms_by_host or {}
+
+    def extra(host_id: str) -> str:
+        vms = vms_by_host.get(host_id, ())
+        return " ".join(v.id for v in vms) + " " + " ".join({v.customer for v in vms})
+
+    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES)), extra(h.id))
+            for h in hosts]
 
 
 class FleetScreen(ConsoleScreen):
@@ -70,8 +91,16 @@ class FleetScreen(ConsoleScreen):
                 yield LineTable(HOST_COLUMNS, id="hosts")
                 yield Static("", id="vms-title")
                 yield LineTable(VM_COLUMNS, id="vms")
-        yield FilterBar("filter hosts (id, rack, state)…", id="fleet-filter")
+        yield FilterBar("find a host, VM or customer…", id="fleet-filter")
         yield from self.compose_footer()
+
+    def on_resize(self, event) -> None:
+        narrow = event.size.width < NARROW_WIDTH
+        self.query_one("#fleet-tree").display = not narrow
+        table = self.query_one("#hosts", LineTable)
+        wanted = HOST_COLUMNS_NARROW if narrow else HOST_COLUMNS
+        if table.columns != wanted:
+            table.set_columns(wanted)
 
     def on_mount(self) -> None:
         tree = self.query_one(Tree)
@@ -157,7 +186,8 @@ class FleetScreen(ConsoleScreen):
             kind, ident = self._scope
             hosts = [h for h in hosts if (h.datacenter if kind == "dc" else h.rack) == ident]
         table = self.query_one("#hosts", LineTable)
-        table.set_rows(host_table_rows(hosts))
+        snapshot = self.app.snapshot
+        table.set_rows(host_table_rows(hosts, snapshot.vms_by_host if snapshot is not None else None))
         self._show_vms(table.cursor_key)
 
     def _show_vms(self, host_id: Optional[str]) -> None:
@@ -202,6 +232,7 @@ class FleetScreen(ConsoleScreen):
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         table = self.query_one(f"#{self._filter_target}", LineTable)
         table.set_filter(event.text)
+        show_match_count(event.bar, table)
         if event.done:
             table.focus()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from pydantic import ValidationError
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
@@ -22,7 +21,9 @@ from textual.widgets import Input, OptionList, Select, Static
 
 from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
+from console.screens.ask import AskScreen
 from console.screens.confirm import ConfirmScreen
+from console.widgets.typed_input import TypedInput
 from engine.model import Limits
 
 # (path in the limits document, label, kind): kind is "num" (blank = default / no limit), "bool",
@@ -117,8 +118,25 @@ def number_or_text(text: str) -> Any:
     return text
 
 
+def problem_field(problem: str) -> tuple[str, str]:
+    """"concurrency field per_datacenter: too large" → ("concurrency.per_datacenter", "too large"):
+    the form field a problem of `engine.documents.parse_limits` is about (its longest known prefix)."""
+    where, _, message = problem.partition(": ")
+    parts = where.replace(" field ", ".").split(".")
+    known = {f[0] for f in FIELDS}
+    for n in range(len(parts), 0, -1):
+        path = ".".join(parts[:n])
+        if path in known:
+            rest = ".".join(parts[n:])
+            return path, message + (f" ({rest})" if rest else "")
+    return FIELDS[0][0], problem
+
+
 def validate_form(values: dict[str, Any]) -> tuple[Optional[Limits], dict[str, str]]:
-    """Form values (by path) → (Limits or None, {path: message})."""
+    """Form values (by path) → (Limits or None, {path: message}), through the same
+    `engine.documents.parse_limits` the CLI uses for limits files and saved sets."""
+    from engine.documents import DocumentError, parse_limits
+
     doc: dict = {}
     errors: dict[str, str] = {}
     for path, _label, kind in FIELDS:
@@ -135,42 +153,13 @@ def validate_form(values: dict[str, Any]) -> tuple[Optional[Limits], dict[str, s
         else:
             _set(doc, path, value)
     try:
-        limits = Limits.model_validate(doc)
-    except ValidationError as exc:
-        for e in exc.errors():
-            loc = [str(p) for p in e["loc"]]
-            for n in range(len(loc), 0, -1):
-                path = ".".join(loc[:n])
-                if any(f[0] == path for f in FIELDS):
-                    errors.setdefault(path, e["msg"] + (f" ({loc[n]})" if n < len(loc) else ""))
-                    break
-            else:
-                errors.setdefault(FIELDS[0][0], f"{'.'.join(loc)}: {e['msg']}")
+        limits = parse_limits(doc, "limits form")
+    except DocumentError as exc:
+        for problem in exc.problems:
+            path, message = problem_field(problem)
+            errors.setdefault(path, message)
         return None, errors
     return (None if errors else limits), errors
-
-
-class NameScreen(ModalScreen[Optional[str]]):
-    DEFAULT_CSS = """
-    NameScreen { align: center middle; }
-    NameScreen > Vertical { width: 56; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: str, value: str = "") -> None:
-        super().__init__()
-        self.title_text, self.value = title, value
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text)
-            yield Input(value=self.value, placeholder="name", id="name-input")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class PickScreen(ModalScreen[Optional[str]]):
@@ -197,6 +186,16 @@ class PickScreen(ModalScreen[Optional[str]]):
         self.dismiss(None)
 
 
+def placeholder(path: str, kind: str) -> str:
+    """What a blank field means: the default that will be used (never "no limit" for a default of 30 s)."""
+    if kind != "num":
+        return ""
+    default = _get(Limits().to_json_dict(), path)
+    if default is None:
+        return "all cores" if path == "solve.workers" else "no limit"
+    return f"{display_value(default, kind)} (default)"
+
+
 class LimitsScreen(ConsoleScreen):
     SCOPE = "limits"
     BINDINGS = bindings_for("limits")
@@ -204,6 +203,7 @@ class LimitsScreen(ConsoleScreen):
     def __init__(self) -> None:
         super().__init__()
         self._filling = False
+        self._shown_errors: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -222,7 +222,7 @@ class LimitsScreen(ConsoleScreen):
                                 options = kind.split(":", 1)[1].split("|")
                                 yield Select([(o, o) for o in options], allow_blank=False, id=wid, compact=True)
                             else:
-                                yield Input(id=wid, placeholder="no limit" if kind == "num" else "", compact=True)
+                                yield TypedInput(id=wid, placeholder=placeholder(path, kind), compact=True)
                             yield Static("", classes="limit-error", id=wid + "-error")
             with Vertical(id="limits-side"):
                 yield Static("", id="limits-status")
@@ -234,8 +234,13 @@ class LimitsScreen(ConsoleScreen):
         self.watch(self.app, "limits_version", self._limits_changed, init=False)
 
     def _limits_changed(self, _v: int) -> None:
-        # limits changed elsewhere (a set loaded at start-up): show them unless the form already does
-        if validate_form(self.form_values())[0] != self.app.limits:
+        """Limits set outside the form (a set loaded at start-up) are shown. Changes the form made
+        itself never refill it: a refill between two keystrokes would put back a value the operator
+        had just deleted (issue 12, defect 1)."""
+        if self.app.limits_problems or validate_form(self.form_values())[0] == self.app.limits:
+            self._show_status(self.app.limits if not self.app.limits_problems else None, self._shown_errors)
+            return
+        if not self.app.limits_from_form:
             self.fill(self.app.limits)
 
     # ------------------------------------------------------------------ form
@@ -255,35 +260,42 @@ class LimitsScreen(ConsoleScreen):
         return {path: self.query_one(f"#{field_id(path)}").value for path, _l, _k in FIELDS}
 
     def revalidate(self) -> Optional[Limits]:
+        """Validate what is on screen now; valid or not, the app's limits follow the form at once."""
         limits, errors = validate_form(self.form_values())
         for path, _label, kind in FIELDS:
             wid = field_id(path)
             message = errors.get(path, "")
             self.query_one(f"#{wid}-error", Static).update(message)
             self.query_one(f"#{wid}").set_class(bool(message), "-invalid")
+        labels = {path: label for path, label, _k in FIELDS}
+        problems = [f"{labels.get(path, path)}: {message}" for path, message in errors.items()]
+        self._shown_errors = errors
+        if (limits is not None and limits != self.app.limits) or problems != self.app.limits_problems:
+            self.app.form_limits(limits, problems)
+        self._show_status(limits, errors)
+        return limits
+
+    def _show_status(self, limits: Optional[Limits], errors: dict[str, str]) -> None:
         status = self.query_one("#limits-status", Static)
         if limits is None:
             labels = {path: label for path, label, _k in FIELDS}
-            text = Text(f"✗ {len(errors)} problem(s): the previous valid limits stay in use", style="bold red")
+            text = Text(f"✗ {len(errors)} problem(s): Solve will not start until they are fixed", style="bold red")
             for path, message in errors.items():
                 text.append(f"\n• {labels.get(path, path)}: ", style="bold")
                 text.append(message, style="red")
             status.update(text)
         else:
-            text = Text.assemble(("✓ valid", "bold green"), f" — used by Solve"
-                                 f"{' (set ' + self.app.limits_name + ')' if self.app.limits_name else ''}",
+            text = Text.assemble(("✓ valid", "bold green"), " — used by Solve as ",
+                                 (f"limits {self.app.limits_label}", "bold yellow" if self.app.limits_modified else "bold"),
                                  "\nctrl+s save · ctrl+o load · ctrl+r defaults · esc leave field")
             unknown = self._unknown_customers(limits)
             if unknown:
                 text.append(f"\n⚠ overrides name customers not in the fleet: {', '.join(unknown)}", style="yellow")
             status.update(text)
-            if limits != self.app.limits:
-                self.app.set_limits(limits, self.app.limits_name)
         shown = limits or self.app.limits
         self.query_one("#limits-json", Static).update(
             Syntax(json.dumps(shown.model_dump(mode="json", by_alias=True, exclude_defaults=True), indent=1),
                    "json", background_color="default", word_wrap=True))
-        return limits
 
     def _unknown_customers(self, limits: Limits) -> list[str]:
         snapshot = self.app.snapshot
@@ -308,6 +320,17 @@ class LimitsScreen(ConsoleScreen):
             self.app.action_back()
 
     def action_reset(self) -> None:
+        if validate_form(self.form_values())[0] == Limits():
+            self.notify("every limit is already at its default", timeout=2)
+            return
+        self.app.push_screen(
+            ConfirmScreen("Reset every limit to its default?\nThe form's values are replaced "
+                          f"(the saved set {self.app.limits_name!r} is not changed)." if self.app.limits_name
+                          else "Reset every limit to its default?\nThe form's values are replaced.",
+                          yes="Reset"),
+            lambda yes: yes and self._reset())
+
+    def _reset(self) -> None:
         self.fill(Limits())
 
     def action_save(self) -> None:
@@ -327,12 +350,18 @@ class LimitsScreen(ConsoleScreen):
 
         self._known_sets: list[str] = []
         self._with_sets(lambda names: (setattr(self, "_known_sets", names),
-                                       self.app.push_screen(NameScreen("Save these limits as:",
+                                       self.app.push_screen(AskScreen("Save these limits as:",
                                                                        self.app.limits_name or ""), named)))
 
     def action_load(self) -> None:
         def picked(name: Optional[str]) -> None:
-            if name:
+            if not name:
+                return
+            if self.app.limits_modified:
+                self.app.push_screen(ConfirmScreen(f"Load {name!r} over your unsaved edits?\n"
+                                                   f"The form now differs from {self.app.limits_name or 'the defaults'}.",
+                                                   yes="Load"), lambda yes: yes and self._load(name))
+            else:
                 self._load(name)
 
         def show(names: list[str]) -> None:
@@ -363,6 +392,10 @@ class LimitsScreen(ConsoleScreen):
         self.app.call_from_thread(self.notify, f"saved limit set {name!r}", timeout=3)
         self.app.call_from_thread(self.revalidate)
 
+    def _loaded(self, limits: Limits, name: str) -> None:
+        self.app.set_limits(limits, name)
+        self.fill(limits)
+
     @work(thread=True, group="limit-sets")
     def _load(self, name: str) -> None:
         try:
@@ -370,6 +403,46 @@ class LimitsScreen(ConsoleScreen):
         except Exception as exc:
             self.app.call_from_thread(self.notify, str(exc), title="not loaded", severity="error")
             return
-        self.app.call_from_thread(self.app.set_limits, limits, name)
-        self.app.call_from_thread(self.fill, limits)
+        self.app.call_from_thread(self._loaded, limits, name)
         self.app.call_from_thread(self.notify, f"loaded limit set {name!r}", timeout=3)
+
+    # ------------------------------------------------------------------ what-if
+
+    def action_sweep(self) -> None:
+        """w: solve this fleet for a range of one limit (background runs) and plot the makespan."""
+        if self.app.limits_problems:
+            self.notify("fix the limits first: a sweep starts from the form's limits", severity="error")
+            return
+        self.app.push_screen(AskScreen("What-if sweep — solve the fleet for each value of one limit:",
+                                       "conflict.per_customer=1..4",
+                                       hint="LIMIT=FROM..TO[:STEP], e.g. concurrency.per_rack=4..12:2 · "
+                                            "enter queue the runs · esc cancel"), self._sweep_asked)
+
+    def _sweep_asked(self, spec: Optional[str]) -> None:
+        from console.screens.sweep import Sweep, limits_with, parse_sweep
+
+        if not spec:
+            return
+        try:
+            path, values = parse_sweep(spec)
+            variants = [limits_with(self.app.limits, path, v) for v in values]
+        except ValueError as exc:
+            self.notify(str(exc).splitlines()[0], title="no sweep", severity="error", timeout=8)
+            return
+        self._queue_sweep(Sweep(path, values), variants, self.app.limits_label)
+
+    @work(thread=True, group="sweep")
+    def _queue_sweep(self, sweep, variants: list, label: str) -> None:
+        from console.screens.sweep import SweepScreen
+
+        options = {"solver": "cp-sat", "time_limit_s": self.app.limits.solve.time_limit_s}
+        for value, limits in zip(sweep.values, variants):
+            try:
+                run_id = self.app.data.start_run("maintenance", limits, dict(options), None,
+                                                 limits_name=f"{label} what-if {sweep.path}={value}")
+            except Exception as exc:  # noqa: BLE001 - the screen says which values were not queued
+                self.app.call_from_thread(self.notify, f"{sweep.path}={value}: {exc}", title="not queued",
+                                          severity="error", timeout=8)
+                run_id = None
+            sweep.run_ids.append(run_id)
+        self.app.call_from_thread(self.app.push_screen, SweepScreen(sweep))

@@ -20,11 +20,14 @@ from console.console_data import plan_from_dict
 from console.plan_metrics import maintenance_metrics
 from console.screens.base import TableScreen
 from console.screens.confirm import ConfirmScreen
+from console.screens.details import DetailsScreen, has_details, headline
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
 from console.widgets.nav_bar import NavBar
 from engine.model import MaintenancePlan
 from engine.progress import relative_gap
+
+REFRESH_S = 1.0  # the list reads the store at most this often while it is shown
 
 STATUS_STYLE = {"queued": "cyan", "running": "bold blue", "succeeded": "green", "infeasible": "red",
                 "failed": "bold red", "cancelled": "yellow"}
@@ -76,6 +79,8 @@ class RunsScreen(TableScreen):
         super().__init__()
         self._runs: dict[str, object] = {}
         self._loading = False
+        self.refreshes = 0  # reads started (tests and the benchmark count them)
+        self._again = False  # f5 came while a read was in flight: read once more after it
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -89,20 +94,28 @@ class RunsScreen(TableScreen):
         self.query_one(LineTable).focus()
         self.watch(self.app, "runs_version", lambda _v: self.refresh_runs(), init=False)
         self.refresh_runs()
-        self.set_interval(2.0, self._tick)
+        self.set_interval(REFRESH_S, self._tick)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self.refresh_runs()
 
     def _tick(self) -> None:
-        if self.app.screen is self and any(getattr(r, "status", "") in ("queued", "running") for r in self._runs.values()):
+        """Live list: runs queued by the CLI, a schedule or another console appear within a second."""
+        if self.app.screen is self:
             self.refresh_runs()
 
-    def refresh_runs(self) -> None:
+    def action_refresh_runs(self) -> None:
+        """f5: read the runs now (after the read in flight, if any: reads never overlap)."""
+        self.refresh_runs(force=True)
+        self.notify("runs refreshed", timeout=1)
+
+    def refresh_runs(self, force: bool = False) -> None:
         if self._loading:  # never overlap two reads of the runs store
+            self._again = self._again or force
             return
         self._loading = True
+        self.refreshes += 1
         self._load_runs()
 
     @work(thread=True, exclusive=True, group="runs-list")
@@ -115,6 +128,12 @@ class RunsScreen(TableScreen):
 
     def _show_runs(self, runs: list, error: Optional[str]) -> None:
         self._loading = False
+        if self._again:
+            self._again = False
+            self.refresh_runs()
+        live = [r.id for r in runs if r.status in ("queued", "running")]
+        if live and error is None:
+            self.app.follow_existing(max(live))  # a run started elsewhere is followed on Solve
         self._runs = {str(r.id): r for r in runs}
         table = self.query_one(LineTable)
         table.set_rows([run_row(r) for r in runs])
@@ -151,7 +170,9 @@ class RunsScreen(TableScreen):
         if run.worker_pid:
             text.append(f"  pid {run.worker_pid}", style="dim")
         if run.error:
-            text.append(f"\n{run.error}", style="red")
+            text.append(f"\n{headline(run.error)}", style="red")
+            if has_details(run.error):
+                text.append("  (d: details)", style="dim")
         text.append("\nenter open · space mark two · c compare · x cancel", style="dim")
         box.update(text)
 
@@ -167,6 +188,14 @@ class RunsScreen(TableScreen):
         key = self.query_one(LineTable).cursor_key
         if key is not None:
             self.app.open_run(int(key))
+
+    def action_details(self) -> None:
+        key = self.query_one(LineTable).cursor_key
+        run = self._runs.get(key) if key else None
+        if run is None or not run.error:
+            self.notify("this run has no error or note", timeout=2)
+            return
+        self.app.push_screen(DetailsScreen(f"run {run.id} {run.status}", run.error))
 
     def action_mark(self) -> None:
         table = self.query_one(LineTable)
@@ -197,6 +226,54 @@ class RunsScreen(TableScreen):
 
         self.app.push_screen(ConfirmScreen(f"Cancel run {run.id} ({run.kind})?\nThe best plan found so far is kept.",
                                            yes="Cancel run"), answer)
+
+
+def _flatten(doc: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and key != "overrides":
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def limits_diff(a: Optional[dict], b: Optional[dict]) -> list[tuple[str, object, object]]:
+    """(limit, value in A, value in B) for every limit that differs (defaults filled in)."""
+    from engine.model import Limits
+
+    fa = _flatten(Limits.model_validate(a or {}).to_json_dict())
+    fb = _flatten(Limits.model_validate(b or {}).to_json_dict())
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def limits_table(a_id: int, a_run, b_id: int, b_run):
+    """Which limits differ between the two runs (and the limit-set names they were started with)."""
+    def fmt(v) -> str:
+        return "no limit" if v is None else json_text(v)
+
+    table = Table(title="Limits that differ", header_style="bold")
+    table.add_column("limit")
+    table.add_column(f"run {a_id}" + (f" ({a_run.limits_name})" if a_run and a_run.limits_name else ""),
+                     justify="right")
+    table.add_column(f"run {b_id}" + (f" ({b_run.limits_name})" if b_run and b_run.limits_name else ""),
+                     justify="right")
+    try:
+        rows = limits_diff(a_run.limits if a_run else None, b_run.limits if b_run else None)
+    except ValueError as exc:
+        return Text(f"limits cannot be compared: {exc}", style="red")
+    if not rows:
+        return Text("Both runs used the same limits.", style="green")
+    for path, x, y in rows:
+        table.add_row(path, fmt(x), fmt(y), style="yellow")
+    return table
+
+
+def json_text(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot) -> list:
@@ -266,10 +343,17 @@ class CompareScreen(Screen):
         except Exception as exc:
             self.app.call_from_thread(self.notify, f"cannot read the runs: {exc}", severity="error")
             return
-        self.app.call_from_thread(self._show, plans)
+        self.app.call_from_thread(self._show, runs, plans)
 
-    def _show(self, plans: list) -> None:
+    def _show(self, runs: list, plans: list) -> None:
         from rich.console import Group
 
-        self.query_one("#compare-body", Static).update(
-            Group(*compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot)))
+        from console.app import run_input_key
+
+        parts = [limits_table(self.a, runs[0], self.b, runs[1]), Text("")]
+        for run_id, run, plan in zip((self.a, self.b), runs, plans):
+            problem = self.app.plan_origin_problem(plan, run_input_key(run)) if plan is not None else None
+            if problem and not problem.startswith("checking"):
+                parts.append(Text(f"⚠ run {run_id}: {problem}", style="bold red"))
+        parts += compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot)
+        self.query_one("#compare-body", Static).update(Group(*parts))

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.actions import bindings_for
 from console.plan_metrics import maintenance_metrics
 from console.screens.base import ConsoleScreen
+from console.screens.export import export_runbook
 from console.widgets.filter_bar import FilterBar
 from console.widgets.gantt import Gantt, fmt_minutes
+from console.widgets.plan_origin import PlanOrigin
 from engine.model import MaintenancePlan
 from engine.progress import relative_gap
 
@@ -55,7 +55,13 @@ def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[t
 
 def details_text(details: Optional[dict]) -> Text:
     if details is None:
-        return Text("←/→ select a bar · ↑/↓ lanes · g group · +/- zoom · 0 fit · / find a VM", style="dim")
+        text = Text("legend: ")
+        text.append("▏vm-0012", style="reverse")
+        text.append(" a migration (its VM id when it fits)  ")
+        text.append("⟳ reboot░░", style="bold red")
+        text.append(" a host's reboot · ←/→ select a bar for its detail · g group · +/- zoom · 0 fit · / find",
+                    style="dim")
+        return text
     if details["kind"] == "reboot":
         return Text.assemble(("reboot ", "bold red"), (details["host"], "bold"),
                              f"   {fmt_minutes(details['start'])} → {fmt_minutes(details['end'])}"
@@ -78,6 +84,7 @@ class ScheduleScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
         yield Static("", id="schedule-head")
+        yield PlanOrigin(id="schedule-origin")
         yield Gantt(id="gantt")
         yield Static(details_text(None), id="schedule-details")
         yield FilterBar("find a VM id…", id="schedule-filter")
@@ -88,6 +95,10 @@ class ScheduleScreen(ConsoleScreen):
         self.watch(self.app, "fleet_version", self._plan_changed, init=False)  # customers and racks of lanes
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._progress_changed(0)  # a run that ended while another screen was shown: say so now
 
     def _progress_changed(self, _v: int) -> None:
         """While a run is solving, say so above the chart (its plan replaces the chart when stored)."""
@@ -162,30 +173,4 @@ class ScheduleScreen(ConsoleScreen):
         if not isinstance(plan, MaintenancePlan):
             self.notify("no maintenance plan to export", severity="warning")
             return
-        run = self.app.shown_run_id
-        path = Path.cwd() / (f"runbook-run{run}.csv" if run is not None else "runbook.csv")
-        self._export(plan, self.app.snapshot, path)
-
-    @work(thread=True, group="export")
-    def _export(self, plan: MaintenancePlan, snapshot, path: Path) -> None:
-        try:
-            write_runbook_csv(plan, snapshot, path)
-        except OSError as exc:
-            self.app.call_from_thread(self.notify, f"{path}: {exc}", title="not exported", severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"runbook written to {path}", timeout=5)
-
-
-def write_runbook_csv(plan: MaintenancePlan, snapshot, path: Path) -> None:
-    """Migrations and reboots in execution order, one row each."""
-    import csv
-
-    customers = {v.id: v.customer for v in snapshot.vms} if snapshot is not None else {}
-    rows = [(m.start, m.end, "migration", m.vm, customers.get(m.vm, ""), m.source, m.target) for m in plan.runbook()]
-    rows += [(r.start, r.end, "reboot", "", "", r.host, "") for r in plan.reboots]
-    rows.sort(key=lambda r: (r[0], r[1], r[2], r[3], r[5]))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["step", "start_min", "end_min", "action", "vm", "customer", "host", "target"])
-        for i, row in enumerate(rows, 1):
-            writer.writerow([i, *row])
+        export_runbook(self, plan.migrations, plan.reboots)

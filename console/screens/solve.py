@@ -13,6 +13,8 @@ from textual.widgets import Input, ProgressBar, RichLog, Select, Static
 from console.actions import bindings_for
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ConfirmScreen
+from console.screens.details import DetailsScreen, has_details, headline
+from console.widgets.typed_input import TypedInput
 from console.widgets.chart import ObjectiveChart
 from engine.progress import relative_gap
 
@@ -34,7 +36,9 @@ def limits_summary(app) -> Text:
     c = lim.concurrency
     text = Text()
     text.append("Limits", style="bold")
-    text.append(f"  {app.limits_name or '(edited on screen 2)'}\n", style="dim")
+    text.append(f"  {app.limits_label}\n", style="bold yellow" if app.limits_modified else "dim")
+    if app.limits_problems:
+        text.append(f"✗ {len(app.limits_problems)} problem(s) on Limits (2): fix them to start\n", style="bold red")
     rows = [
         ("time limit", f"{lim.solve.time_limit_s:g} s"),
         ("workers", "all cores" if lim.solve.workers is None else str(lim.solve.workers)),
@@ -64,20 +68,30 @@ def status_text(run, events: list, time_limit: float) -> Text:
     if run.cancel_requested and not run.terminal:
         text.append("  (cancel requested)", style="yellow")
     last = events[-1] if events else run.last_progress
-    objective = run.objective if run.objective is not None else (last.objective if last else None)
-    bound = run.lower_bound if run.lower_bound is not None else (last.bound if last else None)
+    last_objective = next((e.objective for e in reversed(events) if e.objective is not None),
+                          last.objective if last else None)
+    last_bound = next((e.bound for e in reversed(events) if e.bound is not None), last.bound if last else None)
+    if run.terminal:  # the stored plan's numbers are final
+        objective = run.objective if run.objective is not None else last_objective
+        bound = run.lower_bound if run.lower_bound is not None else last_bound
+    else:  # while solving, the latest event is newer than the last stored incumbent
+        objective = last_objective if last_objective is not None else run.objective
+        bound = last_bound if last_bound is not None else run.lower_bound
     elapsed = run.elapsed_s
     text.append("\nobjective ")
     text.append("–" if objective is None else f"{objective:g}", style="bold")
     text.append("   bound ")
     text.append("–" if bound is None else f"{bound:g}", style="bold green")
     gap = relative_gap(objective, bound)
-    if gap is not None:
-        text.append(f"   gap {gap:.1%}", style="bold")
+    text.append("   gap ")
+    text.append(f"{gap:.1%}" if gap is not None else "– (no bound yet)" if objective is not None else "–",
+                style="bold" if gap is not None else "dim")
     text.append(f"   elapsed {0 if elapsed is None else elapsed:.1f} s / {time_limit:g} s")
     text.append(f"   events {len(events)}", style="dim")
     if run.error:
-        text.append(f"\n{run.error}", style="red" if run.status == "failed" else "yellow")
+        text.append(f"\n{headline(run.error)}", style="red" if run.status == "failed" else "yellow")
+        if has_details(run.error):
+            text.append("  (d: details)", style="dim")
     return text
 
 
@@ -103,9 +117,9 @@ class SolveScreen(ConsoleScreen):
                 yield Select([("objective from the limits", "limits"), ("min_hosts", "min_hosts"),
                               ("balance", "balance"), ("rebalance (moves VMs)", "rebalance")],
                              value="limits", allow_blank=False, id="solve-objective", compact=True)
-                yield Input(placeholder="max moves (rebalance)", id="solve-max-moves", compact=True)
-                yield Input(placeholder="Malloovia problem file (capacity)", id="solve-problem", compact=True)
-                yield Input(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
+                yield TypedInput(placeholder="max moves (rebalance)", id="solve-max-moves", compact=True)
+                yield TypedInput(placeholder="problem file (p picks one)", id="solve-problem", compact=True)
+                yield TypedInput(placeholder="problem id (capacity)", id="solve-problem-id", compact=True)
                 yield Static("", id="solve-limits")
             with Vertical(id="solve-main"):
                 yield Static("", id="solve-status")
@@ -115,7 +129,7 @@ class SolveScreen(ConsoleScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one("#solve-chart").border_title = "objective ● and bound · over time"
+        self.query_one("#solve-chart").border_title = "objective ● (makespan / value / cost) and bound · against time (s)"
         self.query_one("#solve-log").border_title = "log"
         self._toggle_capacity_inputs("maintenance")
         self.watch(self.app, "progress_version", self._progress_changed)
@@ -142,7 +156,9 @@ class SolveScreen(ConsoleScreen):
         bar = self.query_one(ProgressBar)
         elapsed = run.elapsed_s if run is not None and run.elapsed_s is not None else 0.0
         bar.update(total=limit, progress=min(limit, elapsed))
-        self.query_one(ObjectiveChart).set_points([(e.elapsed_s, e.objective, e.bound) for e in events])
+        t_end = max(limit, elapsed)  # the axis runs to the time limit, so the chart moves between events
+        self.query_one(ObjectiveChart).set_points([(e.elapsed_s, e.objective, e.bound) for e in events], t_end,
+                                                  elapsed)
         log = self.query_one(RichLog)
         if run is not None and run.id != self._log_run:
             if self._log_run is not None:
@@ -161,7 +177,7 @@ class SolveScreen(ConsoleScreen):
         self._logged = len(events)
         if run is not None and run.terminal and getattr(self, "_final_logged", None) != run.id:
             self._final_logged = run.id
-            log.write(f"→ {run.status}" + (f": {run.error}" if run.error else ""))
+            log.write(f"→ {run.status}" + (f": {headline(run.error)}" if run.error else ""))
 
     # ------------------------------------------------------------------ actions
 
@@ -212,8 +228,15 @@ class SolveScreen(ConsoleScreen):
 
     def action_start(self) -> None:
         run = self.app.active_run
-        if self.app.active_run_id is not None and run is not None and not run.terminal:
-            self.notify(f"run {run.id} is still {run.status}: cancel it first (c)", severity="warning")
+        if self.app.active_run_id is not None and (run is None or not run.terminal):
+            # (run None: queued a moment ago, its first poll not back yet — a second s must not queue another)
+            what = f"run {run.id} is still {run.status}" if run is not None else \
+                f"run {self.app.active_run_id} was just queued"
+            self.notify(f"{what}: cancel it first (c)", severity="warning")
+            return
+        if self.app.limits_problems:
+            self.notify("the Limits form has problems: " + "; ".join(self.app.limits_problems)
+                        + " — fix them on Limits (2) first", title="not started", severity="error", timeout=8)
             return
         try:
             kind, options, problem = self.selected_options()
@@ -238,3 +261,27 @@ class SolveScreen(ConsoleScreen):
         what = f"{run.kind} run {run_id}" if run is not None else f"run {run_id}"
         self.app.push_screen(ConfirmScreen(f"Cancel {what}?\nThe best plan found so far is kept.",
                                            yes="Cancel run"), answer)
+
+    def action_details(self) -> None:
+        run = self.app.active_run
+        if run is None or not run.error:
+            self.notify("the shown run has no error or note", timeout=2)
+            return
+        self.app.push_screen(DetailsScreen(f"run {run.id} {run.status}", run.error))
+
+    def action_pick_problem(self) -> None:
+        """p: choose the Malloovia problem file of a capacity solve from a folder tree."""
+        from pathlib import Path
+
+        from console.screens.file_pick import FilePickScreen
+
+        field = self.query_one("#solve-problem", TypedInput)
+        current = Path(field.value).expanduser() if field.value.strip() else None
+        start = current.parent if current is not None and current.parent.is_dir() else Path.cwd()
+
+        def picked(path: Optional[str]) -> None:
+            if path:
+                field.value = path
+                self.query_one("#solve-kind", Select).value = "capacity"
+
+        self.app.push_screen(FilePickScreen("Malloovia problem file", start), picked)

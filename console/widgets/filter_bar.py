@@ -6,8 +6,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from console.widgets.typed_input import TypedInput
 
-class FilterBar(Input):
+
+class FilterBar(TypedInput):
     DEFAULT_CSS = """
     FilterBar { dock: bottom; display: none; height: 3; border: tall $accent; }
     FilterBar.-shown { display: block; }

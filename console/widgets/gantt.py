@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console.widgets.line_table import natural_key
 from engine.model import MaintenancePlan, Snapshot
 
 GROUPS: tuple[str, ...] = ("source", "target", "customer", "rack")
@@ -107,10 +108,19 @@ def build_lines(plan: MaintenancePlan, snapshot: Optional[Snapshot], group: str)
             label = "reboot" if group != "rack" else f"reboot {r.host}"
             lanes.setdefault(key, []).append(Bar(r.start, r.end, label, "reboot", i))
     lines: list[GanttLine] = []
-    for lane_index, key in enumerate(sorted(lanes)):
+    for lane_index, key in enumerate(sorted(lanes, key=natural_key)):
         for n, row in enumerate(_pack(lanes[key])):
             lines.append(GanttLine(key, key if n == 0 else "", lane_index, row, [b.end for b in row]))
     return lines
+
+
+def fit_scale(target: float) -> float:
+    """The smallest minutes-per-cell ≥ `target` with two significant digits (a readable label)."""
+    if target <= 0:
+        return ZOOMS[0]
+    exponent = math.floor(math.log10(target)) - 1
+    step = 10 ** exponent
+    return round(math.ceil(target / step - 1e-9) * step, 10)
 
 
 class Gantt(ScrollView, can_focus=True):
@@ -171,6 +181,7 @@ class Gantt(ScrollView, can_focus=True):
         self.snapshot: Optional[Snapshot] = None
         self.lines: list[GanttLine] = []
         self.horizon = 0
+        self._fit_mpc: Optional[float] = None  # `0`: the scale that makes the makespan fill the width
         self.selected: Optional[tuple[int, int]] = None
         self._cache: dict[tuple, Strip] = {}
         self._version = 0
@@ -181,7 +192,7 @@ class Gantt(ScrollView, can_focus=True):
 
     @property
     def minutes_per_cell(self) -> float:
-        return ZOOMS[self.zoom_index]
+        return self._fit_mpc if self._fit_mpc is not None else ZOOMS[self.zoom_index]
 
     @property
     def label_width(self) -> int:
@@ -247,19 +258,25 @@ class Gantt(ScrollView, can_focus=True):
 
     def action_zoom(self, delta: int) -> None:
         self._fitted = True
+        old = self.zoom_index
+        fitted, self._fit_mpc = self._fit_mpc, None  # from a fit, +/- step to the standard scales
         self.zoom_index = max(0, min(len(ZOOMS) - 1, self.zoom_index + delta))
+        if fitted is not None and self.zoom_index == old:
+            self.watch_zoom_index(old, old)
 
     def action_fit(self) -> None:
-        """Zoom so the whole plan fits the width."""
+        """Zoom so the whole plan fills the width: the makespan ends near the right edge."""
         self._fitted = True
         width = self.timeline_width
         target = (self.horizon + 1) / max(1, width - 2)
         index = next((i for i, z in enumerate(ZOOMS) if z >= target), len(ZOOMS) - 1)
-        if index == self.zoom_index:
-            self._update_virtual_size()
-            self.scroll_to(x=0, animate=False, immediate=True)
-            self.refresh()
+        exact = fit_scale(target)
+        self._fit_mpc = exact if ZOOMS[0] <= exact <= ZOOMS[-1] and exact not in ZOOMS else None
         self.zoom_index = index
+        self._cache.clear()
+        self._update_virtual_size()
+        self.scroll_to(x=0, animate=False, immediate=True)
+        self.refresh()
 
     def action_cycle_group(self) -> None:
         self.group = GROUPS[(GROUPS.index(self.group) + 1) % len(GROUPS)]

@@ -7,6 +7,7 @@ and sorts / filters on raw values. A header line stays pinned at the top.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -36,6 +37,15 @@ class Column:
 class Row:
     key: str
     values: tuple  # raw values, one per column (sorted on)
+    extra: str = ""  # searched by the filter, not shown (e.g. the VM ids and customers on a host)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple:
+    """'h2' before 'h12': digit runs compare as numbers."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(text) if part)
 
 
 def _fmt(value: Any) -> str:
@@ -49,10 +59,10 @@ def _fmt(value: Any) -> str:
 def _sort_key(value: Any) -> tuple:
     """None sorts last; numbers before strings; mixed types never raise."""
     if value is None:
-        return (2, 0, "")
+        return (2, 0, ())
     if isinstance(value, (int, float)):
-        return (0, value, "")
-    return (1, 0, str(value))
+        return (0, value, ())
+    return (1, 0, natural_key(str(value)))
 
 
 class LineTable(ScrollView, can_focus=True):
@@ -117,12 +127,17 @@ class LineTable(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Row], keep_cursor: bool = True) -> None:
         current = self.cursor_key if keep_cursor else None
         self._all = list(rows)
-        self._search = [" ".join(_fmt(v) for v in r.values).lower() for r in self._all]
+        self._search = [(" ".join(_fmt(v) for v in r.values) + " " + r.extra).lower() for r in self._all]
         self._rebuild(current)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
         self._rebuild(self.cursor_key)
+
+    @property
+    def total_rows(self) -> int:
+        """Rows before the filter."""
+        return len(self._all)
 
     @property
     def row_count(self) -> int:

@@ -550,6 +550,7 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
             break
         i += 1
         if best is not None and ((deadline is not None and time.monotonic() > deadline)
+                                 or (stop is not None and stop())  # cancelled: keep the plan we have
                                  or (i > 1 and time.monotonic() - t0 > max(budget_s, EXTRA_PASSES_S))):
             break  # big fleets: a few seconds of passes, then hand over
         # the deadline cuts extra passes, never the pass that gives the first plan
