@@ -10,6 +10,8 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     runs_cmds,
     bench_cmds,
     console_cmd,
+    plan_cmds,
+    exec_cmds,
 )
 from console.cli.apps import app
 

@@ -27,6 +27,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "console.store.tables",
     "console.store.runs",
     "console.store.schedules",
+    "console.store.approvals",
+    "console.store.executions",
 )
 
 BUSY_TIMEOUT_MS = 10_000

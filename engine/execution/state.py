@@ -141,7 +141,10 @@ class Facts:
 class Execution:
     """The states of one plan's actions, built by applying events in the order recorded."""
 
-    def __init__(self, plan: MaintenancePlan, events: Iterable[Event] = ()):
+    def __init__(self, plan: MaintenancePlan, events: Iterable[Event] = (), *, history: bool = False):
+        """`history=True`: `events` were checked when recorded, perhaps on an earlier plan this one
+        continues, so start-order checks are not re-run and events of actions the plan no longer has
+        (skipped migrations) are kept out of its states."""
         self.plan = plan
         self.planned = planned_actions(plan)
         self.actions = {a: ActionState(a) for a in self.planned}
@@ -151,15 +154,21 @@ class Execution:
         for a in self.planned.values():
             if a.kind == "migrate":
                 self._leaving.setdefault(a.source, []).append(a.id)
+        self.outside: dict[str, str] = {}  # history: actions the plan no longer has -> their last state
         for e in events:
-            self.apply(e)
+            if history and e.action not in self.planned:
+                self.outside[e.action] = e.state
+                self.events.append(e)
+                self._keys.add(e.key)
+                continue
+            self.apply(e, history=history)
 
     # ---------------------------------------------------------------- events
 
     def is_duplicate(self, event: Event) -> bool:
         return event.key in self._keys
 
-    def check(self, event: Event) -> None:
+    def check(self, event: Event, *, history: bool = False) -> None:
         """Raise EventRefused if `event` may not be applied now (duplicates pass: they are no-ops)."""
         if self.is_duplicate(event):
             return
@@ -177,7 +186,8 @@ class Execution:
         if event.state == "started":
             if a.state == "in_progress":
                 raise EventRefused(f"{event.action} is already in progress (started at minute {a.started_at})")
-            self.check_start(planned)
+            if not history:
+                self.check_start(planned)
         elif event.state in ("done", "failed"):
             if a.state != "in_progress":
                 raise EventRefused(f"{event.action} cannot be {event.state}: it is {a.state}, not in progress "
@@ -206,11 +216,11 @@ class Execution:
                 raise EventRefused(f"{planned.id} cannot start: its target {planned.target!r} has not "
                                    f"finished its reboot ({target_reboot.state})")
 
-    def apply(self, event: Event) -> bool:
+    def apply(self, event: Event, *, history: bool = False) -> bool:
         """Apply `event`; False when it was already applied (a retry), EventRefused when illegal."""
         if self.is_duplicate(event):
             return False
-        self.check(event)
+        self.check(event, history=history)
         a = self.actions[event.action]
         if event.state == "started":
             a.state, a.started_at, a.ended_at = "in_progress", event.at, None
@@ -226,7 +236,7 @@ class Execution:
 
     def check_all(self, events: Iterable[Event]) -> list[str]:
         """Every problem of applying `events` in order to a copy of this execution (none applied here)."""
-        trial = Execution(self.plan, self.events)
+        trial = Execution(self.plan, self.events, history=True)
         problems = []
         for i, e in enumerate(events, 1):
             try:
@@ -237,7 +247,7 @@ class Execution:
 
     def switch_plan(self, plan: MaintenancePlan) -> "Execution":
         """The same history continued on a replanned plan (its action ids must cover every fact)."""
-        return Execution(plan, self.events)
+        return Execution(plan, self.events, history=True)
 
     # ---------------------------------------------------------------- views
 
@@ -278,4 +288,5 @@ class Execution:
                 out.failed.add(aid)
             elif a.state == "skipped":
                 out.skipped.add(aid)
+        out.skipped |= {aid for aid, st in self.outside.items() if st == "skipped"}
         return out

@@ -1,0 +1,1 @@
+"""Application layer: the operations every front-end (CLI, console, API) calls."""
