@@ -368,6 +368,8 @@ def apply_execution(engine: Engine, execution_id: int, *, by: str, partial: bool
     _, fleet_sha = current_fleet_sha256(engine)
     if fleet_sha != ld.inputs.snapshot_sha256:
         raise Refused("the current fleet is no longer the one this execution started from: nothing applied")
+    from engine.execution.fleet import fleet_after
+
     snapshot = fleet_after(ld.inputs.snapshot, ex)
     snap_id = save_snapshot(engine, snapshot, source=f"execution {execution_id}")
 
@@ -381,18 +383,3 @@ def apply_execution(engine: Engine, execution_id: int, *, by: str, partial: bool
 
     write(engine, tx)
     return snap_id
-
-
-def fleet_after(snapshot: Snapshot, ex: Execution) -> Snapshot:
-    """The snapshot with every done migration's VM on its target and every rebooted host active."""
-    data = snapshot.model_dump(mode="json", by_alias=True, exclude_none=True)
-    moved = {p.subject: p.target for aid, p in ex.planned.items() if p.kind == "migrate" and ex.actions[aid].state == "done"}
-    rebooted = {p.subject for aid, p in ex.planned.items() if p.kind == "reboot" and ex.actions[aid].state == "done"}
-    for vm in data["vms"]:
-        if vm["id"] in moved:
-            vm["host"] = moved[vm["id"]]
-    for h in data["hosts"]:
-        if h["id"] in rebooted:
-            h["state"] = "active"
-    data["name"] = snapshot.name
-    return Snapshot.model_validate(data)

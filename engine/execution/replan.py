@@ -9,9 +9,10 @@ its VM has arrived, its host has rebooted), everything else starts at or after `
 past is not constrained again, so a plan that ran late still has a continuation.
 
 Objective, lexicographic: the makespan, then the number of not-yet-started actions that
-changed — another target, or a start that is not the remaining plan's common shift (its
-place in the sequence moved). Warm start: the remaining plan shifted past `now` and past
-the late in-progress actions.
+changed — another target, or out of the old order (`count_changed`; the model keeps an
+action "in place" when it starts no earlier than the action before it in the old order).
+Warm start: the remaining plan in its old order moved as early as the facts allow
+(engine.execution.compress).
 
 The result is a whole plan from minute 0 with an `execution` section, and it must pass
 engine.validate_continuation (facts unmoved) or it is never returned.
@@ -19,18 +20,22 @@ engine.validate_continuation (facts unmoved) or it is never returned.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import time
-from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
 
+from engine.execution.compress import compress
 from engine.execution.state import Execution, Facts, migrate_id, reboot_id
 from engine.maintenance.cpsat import MaintenanceModel, _parameters
 from engine.maintenance.problem import Problem, build_problem, candidate_targets
 from engine.maintenance.schedule import Schedule
 from engine.model import ExecutionState, Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
 from engine.violations import PlanRejected
+
+
+REORDER_GAIN = 0.95  # leave the old order only for a makespan at least 5% shorter
 
 
 class ReplanFailed(RuntimeError):
@@ -45,6 +50,7 @@ class ReplanResult:
     pending: int          # pending actions (not started, not failed) of the old plan
     wall_s: float
     first_solution_s: Optional[float]
+    warm_start_makespan: Optional[int] = None  # the compressed old plan CP-SAT started from
 
 
 def fact_snapshot(snapshot: Snapshot, facts: Facts) -> Snapshot:
@@ -106,26 +112,26 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
     old_reboots = {r.host: r for r in plan.reboots}
     pending_ids = {a for a, st in execution.actions.items() if st.state == "pending"}
 
-    # Warm start: the remaining plan shifted past now and past the late in-progress actions.
+    # Warm start (engine.execution.compress): the remaining actions in the old order, on their old
+    # targets, each as early as the facts and the actions before it allow. Valid by construction, it
+    # is also the answer when CP-SAT finds nothing better in time. Should the old order contradict a
+    # precedence, the remaining plan shifted as one block past every fact is used instead (a subset of
+    # a valid plan, shifted past the facts, stays valid).
     free = [j for j in range(len(problem.tasks)) if j not in fixed_task]
     free_hosts = [h for h in problem.reboot_hosts if h not in fixed_reboot]
-    old_starts = [old_moves[problem.tasks[j].vm].start for j in free if problem.tasks[j].vm in old_moves]
-    old_starts += [old_reboots[problem.hosts[h].id].start for h in free_hosts if problem.hosts[h].id in old_reboots]
-    lateness = [f.end - execution.planned[f.id].end for f in facts.in_progress.values()]
-    shift = max([0, *(now - s for s in old_starts), *lateness])
-    hint_targets, hint_starts = [], []
+    ready = max([now] + [f.end for f in facts.in_progress.values()])
+    hint_targets: list = []
     for t in problem.tasks:
         if t.index in fixed_task:
             hint_targets.append(host_of[facts.all()[migrate_id(t.vm)].target])
-            hint_starts.append(fixed_task[t.index])
         else:
             old = old_moves.get(t.vm)
             hint_targets.append(host_of[old.target] if old is not None and old.target in host_of else None)
-            hint_starts.append(max(now, old.start + shift) if old is not None else now)
-    hint_reboots = {h: fixed_reboot.get(h, max(now, old_reboots[problem.hosts[h].id].start + shift)
-                                        if problem.hosts[h].id in old_reboots else now)
-                    for h in problem.reboot_hosts}
-
+    order = sorted([(old_moves[problem.tasks[j].vm].start if problem.tasks[j].vm in old_moves else ready, 0, "task", j)
+                    for j in free]
+                   + [(old_reboots[problem.hosts[h].id].start if problem.hosts[h].id in old_reboots else ready, 1,
+                       "reboot", h) for h in free_hosts])
+    old_start = {(kind, i): s for s, _, kind, i in order}
     cap = candidate_cap(len(free))
     candidates, pruned = candidate_targets(problem, cap, keep=hint_targets)
     for j in fixed_task:
@@ -137,10 +143,22 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
         if hint_targets[j] not in c:
             hint_targets[j] = c[0]
 
+    # The issue's policy: keep the old order unless leaving it shortens the plan by more than 5%.
+    sequence = [(kind, i) for _, _, kind, i in order]
+    hint = compress(problem, hint_targets, sequence, fixed_task, fixed_reboot, now, keep_order=True)
+    free_hint = compress(problem, hint_targets, sequence, fixed_task, fixed_reboot, now, keep_order=False)
+    if free_hint is not None and (hint is None or free_hint.makespan(problem) < REORDER_GAIN * hint.makespan(problem)):
+        hint = free_hint
+    if hint is None:  # the remaining plan shifted as one block past every fact
+        shift = max(0, ready - min((s for s, _, _, _ in order), default=ready))
+        hint = Schedule(starts=[fixed_task.get(j, old_start.get(("task", j), ready) + shift)
+                                for j in range(len(problem.tasks))],
+                        targets=hint_targets,
+                        reboot_starts={h: fixed_reboot.get(h, old_start.get(("reboot", h), ready) + shift)
+                                       for h in problem.reboot_hosts})
     serial = sum(problem.tasks[j].duration for j in free) + sum(problem.hosts[h].reboot_minutes for h in free_hosts)
     fixed_end = max([s + problem.tasks[j].duration for j, s in fixed_task.items()]
                     + [s + problem.hosts[h].reboot_minutes for h, s in fixed_reboot.items()] + [now])
-    hint = Schedule(starts=hint_starts, targets=hint_targets, reboot_starts=hint_reboots)
     horizon = max(fixed_end + serial, hint.makespan(problem))
     mm = MaintenanceModel(problem, candidates, horizon)
     v, model = mm.vars, mm.model
@@ -173,39 +191,45 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
         mm.add_hint(hint)
     remaining = time_limit_s - (time.monotonic() - t0)
     solver, status = solve(remaining * (0.6 if warm else 1.0))
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    notes: list[str] = []
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        schedule = mm.read(solver)
+        makespan = int(solver.ObjectiveValue())
+        proven = status == cp_model.OPTIMAL and not pruned
+        bound = int(solver.BestObjectiveBound() + 1e-6) if not pruned else None
+    elif warm and status != cp_model.INFEASIBLE:
+        schedule, makespan, proven, bound = hint, hint.makespan(problem), False, None
+        notes.append(f"CP-SAT found no plan in {time_limit_s:g} s: the remaining plan in its old order, "
+                     "moved as early as the facts allow")
+    else:
         why = "the facts leave no valid continuation" if status == cp_model.INFEASIBLE else \
             f"no continuation found in {time_limit_s:g} s (try a longer --time-limit)"
         raise ReplanFailed(why)
-    schedule = mm.read(solver)
-    makespan = int(solver.ObjectiveValue())
-    proven = status == cp_model.OPTIMAL and not pruned
-    bound = int(solver.BestObjectiveBound() + 1e-6) if not pruned else None
 
     remaining = time_limit_s - (time.monotonic() - t0)
-    if warm and remaining > 0.3:
+    if warm and remaining > 0.3 and not notes:
         model.Add(v.makespan <= makespan)
-        delta = model.NewIntVar(0, horizon, "shift")
+        # An action keeps its place when it keeps its target and does not start before the action
+        # before it in the old order (pending actions only): each reordering breaks at most two links.
         keep = []
-        for j in free:
-            old = old_moves.get(problem.tasks[j].vm)
-            if old is None or migrate_id(old.vm) not in pending_ids:
+        prev = None
+        for _, _, kind, i in order:
+            aid = migrate_id(problem.tasks[i].vm) if kind == "task" else reboot_id(problem.hosts[i].id)
+            if aid not in pending_ids:
                 continue
-            same = model.NewBoolVar(f"same[{old.vm}]")
-            model.Add(v.start[j] == old.start + delta).OnlyEnforceIf(same)
-            lit = v.present[j].get(host_of.get(old.target, -1))
-            if lit is None:
-                model.Add(same == 0)
-            elif len(v.present[j]) > 1:
-                model.AddImplication(same, lit)
+            start = v.start[i] if kind == "task" else v.reboot_start[i]
+            same = model.NewBoolVar(f"same[{aid}]")
+            if prev is not None:
+                model.Add(start >= prev).OnlyEnforceIf(same)
+            if kind == "task":
+                old = old_moves.get(problem.tasks[i].vm)
+                lit = v.present[i].get(host_of.get(old.target, -1)) if old is not None else None
+                if lit is None:
+                    model.Add(same == 0)
+                elif len(v.present[i]) > 1:
+                    model.AddImplication(same, lit)
             keep.append(same)
-        for h in free_hosts:
-            old = old_reboots.get(problem.hosts[h].id)
-            if old is None or reboot_id(old.host) not in pending_ids:
-                continue
-            same = model.NewBoolVar(f"same[{old.host}]")
-            model.Add(v.reboot_start[h] == old.start + delta).OnlyEnforceIf(same)
-            keep.append(same)
+            prev = start
         if keep:
             model.Maximize(sum(keep))
             mm.add_hint(schedule)
@@ -215,10 +239,13 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
 
     out = _continuation(problem, schedule, facts, plan, execution, pending_ids, proven, bound,
                         time.monotonic() - t0)
+    if notes:
+        out.plan.notes = notes
     violations = validate_continuation(snapshot, limits, out.plan, facts)
     if violations:
         raise PlanRejected("replan", violations)
     out.first_solution_s = first_at[0] if first_at else None
+    out.warm_start_makespan = hint.makespan(problem) if warm else None
     return out
 
 
@@ -260,18 +287,31 @@ def _continuation(problem: Problem, schedule: Schedule, facts: Facts, plan: Main
 
 def count_changed(old: MaintenancePlan, migrations: list[Migration], reboots: list[Reboot],
                   pending_ids: set[str]) -> int:
-    """Pending actions with another target, or whose start is not the common shift of the rest."""
-    old_m = {migrate_id(m.vm): m for m in old.migrations}
-    old_r = {reboot_id(r.host): r for r in old.reboots}
-    pairs = []  # (old start, new start, same target)
+    """Pending actions with another target, plus those out of their old order: the fewest actions
+    whose removal leaves the rest in the old order (n minus a longest subsequence kept in order)."""
+    old_rank = {}
+    for rank, (_, aid) in enumerate(sorted([(m.start, migrate_id(m.vm)) for m in old.migrations]
+                                           + [(r.start, reboot_id(r.host)) for r in old.reboots])):
+        old_rank[aid] = rank
+    old_target = {migrate_id(m.vm): m.target for m in old.migrations}
+    kept, moved_target = [], 0
     for m in migrations:
-        o = old_m.get(migrate_id(m.vm))
-        if o is not None and migrate_id(m.vm) in pending_ids:
-            pairs.append((o.start, m.start, o.target == m.target))
+        aid = migrate_id(m.vm)
+        if aid in pending_ids and aid in old_rank:
+            if old_target[aid] != m.target:
+                moved_target += 1
+            else:
+                kept.append((old_rank[aid], (m.start, old_rank[aid])))
     for r in reboots:
-        o = old_r.get(reboot_id(r.host))
-        if o is not None and reboot_id(r.host) in pending_ids:
-            pairs.append((o.start, r.start, True))
-    shifts = Counter(new - old_ for old_, new, same in pairs if same)
-    shift = shifts.most_common(1)[0][0] if shifts else 0
-    return sum(1 for old_, new, same in pairs if not same or new - old_ != shift)
+        aid = reboot_id(r.host)
+        if aid in pending_ids and aid in old_rank:
+            kept.append((old_rank[aid], (r.start, old_rank[aid])))
+    kept.sort()
+    tails: list = []  # patience sorting: tails[k] = least last key of an ordered subsequence of length k+1
+    for _, key in kept:
+        k = bisect.bisect_left(tails, key)
+        if k == len(tails):
+            tails.append(key)
+        else:
+            tails[k] = key
+    return moved_target + len(kept) - len(tails)
