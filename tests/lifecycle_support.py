@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -23,13 +24,19 @@ def small_fleet(seed: int = 5, vms: int = 60):
                                        customers=8))
 
 
-def store_with_run(db: Path, snapshot=None, limits: Limits = LIMITS, time_limit_s: float = 3.0):
+@functools.lru_cache(maxsize=None)
+def solved_fleet(seed: int = 5):
+    """The small fleet of `seed` and its plan under LIMITS (solved once per test session)."""
+    snapshot = small_fleet(seed)
+    return snapshot, solve_maintenance(snapshot, LIMITS, time_limit_s=3.0, workers=1)
+
+
+def store_with_run(db: Path, seed: int = 5):
     """(engine, run id, plan): the fleet loaded as the current one and a succeeded run with a valid plan."""
-    snapshot = snapshot or small_fleet()
+    snapshot, plan = solved_fleet(seed)
     engine = runs_engine(db)
     save_snapshot(engine, snapshot, source="test")
-    plan = solve_maintenance(snapshot, limits, time_limit_s=time_limit_s, workers=1)
-    run_id = add_run(engine, snapshot, limits, plan)
+    run_id = add_run(engine, snapshot, LIMITS, plan)
     return engine, run_id, plan
 
 

@@ -54,26 +54,31 @@ class _Timeline:
                 self._arr(key)[start:end] += w
 
     def earliest(self, items: list[tuple[tuple, float, Optional[float]]], est: int, length: int) -> int:
-        """The first t ≥ est where every item fits over [t, t + length)."""
-        t = est
+        """The first t ≥ est where every item fits over [t, t + length): one vectorised scan of a
+        window after `est` (doubled until a slot is found)."""
         if length <= 0:
-            return t
+            return est
+        limited = [(key, w, lim) for key, w, lim in items if lim is not None]
+        for _, w, lim in limited:
+            if w > lim + EPS:
+                raise ValueError("an action needs more than its limit alone")
+        self._grow(est + length)
+        if all((arr := self.use.get(key)) is None or arr[est:est + length].max() + w <= lim + EPS
+               for key, w, lim in limited):
+            return est  # the common case: it fits where it may first start
+        window = 4 * length + 256
         while True:
-            self._grow(t + length)
-            moved = False
-            for key, w, lim in items:
-                if lim is None:
-                    continue
-                if w > lim + EPS:
-                    raise ValueError("an action needs more than its limit alone")
-                window = self._arr(key)[t:t + length]
-                over = np.nonzero(window + w > lim + EPS)[0]
-                if len(over):
-                    t += int(over[-1]) + 1
-                    moved = True
-                    break
-            if not moved:
-                return t
+            self._grow(est + window)
+            blocked = np.zeros(window, dtype=bool)
+            for key, w, lim in limited:
+                arr = self.use.get(key)
+                if arr is not None:
+                    blocked |= arr[est:est + window] + w > lim + EPS
+            run = np.concatenate(([0], np.cumsum(blocked)))
+            free = (run[length:] - run[:-length]) == 0  # free[t]: nothing blocked in [t, t + length)
+            if free.any():
+                return est + int(np.argmax(free))
+            window *= 2
 
 
 def _migration_items(p: Problem, j: int, target: int) -> list[tuple[tuple, float, Optional[float]]]:
