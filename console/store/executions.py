@@ -134,9 +134,9 @@ def record_events(conn: Connection, execution_id: int, new: list[Event], actor: 
     ex_row = get_execution(conn, execution_id, for_update=True)
     if ex_row is None:
         raise LookupError(f"no execution {execution_id}")
-    if ex_row.state != "executing":
-        raise EventRefused(f"execution {execution_id} is {ex_row.state}: it takes no more events")
     state = replay(conn, ex_row)
+    if ex_row.state != "executing" and not all(state.is_duplicate(e) for e in new):
+        raise EventRefused(f"execution {execution_id} is {ex_row.state}: it takes no more events")
     problems, fresh, dup = [], [], 0
     for i, e in enumerate(new, 1):
         if state.is_duplicate(e):
@@ -154,4 +154,4 @@ def record_events(conn: Connection, execution_id: int, new: list[Event], actor: 
         conn.execute(insert(EVENT_TABLE), [{"execution_id": execution_id, "action": e.action, "state": e.state,
                                             "at": e.at, "reason": e.reason, "actor": actor, "recorded_at": now}
                                            for e in fresh])
-    return Recorded(applied=len(fresh), duplicates=dup, completed=state.finished())
+    return Recorded(applied=len(fresh), duplicates=dup, completed=bool(fresh) and state.finished())
