@@ -152,8 +152,10 @@ class StoreData(ConsoleData):
     """The SQLite store at `db_path` (fleet, limit sets, runs)."""
 
     def __init__(self, db_path: Path | str, worker_idle_exit_s: Optional[float] = None, lazy: bool = False) -> None:
-        self.db_path = Path(db_path)
-        self.label = str(db_path)
+        from console.store.urls import mask_url  # light: no SQL import
+
+        self.db_path = db_path if "://" in str(db_path) else Path(db_path)  # a server URL is not a path
+        self.label = mask_url(str(db_path))
         self._engine = None
         self._open_lock = threading.Lock()
         if not lazy:

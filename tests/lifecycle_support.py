@@ -25,15 +25,15 @@ def small_fleet(seed: int = 5, vms: int = 60):
 
 
 @functools.lru_cache(maxsize=None)
-def solved_fleet(seed: int = 5):
+def solved_fleet(seed: int = 5, vms: int = 60):
     """The small fleet of `seed` and its plan under LIMITS (solved once per test session)."""
-    snapshot = small_fleet(seed)
+    snapshot = small_fleet(seed, vms)
     return snapshot, solve_maintenance(snapshot, LIMITS, time_limit_s=3.0, workers=1)
 
 
-def store_with_run(db: Path, seed: int = 5):
+def store_with_run(db: Path, seed: int = 5, vms: int = 60):
     """(engine, run id, plan): the fleet loaded as the current one and a succeeded run with a valid plan."""
-    snapshot, plan = solved_fleet(seed)
+    snapshot, plan = solved_fleet(seed, vms)
     engine = runs_engine(db)
     save_snapshot(engine, snapshot, source="test")
     run_id = add_run(engine, snapshot, LIMITS, plan)

@@ -280,13 +280,13 @@ def test_placement_reads_a_saved_limit_set(tmp_path, placement_snapshot):
 
 
 def test_background_keeps_the_limit_set_name(zero_set, monkeypatch):
-    import console.cli.runs_cmds as runs_cmds
+    import console.cli.solve_common as solve_common
 
     queued = {}
-    monkeypatch.setattr(runs_cmds, "submit_background", lambda db, kind, **kw: queued.update(kw, kind=kind, db=db))
+    monkeypatch.setattr(solve_common, "submit_background", lambda db, kind, **kw: queued.update(kw, kind=kind, db=db))
     r = run("solve", "maintenance", "--db", zero_set, "--limit-set", "zero", "--background")
     assert r.exit_code == 0, r.output
-    assert queued["kind"] == "maintenance" and queued["limits_name"] == "zero" and queued["db"] == zero_set
+    assert queued["kind"] == "maintenance" and queued["limits_name"] == "zero" and queued["db"].path == zero_set
     assert queued["limits"].conflict.per_customer == 0
     refused = run("solve", "placement", "--db", zero_set, "--background", "--out", zero_set.parent / "p.json")
     assert refused.exit_code == 2 and "--out cannot be used with --background" in refused.output

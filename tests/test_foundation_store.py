@@ -61,7 +61,7 @@ def test_open_engine_creates_every_table_with_wal_and_busy_timeout(tmp_path):
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         close_engine(e)
-    assert "console.store.tables" in TABLE_MODULES and "console.store.runs" in TABLE_MODULES
+    assert "console.store.tables" in TABLE_MODULES and "console.store.run_tables" in TABLE_MODULES
 
 
 def test_empty_store_has_no_fleet(engine):

@@ -217,3 +217,33 @@ def test_margins_prints_every_family(store):
     fams = {m["family"] for m in data["margins"]}
     assert {"capacity", "per_source_host", "conflict", "max_hosts_down_per_rack"} <= fams
     assert data["makespan"] > 0
+
+
+# --------------------------------------------------------------------------- both back-ends
+
+from tests.pg_support import store_url  # noqa: E402,F401  (fixture: SQLite, and PostgreSQL when a server runs)
+
+
+def test_the_lifecycle_store_on_sqlite_and_postgresql(store_url):  # noqa: F811
+    """Approve, start, report (a retry skipped, an illegal event refused), replan and approve it: the same on both."""
+    from console.ops.lifecycle import Refused, approve, replan, report, start_execution, status
+    from console.store.runs import runs_engine
+    from engine.execution.state import Event
+    from lifecycle_support import solved_fleet
+
+    snapshot, plan = solved_fleet()
+    engine = runs_engine(store_url)
+    save_snapshot(engine, snapshot, source="test")
+    run_id = add_run(engine, snapshot, LIMITS, plan)
+    approve(engine, run_id, by="alice")
+    ex = start_execution(engine, run_id, by="alice")
+    m = first_migration(plan)
+    started = Event(f"migrate:{m.vm}", "started", m.start)
+    assert report(engine, ex, [started], actor="bot").applied == 1
+    assert report(engine, ex, [started], actor="bot").duplicates == 1
+    with pytest.raises(Refused, match="unknown action"):
+        report(engine, ex, [Event("migrate:nope", "started", 1)], actor="bot")
+    assert status(engine, ex, now=m.start + 1).counts["in_progress"] == 1
+    res = replan(engine, ex, now=m.start + 1, time_limit_s=3, workers=1)
+    assert approve(engine, res.run_id, by="bob").state == "executing"
+    assert len(event_rows(engine, ex)) == 1

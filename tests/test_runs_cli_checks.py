@@ -104,16 +104,20 @@ def test_a_file_that_is_not_a_database_is_one_line_in_process(tmp_path, command)
 
 @pytest.fixture
 def queued(monkeypatch) -> dict:
-    """Record what would be queued instead of queuing it (no worker is spawned)."""
-    import console.runner as runner
+    """Record what would be queued through the one submit path (console.ops.runs.submit_run) instead
+    of queuing it (no worker is spawned)."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    import console.ops.runs as ops_runs
 
     box: dict = {}
 
-    def enqueue(db, kind, **kwargs):
-        box.update(kwargs, db=db, kind=kind)
-        return 41
+    def submit(engine, request, **_):
+        box.update(dataclasses.asdict(request), db=Path(engine.url.database))
+        return SimpleNamespace(id=41)
 
-    monkeypatch.setattr(runner, "enqueue_background", enqueue)
+    monkeypatch.setattr(ops_runs, "submit_run", submit)
     return box
 
 
@@ -128,7 +132,7 @@ def test_submit_reads_a_saved_limit_set_and_the_current_fleet(tmp_path, queued):
     assert r.stdout.splitlines()[-1] == "41"
     assert queued["kind"] == "maintenance" and queued["limits_name"] == "zero"
     assert queued["limits"].conflict.per_customer == 0 and queued["options"]["time_limit_s"] == 5
-    assert queued["snapshot"].name == json.loads(TOY.read_text())["name"]
+    assert queued["snapshot"] is None and queued["snapshot_id"] is None  # the current fleet, by reference
     unknown = run("runs", "submit", "maintenance", "--db", db, "--limit-set", "nope")
     assert unknown.exit_code == 2 and "no limit set named 'nope'" in unknown.output
     both = run("runs", "submit", "maintenance", "--db", db, "--limit-set", "zero", "--limits", zero)

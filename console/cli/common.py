@@ -24,65 +24,103 @@ EXIT_NO_PLAN = 4
 EXIT_INTERRUPTED = 130
 
 
-def default_db_path() -> Path:
+def default_db_path() -> str:
+    """$FLEETCTL_DB (a path or URL), else fleet.db in the user data directory."""
     env = os.environ.get("FLEETCTL_DB")
     if env:
-        return Path(env)
+        return env
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("fleetctl")) / "fleet.db"
+    return str(Path(user_data_dir("fleetctl")) / "fleet.db")
 
 
 DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", help="SQLite database file (default: $FLEETCTL_DB, else the user data directory)."),
+    Optional[str],
+    typer.Option("--db", help="Database: a SQLite file path, sqlite:///path or postgresql://user@host:port/db "
+                              "(default: $FLEETCTL_DB, else the user data directory)."),
 ]
 
 
-def resolve_db(db: Optional[Path]) -> Path:
-    path = db if db is not None else default_db_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+def db_target(db) -> "DbTarget":
+    """The one resolution of --db / $FLEETCTL_DB (console.store.urls); an unknown scheme exits 2.
+    The result prints masked (no password); `.path` is the SQLite file, if any."""
+    from console.store.urls import DbTargetError, parse_db_target
+
+    try:
+        return parse_db_target(db if db is not None else default_db_path())
+    except DbTargetError as exc:
+        fail(str(exc))
 
 
-def existing_db(db: Optional[Path]) -> Path:
-    """The --db of a command that only reads: it must exist (exit 2 otherwise); nothing is created."""
-    path = db if db is not None else default_db_path()
-    if "://" not in str(path) and not path.exists():
-        fail(f"no database at {path}: load a snapshot first (fleetctl load FILE --db {path})")
-    return path
+def resolve_db(db) -> "DbTarget":
+    """--db of a command that may create the database (a SQLite file's folder is made 0700)."""
+    target = db_target(db)
+    if target.path is not None:
+        from console.store.db import make_private_dirs
+
+        make_private_dirs(target.path.parent)
+    return target
+
+
+def existing_db(db) -> "DbTarget":
+    """The --db of a command that only reads: a SQLite file must exist (exit 2 otherwise); nothing is created."""
+    target = db_target(db)
+    if target.path is not None and not target.path.exists():
+        fail(f"no database at {target}: load a snapshot first (fleetctl load FILE --db {target})")
+    return target
 
 
 @contextmanager
-def store_session(path: Path, *, create: bool = False) -> Iterator:
-    """Engine on `path`, closed on exit. A file that is not a fleetctl database, or a store
-    without fleet tables, is one line and a non-zero exit, never a traceback."""
+def store_session(target, *, create: bool = False) -> Iterator:
+    """Engine on `target` (a DbTarget, path or URL), closed on exit. A file that is not a fleetctl
+    database, a schema too old or too new, an unreachable server: one line and a non-zero exit,
+    never a traceback, and never a password."""
     from sqlalchemy.exc import DatabaseError, OperationalError
 
     from console.store.db import NotADatabaseError, close_engine, open_engine
+    from console.store.schema import SchemaError
 
+    target = db_target(target)
     try:
-        engine = open_engine(path, create=create)
+        engine = open_engine(target, create=create)
+        if not create:
+            from console.store.schema import check_schema
+
+            check_schema(engine)
+    except SchemaError as exc:
+        fail(str(exc))
+    except OperationalError as exc:
+        fail(f"{target}: cannot open the database: {_db_error(exc)}", code=EXIT_ERROR)
     except DatabaseError as exc:
-        fail(f"{path}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+        fail(f"{target}: not a fleetctl database ({_db_error(exc)})", code=EXIT_ERROR)
     except NotADatabaseError as exc:
-        fail(f"{path}: {exc.strerror}", code=EXIT_ERROR)
+        fail(f"{target}: {exc.strerror}", code=EXIT_ERROR)
     try:
         yield engine
-    except OperationalError as exc:
-        if "no such table" in str(exc):
-            fail(f"{path} holds no fleet data yet: load a snapshot first (fleetctl load FILE --db {path})")
-        fail(f"{path}: cannot read the database: {exc.orig}", code=EXIT_ERROR)
+    except SchemaError as exc:
+        fail(str(exc))
     except DatabaseError as exc:
-        fail(f"{path}: not a fleetctl database ({exc.orig})", code=EXIT_ERROR)
+        if "no such table" in str(exc) or "does not exist" in str(exc.orig):
+            fail(f"{target} holds no fleet data yet: load a snapshot first (fleetctl load FILE --db {target})")
+        if isinstance(exc, OperationalError):
+            fail(f"{target}: cannot read the database: {_db_error(exc)}", code=EXIT_ERROR)
+        fail(f"{target}: not a fleetctl database ({_db_error(exc)})", code=EXIT_ERROR)
     except NotADatabaseError as exc:
-        fail(f"{path}: {exc.strerror}", code=EXIT_ERROR)
+        fail(f"{target}: {exc.strerror}", code=EXIT_ERROR)
     finally:
         close_engine(engine)
 
 
+def _db_error(exc) -> str:
+    """The driver's message, first line, passwords masked."""
+    from console.store.urls import mask_url
+
+    text = str(exc.orig if getattr(exc, "orig", None) is not None else exc).strip().splitlines()
+    return mask_url(text[0] if text else type(exc).__name__)
+
+
 @contextmanager
-def reading_store(db: Optional[Path]) -> Iterator:
+def reading_store(db) -> Iterator:
     """Engine on an existing database (see existing_db), closed on exit; nothing is created."""
     with store_session(existing_db(db)) as engine:
         yield engine
@@ -148,6 +186,25 @@ def user_errors() -> Iterator[None]:
         for p in problems:
             err(f"  - {_escape(p)}")
         raise typer.Exit(EXIT_USAGE) from None
+
+
+@contextmanager
+def ops_errors() -> Iterator[None]:
+    """Render the application layer's refusals (console.ops.errors): one `error:` line per problem;
+    exit 1 when the store cannot be reached, else 2."""
+    from console.ops.errors import OpsError, SchemaMismatch, StoreUnavailable
+
+    try:
+        yield
+    except OpsError as exc:
+        code = EXIT_ERROR if isinstance(exc, StoreUnavailable) and not isinstance(exc, SchemaMismatch) else EXIT_USAGE
+        lines = exc.lines()
+        if exc.source and len(lines) > 1:
+            err(f"[bold red]error[/]: {_escape(exc.source)}: {len(lines)} problem(s)")
+            for line in lines:
+                err(f"  - {_escape(line)}")
+            raise typer.Exit(code) from None
+        fail([f"{exc.source}: {line}" if exc.source else line for line in lines], code=code)
 
 
 def emit_json(obj) -> None:

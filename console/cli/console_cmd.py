@@ -16,17 +16,18 @@ LimitSetOption = Annotated[Optional[str], typer.Option("--limit-set", help="Star
 @app.command("console")
 def console(db: DbOption = None, limit_set: LimitSetOption = None) -> None:
     """Open the operations console: fleet, limits, solve, live Gantt, allocations, runs."""
-    path = existing_db(db)  # a typo'd --db is refused, never a new empty database
+    target = existing_db(db)  # a typo'd --db is refused, never a new empty database
     from console.app import run_console  # textual is imported here, never by `fleetctl --help`
     from console.console_data import StoreData, database_problem
 
-    problem = database_problem(path)
-    if problem:
-        fail(f"cannot open the database {path}: {problem}", code=EXIT_ERROR)
-    if limit_set is not None and not _limit_set_saved(path, limit_set):
-        fail(f"no limit set named {limit_set!r} in {path}: see `fleetctl limits list --db {path}`")
+    if target.path is not None:  # SQLite: cheap checks with the standard library before the UI
+        problem = database_problem(target.path)
+        if problem:
+            fail(f"cannot open the database {target}: {problem}", code=EXIT_ERROR)
+        if limit_set is not None and not _limit_set_saved(target.path, limit_set):
+            fail(f"no limit set named {limit_set!r} in {target}: see `fleetctl limits list --db {target}`")
     # The store opens in a worker thread after the first frame (SQLModel's import takes a second).
-    run_console(StoreData(path, lazy=True), limits_name=limit_set)
+    run_console(StoreData(target.spawn_target, lazy=True), limits_name=limit_set)
 
 
 def _limit_set_saved(path, name: str) -> bool:

@@ -14,14 +14,14 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.apps import app
-from console.cli.common import (EXIT_INTERRUPTED, EXIT_USAGE, DbOption, check_output_path, emit_json, fail, resolve_db,
+from console.cli.common import (EXIT_INTERRUPTED, DbOption, check_output_path, emit_json, fail, ops_errors, resolve_db,
                                 user_errors, write_output)
 
 limits_app = typer.Typer(help="Named limit sets kept in the database.", no_args_is_help=True)
 app.add_typer(limits_app, name="limits")
 
 
-def _reading(db: Path, *, create: bool = False):
+def _reading(db, *, create: bool = False):
     """Engine on `db`, closed on exit. Without `create` the database must exist and nothing is
     created; store errors are one line (exit 2 / 1), never a traceback."""
     from console.cli.common import reading_store, store_session
@@ -29,19 +29,19 @@ def _reading(db: Path, *, create: bool = False):
     return store_session(db, create=True) if create else reading_store(db)
 
 
-def _existing_fleet(db: Path):
-    """The current snapshot's history row in `db`, or None; creates nothing."""
+def _existing_fleet(db):
+    """The current snapshot's history row in `db` (a DbTarget), or None; creates nothing."""
     from console.store.fleet_store import current_snapshot_info
 
-    if not db.exists() or db.stat().st_size == 0:
+    if db.path is not None and (not db.path.exists() or db.path.stat().st_size == 0):
         return None
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError
 
     with _reading(db) as engine:
         try:
             return current_snapshot_info(engine)
-        except OperationalError as exc:
-            if "no such table" in str(exc):  # a database without fleet tables yet
+        except DatabaseError as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):  # no fleet tables yet
                 return None
             raise
 
@@ -62,15 +62,20 @@ def load(
         fail(f"interrupted while reading {file}: nothing changed", code=EXIT_INTERRUPTED)
     path = resolve_db(db)
     existing = _existing_fleet(path)
-    if existing is not None and not replace:
+    if existing is not None and not replace:  # early, friendly; the authoritative check is in the transaction
         fail(f"{path} already holds fleet {existing.name!r} (snapshot #{existing.id}, "
              f"{existing.vms} VMs); pass --replace to replace it")
 
-    from console.store.fleet_store import save_snapshot
+    from console.ops.errors import Conflict
+    from console.ops.snapshots import load_snapshot as make_current
 
     try:
         with _reading(path, create=True) as engine:
-            snapshot_id = save_snapshot(engine, snapshot, source=str(file), check=False)
+            try:
+                ref = make_current(engine, snapshot, source=str(file), replace=replace)
+            except Conflict as exc:
+                fail(f"{path}: {exc.lines()[0]}")
+            snapshot_id = ref.id
     except KeyboardInterrupt:
         # Say which fleet is current: the interrupt may have come before the commit (rolled back) or after.
         current = _existing_fleet(path) if path.exists() else None
@@ -83,7 +88,7 @@ def load(
         fail(f"interrupted: {what}", code=EXIT_INTERRUPTED)
     typer.echo(f"loaded {file} as snapshot #{snapshot_id} {snapshot.name!r}: {len(snapshot.datacenters)} datacenters, "
                f"{len(snapshot.racks)} racks, {len(snapshot.hosts)} hosts, {len(snapshot.customers)} customers, "
-               f"{len(snapshot.vms)} VMs -> {path}")
+               f"{len(snapshot.vms)} VMs -> {path} (sha256 {ref.sha256[:12]})")
 
 
 @app.command()
@@ -94,14 +99,17 @@ def export(
     """Write the current fleet as a FORMATS.md snapshot (JSON)."""
     import sys
 
-    from console.store.fleet_store import current_snapshot
+    from console.ops.errors import NotFound
+    from console.ops.snapshots import snapshot_document
     from engine.export import dumps_snapshot
 
-    check_output_path(out, inputs=(resolve_db(db),))
-    with _reading(resolve_db(db)) as engine:
-        snapshot = current_snapshot(engine)
-    if snapshot is None:
-        fail("the database holds no fleet: load a snapshot first")
+    target = resolve_db(db)
+    check_output_path(out, inputs=(target.path,))
+    with _reading(target) as engine:
+        try:
+            snapshot = snapshot_document(engine)
+        except NotFound as exc:
+            fail(exc.lines())
     text = dumps_snapshot(snapshot)
     if out is None:
         sys.stdout.write(text)
@@ -159,10 +167,10 @@ def fleet(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
 ) -> None:
     """Summary of the current fleet: counts, hosts by state, utilisation per resource."""
-    from console.store.fleet_store import snapshot_summary
+    from console.ops.snapshots import fleet_summary
 
     with _reading(resolve_db(db)) as engine:
-        summary = snapshot_summary(engine)
+        summary = fleet_summary(engine)
     if summary is None:
         fail("the database holds no fleet: load a snapshot first")
     if as_json:
@@ -248,25 +256,21 @@ def limits_save(
         fail("a limit set needs a non-empty name")
     with user_errors():
         limits = load_limits(file)
-    from console.store.limits_store import list_limit_sets, save_limits
+    from console.ops.limits import save_limit_set
 
-    with _reading(resolve_db(db), create=True) as engine:
-        existed = any(s.name == name for s in list_limit_sets(engine))
-        save_limits(engine, name, limits)
+    with ops_errors(), _reading(resolve_db(db), create=True) as engine:
+        ref = save_limit_set(engine, name, limits)
     # say so when a set was overwritten: an operator may have meant a new name
-    typer.echo(f"{'replaced' if existed else 'saved'} limit set {name!r}")
+    typer.echo(f"{'replaced' if ref.replaced else 'saved'} limit set {name!r}")
 
 
 @limits_app.command("show")
 def limits_show(name: Annotated[str, typer.Argument(help="Name of the limit set.")], db: DbOption = None) -> None:
     """Print the limit set NAME as FORMATS.md JSON."""
-    from console.store.limits_store import LimitSetNotFound, load_limits
+    from console.ops.limits import get_limit_set
 
-    with _reading(resolve_db(db)) as engine:
-        try:
-            limits = load_limits(engine, name)
-        except LimitSetNotFound as exc:
-            fail(str(exc))
+    with ops_errors(), _reading(resolve_db(db)) as engine:
+        limits = get_limit_set(engine, name)
     emit_json(limits.to_json_dict())
 
 
@@ -276,11 +280,11 @@ def limits_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
 ) -> None:
     """List the saved limit sets."""
-    from console.store.limits_store import list_limit_sets
+    from console.ops.limits import list_limit_sets
 
     path = resolve_db(db)
     sets = []
-    if path.exists():
+    if path.exists():  # a SQLite file that is not there has no sets (and is not created)
         with _reading(path) as engine:
             sets = list_limit_sets(engine)
     if as_json:
@@ -303,10 +307,8 @@ def limits_list(
 @limits_app.command("delete")
 def limits_delete(name: Annotated[str, typer.Argument(help="Name of the limit set.")], db: DbOption = None) -> None:
     """Delete the limit set NAME."""
-    from console.store.limits_store import delete_limit_set
+    from console.ops.limits import delete_limit_set
 
-    with _reading(resolve_db(db)) as engine:
-        existed = delete_limit_set(engine, name)
-    if not existed:
-        fail(f"no limit set named {name!r}", code=EXIT_USAGE)
+    with ops_errors(), _reading(resolve_db(db)) as engine:
+        delete_limit_set(engine, name)
     typer.echo(f"deleted limit set {name!r}")

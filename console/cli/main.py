@@ -10,6 +10,7 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     runs_cmds,
     bench_cmds,
     console_cmd,
+    db_cmds,
     plan_cmds,
     exec_cmds,
 )

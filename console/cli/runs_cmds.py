@@ -37,11 +37,12 @@ from console.cli.common import (
     err,
     existing_db,
     fail,
+    ops_errors,
     reading_store,
     resolve_db,
     user_errors,
 )
-from console.cli.solve_common import check_outputs, read_limits, read_snapshot
+from console.cli.solve_common import check_outputs, read_limits, submit_background
 
 
 class Kind(str, Enum):
@@ -105,12 +106,13 @@ def _console():
 
 
 def _get(engine, run_id: int):
-    from console.store.runs import get_run
+    from console.ops.errors import NotFound
+    from console.ops.runs import get_run
 
-    view = get_run(engine, run_id)
-    if view is None:
+    try:
+        return get_run(engine, run_id)
+    except NotFound:
         fail(f"no run {run_id} in this database (see `fleetctl runs list`)")
-    return view
 
 
 # --------------------------------------------------------------------------- runs list / show
@@ -125,9 +127,9 @@ def runs_list(
     json_out: JsonOption = False,
 ) -> None:
     """List runs, newest first (a run whose worker died is shown failed, never running)."""
-    from console.store.runs import list_runs
+    from console.ops.runs import list_runs
 
-    with _runs_store(db) as engine:
+    with ops_errors(), _runs_store(db) as engine:
         runs = list_runs(engine, status=status.value if status else None, kind=kind.value if kind else None, limit=limit)
     if json_out:
         emit_json([r.to_dict() for r in runs])
@@ -156,11 +158,11 @@ def runs_show(
     progress_events: Annotated[int, typer.Option("--progress", help="How many latest progress events to show.", min=0)] = 10,
 ) -> None:
     """One run: status, times, worker pid, progress so far, and the plan when there is one."""
-    from console.store.runs import run_progress
+    from console.ops.runs import run_events
 
     with _runs_store(db) as engine:
         view = _get(engine, run_id)
-        events = run_progress(engine, run_id)
+        events = run_events(engine, run_id)
     if json_out:
         out = view.to_dict()
         out["progress"] = [e.to_dict() for e in events]
@@ -227,7 +229,8 @@ def runs_watch(
 
 def _follow(engine, run_id: int, *, interval: float, plain: bool, timeout: Optional[float]):
     """Poll a run until it ends, showing its progress on stderr; returns its final view."""
-    from console.store.runs import get_run, run_progress
+    from console.ops.runs import get_run
+    from console.ops.runs import run_events as run_progress
 
     view = _get(engine, run_id)
     live = not plain and sys.stderr.isatty()
@@ -308,11 +311,11 @@ class _LiveDisplay:
 @runs_app.command("cancel")
 def runs_cancel(run_id: RunId, db: DbOption = None) -> None:
     """Stop a run: the search ends keeping its best plan so far (status cancelled)."""
-    from console.store.runs import request_cancel
+    from console.ops.runs import cancel_run
 
     with _runs_store(db) as engine:
         _get(engine, run_id)
-        view = request_cancel(engine, run_id)
+        view = cancel_run(engine, run_id)
     if view.status == "running":
         typer.echo(f"cancel requested for run {run_id}; it stops within a second or so "
                    f"(follow it: fleetctl runs watch {run_id})")
@@ -340,27 +343,6 @@ def _read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Opt
     if limits_file is None and limit_set is None:
         return None, None
     return read_limits(db, limits_file, limit_set)
-
-
-def submit_background(db: Path, kind: str, *, snapshot=None, limits=None, limits_name: Optional[str] = None,
-                      options: Optional[dict] = None, problem_yaml: Optional[str] = None,
-                      problem_name: Optional[str] = None) -> int:
-    """The `--background` path shared by `runs submit` and `fleetctl solve … --background`:
-    queue, make sure a worker runs, print the run id as the LAST stdout line, return at once."""
-    from console.runner import enqueue_background
-
-    if kind != "capacity" and snapshot is None:
-        snapshot = read_snapshot(db, None)  # the current fleet of an existing database
-    try:
-        run_id = enqueue_background(db, kind, snapshot=snapshot, limits=limits, limits_name=limits_name,
-                                    options=options, problem_yaml=problem_yaml, problem_name=problem_name)
-    except ValueError as exc:
-        fail(str(exc))
-    err(f"queued {kind} run {run_id}: follow it with `fleetctl runs watch {run_id}`, stop it with "
-        f"`fleetctl runs cancel {run_id}`")
-    sys.stdout.write(f"{run_id}\n")
-    sys.stdout.flush()
-    return run_id
 
 
 def submit_capacity_background(db: Optional[Path], file: Path, problem: Optional[str], phase: str, relaxed: bool,
@@ -448,7 +430,7 @@ def worker_cmd(
     cancelling its runs with their best plans)."""
     from console.runner.worker import Worker
 
-    raise typer.Exit(Worker(str(resolve_db(db)), concurrency, idle_exit_s=idle_exit).run())
+    raise typer.Exit(Worker(resolve_db(db).spawn_target, concurrency, idle_exit_s=idle_exit).run())
 
 
 # --------------------------------------------------------------------------- schedules

@@ -38,7 +38,7 @@ def solve_capacity(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the solution in Malloovia's solution format (YAML).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker (not with --stwp FILE); print the run id and return at once.")] = False,
-    db: Annotated[Optional[Path], typer.Option("--db", help="Database for --background runs (default: $FLEETCTL_DB, else the user data directory).")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Database for --background runs: a path or URL (default: $FLEETCTL_DB, else the user data directory).")] = None,
 ) -> None:
     """Plan reserved and on-demand instances at least cost (Malloovia's model)."""
     import time

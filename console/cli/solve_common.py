@@ -36,8 +36,10 @@ from console.cli.common import (
     default_db_path,
     err,
     fail,
+    ops_errors,
     reading_store,
     resolve_db,
+    store_session,
     user_errors,
 )
 
@@ -73,7 +75,9 @@ def input_paths(db: Optional[Path], snapshot_file: Optional[Path], limits_file: 
                 limit_set: Optional[str]) -> tuple:
     """The files the command reads (an output must never overwrite one of them)."""
     reads_db = snapshot_file is None or limit_set is not None
-    return snapshot_file, limits_file, (db if db is not None else default_db_path()) if reads_db else None
+    from console.cli.common import db_target
+
+    return snapshot_file, limits_file, db_target(db).path if reads_db else None
 
 
 def check_outputs(outputs: dict[str, Any], inputs: tuple, background: bool) -> None:
@@ -113,13 +117,14 @@ def read_inputs(db: Optional[Path], snapshot_file: Optional[Path], limits_file: 
 def read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Optional[str]):
     """(Limits, name): a file, a limit set saved in --db, or the defaults (name None)."""
     if limit_set is not None:
+        from console.store.db import engine_label
         from console.store.limits_store import LimitSetNotFound, load_limits
 
         with reading_store(db) as engine:
             try:
                 return load_limits(engine, limit_set), limit_set
             except LimitSetNotFound as exc:
-                fail(f"{exc} in {engine.url.database}: see `fleetctl limits list`")
+                fail(f"{exc} in {engine_label(engine)}: see `fleetctl limits list`")
     from engine.documents import load_limits
 
     with user_errors():
@@ -133,11 +138,12 @@ def read_snapshot(db: Optional[Path], snapshot_file: Optional[Path]):
 
         with user_errors():
             return load_snapshot(snapshot_file)
+    from console.store.db import engine_label
     from console.store.fleet_store import current_snapshot
 
     with reading_store(db) as engine:
         snapshot = current_snapshot(engine)
-        path = engine.url.database
+        path = engine_label(engine)
     if snapshot is None:
         fail(f"{path} holds no fleet: load a snapshot first (fleetctl load FILE --db {path}) or pass --snapshot FILE")
     return snapshot
@@ -160,11 +166,33 @@ def queue_background(kind: str, db: Optional[Path], inputs: SolveInputs, options
     """`fleetctl solve KIND --background`: queue the run on --db (the default database when only
     --snapshot was given), print its id as the last stdout line, exit 0 at once. The foreground
     outputs were refused by check_outputs."""
-    from console.cli.runs_cmds import submit_background
-
     submit_background(resolve_db(db), kind, snapshot=inputs.snapshot, limits=inputs.limits,
                       limits_name=inputs.limits_name, options={k: v for k, v in options.items() if v is not None})
     raise typer.Exit(EXIT_OK)
+
+
+def submit_background(db, kind: str, *, snapshot=None, limits=None, limits_name: Optional[str] = None,
+                      options: Optional[dict] = None, problem_yaml: Optional[str] = None,
+                      problem_name: Optional[str] = None) -> int:
+    """The CLI face of the one submit path (console.ops.runs.submit_run), shared by `runs submit` and
+    `fleetctl solve … --background`: queue, make sure a worker runs, print the run id as the LAST
+    stdout line, return at once. Refusals are listed, exit 2."""
+    import sys
+
+    from console.cli.common import existing_db
+    from console.ops.runs import RunRequest, submit_run
+
+    if kind != "capacity" and snapshot is None:
+        db = existing_db(db)  # the current fleet of an existing database: a typo'd --db is never created
+    with ops_errors(), store_session(db, create=True) as engine:
+        view = submit_run(engine, RunRequest(kind, snapshot=snapshot, limits=limits, limits_name=limits_name,
+                                             options=dict(options or {}), problem_yaml=problem_yaml,
+                                             problem_name=problem_name))
+    err(f"queued {kind} run {view.id}: follow it with `fleetctl runs watch {view.id}`, stop it with "
+        f"`fleetctl runs cancel {view.id}`")
+    sys.stdout.write(f"{view.id}\n")
+    sys.stdout.flush()
+    return view.id
 
 
 # --------------------------------------------------------------------------- the solve

@@ -19,7 +19,7 @@ from typing import Optional
 from sqlalchemy.engine import Engine
 
 from console.store import approvals, executions
-from console.store.runs import RUNS, get_run, read, write
+from console.store.runs import get_run, read, write
 from engine.execution.state import Event, EventRefused, Execution
 from engine.fingerprint import plan_sha256, sha256_of
 from engine.model import Limits, MaintenancePlan, Snapshot
@@ -307,7 +307,6 @@ def replan(engine: Engine, execution_id: int, *, now: Optional[int] = None, time
            workers: Optional[int] = None, by: str = SYSTEM_ACTOR) -> ReplanOutcome:
     """Replan the rest of an execution from what really happened; stored as a new draft run that
     `approve` turns into the plan the execution follows."""
-    from console.store.runs import _plan_values
     from engine.execution.replan import ReplanFailed, replan as engine_replan
     from engine.violations import PlanRejected
 
@@ -326,17 +325,8 @@ def replan(engine: Engine, execution_id: int, *, now: Optional[int] = None, time
     seen = len(ld.execution.events)
 
     def tx(conn):
-        from sqlalchemy import insert, select
-
-        src = conn.execute(select(RUNS).where(RUNS.c.id == ld.row.run_id)).mappings().first()
-        t = time.time()
-        new_id = int(conn.execute(insert(RUNS).values(
-            kind="maintenance", status="succeeded", input_key=src["input_key"], input_name=src["input_name"],
-            limits_json=src["limits_json"], limits_name=src["limits_name"],
-            options_json=json.dumps({"solver": "cp-sat-replan"}), created_at=t, started_at=t - result.wall_s,
-            finished_at=t, cancel_requested=False,
-            **_plan_values(result.plan.model_dump(mode="json", by_alias=True, exclude_none=True)),
-        )).inserted_primary_key[0])
+        new_id = executions.record_replan_run(conn, ld.row.run_id, result.plan.model_dump(
+            mode="json", by_alias=True, exclude_none=True), result.wall_s)
         if executions.event_count(conn, execution_id) != seen:
             raise Refused(f"execution {execution_id} moved on during the replan: replan again")
         approvals.register_replan(conn, new_id, ld.row.run_id, execution_id, seen, by)

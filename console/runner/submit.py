@@ -25,12 +25,15 @@ from typing import Iterator, Optional
 DETACHED_IDLE_EXIT_S = float(os.environ.get("FLEETCTL_WORKER_IDLE_EXIT_S", "300"))
 
 
-def _side_file(db: str | Path, suffix: str) -> Path:
-    text = str(db)
-    if "://" not in text and text not in ("", ":memory:"):
-        return Path(text).expanduser().resolve().with_name(Path(text).name + suffix)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"fleetctl-{digest}{suffix}"
+def _side_file(db, suffix: str) -> Path:
+    """A file beside a SQLite database; for a server database, one in the temp folder named by the URL's hash."""
+    from console.store.urls import parse_db_target
+
+    target = parse_db_target(db)
+    if target.path is not None:
+        return target.path.with_name(target.path.name + suffix)
+    digest = hashlib.sha256(target.url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"fleetctl-{os.getuid()}-{digest}{suffix}"
 
 
 @contextmanager
@@ -38,7 +41,7 @@ def _spawn_lock(db: str | Path) -> Iterator[None]:
     """Serialise check-then-spawn across processes so two callers do not both spawn."""
     path = _side_file(db, ".worker-spawn.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
+    with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -56,21 +59,23 @@ def ensure_worker(db: str | Path, *, idle_exit_s: Optional[float] = None, concur
     The new worker is registered (state `starting`) before this returns, so a
     concurrent caller sees it and does not spawn a second one."""
     from console.store.runs import live_workers, register_worker, runs_engine
+    from console.store.urls import DB_ENV, parse_db_target
 
-    if str(db) in ("", ":memory:"):
+    db = parse_db_target(db)  # a file path is made absolute: the worker runs in another directory
+    if db.memory:
         raise ValueError("background runs need a database file (an in-memory database is private to one process)")
-    if "://" not in str(db):
-        db = Path(db).expanduser().resolve()  # the worker runs in another directory
     engine = runs_engine(db)
     with _spawn_lock(db):
         if live_workers(engine):
             return None
         idle = DETACHED_IDLE_EXIT_S if idle_exit_s is None else idle_exit_s
-        log = open(worker_log_path(db), "ab")
-        cmd = [sys.executable, "-m", "console.runner.worker", "--db", str(db), "--concurrency", str(concurrency),
+        log = os.fdopen(os.open(worker_log_path(db), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        # The database goes by environment, never argv: a URL's password must not show in `ps`.
+        cmd = [sys.executable, "-m", "console.runner.worker", "--concurrency", str(concurrency),
                "--idle-exit", str(idle), "--detached"]
+        env = {**os.environ, DB_ENV: db.spawn_target}
         proc = subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                close_fds=True, cwd=str(Path(__file__).resolve().parents[2]))
+                                close_fds=True, cwd=str(Path(__file__).resolve().parents[2]), env=env)
         log.close()
         register_worker(engine, proc.pid, concurrency=concurrency, state="starting", detached=True)
         return proc.pid

@@ -63,7 +63,9 @@ def _exit_reason(exitcode: Optional[int]) -> str:
 class Worker:
     def __init__(self, db: str, concurrency: int = 1, *, idle_exit_s: Optional[float] = None, detached: bool = False,
                  log=None):
-        self.db, self.concurrency = str(db), max(1, concurrency)
+        from console.store.urls import parse_db_target
+
+        self.db, self.concurrency = parse_db_target(db).spawn_target, max(1, concurrency)  # a path or URL, unmasked
         self.idle_exit_s, self.detached = idle_exit_s, detached
         self.children: dict[int, _Child] = {}
         self.stopping = False
@@ -83,7 +85,9 @@ class Worker:
         self.worker_id = register_worker(self.engine, self.pid, concurrency=self.concurrency, detached=self.detached)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_stop_signal)
-        self.log(f"worker {self.pid}: serving {self.db} with concurrency {self.concurrency}")
+        from console.store.urls import mask_url
+
+        self.log(f"worker {self.pid}: serving {mask_url(self.db)} with concurrency {self.concurrency}")
         self._last_housekeeping, self._idle_since = 0.0, time.monotonic()
         try:
             while True:
@@ -248,12 +252,16 @@ class Worker:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m console.runner.worker", description="fleetctl run worker")
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", default=None, help="path or URL (default: $FLEETCTL_DB; spawned workers get it "
+                        "by environment so that a URL's password never shows in argv)")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds")
     parser.add_argument("--detached", action="store_true", help="spawned by ensure_worker (for the workers table)")
     args = parser.parse_args(argv)
-    return Worker(args.db, args.concurrency, idle_exit_s=args.idle_exit, detached=args.detached).run()
+    db = args.db or os.environ.get("FLEETCTL_DB")
+    if not db:
+        parser.error("--db or $FLEETCTL_DB is required")
+    return Worker(db, args.concurrency, idle_exit_s=args.idle_exit, detached=args.detached).run()
 
 
 if __name__ == "__main__":

@@ -1,37 +1,42 @@
-"""Opening the store: one SQLAlchemy engine per database, tables created on open.
+"""Opening the store: one SQLAlchemy engine per database, schema checked (and created) on open.
 
-`open_engine` accepts a file path, `:memory:`, or any SQLAlchemy URL (PostgreSQL
-later). SQLite gets WAL (readers never block the writer: the console reads while
-a worker writes progress), a busy timeout (writers wait instead of failing) and
-foreign keys.
+`open_engine` accepts a file path, `:memory:`, a `sqlite:///` or `postgresql://` URL or a
+resolved `DbTarget` (console.store.urls: the one place that parses --db). SQLite gets WAL
+(readers never block the writer: the console reads while a worker writes progress), a busy
+timeout (writers wait instead of failing) and foreign keys; its files are created 0600 in a
+0700 folder (the fleet is private data). PostgreSQL gets a connect timeout (no wait without a
+deadline) and pre-ping.
 
-Every module that defines tables is listed in TABLE_MODULES; `create_tables`
-imports each one that exists before `create_all`, so tables added later (runs,
-schedules) share one metadata and appear in every database on its next open.
+Every module that defines tables is listed in TABLE_MODULES; `console.store.schema` imports
+them before creating or checking the schema.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
+
+from console.store.urls import DbTarget, mask_url, parse_db_target
 
 # Modules whose import registers tables on SQLModel.metadata (missing ones are skipped).
 TABLE_MODULES: tuple[str, ...] = (
     "console.store.tables",
-    "console.store.runs",
+    "console.store.run_tables",
     "console.store.schedules",
     "console.store.approvals",
     "console.store.executions",
 )
 
 BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def import_table_modules() -> None:
@@ -40,14 +45,9 @@ def import_table_modules() -> None:
             importlib.import_module(name)
 
 
-def database_url(target: str | Path) -> str:
-    """A path, ':memory:' or a URL -> a SQLAlchemy URL."""
-    text = str(target)
-    if "://" in text:
-        return text
-    if text in (":memory:", ""):
-        return "sqlite://"
-    return f"sqlite:///{Path(text).expanduser().resolve()}"
+def database_url(target: "str | Path | DbTarget") -> str:
+    """A path, ':memory:' or a URL -> a SQLAlchemy URL (raises urls.DbTargetError on an unknown scheme)."""
+    return parse_db_target(target).url
 
 
 def _sqlite_pragmas(dbapi_conn, _record, *, wal: bool, path: str = "") -> None:
@@ -78,33 +78,80 @@ class NotADatabaseError(OSError):
         super().__init__(0, "not a fleetctl database (not an SQLite file); check --db or $FLEETCTL_DB", path)
 
 
-def open_engine(target: str | Path, *, create: bool = True, echo: bool = False) -> Engine:
-    """Engine for `target` (path, ':memory:' or URL); with `create`, tables are created.
+def make_private_dirs(folder: Path) -> None:
+    """Create `folder` and its missing parents 0700 (folders that already exist are left alone)."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    for p in reversed(missing):
+        try:
+            os.mkdir(p, 0o700)
+        except FileExistsError:
+            pass
+
+
+def make_private_file(path: Path) -> None:
+    """Create an empty `path` 0600 unless it exists. SQLite then opens it as a new database and
+    creates its -wal and -shm files with the same mode."""
+    make_private_dirs(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def open_engine(target: "str | Path | DbTarget", *, create: bool = True, echo: bool = False) -> Engine:
+    """Engine for `target`; with `create` the schema is created (a new database, stamped at the
+    newest migration) or checked (an older one must be upgraded, a newer one is refused:
+    console.store.schema). Without `create` nothing is created or checked.
 
     In-memory SQLite uses one shared connection (StaticPool) usable from any
     thread, so a UI thread and a worker thread see the same data.
     """
-    url = database_url(target)
-    if url.startswith("sqlite"):
-        memory = url in ("sqlite://", "sqlite:///:memory:")
+    db = parse_db_target(target)
+    if db.backend == "sqlite":
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}}
-        if memory:
+        if db.memory:
             kwargs["poolclass"] = StaticPool
         elif create:
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, **kwargs)
-        path = url.removeprefix("sqlite:///")
-        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, wal=not memory, path=path))
+            make_private_file(db.path)
+        engine = create_engine(db.url, echo=echo, **kwargs)
+        path = str(db.path or "")
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, wal=not db.memory, path=path))
     else:
-        engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_engine(db.url, echo=echo, pool_pre_ping=True,
+                               connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
     if create:
-        create_tables(engine)
+        from console.store.schema import ensure_schema
+
+        try:
+            ensure_schema(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 
+def engine_label(engine: Engine) -> str:
+    """How to name the engine's database in a message: the file, or the URL without its password."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database or ":memory:"
+    return mask_url(engine.url.render_as_string(hide_password=True))
+
+
+def engine_target(engine: Engine) -> str:
+    """The target a spawned worker needs (path or URL with password): pass it by environment only."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database or ":memory:"
+    return engine.url.render_as_string(hide_password=False)
+
+
 def create_tables(engine: Engine) -> None:
-    import_table_modules()
-    SQLModel.metadata.create_all(engine)
+    from console.store.schema import ensure_schema
+
+    ensure_schema(engine)
 
 
 def close_engine(engine: Engine) -> None:

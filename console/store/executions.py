@@ -123,6 +123,28 @@ def run_plan(conn: Connection, run_id: int) -> MaintenancePlan:
     return MaintenancePlan.model_validate(json.loads(text))
 
 
+# Columns a replan copies from the run it continues: the same inputs (snapshot, limits) and their hashes.
+INPUT_COLUMNS = ("input_key", "input_name", "limits_json", "limits_name", "snapshot_id", "snapshot_sha256",
+                 "limits_sha256")
+
+
+def record_replan_run(conn: Connection, source_run_id: int, plan: dict, wall_s: float) -> int:
+    """A succeeded maintenance run holding a replanned (validated) plan, made from the same inputs
+    as `source_run_id`; returns its id."""
+    from console.store.run_provenance import provenance_values
+    from console.store.run_worker import _plan_values
+    from console.store.runs import RUNS
+
+    src = conn.execute(select(RUNS).where(RUNS.c.id == source_run_id)).mappings().first()
+    options = json.dumps({"solver": "cp-sat-replan"})
+    now = time.time()
+    values = {c: src[c] for c in INPUT_COLUMNS if c in RUNS.c}
+    values.update(kind="maintenance", status="succeeded", options_json=options, created_at=now,
+                  started_at=now - wall_s, finished_at=now, cancel_requested=False, **_plan_values(plan),
+                  **provenance_values(options, src["limits_json"], "succeeded", plan))
+    return int(conn.execute(insert(RUNS).values(**values)).inserted_primary_key[0])
+
+
 def replay(conn: Connection, execution: ExecutionRow) -> Execution:
     """The execution's state on the plan it follows now, from its recorded history."""
     return Execution(run_plan(conn, execution.run_id), events(conn, execution.id), history=True)

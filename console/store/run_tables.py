@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 RUN_KINDS = ("maintenance", "placement", "capacity")
@@ -37,7 +38,15 @@ class RunInputRow(SQLModel, table=True):
 
 
 class RunRow(SQLModel, table=True):
+    """A run, its inputs (by reference and hash) and, once finished, its provenance."""
+
     __tablename__ = "runs"
+    __table_args__ = (
+        # A schedule fires at most once per slot, however many workers race for it.
+        Index("ux_runs_schedule_slot", "schedule_id", "schedule_slot", unique=True),
+        # One run per client idempotency key.
+        Index("ux_runs_idempotency_key", "idempotency_key", unique=True),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: str = Field(index=True)
@@ -62,6 +71,19 @@ class RunRow(SQLModel, table=True):
     objective: Optional[float] = None
     lower_bound: Optional[float] = None
     error: Optional[str] = None
+    # inputs: what the run was made from
+    snapshot_id: Optional[int] = None  # -> snapshots.id (None: an inline snapshot or a capacity problem)
+    snapshot_sha256: Optional[str] = None
+    limits_sha256: Optional[str] = None
+    schedule_slot: Optional[float] = None  # the due time a schedule fired for
+    idempotency_key: Optional[str] = None
+    # provenance, recorded when the run finishes
+    solver_name: Optional[str] = None
+    solver_params_json: Optional[str] = None
+    seed: Optional[int] = None
+    versions_json: Optional[str] = None  # {"fleetctl": …, "ortools": …, "pulp": …, "highspy": …, "python": …}
+    termination: Optional[str] = None  # why the search ended: optimal | time_limit | cancelled | infeasible | error
+    plan_sha256: Optional[str] = None  # engine.fingerprint.plan_sha256 of the stored plan
 
 
 class RunProgressRow(SQLModel, table=True):

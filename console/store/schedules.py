@@ -5,7 +5,7 @@ published for lookup (`fleetctl plan latest`).
     add_schedule(engine, kind, every_s, *, limits=None, limits_name=None, options=None, start_at=None) -> int
     list_schedules(engine) -> list[ScheduleView]
     remove_schedule(engine, schedule_id) -> bool
-    fire_due_schedules(engine, now=None) -> list[int]          (run ids queued; the worker calls it)
+    fire_due_schedules(engine, now=None) -> list[int]          (run ids queued; the worker calls it; once per slot)
     latest_plans(engine, kind=None) -> list[PublishedPlan]
 """
 
@@ -21,7 +21,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from console.store.run_tables import RUN_KINDS, RunRow, ScheduleRow
-from console.store.runs import canonical_json, ensure_run_tables, enqueue_run, iso, read, record_failed_run, write
+from console.store.runs import (DuplicateSlot, canonical_json, ensure_run_tables, enqueue_run, iso, read,
+                                record_failed_run, write)
 
 SCHEDULES = ScheduleRow.__table__
 RUNS = RunRow.__table__
@@ -121,22 +122,23 @@ def has_schedules(engine: Engine) -> bool:
     return bool(read(engine, lambda c: c.execute(select(func.count()).where(SCHEDULES.c.enabled.is_(True))).scalar()))
 
 
-def _claim_firing(engine: Engine, sched, now: float) -> bool:
+def _advance(engine: Engine, sched, now: float) -> None:
     """Move next_due_at past `now` (skipping missed intervals: one run per firing, never a
-    backlog); compare-and-set so that, with several workers, exactly one fires it."""
+    backlog); a compare-and-set, so of several workers only the first moves it."""
     missed = int((now - sched.next_due_at) // sched.every_s) + 1
     new_due = sched.next_due_at + missed * sched.every_s
 
-    def tx(conn: Connection) -> bool:
-        return conn.execute(
+    def tx(conn: Connection) -> None:
+        conn.execute(
             update(SCHEDULES).where(SCHEDULES.c.id == sched.id, SCHEDULES.c.next_due_at == sched.next_due_at)
             .values(next_due_at=new_due, last_fired_at=now)
-        ).rowcount == 1
+        )
 
-    return write(engine, tx)
+    write(engine, tx)
 
 
-def _enqueue_for(engine: Engine, sched) -> int:
+def _enqueue_for(engine: Engine, sched, slot: float) -> int:
+    """Queue the run of `slot` (raises DuplicateSlot when another worker already did)."""
     options = json.loads(sched.options_json or "{}")
     limits = json.loads(sched.limits_json) if sched.limits_json else None
     try:
@@ -146,21 +148,24 @@ def _enqueue_for(engine: Engine, sched) -> int:
             path = Path(options["problem_file"])
             text = path.read_bytes().decode("utf-8")  # exact bytes: the run can reuse the file
             return enqueue_run(engine, "capacity", problem_yaml=text, problem_name=path.name, options=options,
-                               schedule_id=sched.id)
-        from console.store.fleet_store import current_snapshot
-
-        snapshot = current_snapshot(engine)  # the fleet as it is at firing time
-        if snapshot is None:
-            raise LookupError("no snapshot is loaded in the store")
-        return enqueue_run(engine, sched.kind, snapshot=snapshot, limits=limits, limits_name=sched.limits_name,
-                           options=options, schedule_id=sched.id)
+                               schedule_id=sched.id, schedule_slot=slot)
+        # the fleet as it is at firing time (its current version, by reference)
+        return enqueue_run(engine, sched.kind, limits=limits, limits_name=sched.limits_name,
+                           options=options, schedule_id=sched.id, schedule_slot=slot)
+    except DuplicateSlot:
+        raise
     except Exception as exc:  # noqa: BLE001 - a firing that cannot start is recorded, never lost
         return record_failed_run(engine, sched.kind, f"schedule {sched.id} could not start a run: {exc}",
-                                 schedule_id=sched.id, options=options)
+                                 schedule_id=sched.id, options=options, schedule_slot=slot)
 
 
 def fire_due_schedules(engine: Engine, now: Optional[float] = None) -> list[int]:
-    """Queue one run for each due schedule; return the run ids."""
+    """Queue one run for each due schedule; return the run ids queued by this call.
+
+    Exactly once per slot (the due time), however many workers call this at once: the run is
+    inserted first under a unique (schedule_id, schedule_slot) index, so only one insert of a
+    slot succeeds; then next_due_at moves on (compare-and-set). A worker that dies in between
+    leaves the slot's run queued and the next caller only moves next_due_at."""
     ensure_run_tables(engine)
     now = time.time() if now is None else now
     due = read(engine, lambda c: c.execute(
@@ -168,11 +173,15 @@ def fire_due_schedules(engine: Engine, now: Optional[float] = None) -> list[int]
     ).all())
     fired = []
     for sched in due:
-        if not _claim_firing(engine, sched, now):
+        slot = sched.next_due_at
+        try:
+            run_id = _enqueue_for(engine, sched, slot)
+        except DuplicateSlot:
+            _advance(engine, sched, now)
             continue
-        run_id = _enqueue_for(engine, sched)
         write(engine, lambda c, s=sched, r=run_id: c.execute(
             update(SCHEDULES).where(SCHEDULES.c.id == s.id).values(last_run_id=r)))
+        _advance(engine, sched, now)
         fired.append(run_id)
     return fired
 

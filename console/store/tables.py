@@ -29,7 +29,10 @@ def as_utc(t: datetime) -> datetime:
 
 
 class SnapshotRow(SQLModel, table=True):
-    """One loaded snapshot (history). The highest id is the current fleet."""
+    """One loaded snapshot: an immutable version. The highest id is the current fleet.
+
+    `sha256` is engine.fingerprint.sha256_of(the snapshot); `body_key` names the stored document
+    (run_inputs.key, the same hash), so any version can be read back after newer loads."""
 
     __tablename__ = "snapshots"
     __table_args__ = {"sqlite_autoincrement": True}
@@ -43,6 +46,8 @@ class SnapshotRow(SQLModel, table=True):
     hosts: int = 0
     customers: int = 0
     vms: int = 0
+    sha256: Optional[str] = Field(default=None, max_length=64)
+    body_key: Optional[str] = Field(default=None, max_length=64)
 
 
 class DatacenterRow(SQLModel, table=True):
