@@ -44,7 +44,8 @@ def lifecycle_store(db) -> Iterator:
         try:
             yield engine
         except Refused as exc:
-            fail(str(exc).splitlines() if "\n" in str(exc) else str(exc))
+            lines = exc.lines()
+            fail(lines if len(lines) > 1 else lines[0])
 
 
 @plan_app.command("approve")

@@ -18,6 +18,7 @@ from typing import Optional
 
 from sqlalchemy.engine import Engine
 
+from console.ops.errors import Conflict
 from console.store import approvals, executions
 from console.store.runs import get_run, read, write
 from engine.execution.state import Event, EventRefused, Execution
@@ -27,8 +28,11 @@ from engine.model import Limits, MaintenancePlan, Snapshot
 SYSTEM_ACTOR = "fleetctl"
 
 
-class Refused(ValueError):
-    """The operation is not allowed now; the message says why. Nothing was written."""
+class Refused(Conflict):
+    """The operation is not allowed now; each line of the message is one reason. Nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__(message.splitlines() or [message])
 
 
 # --------------------------------------------------------------------------- inputs of a run

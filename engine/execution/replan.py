@@ -54,6 +54,8 @@ class ReplanResult:
     wall_s: float
     first_solution_s: Optional[float]
     warm_start_makespan: Optional[int] = None  # the compressed old plan CP-SAT started from
+    kept_order_makespan: Optional[int] = None  # the old order kept / gaps filled (the 5% policy's two options)
+    filled_makespan: Optional[int] = None
 
 
 def fact_snapshot(snapshot: Snapshot, facts: Facts) -> Snapshot:
@@ -134,6 +136,7 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
     out.wall_s = time.monotonic() - t0
     out.first_solution_s = first_at
     out.warm_start_makespan = hint.makespan(problem) if hint is not None else None
+    out.kept_order_makespan, out.filled_makespan = getattr(w, "makespans", (None, None))
     return out
 
 
@@ -174,6 +177,7 @@ class _WarmStart:
             return None
         kept = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=True)
         filled = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=False)
+        self.makespans = (kept.makespan(p) if kept else None, filled.makespan(p) if filled else None)
         if filled is not None and (kept is None or filled.makespan(p) < REORDER_GAIN * kept.makespan(p)):
             return filled
         if kept is not None:
