@@ -2,8 +2,8 @@
 
 For every limit family: the peak use against the limit, where (host, rack, datacenter,
 customer) and at which minute, and for how many minutes of the plan some entity of that
-family sits at its limit. The family at its limit longest is the one that binds the
-makespan in practice; the lower bounds (engine.maintenance.bounds) say which limit *proves*
+family sits at its limit. The time-sharing family (not capacity: a full target stays full
+without holding anything up) at its limit longest is the one that binds the makespan in practice; the lower bounds (engine.maintenance.bounds) say which limit *proves*
 the makespan cannot be shorter, when one does.
 
 The simulation is exact minute by minute but computed by one sweep over start/end events
@@ -153,7 +153,8 @@ def plan_margins(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan) -> M
     its = [(s.rack_of(r.host), r.start, r.end, 1.0) for r in plan.reboots if r.host in s.host_by_id]
     out.append(_sweep("max_hosts_down_per_rack", its, lambda _n: c.max_hosts_down_per_rack, horizon=h))
 
-    limited = [m for m in out if m.saturated_minutes > 0]
+    # Capacity is left out: a full target stays full to the end without holding anything up.
+    limited = [m for m in out if m.saturated_minutes > 0 and m.family != "capacity"]
     binding = max(limited, key=lambda m: m.saturated_minutes).family if limited else None
     from engine.maintenance.bounds import bound_details
 
