@@ -117,7 +117,7 @@ def main() -> None:
                              f"({late} late), {counts['failed']} failed, {counts['pending']} pending"),
         ("warm replan", f"{warm_s:.1f} s to a valid plan (first solution {warm.first_solution_s or 0:.1f} s), "
                         f"makespan {warm.plan.makespan} ({warm.plan.status}; warm start {warm.warm_start_makespan}: old order "
-                        f"kept {warm.kept_order_makespan}, gaps filled {warm.filled_makespan}), changed {warm.changed} of "
+                        f"kept {warm.kept_order_makespan}, gaps filled {warm.filled_makespan}, fresh {warm.fresh_makespan}), changed {warm.changed} of "
                         f"{warm.pending} pending ({warm.changed / max(1, warm.pending):.1%})"),
         ("cold re-solve", f"{cold_s:.1f} s (limit {args.cold_limit:g} s), makespan {cold_makespan} "
                           f"(fresh solve of the fleet after the in-progress actions, from minute {ready})"),

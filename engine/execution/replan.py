@@ -39,6 +39,7 @@ REORDER_GAIN = 0.95  # leave the old order only for a makespan at least 5% short
 # Above this many actions left, CP-SAT is not tried: building its model alone takes longer than the
 # replan's 10 s on 2 cores (8,000-VM rolling fleet: model 6-8 s, candidates 4-5 s); the warm start is the plan.
 CPSAT_MAX_FREE_TASKS = 1500
+FRESH_SHARE = 0.4  # the fresh heuristic plan of the rest is tried with this share of the time limit
 
 
 class ReplanFailed(RuntimeError):
@@ -56,6 +57,7 @@ class ReplanResult:
     warm_start_makespan: Optional[int] = None  # the compressed old plan CP-SAT started from
     kept_order_makespan: Optional[int] = None  # the old order kept / gaps filled (the 5% policy's two options)
     filled_makespan: Optional[int] = None
+    fresh_makespan: Optional[int] = None       # the rest planned afresh by the heuristic (a third option)
 
 
 def fact_snapshot(snapshot: Snapshot, facts: Facts) -> Snapshot:
@@ -109,7 +111,12 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
     problem, fixed_task, fixed_reboot = _clip(build_problem(fact_snapshot(snapshot, facts), limits), facts)
     pending_ids = {a for a, st in execution.actions.items() if st.state == "pending"}
     w = _WarmStart(problem, facts, plan, fixed_task, fixed_reboot)
-    hint = w.schedule() if warm else None
+    hint = None
+    if warm:
+        fresh = None
+        if time.monotonic() - t0 < FRESH_SHARE * time_limit_s:
+            fresh = _fresh_schedule(problem, snapshot, limits, execution, w, budget=FRESH_SHARE * time_limit_s)
+        hint = w.schedule(fresh)
     notes: list[str] = []
     proven, bound, first_at = False, None, None
     if warm and len(w.free) > CPSAT_MAX_FREE_TASKS:
@@ -136,7 +143,7 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
     out.wall_s = time.monotonic() - t0
     out.first_solution_s = first_at
     out.warm_start_makespan = hint.makespan(problem) if hint is not None else None
-    out.kept_order_makespan, out.filled_makespan = getattr(w, "makespans", (None, None))
+    out.kept_order_makespan, out.filled_makespan, out.fresh_makespan = getattr(w, "makespans", (None, None, None))
     return out
 
 
@@ -168,18 +175,21 @@ class _WarmStart:
         self.order = [(kind, i) for _, _, kind, i in sorted(starts)]
         self.old_start = {(kind, i): s for s, _, kind, i in starts}
 
-    def schedule(self) -> Optional[Schedule]:
-        """Keep the old order unless filling gaps shortens the plan by more than 5% (the issue's policy);
-        should the order contradict a precedence, the remaining plan shifted as one block past every
-        fact (a subset of a valid plan, shifted past the facts, stays valid)."""
+    def schedule(self, fresh: Optional[Schedule] = None) -> Optional[Schedule]:
+        """Keep the old order unless another option — gaps filled, or a `fresh` plan of the rest —
+        shortens the plan by more than 5% (the issue's policy); should the order contradict a
+        precedence, the remaining plan shifted as one block past every fact (a subset of a valid
+        plan, shifted past the facts, stays valid)."""
         p, now = self.problem, self.facts.now
         if any(self.targets[j] is None for j in self.free):
-            return None
+            return fresh
         kept = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=True)
         filled = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=False)
-        self.makespans = (kept.makespan(p) if kept else None, filled.makespan(p) if filled else None)
-        if filled is not None and (kept is None or filled.makespan(p) < REORDER_GAIN * kept.makespan(p)):
-            return filled
+        self.makespans = tuple(x.makespan(p) if x else None for x in (kept, filled, fresh))
+        others = [x for x in (filled, fresh) if x is not None]
+        best = min(others, key=lambda x: x.makespan(p), default=None)
+        if best is not None and (kept is None or best.makespan(p) < REORDER_GAIN * kept.makespan(p)):
+            return best
         if kept is not None:
             return kept
         shift = max(0, self.ready - min(self.old_start.values(), default=self.ready))
@@ -188,6 +198,51 @@ class _WarmStart:
                         targets=list(self.targets),
                         reboot_starts={h: self.fixed_reboot.get(h, self.old_start.get(("reboot", h), self.ready) + shift)
                                        for h in p.reboot_hosts})
+
+
+def _fresh_schedule(problem: Problem, snapshot: Snapshot, limits: Limits, execution: Execution, w: _WarmStart,
+                    budget: float) -> Optional[Schedule]:
+    """The rest planned afresh (engine.maintenance's constructive heuristic, no regard for the old plan;
+    the whole continuation is validated later) on the fleet as
+    it will be once the in-progress actions end, started when the last of them ends. None if the
+    heuristic finds nothing or its plan does not cover exactly the remaining actions."""
+    from types import SimpleNamespace
+
+    from engine.execution.fleet import fleet_after
+    from engine.maintenance.heuristic import schedule_heuristic
+    from engine.maintenance.schedule import migration_records, reboot_records
+
+    later = fleet_after(snapshot, execution, count_in_progress=True)
+    stays = {a.split(":", 1)[1] for a in w.facts.skipped if a.startswith("migrate:")}
+    if stays:
+        data = later.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for vm in data["vms"]:
+            if vm["id"] in stays:
+                vm["migratable"] = False
+        later = Snapshot.model_validate(data)
+    rest_problem = build_problem(later, limits)
+    found = schedule_heuristic(rest_problem, deadline=time.monotonic() + budget)
+    if found is None:
+        return None
+    rest = SimpleNamespace(migrations=migration_records(rest_problem, found), reboots=reboot_records(rest_problem, found))
+    task_of = {problem.tasks[j].vm: j for j in w.free}
+    host_of = w.host_of
+    starts = [w.fixed_task.get(j, -1) for j in range(len(problem.tasks))]
+    targets = list(w.targets)
+    for m in rest.migrations:
+        j = task_of.get(m.vm)
+        if j is None:
+            return None
+        starts[j], targets[j] = w.ready + m.start, host_of[m.target]
+    reboots = dict(w.fixed_reboot)
+    for r in rest.reboots:
+        h = host_of[r.host]
+        if h not in w.free_hosts:
+            return None
+        reboots[h] = w.ready + r.start
+    if min(starts, default=0) < 0 or len(reboots) != len(problem.reboot_hosts):
+        return None
+    return Schedule(starts=starts, targets=targets, reboot_starts=reboots)
 
 
 def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_ids: set[str], fixed_task: dict[int, int],
