@@ -247,3 +247,23 @@ def test_the_lifecycle_store_on_sqlite_and_postgresql(store_url):  # noqa: F811
     res = replan(engine, ex, now=m.start + 1, time_limit_s=3, workers=1)
     assert approve(engine, res.run_id, by="bob").state == "executing"
     assert len(event_rows(engine, ex)) == 1
+
+
+def test_cancel_ends_the_execution_and_refuses_later_events_and_bad_start_times(store):
+    db, engine, run_id, plan = store
+    bad = cli("plan", "approve", run_id, "--db", db)
+    assert bad.exit_code == 0
+    out = cli("exec", "start", run_id, "--at", "yesterday", "--db", db)
+    assert out.exit_code == 2 and "ISO 8601" in out.output
+    out = cli("exec", "start", run_id, "--at", "2026-12-02T06:00:00", "--db", db)
+    assert out.exit_code == 2 and "time zone" in out.output
+    ex = int(cli("exec", "start", run_id, "--at", "2026-12-02T06:00:00Z", "--db", db).output.split()[1])
+    assert cli("exec", "start", run_id, "--db", db).exit_code == 2  # already executing
+    assert cli("exec", "cancel", ex, "--reason", "change window closed", "--db", db).exit_code == 0
+    m = first_migration(plan)
+    out = cli("exec", "report", ex, f"migrate:{m.vm}", "started", "--at", 0, "--db", db)
+    assert out.exit_code == 2 and "cancelled" in out.output
+    assert cli("exec", "next", ex, "--db", db).exit_code == 2
+    assert cli("exec", "cancel", ex, "--reason", "again", "--db", db).exit_code == 2
+    hist = json.loads(cli("plan", "history", run_id, "--db", db, "--json").output)
+    assert hist["events"][-1]["to_state"] == "cancelled" and hist["events"][-1]["reason"] == "change window closed"
