@@ -62,9 +62,11 @@ def adjusted_snapshot(snapshot: Snapshot, plan: MaintenancePlan, facts: Facts) -
 def clipped(plan: MaintenancePlan, now: int) -> MaintenancePlan:
     """The plan from `now` on: every interval cut to [max(start, now), max(end, now))."""
     return plan.model_copy(update={
-        "migrations": [Migration(vm=m.vm, source=m.source, target=m.target, start=max(m.start, now),
-                                 end=max(m.end, now)) for m in plan.migrations],
-        "reboots": [Reboot(host=r.host, start=max(r.start, now), end=max(r.end, now)) for r in plan.reboots],
+        # model_construct: the records were validated as the plan was built; only times change here
+        "migrations": [Migration.model_construct(vm=m.vm, source=m.source, target=m.target, start=max(m.start, now),
+                                                 end=max(m.end, now)) for m in plan.migrations],
+        "reboots": [Reboot.model_construct(host=r.host, start=max(r.start, now), end=max(r.end, now))
+                    for r in plan.reboots],
     })
 
 

@@ -337,11 +337,13 @@ def _continuation(problem: Problem, schedule: Schedule, facts: Facts, plan: Main
     for t in problem.tasks:
         f = fact_by_id.get(migrate_id(t.vm))
         if f is not None:
-            migrations.append(Migration(vm=t.vm, source=f.source, target=f.target, start=f.start, end=f.end))
+            migrations.append(Migration.model_construct(vm=t.vm, source=f.source, target=f.target, start=f.start,
+                                                        end=f.end))
         else:
             s = schedule.starts[t.index]
-            migrations.append(Migration(vm=t.vm, source=hosts[t.source].id, target=hosts[schedule.targets[t.index]].id,
-                                        start=s, end=s + t.duration))
+            migrations.append(Migration.model_construct(vm=t.vm, source=hosts[t.source].id,
+                                                        target=hosts[schedule.targets[t.index]].id, start=s,
+                                                        end=s + t.duration))
     for h in problem.reboot_hosts:
         f = fact_by_id.get(reboot_id(hosts[h].id))
         if f is not None:
