@@ -19,13 +19,15 @@ app = typer.Typer(
 solve_app = typer.Typer(help="Solve a maintenance, placement or capacity problem.", no_args_is_help=True)
 runs_app = typer.Typer(help="Background runs: list, show, watch, cancel.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Scheduled runs fired by the worker.", no_args_is_help=True)
-plan_app = typer.Typer(help="Published plans.", no_args_is_help=True)
+plan_app = typer.Typer(help="Plans: published, approved, margins.", no_args_is_help=True)
+exec_app = typer.Typer(help="Execute an approved plan: start, report, status, next, replan, apply.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
 
 app.add_typer(solve_app, name="solve")
 app.add_typer(runs_app, name="runs")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(plan_app, name="plan")
+app.add_typer(exec_app, name="exec")
 app.add_typer(bench_app, name="bench")
 
 

@@ -14,6 +14,8 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     serve_cmd,
     tokens_cmd,
     replay_cmds,
+    plan_cmds,
+    exec_cmds,
 )
 from console.cli.apps import app
 

@@ -11,8 +11,10 @@ front-ends → console.ops → console.store / console.runner → engine.
     console.ops.limits     parse_limits, save_limit_set, get_limit_set, list_limit_sets,
                            delete_limit_set -> LimitSetRef
     console.ops.runs       RunRequest, submit_run, list_runs, get_run, cancel_run, run_events,
-                           run_plan, run_runbook_csv, approve_run (later)
+                           run_plan, run_runbook_csv
     console.ops.schedules  add_schedule, list_schedules, remove_schedule, latest_plans
+    console.ops.lifecycle  approve, margins, plan_history, start_execution, report, status,
+                           next_actions, replan, apply_execution, cancel_execution (Refused)
 
 Every function takes the store's Engine first (open it once with open_store and keep it).
 Importing this package is light: each module imports the store and the engine lazily.

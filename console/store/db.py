@@ -31,6 +31,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "console.store.tables",
     "console.store.run_tables",
     "console.store.schedules",
+    "console.store.approvals",
+    "console.store.executions",
 )
 
 BUSY_TIMEOUT_MS = 10_000
