@@ -231,7 +231,7 @@ def _unplaceable(p: PlacementProblem) -> Optional[str]:
         ok = False
         for r, rec in enumerate(p.receivers):
             room = p.customer_room(r, it.customer)
-            if room is not None and room < 1:
+            if (room is not None and room < 1) or not p.allowed(it, r):
                 continue
             if all(a <= f + 1e-9 * max(1.0, f) for a, f in zip(it.demand, rec.free)):
                 ok = True
