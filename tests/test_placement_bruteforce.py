@@ -16,7 +16,7 @@ from engine.model import RESOURCES, usable_capacity
 from engine.placement.solve import solve_placement
 from placement_support import fleet, limits
 
-SOLVERS = ("ffd", "bfd", "cp-sat", "cbc", "lns")
+SOLVERS = ("ffd", "bfd", "cp-sat", "cbc", "lns", "colgen")
 
 
 def random_case(seed: int):

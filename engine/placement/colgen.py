@@ -625,9 +625,11 @@ def _knapsack(cg: ColumnGeneration, k: int, duals: list[float], target: float, l
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.catch_sigint_signal = False
     collect = _Collect(cg, k, a, duals, target)
+    stopped: list[float] = []
     if enough is not None:
         def proven(bound: float) -> None:
             if bound / PRICE_SCALE <= enough:
+                stopped.append(bound / PRICE_SCALE)
                 solver.stop_search()
         solver.best_bound_callback = proven
     if cg.cancel is not None:
@@ -638,7 +640,8 @@ def _knapsack(cg: ColumnGeneration, k: int, duals: list[float], target: float, l
         if cg.cancel is not None:
             cg.cancel.remove(solver.stop_search)
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, collect.found
+        # stopped on a proven bound before any solution: the bound still stands
+        return (min(stopped) if stopped else None), collect.found
     return solver.BestObjectiveBound() / PRICE_SCALE, collect.found
 
 

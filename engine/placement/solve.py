@@ -39,9 +39,10 @@ COMPLETION_SIZE = 30_000  # … and up to which it tries bin completion (a quart
 COLGEN_MIN_ITEMS = 30     # `auto` takes the column-generation path for min_hosts from this many VMs …
 COLGEN_MAX_TYPES = 1_500  # … up to this many distinct VM shapes …
 COLGEN_MAX_SHAPES = 20    # … and host shapes (after fixed VMs)
-COLGEN_SHARE = 0.35       # of the time: column generation for the bound,
-DIVE_SHARE = 0.3          # the dive,
-RMP_SHARE = 0.1           # the restricted master as an integer program; the LNS or CP-SAT gets the rest
+COLGEN_SHARE = 0.3        # of the time: column generation for the bound,
+DIVE_SHARE = 0.25         # the dive,
+RMP_SHARE = 0.05          # the restricted master as an integer program; the LNS gets the rest …
+COLGEN_EXACT_SIZE = 1_500 # … or the CP-SAT assignment model up to this many item × host pairs
 
 
 def solve_placement(snapshot: Snapshot, limits: Limits, *, solver: str = "auto", objective: Optional[str] = None,
@@ -178,7 +179,7 @@ class _Run:
                                       int(self.lb), self.cancel), "colgen-rmp")
         if self._meets_bound(best) or self.left() < 0.2:
             return self.plan(best, None, best_name)
-        if len(p.items) * len(p.receivers) <= EXACT_SIZE:
+        if len(p.items) * len(p.receivers) <= COLGEN_EXACT_SIZE:
             return self.run_cpsat(best, best_name, completion=False)
         return self.run_lns(best, best_name)
 
