@@ -169,6 +169,8 @@ class _Run:
             if found is not None and is_feasible(p, found) and objective_value(p, found) < objective_value(p, best):
                 best, best_name = found, label
                 self.report(objective_value(p, best), f"{label}: {objective_value(p, best):g} hosts")
+                if self.incumbent is not None:
+                    self.incumbent(self.plan(best, None, label, report=False))
 
         if not self._meets_bound(best):
             better(cg.dive(time.monotonic() + DIVE_SHARE * total, self.cancel, int(objective_value(p, best))), "colgen-dive")
