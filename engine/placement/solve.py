@@ -39,6 +39,7 @@ COMPLETION_SIZE = 30_000  # … and up to which it tries bin completion (a quart
 COLGEN_MIN_ITEMS = 30     # `auto` takes the column-generation path for min_hosts from this many VMs …
 COLGEN_MAX_TYPES = 1_500  # … up to this many distinct VM shapes …
 COLGEN_MAX_SHAPES = 20    # … and host shapes (after fixed VMs)
+EXACT_FIT_SHARE = 0.4    # of the time: bin completion first when a packing at the bound wastes nothing
 COLGEN_SHARE = 0.3        # of the time: column generation for the bound,
 DIVE_SHARE = 0.25         # the dive,
 RMP_SHARE = 0.05          # the restricted master as an integer program; the LNS gets the rest …
@@ -151,6 +152,10 @@ class _Run:
         if greedy is None or not applies(p):  # rebalance, balance, or nothing placed greedily
             return self.run_cpsat(greedy, name) if len(p.items) * len(p.receivers) <= EXACT_SIZE or greedy is None \
                 else self.run_lns(greedy, name)
+        if _zero_waste(p, self.lb):  # a packing at the bound wastes nothing: bin completion's home ground
+            found = self.bin_completion(greedy, EXACT_FIT_SHARE)
+            if found is not None:
+                return self.plan(found, None, "bin-completion")
         exact = _exact(p)
         cg = ColumnGeneration(p, exact, self.workers, self.cancel)
         cg.add_assignment(greedy)
@@ -273,6 +278,17 @@ def _colgen_pays(p: PlacementProblem) -> bool:
 
     return applies(p) and len(p.items) >= COLGEN_MIN_ITEMS and len(build_types(p).weight) <= COLGEN_MAX_TYPES and \
         len({tuple(p.int_free(r)) for r in range(len(p.receivers))}) <= COLGEN_MAX_SHAPES
+
+
+def _zero_waste(p: PlacementProblem, lb: float) -> bool:
+    """Would `lb` hosts (all alike, nothing fixed) be filled exactly in some resource?"""
+    if not p.receivers or any(rec.fixed_used for rec in p.receivers) or p.fixed_used_elsewhere:
+        return False
+    free = p.receivers[0].free
+    if any(rec.free != free for rec in p.receivers):
+        return False
+    return any(abs(lb * free[d] - sum(it.demand[d] for it in p.items)) <= 1e-9 * max(1.0, lb * free[d])
+               for d in range(p.dims))
 
 
 def _floor6(x: float) -> float:
