@@ -15,7 +15,6 @@ from engine.placement.solve import SOLVERS, solve_placement
 from engine.validate_placement import validate_placement
 from placement_support import fleet, limits
 
-SEARCHES = [s for s in SOLVERS if s not in ("ffd", "bfd")]
 
 
 # ------------------------------------------------------------------ zero demands

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign
@@ -187,8 +187,7 @@ class ColumnGeneration:
         return True
 
     # ------------------------------------------------------------------ the loop
-    def run(self, deadline: float, cancel: Optional[Cancellation] = None,
-            report: Optional[Callable[[str], None]] = None, stop_at: Optional[int] = None) -> None:
+    def run(self, deadline: float, cancel: Optional[Cancellation] = None, stop_at: Optional[int] = None) -> None:
         """Generate columns until the LP is proven optimal, its rounded-up value is proven (the
         Lagrangian bound reaches ⌈z⌉), `stop_at` hosts are proven, or the deadline."""
         self._lp = _Master(self)
@@ -201,7 +200,7 @@ class ColumnGeneration:
             if added:
                 continue
             proven = self._price_exact(duals, limits, deadline, z)
-            if proven is None:        # pricing ran out of time: the bound so far stands
+            if proven is None:        # out of time, or no proof within PROOF_PRICE_S: the bound so far stands
                 return
             if proven:
                 self.converged = True
@@ -252,8 +251,7 @@ class ColumnGeneration:
         free = np.array(cls.free, dtype=np.int64)
         norm = np.maximum(free, 1)
         fullness = (w / norm).max(axis=1)
-        rate = float(val.sum() / max(1e-12, (fullness * need).sum()) * need.sum() / max(1, len(types)))
-        rate = float(np.median(val / np.maximum(fullness, 1e-9)))
+        rate = float(np.median(val / np.maximum(fullness, 1e-9)))  # value of a full host, roughly
         states = [(np.zeros(len(types), dtype=np.int64), free.copy(), 0.0)]
         found: dict[tuple, tuple[float, Column]] = {}
         while states:
