@@ -7,7 +7,8 @@ the VMs and hosts involved:
 1-assignment   every pending VM is assigned exactly once; no other VM is assigned.
 2-target       the host exists and is `active`.
 3-moves        (rebalance only) a move names an existing, migratable VM on an active
-               host, from its current host to another; at most once per VM; at most
+               host, from its current host to another in the same datacenter (a live
+               migration cannot cross datacenters); at most once per VM; at most
                `max_moves` moves. Other objectives have no moves.
 4-capacity     on every host receiving a VM, final load ≤ capacity × (1 − headroom).
 5-anti-affinity no host receiving a VM of a customer holds more than
@@ -36,6 +37,7 @@ def validate_placement(snapshot: Snapshot, limits: Limits, plan: PlacementPlan,
     if plan.status in ("infeasible", "unknown") and not plan.assignments and not plan.moves:
         return out  # no placement claimed
     hosts = {h.id: h for h in snapshot.hosts}
+    rack_dc = {r.id: r.datacenter for r in snapshot.racks}
     vms = {v.id: v for v in snapshot.vms}
     final = {v.id: v.host for v in snapshot.vms}
     receiving: dict[str, set[str]] = defaultdict(set)  # host -> customers whose VMs it receives
@@ -89,6 +91,10 @@ def validate_placement(snapshot: Snapshot, limits: Limits, plan: PlacementPlan,
             continue
         if not _check_target(m.vm, m.target, hosts, out):
             continue
+        if src is not None and rack_dc.get(src.rack) != rack_dc.get(hosts[m.target].rack):
+            out.append(Violation("3-moves", f"VM {m.vm} moves from datacenter {rack_dc.get(src.rack)} to "
+                                            f"{rack_dc.get(hosts[m.target].rack)}; a live migration stays in its "
+                                            "datacenter", (m.vm, m.source, m.target)))
         final[m.vm] = m.target
         receiving[m.target].add(vm.customer)
 

@@ -103,7 +103,7 @@ CASES = [
     ("disabled-host-over-capacity", _both(_set("hosts.1.state", "disabled"), _set("hosts.1.memory_gb", 8)),
      ["host 'h2' field memory_gb", "over capacity"], 1),
     ("host-zero-memory", _append("hosts", {"id": "h3", **HOST, "memory_gb": 0}), ["host 'h3' field memory_gb", "positive"], 1),
-    ("vm-zero-cpu", _append("vms", {"id": "v4", "host": "h2", **VM, "cpu": 0}), ["vm 'v4' field cpu", "positive"], 1),
+    ("host-zero-cpu", _append("hosts", {"id": "h3", **HOST, "cpu": 0}), ["host 'h3' field cpu", "positive"], 1),
     ("host-infinite-memory", _set("hosts.1.memory_gb", float("inf")), ["'h2' field memory_gb", "finite"], 1),
     ("id-with-whitespace", _append("customers", {"id": "c3 "}), ["customer 'c3 ' field id", "whitespace"], 1),
     ("host-zero-bandwidth", _set("hosts.0.bandwidth_gbps", 0), ["host 'h1' field bandwidth_gbps", "omit it for no limit"], 1),

@@ -16,7 +16,7 @@ from engine.model import RESOURCES, usable_capacity
 from engine.placement.solve import solve_placement
 from placement_support import fleet, limits
 
-SOLVERS = ("ffd", "bfd", "cp-sat", "cbc", "lns")
+SOLVERS = ("ffd", "bfd", "cp-sat", "cbc", "lns", "colgen")
 
 
 def random_case(seed: int):
@@ -28,6 +28,9 @@ def random_case(seed: int):
     for k in range(rng.randint(2, 6)):
         vm = {"id": f"v{k}", "customer": rng.choice("abc"), "cpu": rng.randint(2, 14),
               "memory_gb": rng.randint(8, 80), "disk_gb": rng.randint(50, 500), "migratable": rng.random() < 0.8}
+        for r in RESOURCES:  # a VM may need none of a resource (issue 16)
+            if rng.random() < 0.15:
+                vm[r] = 0
         if rng.random() < 0.35:
             vm["host"] = rng.choice(hosts)["id"]
         vms.append(vm)

@@ -1,4 +1,4 @@
-"""VPSolver .vbp import: parsing, exact rewrites, clear errors, solving the result."""
+"""VPSolver .vbp import: parsing, zero sizes kept, clear errors, solving the result."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ def test_snapshot_has_pending_vms_and_identical_active_hosts():
     assert len(snap.vms) == 6 and all(v.host is None for v in snap.vms)
     assert {(h.cpu, h.memory_gb, h.state) for h in snap.hosts} == {(10, 10, "active")}
     assert len(snap.hosts) >= 3
-    # the missing third dimension never binds: demand 1, capacity = item count
-    assert {h.disk_gb for h in snap.hosts} == {6} and {v.disk_gb for v in snap.vms} == {1}
+    # the missing third dimension never binds: demand 0, capacity 1
+    assert {h.disk_gb for h in snap.hosts} == {1} and {v.disk_gb for v in snap.vms} == {0}
 
 
 def test_the_imported_instance_solves_to_its_optimum():
@@ -44,12 +44,12 @@ def test_the_imported_instance_solves_to_its_optimum():
     assert plan.value == 3 and plan.status == "optimal"
 
 
-def test_zero_sizes_are_rewritten_exactly():
-    # (5,0) twice and (0,10) once fit one bin of 10×10 exactly; the rewrite must keep that.
+def test_zero_sizes_are_kept():
+    # (5,0) twice and (0,10) once fit one bin of 10×10 exactly.
     text = "2\n10 10\n2\n5 0 2\n0 10 1\n"
     doc = build_snapshot(*parse_vbp(text))
     snap = parse_snapshot(doc)
-    assert all(v.cpu > 0 and v.memory_gb > 0 for v in snap.vms)
+    assert sorted((v.cpu, v.memory_gb, v.disk_gb) for v in snap.vms) == [(0, 10, 0), (5, 0, 0), (5, 0, 0)]
     plan = solve_placement(snap, Limits(), solver="cp-sat", time_limit_s=5)
     assert plan.value == 1
     # …and what did not fit still does not: (6,0) twice overflow the first dimension.

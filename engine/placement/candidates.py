@@ -24,13 +24,14 @@ class BuildTimeout(Exception):
 def candidate_pairs(p: PlacementProblem, fits_alone: Callable[[int, int], bool],
                     deadline: Optional[float] = None) -> Iterator[tuple[int, int]]:
     """(item, receiver) pairs a model decides, item by item: not ruled out by symmetry breaking,
-    the customer has room left there, and the item fits alone. Raises BuildTimeout past `deadline`."""
+    the item may go there (datacenter), the customer has room left there, and the item fits alone.
+    Raises BuildTimeout past `deadline`."""
     banned = forbidden_pairs(p)
     for i, it in enumerate(p.items):
         if deadline is not None and i % DEADLINE_EVERY == 0 and time.monotonic() > deadline:
             raise BuildTimeout()
         for r in range(len(p.receivers)):
-            if (i, r) not in banned and has_room(p, i, r) and fits_alone(i, r):
+            if (i, r) not in banned and p.allowed(it, r) and has_room(p, i, r) and fits_alone(i, r):
                 yield i, r
 
 

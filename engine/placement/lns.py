@@ -54,7 +54,8 @@ class _Neighbourhood:
         self.free = [p.int_free(r) for r in range(len(p.receivers))]
 
     def fits_alone(self, i: int, r: int) -> bool:
-        return has_room(self.p, i, r) and all(a <= f for a, f in zip(self.demand[i], self.free[r]))
+        return self.p.allowed(self.p.items[i], r) and has_room(self.p, i, r) and \
+            all(a <= f for a, f in zip(self.demand[i], self.free[r]))
 
     def add_assignment(self, m, items: list[int], hosts: list[int]) -> dict:
         """x[i, r] for each item that fits host r alone; every item on exactly one of the hosts."""

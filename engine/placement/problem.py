@@ -39,6 +39,7 @@ class Item:
     demand: tuple[float, ...]
     origin: Optional[str] = None      # current host for a movable VM, None when pending
     move_cost: int = 0                # migration minutes, paid when a movable VM changes host
+    datacenter: Optional[str] = None  # a movable VM stays in its origin's datacenter; None: anywhere
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Receiver:
     usable: tuple[float, ...]         # capacity × (1 − headroom)
     fixed_load: tuple[float, ...]     # VMs that stay put
     fixed_customers: dict[str, int] = field(default_factory=dict)
+    datacenter: str = ""
 
     @property
     def free(self) -> tuple[float, ...]:
@@ -73,9 +75,15 @@ class PlacementProblem:
     def dims(self) -> int:
         return len(RESOURCES)
 
+    def allowed(self, item: Item, r: int) -> bool:
+        """May `item` go to receiver r at all? A live migration never leaves its datacenter (FORMATS.md)."""
+        return item.datacenter is None or item.datacenter == self.receivers[r].datacenter
+
     def fits(self, item: Item, r: int, load: list[float], counts: dict[str, int]) -> bool:
         """Does `item` fit receiver `r` given the load and customer counts placed so far (fixed included)?"""
         rec = self.receivers[r]
+        if item.datacenter is not None and item.datacenter != rec.datacenter:
+            return False
         for d in range(self.dims):
             if load[d] + item.demand[d] > rec.usable[d] + EPS * max(1.0, rec.usable[d]):
                 return False
@@ -100,12 +108,15 @@ class PlacementProblem:
         return max(0, self.customer_cap - self.receivers[r].fixed_customers.get(customer, 0))
 
     def symmetry_classes(self) -> list[list[int]]:
-        """Groups of interchangeable receivers (same capacity, no fixed VMs), in index order."""
+        """Groups of interchangeable receivers (same capacity, no fixed VMs), in index order.
+        rebalance: a host a VM may stay on is not interchangeable, nor are two datacenters."""
+        origins = {it.origin for it in self.items if it.origin is not None}
         groups: dict[tuple, list[int]] = {}
         for r, rec in enumerate(self.receivers):
-            if rec.fixed_used or any(x > 0 for x in rec.fixed_load):
+            if rec.fixed_used or any(x > 0 for x in rec.fixed_load) or rec.host in origins:
                 continue
-            groups.setdefault((rec.capacity, rec.usable), []).append(r)
+            key = (rec.capacity, rec.usable, rec.datacenter if self.objective == "rebalance" else "")
+            groups.setdefault(key, []).append(r)
         return [g for g in groups.values() if len(g) > 1]
 
 
@@ -155,6 +166,7 @@ def build_problem(snapshot: Snapshot, limits: Limits, objective: Optional[str] =
             capacity=tuple(h.capacity(d) for d in RESOURCES),
             usable=tuple(usable_capacity(h, d, limits) for d in RESOURCES),
             fixed_load=tuple(0.0 for _ in RESOURCES),
+            datacenter=snapshot.datacenter_of(h.id),
         ))
 
     items: list[Item] = []
@@ -166,7 +178,7 @@ def build_problem(snapshot: Snapshot, limits: Limits, objective: Optional[str] =
             items.append(Item(vm.id, vm.customer, demand))
         elif moving and vm.migratable and vm.host in index and vm.host not in overfull:
             items.append(Item(vm.id, vm.customer, demand, origin=vm.host,
-                              move_cost=migration_minutes(vm, limits)))
+                              move_cost=migration_minutes(vm, limits), datacenter=receivers[index[vm.host]].datacenter))
         elif vm.host in index:
             rec = receivers[index[vm.host]]
             rec.fixed_load = tuple(a + b for a, b in zip(rec.fixed_load, demand))

@@ -28,14 +28,22 @@ from engine.model import Limits, Move, Assignment, PlacementPlan, SolverInfo, Sn
 from engine.placement.bounds import lower_bound
 from engine.placement.heuristics import best_fit_decreasing, first_fit_decreasing, heuristic
 from engine.placement.problem import SCALE, PlacementProblem, build_problem
-from engine.placement.solution import Assign, objective_value
+from engine.placement.solution import Assign, is_feasible, objective_value
 from engine.progress import Cancellation, PlanCallback, ProgressCallback, ProgressEvent
 from engine.validate_placement import validate_placement
 from engine.violations import PlanRejected
 
-SOLVERS = ("auto", "ffd", "bfd", "cbc", "cp-sat", "lns")
+SOLVERS = ("auto", "ffd", "bfd", "cbc", "cp-sat", "lns", "colgen")
 EXACT_SIZE = 5_000        # item × receiver pairs up to which `auto` runs the full CP-SAT model
 COMPLETION_SIZE = 30_000  # … and up to which it tries bin completion (a quarter of the time) before LNS
+COLGEN_MIN_ITEMS = 30     # `auto` takes the column-generation path for min_hosts from this many VMs …
+COLGEN_MAX_TYPES = 1_500  # … up to this many distinct VM shapes …
+COLGEN_MAX_SHAPES = 20    # … and host shapes (after fixed VMs)
+EXACT_FIT_SHARE = 0.4    # of the time: bin completion first when a packing at the bound wastes nothing
+COLGEN_SHARE = 0.3        # of the time: column generation for the bound,
+DIVE_SHARE = 0.25         # the dive,
+RMP_SHARE = 0.05          # the restricted master as an integer program; the LNS gets the rest …
+COLGEN_EXACT_SIZE = 1_500 # … or the CP-SAT assignment model up to this many item × host pairs
 
 
 def solve_placement(snapshot: Snapshot, limits: Limits, *, solver: str = "auto", objective: Optional[str] = None,
@@ -74,6 +82,7 @@ class _Run:
         self.workers, self.seed = workers, seed
         self.on_progress, self.cancel = on_progress, cancel
         self.lb = lower_bound(p)
+        self.bound_note: Optional[str] = None
         self.proved = False
 
     def left(self) -> float:
@@ -104,6 +113,8 @@ class _Run:
                              "packing can fail where a placement exists: try cp-sat)")
         if solver in ("ffd", "bfd") or self._meets_bound(greedy):
             return self.plan(greedy, None, name)
+        if solver == "colgen" or (solver == "auto" and greedy is not None and _colgen_pays(p)):
+            return self.run_colgen(greedy, name)
         if solver == "auto":
             pairs = len(p.items) * len(p.receivers)
             solver = "cp-sat" if pairs <= EXACT_SIZE or greedy is None else "lns"
@@ -125,20 +136,72 @@ class _Run:
                 status = "unknown"
             return self.plan(assign, status if assign is None else None, "cbc" if assign is not greedy else f"cbc ({name})")
         if solver == "lns":
-            from engine.placement.lns import improve, improve_balance
-
             if greedy is None:
                 return self.run_cpsat(greedy, name)
-            search = improve_balance if p.objective == "balance" else improve
-            assign = search(p, greedy, self.deadline, self.lb, self.workers, self.seed, self.report, self.cancel)
-            return self.plan(assign, None, "lns")
+            plan = self.run_lns(greedy, name)
+            plan.solver.name = "lns"
+            return plan
         raise AssertionError(solver)
 
-    def run_cpsat(self, greedy: Optional[Assign], name: str) -> PlacementPlan:
+    def run_colgen(self, greedy: Optional[Assign], name: str) -> PlacementPlan:
+        """min_hosts through the set-covering LP: its bound, a dive and the restricted master as an
+        integer program for packings, then the LNS (or the CP-SAT model when small) for the rest."""
+        from engine.placement.colgen import ColumnGeneration, applies
+
+        p = self.p
+        if greedy is None or not applies(p):  # rebalance, balance, or nothing placed greedily
+            return self.run_cpsat(greedy, name) if len(p.items) * len(p.receivers) <= EXACT_SIZE or greedy is None \
+                else self.run_lns(greedy, name)
+        if _zero_waste(p, self.lb):  # a packing at the bound wastes nothing: bin completion's home ground
+            found = self.bin_completion(greedy, EXACT_FIT_SHARE)
+            if found is not None:
+                return self.plan(found, None, "bin-completion")
+        exact = _exact(p)
+        cg = ColumnGeneration(p, exact, self.workers, self.cancel)
+        cg.add_assignment(greedy)
+        best, best_name = greedy, name
+        total = self.left()
+        cg.run(time.monotonic() + COLGEN_SHARE * total, self.cancel, stop_at=int(objective_value(p, greedy)))
+        bound = cg.lower_bound()
+        if bound is not None and bound > self.lb:
+            self.lb = float(bound)
+            self.bound_note = "lower bound: set-covering LP by column generation (" + \
+                ("converged: ⌈LP optimum⌉" if cg.converged else "stopped early: Lagrangian/Farley bound") + ")"
+        self.report(objective_value(p, best), f"colgen: LP bound {self.lb:g}, {len(cg.columns)} patterns")
+
+        def better(found: Optional[Assign], label: str) -> None:
+            nonlocal best, best_name
+            if found is not None and is_feasible(p, found) and objective_value(p, found) < objective_value(p, best):
+                best, best_name = found, label
+                self.report(objective_value(p, best), f"{label}: {objective_value(p, best):g} hosts")
+                if self.incumbent is not None:
+                    self.incumbent(self.plan(best, None, label, report=False))
+
+        if not self._meets_bound(best):
+            better(cg.dive(time.monotonic() + DIVE_SHARE * total, self.cancel, int(objective_value(p, best))), "colgen-dive")
+        if not self._meets_bound(best):
+            better(self.bin_completion(best, 0.25), "bin-completion")
+        if not self._meets_bound(best):
+            better(cg.integer_packing(time.monotonic() + RMP_SHARE * total, best, self.workers, self.seed,
+                                      int(self.lb), self.cancel), "colgen-rmp")
+        if self._meets_bound(best) or self.left() < 0.2:
+            return self.plan(best, None, best_name)
+        if len(p.items) * len(p.receivers) <= COLGEN_EXACT_SIZE:
+            return self.run_cpsat(best, best_name, completion=False)
+        return self.run_lns(best, best_name)
+
+    def run_lns(self, greedy: Assign, name: str) -> PlacementPlan:
+        from engine.placement.lns import improve, improve_balance
+
+        search = improve_balance if self.p.objective == "balance" else improve
+        assign = search(self.p, greedy, self.deadline, self.lb, self.workers, self.seed, self.report, self.cancel)
+        return self.plan(assign, None, "lns" if assign != greedy else name)
+
+    def run_cpsat(self, greedy: Optional[Assign], name: str, completion: bool = True) -> PlacementPlan:
         from engine.placement.cpsat import AssignmentModel
 
         p = self.p
-        found = self.bin_completion(greedy, 0.5)
+        found = self.bin_completion(greedy, 0.5) if completion else None
         if found is not None:
             return self.plan(found, None, "cp-sat")
         from engine.placement.candidates import BuildTimeout
@@ -202,10 +265,30 @@ class _Run:
                  if p.items[i].origin is not None and p.receivers[r].host != p.items[i].origin]
         plan = PlacementPlan(status="optimal" if optimal else "feasible", objective=p.objective, value=value,
                              lower_bound=lb, assignments=sorted(assignments, key=lambda a: a.vm),
-                             moves=sorted(moves, key=lambda m: m.vm), solver=info, explanation=explanation)
+                             moves=sorted(moves, key=lambda m: m.vm), solver=info, explanation=explanation,
+                             notes=[self.bound_note] if self.bound_note else None)
         if report:
             self.report(value, f"{solver}: done ({plan.status})")
         return plan
+
+
+def _colgen_pays(p: PlacementProblem) -> bool:
+    """min_hosts with few enough item types and host shapes for the LP to settle in time."""
+    from engine.placement.colgen import applies, build_types
+
+    return applies(p) and len(p.items) >= COLGEN_MIN_ITEMS and len(build_types(p).weight) <= COLGEN_MAX_TYPES and \
+        len({tuple(p.int_free(r)) for r in range(len(p.receivers))}) <= COLGEN_MAX_SHAPES
+
+
+def _zero_waste(p: PlacementProblem, lb: float) -> bool:
+    """Would `lb` hosts (all alike, nothing fixed) be filled exactly in some resource?"""
+    if not p.receivers or any(rec.fixed_used for rec in p.receivers) or p.fixed_used_elsewhere:
+        return False
+    free = p.receivers[0].free
+    if any(rec.free != free for rec in p.receivers):
+        return False
+    return any(abs(lb * free[d] - sum(it.demand[d] for it in p.items)) <= 1e-9 * max(1.0, lb * free[d])
+               for d in range(p.dims))
 
 
 def _floor6(x: float) -> float:
@@ -231,7 +314,7 @@ def _unplaceable(p: PlacementProblem) -> Optional[str]:
         ok = False
         for r, rec in enumerate(p.receivers):
             room = p.customer_room(r, it.customer)
-            if room is not None and room < 1:
+            if (room is not None and room < 1) or not p.allowed(it, r):
                 continue
             if all(a <= f + 1e-9 * max(1.0, f) for a, f in zip(it.demand, rec.free)):
                 ok = True

@@ -7,13 +7,10 @@ The format is a stream of integers (line breaks do not matter):
     w_1 … w_d b            m times: the type's sizes and its multiplicity
 Dimensions map onto cpu, memory_gb, disk_gb in that order (at most 3).
 
-fleetctl needs positive sizes, so two exact rewrites keep the instance's
-feasible packings unchanged: a dimension the file lacks gets demand 1 and a
-capacity of the item count (it never binds); a dimension where some item has
-size 0 is multiplied by K = item count + 1, its zeros become 1 and its capacity
-K × W + K − 1 (the added ones total at most K − 1, so a set fits iff it did).
-The hosts are identical, empty and active; there are as many as first-fit-
-decreasing needs, so every solver starts from a feasible snapshot.
+Sizes are kept as they are, zeros included (a VM may need 0 of a resource); a
+dimension the file lacks gets demand 0 and a host capacity of 1 (hosts need
+positive cpu and memory). The hosts are identical, empty and active; there are
+as many as first-fit-decreasing needs, so every solver starts from a feasible snapshot.
 """
 
 from __future__ import annotations
@@ -99,16 +96,10 @@ def snapshot_from_vbp(path: str | Path) -> dict:
 
 def build_snapshot(capacity: list[int], types: list[tuple[list[int], int]], name: str = "vbp") -> dict:
     dims = len(capacity)
-    count = sum(n for _, n in types)
-    factor = [count + 1 if any(s[k] == 0 for s, n in types if n > 0) else 1 for k in range(dims)]
-
-    def scaled(w: int, k: int) -> int:
-        return w * factor[k] if w > 0 else 1
-
-    host_cap = [capacity[k] * factor[k] + factor[k] - 1 if k < dims else count for k in range(len(RESOURCES))]
+    host_cap = [capacity[k] if k < dims else 1 for k in range(len(RESOURCES))]
     vms = []
     for t, (sizes, n) in enumerate(types):
-        demand = [scaled(sizes[k], k) if k < dims else 1 for k in range(len(RESOURCES))]
+        demand = [sizes[k] if k < dims else 0 for k in range(len(RESOURCES))]
         for j in range(n):
             vms.append({"id": f"t{t + 1:04d}-{j + 1:04d}", "host": None, "customer": "vbp",
                         **dict(zip(RESOURCES, demand))})
