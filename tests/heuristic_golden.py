@@ -45,7 +45,7 @@ FLEETS: dict[str, tuple[dict, dict]] = {
     "two-dc-4": (dict(seed=4, vms=1200, datacenters=2, racks_per_datacenter=4, reboot_fraction=0.5), BENCH_LIMITS),
     "rolling-8000": (dict(seed=1, vms=8000, racks_per_datacenter=20, hosts_per_rack=20, host_scale=2.0,
                           reboot_fraction=1.0, empty_hosts_per_rack=2), BENCH_LIMITS),
-    "all-reboot-10000": (dict(seed=2, vms=10_000, racks_per_datacenter=20, hosts_per_rack=24, host_scale=2.0,
+    "all-reboot-10000": (dict(seed=1, vms=10_000, racks_per_datacenter=20, hosts_per_rack=25, host_scale=2.0,
                               reboot_fraction=1.0, empty_hosts_per_rack=2), BENCH_LIMITS),
 }
 BIG = ("rolling-8000", "all-reboot-10000")
