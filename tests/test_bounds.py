@@ -23,7 +23,7 @@ from engine.validate import validate_maintenance
 from fleet_builder import limits, snapshot, tiny_instances
 from oracle_bruteforce import brute_force, optimum
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=True)
 
 
 # ---------------------------------------------------------------- the machine bound
@@ -288,7 +288,7 @@ def test_rack_drain_binds():
     assert max(v for k, v in bounds_breakdown(fleet, lim).items() if k != "rack_drain") == 10
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=True)
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 6)), min_size=2, max_size=5),
        st.lists(st.integers(0, 3), min_size=3, max_size=3), st.sampled_from([1, 2]), st.sampled_from([2, 3, None]))
 def test_rack_drain_never_exceeds_the_optimum(movers, reboots, per_source, per_rack):

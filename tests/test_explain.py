@@ -114,7 +114,7 @@ def test_every_proof_is_listed_at_once():
                                                                                      "global": 0}))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=True)
 @given(tiny_instances(max_migrations=4))
 def test_a_proof_is_never_wrong(instance):
     fleet, lim = instance
