@@ -32,7 +32,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from engine.model import RESOURCES, Limits, Snapshot, customer_limit
+from engine.derived import customer_limit
+from engine.model import RESOURCES, Limits, Snapshot
 
 EPS = 1e-9
 BIG = np.iinfo(np.int64).max // 4
@@ -195,7 +196,7 @@ class _Facts:
         nres = len(RESOURCES)
         capacity = np.array([attrgetter(*RESOURCES)(h) for h in hosts], dtype=np.float64).reshape(-1, nres)
         headroom = np.array([getattr(limits.capacity.headroom, r) for r in RESOURCES])
-        self.usable = capacity * (1.0 - headroom)  # engine.model.usable_capacity, for all hosts at once
+        self.usable = capacity * (1.0 - headroom)  # engine.derived.usable_capacity, for all hosts at once
 
         vms = snapshot.vms
         get = attrgetter("host", *RESOURCES, "migratable")

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from engine.model import RESOURCES, Host, Limits, Snapshot, VM, customer_limit, migration_gbps, usable_capacity
+from engine.derived import customer_limit, migration_gbps, usable_capacity
+from engine.model import RESOURCES, Host, Limits, Snapshot, VM
 
 EPS = 1e-9
 SHOWN = 8  # entities named in one sentence before "and N more"
@@ -165,7 +166,7 @@ def customer_limits(f: _Fleet) -> list[str]:
 
 
 def _limit_source(cust: str, f: _Fleet) -> str:
-    """Which setting gives `cust` its conflict limit (the order of `engine.model.customer_limit`)."""
+    """Which setting gives `cust` its conflict limit (the order of `engine.derived.customer_limit`)."""
     conflict = f.limits.conflict
     if cust in conflict.overrides:
         return f"conflict.overrides[{cust}]"

@@ -32,19 +32,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Optional
 
-from engine.model import (
-    RESOURCES,
-    Limits,
-    MaintenancePlan,
-    Migration,
-    Reboot,
-    Snapshot,
-    SolverInfo,
-    customer_limit,
-    migration_gbps,
-    migration_minutes,
-    usable_capacity,
-)
+from engine.derived import customer_limit, migration_gbps, migration_minutes, usable_capacity
+from engine.model import RESOURCES, Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
 
 EPS = 1e-9
 

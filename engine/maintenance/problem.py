@@ -24,7 +24,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
-from engine.model import RESOURCES, Limits, Snapshot, customer_limit, migration_gbps, migration_minutes, usable_capacity
+from engine.derived import customer_limit, migration_gbps, migration_minutes, usable_capacity
+from engine.model import RESOURCES, Limits, Snapshot
 
 SCALE = 1000  # integer units per resource unit / per Gbps
 
