@@ -221,10 +221,19 @@ def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-s
                                     on_progress=on_progress, cancel=cancel, on_plan=on_plan).plan
 
 
-def _bound_details(snapshot: Snapshot, limits: Limits) -> list[Bound]:
-    from engine.maintenance.bounds import bound_details
+def _fleet_bounds(snapshot: Snapshot, limits: Limits, problems: list[Problem], components: list[Component]) -> list[Bound]:
+    """Every bound family's strongest claim on the fleet, from the problems already built: components that
+    share no limit bound the fleet each (the strongest of each family over them); otherwise the fleet's own."""
+    from engine.maintenance.bounds import problem_bound_details
 
-    return bound_details(snapshot, limits)
+    if components and not any(c.restricted for c in components):
+        best: dict[str, Bound] = {}
+        for p in problems:
+            for b in problem_bound_details(p):
+                if b.family not in best or b.value > best[b.family].value:
+                    best[b.family] = b
+        return list(best.values())
+    return problem_bound_details(build_problem(snapshot, limits))
 
 
 def _precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
@@ -258,11 +267,11 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         _hand_out_final(plan, on_plan)
         return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
 
-    fleet_bounds = _bound_details(snapshot, limits)
-    lb = max((b.value for b in fleet_bounds), default=0)
     components = plan_components(snapshot, limits)
     problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
                               global_limit=c.global_limit, override_global=c.override_global) for c in components]
+    fleet_bounds = _fleet_bounds(snapshot, limits, problems, components)
+    lb = max((b.value for b in fleet_bounds), default=0)
     executor = choose_executor(len(components), workers)
     processes = getattr(executor, "processes", 1)
     per_job_workers = max(1, workers // processes)
