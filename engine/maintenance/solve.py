@@ -221,25 +221,17 @@ def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-s
                                     on_progress=on_progress, cancel=cancel, on_plan=on_plan).plan
 
 
-def _fleet_bounds(snapshot: Snapshot, limits: Limits, problems: list[Problem], components: list[Component]) -> list[Bound]:
-    """Every bound family's strongest claim on the fleet, from the problems already built: components that
-    share no limit bound the fleet each (the strongest of each family over them); otherwise the fleet's own."""
+def _fleet_bounds(fleet: Problem) -> list[Bound]:
+    """Every bound family's strongest claim on the fleet."""
     from engine.maintenance.bounds import problem_bound_details
 
-    if components and not any(c.restricted for c in components):
-        best: dict[str, Bound] = {}
-        for p in problems:
-            for b in problem_bound_details(p):
-                if b.family not in best or b.value > best[b.family].value:
-                    best[b.family] = b
-        return list(best.values())
-    return problem_bound_details(build_problem(snapshot, limits))
+    return problem_bound_details(fleet)
 
 
-def _precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
+def _precheck(snapshot: Snapshot, limits: Limits, fleet: Problem) -> list[str]:
     from engine.maintenance.explain import precheck
 
-    return list(precheck(snapshot, limits))
+    return list(precheck(snapshot, limits, fleet))
 
 
 def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
@@ -255,7 +247,10 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     workers = int(workers or limits.solve.workers or os.cpu_count() or 1)
     info = lambda: SolverInfo(name=solver, wall_s=round(time.monotonic() - t0, 3))
 
-    reasons = _precheck(snapshot, limits)
+    # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
+    # shares no limit with anything is that same problem, so it is built once.
+    fleet = build_problem(snapshot, limits)
+    reasons = _precheck(snapshot, limits, fleet)
     if reasons:
         plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
         return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
@@ -268,9 +263,14 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
 
     components = plan_components(snapshot, limits)
-    problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
-                              global_limit=c.global_limit, override_global=c.override_global) for c in components]
-    fleet_bounds = _fleet_bounds(snapshot, limits, problems, components)
+    if len(components) == 1 and not components[0].restricted and \
+            set(components[0].datacenters) == set(fleet.datacenters):
+        problems = [fleet]
+    else:
+        problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
+                                  global_limit=c.global_limit, override_global=c.override_global)
+                    for c in components]
+    fleet_bounds = _fleet_bounds(fleet)
     lb = max((b.value for b in fleet_bounds), default=0)
     executor = choose_executor(len(components), workers)
     processes = getattr(executor, "processes", 1)
