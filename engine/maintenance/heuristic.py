@@ -423,8 +423,10 @@ class _Pass:
                 if self.remaining[s] == 0:
                     self.waiting_reboot.append(s)
                 if self.by_host:
+                    parked = self.parked
                     for b in run.freed_by_migration(t, g):
-                        self._wake(b)
+                        if parked.get(b):  # (the common case, nothing waits on it, costs no call)
+                            self._wake(b)
             else:
                 hd = P.hosts[i]
                 run.end_reboot(hd)
@@ -441,13 +443,15 @@ class _Pass:
         t = self.p.tasks[j]
         g = self.targets[j]
         blocked = self.running.migration_blocked(t, g)
-        if blocked is not None:
-            return blocked
+        if blocked is None:
+            self._start(j, t, g)
+        return blocked
+
+    def _start(self, j: int, t, g: int) -> None:
         self.running.start_migration(t, g)
         self.left_work[t.source] -= t.duration
         self.starts[j] = self.t_now
         heapq.heappush(self.events, (self.t_now + t.duration, 0, j))
-        return None
 
     def _start_reboots(self) -> bool:
         """Reboot every evacuated host that rules 7 and 8 allow now; True when a reboot freed room at once."""
@@ -539,48 +543,58 @@ class _Pass:
             self._scan_by_customer()
 
     def _scan_by_customer(self) -> None:
-        run, tasks, ready = self.running, self.p.tasks, self.ready
-        still = []
+        # the hottest loop of a "customer" pass (the ready list holds every waiting migration): locals only
+        run, tasks, ready, targets = self.running, self.p.tasks, self.ready, self.targets
+        blocked_of, src, per_src = run.migration_blocked, run.src, run.per_src
+        still: list[int] = []
+        keep = still.append
         full_customers, full_sources = set(), set()  # they stay full until the scan ends
         for k, j in enumerate(ready):
             t = tasks[j]
             if t.customer in full_customers or t.source in full_sources:
-                still.append(j)
+                keep(j)
                 continue
-            blocked = self._try_start(j)
+            g = targets[j]
+            blocked = blocked_of(t, g)
             if blocked is not None:
-                still.append(j)
+                keep(j)
                 if blocked.limit == "conflict" and blocked.entity == t.customer:
                     full_customers.add(t.customer)
-                elif run.source_full(t.source):
+                elif src[t.source] >= per_src:
                     full_sources.add(t.source)
-            elif run.fleet_full() or run.every_datacenter_full():
+                continue
+            self._start(j, t, g)
+            if run.fleet_full() or run.every_datacenter_full():
                 still.extend(ready[k + 1:])  # every datacenter is full: nothing more starts now
                 break
         ready[:] = still
 
     def _scan_by_host(self) -> None:
-        run = self.running
+        # hot: the counters are read directly (rule 5's source, datacenter and fleet limits)
+        run, tasks, targets = self.running, self.p.tasks, self.targets
+        blocked_of, src, dc = run.migration_blocked, run.src, run.dc
+        per_src, per_dc, glob = run.per_src, run.per_dc, run.glob
         for d, hosts_ready in enumerate(self.ready_by_dc):
-            if run.datacenter_full(d):
+            if dc[d] >= per_dc:
                 continue
             items = hosts_ready.items()
             if self.by_laxity:  # the host that can least afford to wait first
                 items = sorted(items, key=lambda kv: self.urgency[kv[0]] - self.left_work[kv[0]] / self.src_rate[kv[0]])
             for h, waiting in items:
-                if not waiting or run.source_full(h):
+                if not waiting or src[h] >= per_src:
                     continue
-                if run.fleet_full() or run.datacenter_full(d):
+                if run.fleet >= glob or dc[d] >= per_dc:
                     break
                 still = []
                 for k, j in enumerate(waiting):
-                    if run.source_full(h) or run.datacenter_full(d) or run.fleet_full():
+                    if src[h] >= per_src or dc[d] >= per_dc or run.fleet >= glob:
                         still.extend(waiting[k:])  # nothing more can leave this host now
                         break
-                    blocked = self._try_start(j)
+                    t, g = tasks[j], targets[j]
+                    blocked = blocked_of(t, g)
                     if blocked is None:
-                        continue
-                    if blocked.entity is None:
+                        self._start(j, t, g)
+                    elif blocked.entity is None:
                         still.append(j)
                     else:  # parked until that customer / target / rack / host frees capacity
                         heapq.heappush(self.parked.setdefault(blocked, []), (self.open_seq[h], self.prio[j], j))
