@@ -127,3 +127,12 @@ def test_solver_and_validator_derive_the_same_values(seed):
         for r in RESOURCES:
             assert derived.usable_capacity(host, r, lim) == pytest.approx(validator.usable_capacity(host, r, lim),
                                                                           rel=1e-12, abs=1e-12), (host.id, r)
+
+
+@pytest.mark.parametrize("module", ["bounds", "explain", "fixed_targets", "heuristic", "cpsat"])
+def test_solver_components_read_the_one_problem_view(module):
+    """Bounds, explanations and the fixed-target MIPs consume problem.Problem: they never re-derive
+    minutes, Gbps, customer limits or room from the documents (only problem.py reads engine.derived)."""
+    tree = ast.parse((Path(validator.__file__).parent / "maintenance" / f"{module}.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "engine.derived" not in imported
