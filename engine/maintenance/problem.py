@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Iterable, Optional, Sequence
 
 from engine.derived import customer_limit, migration_gbps, migration_minutes, usable_capacity
@@ -146,6 +147,7 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
         return customer_index[cid]
 
     vms_by_host = snapshot.vms_by_host
+    sizes = attrgetter(*RESOURCES)  # a VM's demands, in RESOURCES order (one call, not one per resource)
     tasks: list[Task] = []
     hosts: list[HostData] = []
     for hi, h in enumerate(host_list):
@@ -154,11 +156,11 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
         stay_load = [0.0] * len(RESOURCES)  # what is still on the host once it has been evacuated
         host_tasks: list[int] = []
         down: dict[int, int] = {}
+        rebooting = h.state == "needs_reboot"
         for vm in vms_by_host.get(h.id, []):
-            for k, r in enumerate(RESOURCES):
-                all_load[k] += vm.demand(r)
-            moves = h.state == "needs_reboot" and vm.migratable
-            if moves:
+            demand = sizes(vm)
+            all_load = [a + d for a, d in zip(all_load, demand)]
+            if rebooting and vm.migratable:
                 host_tasks.append(len(tasks))
                 tasks.append(
                     Task(
@@ -168,13 +170,12 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
                         customer=customer_of(vm.customer),
                         duration=migration_minutes(vm, limits),
                         gbps=scaled(migration_gbps(vm, limits)),
-                        demand=tuple(scaled(vm.demand(r)) for r in RESOURCES),
+                        demand=tuple(int(round(d * SCALE)) for d in demand),  # scaled()
                     )
                 )
             else:
-                for k, r in enumerate(RESOURCES):
-                    stay_load[k] += vm.demand(r)
-                if h.state == "needs_reboot":
+                stay_load = [a + d for a, d in zip(stay_load, demand)]
+                if rebooting:
                     c = customer_of(vm.customer)
                     down[c] = down.get(c, 0) + 1
         base = stay_load if h.state == "needs_reboot" else all_load
