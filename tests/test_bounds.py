@@ -253,9 +253,9 @@ def test_bounds_are_fast_on_a_large_fleet():
     fleet = snapshot(hosts, vms)
     lim = limits(concurrency={"per_source_host": 2, "per_rack": 8, "per_datacenter": 100,
                               "max_hosts_down_per_rack": 2}, conflict={"per_customer": 5})
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: ~8 helpers share 2 cores
     value = lower_bound(fleet, lim)
-    elapsed = time.perf_counter() - t
+    elapsed = time.process_time() - t
     assert value >= 10_000 * 5 // 100
     assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 VMs"
 

@@ -130,6 +130,6 @@ def test_precheck_is_fast_on_a_large_fleet():
     vms = [{"id": f"v{i}", "host": f"h{(i // 10) * 2}", "customer": f"c{i % 50}", "cpu": 2 + i % 3,
             "memory_gb": 8, "disk_gb": 50} for i in range(10_000)]
     fleet = snapshot(hosts, vms)
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: ~8 helpers share 2 cores
     assert precheck(fleet, limits(capacity={"rolling": False})) == []
-    assert time.perf_counter() - t < 1.0
+    assert time.process_time() - t < 1.0
