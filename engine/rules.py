@@ -69,7 +69,7 @@ IMPLEMENTED_BY: dict[int, dict[str, tuple[str, ...]]] = {
     },
     5: {
         "cpsat": (_CP + "add_concurrency",),
-        "heuristic": (_H + "_Running.migration_blocked",),
+        "heuristic": (_H + "_Running.start_migration",),
         "mip_time_indexed": (_FT + "concurrency", _F + "add_concurrency"),
         "mip_continuous": (_FT + "concurrency", _F + "add_concurrency"),
         "validate": (_V + "check_concurrency",),
@@ -78,7 +78,7 @@ IMPLEMENTED_BY: dict[int, dict[str, tuple[str, ...]]] = {
     },
     6: {
         "cpsat": (_CP + "add_bandwidth",),
-        "heuristic": (_H + "_Running.migration_blocked",),
+        "heuristic": (_H + "_Running.start_migration",),
         "mip_time_indexed": (_FT + "bandwidth", _F + "add_bandwidth"),
         "mip_continuous": (_FT + "bandwidth", _F + "add_bandwidth"),
         "validate": (_V + "check_bandwidth", _V + "migration_gbps"),
@@ -86,7 +86,7 @@ IMPLEMENTED_BY: dict[int, dict[str, tuple[str, ...]]] = {
     },
     7: {
         "cpsat": (_CP + "add_conflict",),
-        "heuristic": (_H + "_Running.migration_blocked", _H + "_Running.reboot_blocked"),
+        "heuristic": (_H + "_Running.start_migration", _H + "_Running.reboot_blocked"),
         "mip_time_indexed": (_FT + "conflict", _F + "add_conflict"),
         "mip_continuous": (_FT + "conflict", _F + "add_conflict"),
         "validate": (_V + "check_conflict", _V + "customer_limits"),

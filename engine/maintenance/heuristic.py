@@ -83,6 +83,10 @@ class _Running:
     The Blocked values a check returns are built once per entity, so a pass allocates none while it scans.
     """
 
+    __slots__ = ("per_src", "per_tgt", "per_rack", "per_dc", "glob", "down_lim", "cust_lim", "bw_cap", "rack_of",
+                 "dc_of", "src", "tgt", "rack", "dc", "fleet", "bw", "cust", "down", "blocked_customers",
+                 "target_block", "rack_block", "bandwidth_block", "conflict_block")
+
     def __init__(self, pass_: "_Pass"):
         P = pass_.p
         nh, nr = len(P.hosts), len(P.racks)
@@ -117,9 +121,10 @@ class _Running:
     def every_datacenter_full(self) -> bool:
         return all(c >= self.per_dc for c in self.dc)
 
-    def migration_blocked(self, t, g: int) -> Optional[Blocked]:
-        """Rules 5-7 for task t to target g now (None: it may start). The order decides what it waits for;
-        the checks stay inline (no call per limit): this runs for every start attempt of a pass."""
+    def start_migration(self, t, g: int) -> Optional[Blocked]:
+        """Start task t to target g now if rules 5-7 allow it (counted, None), else what blocks it. The
+        order of the checks decides what a blocked task waits for. Inline on purpose (no call per limit,
+        check and count in one call): this runs for every start attempt of a pass."""
         s, c = t.source, t.customer
         if self.fleet >= self.glob:                                   # rule 5, global
             return FLEET_FULL
@@ -129,32 +134,30 @@ class _Running:
             return self.target_block[g]
         if c in self.blocked_customers or self.cust[c] >= self.cust_lim[c]:  # rule 7
             return self.conflict_block[c]
-        if self.dc[self.dc_of[s]] >= self.per_dc:                    # rule 5, per_datacenter
+        d = self.dc_of[s]
+        if self.dc[d] >= self.per_dc:                                 # rule 5, per_datacenter
             return DATACENTER_FULL
         rs, rg = self.rack_of[s], self.rack_of[g]
         if self.rack[rs] >= self.per_rack:                            # rule 5, per_rack (source's)
             return self.rack_block[rs]
         if rg != rs and self.rack[rg] >= self.per_rack:               # rule 5, per_rack (target's)
             return self.rack_block[rg]
-        if self.bw[s] + t.gbps > self.bw_cap[s]:                      # rule 6, source
+        bw = self.bw
+        if bw[s] + t.gbps > self.bw_cap[s]:                           # rule 6, source
             return self.bandwidth_block[s]
-        if self.bw[g] + t.gbps > self.bw_cap[g]:                      # rule 6, target
+        if bw[g] + t.gbps > self.bw_cap[g]:                           # rule 6, target
             return self.bandwidth_block[g]
-        return None
-
-    def start_migration(self, t, g: int) -> None:
-        s = t.source
         self.fleet += 1
         self.src[s] += 1
         self.tgt[g] += 1
-        self.cust[t.customer] += 1
-        self.dc[self.dc_of[s]] += 1
-        rs, rg = self.rack_of[s], self.rack_of[g]
+        self.cust[c] += 1
+        self.dc[d] += 1
         self.rack[rs] += 1
         if rg != rs:
             self.rack[rg] += 1
-        self.bw[s] += t.gbps
-        self.bw[g] += t.gbps
+        bw[s] += t.gbps
+        bw[g] += t.gbps
+        return None
 
     def end_migration(self, t, g: int) -> None:
         s = t.source
@@ -441,14 +444,12 @@ class _Pass:
     def _try_start(self, j: int) -> Optional[Blocked]:
         """Start migration j now if every limit allows (None), else what blocks it."""
         t = self.p.tasks[j]
-        g = self.targets[j]
-        blocked = self.running.migration_blocked(t, g)
+        blocked = self.running.start_migration(t, self.targets[j])
         if blocked is None:
-            self._start(j, t, g)
+            self._started(j, t)
         return blocked
 
-    def _start(self, j: int, t, g: int) -> None:
-        self.running.start_migration(t, g)
+    def _started(self, j: int, t) -> None:
         self.left_work[t.source] -= t.duration
         self.starts[j] = self.t_now
         heapq.heappush(self.events, (self.t_now + t.duration, 0, j))
@@ -545,7 +546,7 @@ class _Pass:
     def _scan_by_customer(self) -> None:
         # the hottest loop of a "customer" pass (the ready list holds every waiting migration): locals only
         run, tasks, ready, targets = self.running, self.p.tasks, self.ready, self.targets
-        blocked_of, src, per_src = run.migration_blocked, run.src, run.per_src
+        start, started, src, per_src = run.start_migration, self._started, run.src, run.per_src
         still: list[int] = []
         keep = still.append
         full_customers, full_sources = set(), set()  # they stay full until the scan ends
@@ -554,8 +555,7 @@ class _Pass:
             if t.customer in full_customers or t.source in full_sources:
                 keep(j)
                 continue
-            g = targets[j]
-            blocked = blocked_of(t, g)
+            blocked = start(t, targets[j])
             if blocked is not None:
                 keep(j)
                 if blocked.limit == "conflict" and blocked.entity == t.customer:
@@ -563,7 +563,7 @@ class _Pass:
                 elif src[t.source] >= per_src:
                     full_sources.add(t.source)
                 continue
-            self._start(j, t, g)
+            started(j, t)
             if run.fleet_full() or run.every_datacenter_full():
                 still.extend(ready[k + 1:])  # every datacenter is full: nothing more starts now
                 break
@@ -572,7 +572,7 @@ class _Pass:
     def _scan_by_host(self) -> None:
         # hot: the counters are read directly (rule 5's source, datacenter and fleet limits)
         run, tasks, targets = self.running, self.p.tasks, self.targets
-        blocked_of, src, dc = run.migration_blocked, run.src, run.dc
+        start, started, src, dc = run.start_migration, self._started, run.src, run.dc
         per_src, per_dc, glob = run.per_src, run.per_dc, run.glob
         for d, hosts_ready in enumerate(self.ready_by_dc):
             if dc[d] >= per_dc:
@@ -590,10 +590,10 @@ class _Pass:
                     if src[h] >= per_src or dc[d] >= per_dc or run.fleet >= glob:
                         still.extend(waiting[k:])  # nothing more can leave this host now
                         break
-                    t, g = tasks[j], targets[j]
-                    blocked = blocked_of(t, g)
+                    t = tasks[j]
+                    blocked = start(t, targets[j])
                     if blocked is None:
-                        self._start(j, t, g)
+                        started(j, t)
                     elif blocked.entity is None:
                         still.append(j)
                     else:  # parked until that customer / target / rack / host frees capacity
