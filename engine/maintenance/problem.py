@@ -3,9 +3,11 @@
 `build_problem(snapshot, limits)` turns the documents into plain, immutable,
 index-based data: one `Task` per migration (a migratable VM on a
 `needs_reboot` host), one `HostData` per host, the limits of FORMATS.md as
-integers. The heuristic, the CP-SAT model and later MIP formulations all read
-this, never the pydantic documents, and a `Problem` pickles cheaply to a
-worker process.
+integers. The heuristic, the CP-SAT model, the fixed-target MIPs, the lower
+bounds and the prechecks all read this — the one place where the documents'
+derived values (engine.derived: migration minutes and Gbps, customer limits,
+usable capacity, and the room a host offers) are computed for the solvers —
+and a `Problem` pickles cheaply to a worker process.
 
 Units: times are integer minutes. Resource demands, capacities and bandwidths
 are floats in the documents; they become integers scaled by `SCALE` (demands
