@@ -1,14 +1,14 @@
 """Domain types: the snapshot, limits and plan documents of FORMATS.md (version 1).
 
 Pydantic models mirror the JSON contract field for field; unknown keys are
-errors. Derived values the rules need (a VM's migration minutes, a customer's
-conflict limit, a host's usable capacity) live here as small helpers so every
-solver and the validator read them from one place.
+errors. Derived values (a VM's migration minutes, a customer's conflict limit,
+a host's usable capacity) are not here: the solvers read them from
+`engine.derived`, and the validator derives its own from FORMATS.md
+(`engine.validate`), so one mistake cannot hide on both sides.
 """
 
 from __future__ import annotations
 
-import math
 from functools import cached_property
 from typing import Annotated, Literal, Optional, Union
 
@@ -220,39 +220,6 @@ class Limits(Strict):
 
     def to_json_dict(self) -> dict:
         return self.model_dump(mode="json", by_alias=True)
-
-
-# --------------------------------------------------------------------------- derived values
-
-
-def migration_minutes(vm: VM, limits: Limits) -> int:
-    """FORMATS.md: explicit value, else max(1, ceil(memory_gb / gb_per_minute))."""
-    if vm.migration_minutes is not None:
-        return vm.migration_minutes
-    return max(1, math.ceil(vm.memory_gb / limits.migration.gb_per_minute - 1e-9))
-
-
-def migration_gbps(vm: VM, limits: Limits) -> float:
-    return vm.migration_gbps if vm.migration_gbps is not None else limits.migration.default_gbps
-
-
-def customer_limit(customer_id: str, snapshot: Snapshot, limits: Limits) -> Optional[int]:
-    """Per-customer conflict limit, first found (FORMATS.md); None means no limit."""
-    conflict = limits.conflict
-    if customer_id in conflict.overrides:
-        return conflict.overrides[customer_id]
-    customer = snapshot.customer_by_id.get(customer_id)
-    if customer is not None and customer.max_concurrent_migrations is not None:
-        return customer.max_concurrent_migrations
-    if conflict.per_customer_fraction is not None:
-        count = snapshot.vm_count_by_customer.get(customer_id, 0)
-        return max(1, math.floor(conflict.per_customer_fraction * count + 1e-9))
-    return conflict.per_customer
-
-
-def usable_capacity(host: Host, resource: str, limits: Limits) -> float:
-    """capacity × (1 − headroom)."""
-    return host.capacity(resource) * (1.0 - getattr(limits.capacity.headroom, resource))
 
 
 # --------------------------------------------------------------------------- plans

@@ -3,7 +3,10 @@
 `validate_maintenance` checks a maintenance plan against every rule of
 FORMATS.md, "What a valid maintenance plan satisfies", and names every
 violation (rule, entities, minute). It shares no code with the solvers: it
-reads only the documents and the derived values of `engine.model`.
+reads only the document models of `engine.model`, and derives migration
+minutes, throughput, customer limits and usable capacity itself from
+FORMATS.md's text (below; the solvers' `engine.derived` is a second,
+independent implementation, and tests/test_rules.py checks they agree).
 
 Conventions applied (FORMATS.md leaves them implicit):
 
@@ -30,29 +33,66 @@ with 100,000 migrations validates in a few seconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from engine.model import (
-    RESOURCES,
-    Host,
-    Limits,
-    MaintenancePlan,
-    PlacementPlan,
-    Snapshot,
-    VM,
-    customer_limit,
-    migration_gbps,
-    migration_minutes,
-    usable_capacity,
-)
+from engine.model import RESOURCES, VM, Host, Limits, MaintenancePlan, PlacementPlan, Snapshot
 from engine.violations import Violation
 
 NO_SCHEDULE_STATUSES = ("infeasible", "unknown")
 FOREVER = np.iinfo(np.int64).max // 4  # "until the end of time" for VMs that arrive and stay
 TOLERANCE = 1e-6  # relative slack for float sums of demands and bandwidths
+
+
+# --------------------------------------------------------------------------- FORMATS.md's derived values
+
+
+@lru_cache(maxsize=4096)
+def _exact(x: float) -> Fraction:
+    """A JSON number as the decimal it was written as (0.1 is 1/10, not the nearest binary float)."""
+    return Fraction(repr(x))
+
+
+def migration_minutes(vm: VM, limits: Limits) -> int:
+    """`vms[].migration_minutes` (default `max(1, ceil(memory_gb / limits.migration.gb_per_minute))`)."""
+    if vm.migration_minutes is not None:
+        return vm.migration_minutes
+    return max(1, math.ceil(_exact(vm.memory_gb) / _exact(limits.migration.gb_per_minute)))
+
+
+def migration_gbps(vm: VM, limits: Limits) -> float:
+    """`vms[].migration_gbps` (default `limits.migration.default_gbps`)."""
+    return limits.migration.default_gbps if vm.migration_gbps is None else vm.migration_gbps
+
+
+def customer_limits(snapshot: Snapshot, limits: Limits) -> dict[str, Optional[int]]:
+    """"The per-customer limit of a customer is, first found: `conflict.overrides[id]`, the snapshot's
+    `customers[].max_concurrent_migrations`, `max(1, floor(per_customer_fraction × its VM count))`,
+    `conflict.per_customer`." For every customer the snapshot names (in `customers` or on a VM);
+    None (absent or null): no limit."""
+    conflict = limits.conflict
+    vm_count: dict[str, int] = {}
+    for v in snapshot.vms:
+        vm_count[v.customer] = vm_count.get(v.customer, 0) + 1
+    own = {c.id: c.max_concurrent_migrations for c in snapshot.customers}
+    out: dict[str, Optional[int]] = {}
+    for cid in [*own, *vm_count]:
+        found = [conflict.overrides.get(cid), own.get(cid)]
+        if conflict.per_customer_fraction is not None:
+            found.append(max(1, math.floor(_exact(conflict.per_customer_fraction) * vm_count.get(cid, 0))))
+        found.append(conflict.per_customer)
+        out[cid] = next((x for x in found if x is not None), None)
+    return out
+
+
+def usable_capacity(host: Host, resource: str, limits: Limits) -> float:
+    """"capacity × (1 − headroom)", per resource."""
+    return float(_exact(getattr(host, resource)) * (1 - _exact(getattr(limits.capacity.headroom, resource))))
 
 
 def validate_plan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan | PlacementPlan) -> list[Violation]:
@@ -485,12 +525,10 @@ def check_conflict(p: _Plan) -> list[Violation]:
     for d in p.downs:
         for vm in stuck.get(d.host.id, []):
             fam.add(vm.customer, d.start, d.end, 1.0, f"{vm.id} (down with {d.host.id})")
-    limit_cache: dict[str, Optional[int]] = {}
+    limit_by_customer = customer_limits(s, limits)
 
     def limit_of(cid: str) -> Optional[int]:
-        if cid not in limit_cache:
-            limit_cache[cid] = customer_limit(cid, s, limits)
-        return limit_cache[cid]
+        return limit_by_customer.get(cid)
 
     found = fam.overloads(limit_of)
     return _report("7-conflict", fam, found,

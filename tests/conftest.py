@@ -7,3 +7,8 @@ stays usable in this process.
 """
 
 from ortools.sat.python import cp_model  # noqa: F401  (import order matters, see above)
+
+import os
+
+# A bound above a valid plan is a bug: in tests it raises instead of becoming a note (bound_check.py).
+os.environ.setdefault("FLEETCTL_STRICT_BOUNDS", "1")

@@ -47,8 +47,11 @@ def plan(migrations: list[tuple], reboots: list[tuple] = (), *, status: str = "f
 # --------------------------------------------------------------------------- random tiny fleets (hypothesis)
 
 
-def tiny_instances(max_migrations: int = 4, max_hosts: int = 4):
-    """A hypothesis strategy of (snapshot, limits) small enough for the brute-force oracle."""
+def tiny_instances(max_migrations: int = 4, max_hosts: int = 4, n_customers: int = 2, max_vms: Optional[int] = None):
+    """A hypothesis strategy of (snapshot, limits) small enough for the brute-force oracle (at the defaults).
+
+    `n_customers` > 2 adds customers c2, c3 … with their own conflict limits (some from the snapshot's
+    max_concurrent_migrations, some from overrides); `max_vms` defaults to max_migrations + 2."""
     from hypothesis import assume
     from hypothesis import strategies as st
 
@@ -62,9 +65,9 @@ def tiny_instances(max_migrations: int = 4, max_hosts: int = 4):
         states = [draw(st.sampled_from(["needs_reboot", "needs_reboot", "active", "active", "disabled"]))
                   for _ in range(n_hosts)]
         assume("needs_reboot" in states)
-        customers = ["a", "b"]
+        customers = ["a", "b"] + [f"c{i}" for i in range(2, n_customers)]
         vms = []
-        n_vms = draw(st.integers(0, max_migrations + 2))
+        n_vms = draw(st.integers(0, max_migrations + 2 if max_vms is None else max_vms))
         for i in range(n_vms):
             host = draw(st.integers(0, n_hosts - 1))
             migratable = draw(st.integers(0, 5)) > 0
@@ -90,9 +93,14 @@ def tiny_instances(max_migrations: int = 4, max_hosts: int = 4):
             "conflict": {"per_customer": draw(st.sampled_from([None, 1, 2])),
                          "overrides": draw(st.sampled_from([{}, {"a": 1}, {"b": 3}]))},
         }
+        if len(customers) > 2:
+            limits_doc["conflict"]["overrides"] = {
+                **limits_doc["conflict"]["overrides"],
+                **{c: n for c in customers[2:] if (n := draw(st.sampled_from([None, None, 1, 2]))) is not None}}
+        named = [{"id": c, **({"max_concurrent_migrations": n} if c not in ("a", "b") and
+                              (n := draw(st.sampled_from([None, 1, 2, 3]))) is not None else {})} for c in customers]
         try:
-            snap = snapshot(hosts, vms, rack_dc={"r1": "dc2"} if two_dcs else None,
-                            customers=[{"id": c} for c in customers])
+            snap = snapshot(hosts, vms, rack_dc={"r1": "dc2"} if two_dcs else None, customers=named)
         except DocumentError:
             assume(False)
         return snap, Limits.model_validate(limits_doc)

@@ -27,16 +27,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-from engine.model import (
-    RESOURCES,
-    Limits,
-    MaintenancePlan,
-    Snapshot,
-    customer_limit,
-    migration_gbps,
-    migration_minutes,
-    usable_capacity,
-)
+from engine.derived import customer_limit, migration_gbps, migration_minutes, usable_capacity
+from engine.model import RESOURCES, Limits, MaintenancePlan, Snapshot
 from engine.validate import validate_maintenance
 
 INF = math.inf

@@ -23,7 +23,7 @@ from engine.validate import validate_maintenance
 from fleet_builder import limits, snapshot, tiny_instances
 from oracle_bruteforce import brute_force, optimum
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=True)
 
 
 # ---------------------------------------------------------------- the machine bound
@@ -253,9 +253,9 @@ def test_bounds_are_fast_on_a_large_fleet():
     fleet = snapshot(hosts, vms)
     lim = limits(concurrency={"per_source_host": 2, "per_rack": 8, "per_datacenter": 100,
                               "max_hosts_down_per_rack": 2}, conflict={"per_customer": 5})
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: ~8 helpers share 2 cores
     value = lower_bound(fleet, lim)
-    elapsed = time.perf_counter() - t
+    elapsed = time.process_time() - t
     assert value >= 10_000 * 5 // 100
     assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 VMs"
 
@@ -288,7 +288,7 @@ def test_rack_drain_binds():
     assert max(v for k, v in bounds_breakdown(fleet, lim).items() if k != "rack_drain") == 10
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=True)
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 6)), min_size=2, max_size=5),
        st.lists(st.integers(0, 3), min_size=3, max_size=3), st.sampled_from([1, 2]), st.sampled_from([2, 3, None]))
 def test_rack_drain_never_exceeds_the_optimum(movers, reboots, per_source, per_rack):

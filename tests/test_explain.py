@@ -114,7 +114,7 @@ def test_every_proof_is_listed_at_once():
                                                                                      "global": 0}))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], derandomize=True)
 @given(tiny_instances(max_migrations=4))
 def test_a_proof_is_never_wrong(instance):
     fleet, lim = instance
@@ -130,6 +130,6 @@ def test_precheck_is_fast_on_a_large_fleet():
     vms = [{"id": f"v{i}", "host": f"h{(i // 10) * 2}", "customer": f"c{i % 50}", "cpu": 2 + i % 3,
             "memory_gb": 8, "disk_gb": 50} for i in range(10_000)]
     fleet = snapshot(hosts, vms)
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: ~8 helpers share 2 cores
     assert precheck(fleet, limits(capacity={"rolling": False})) == []
-    assert time.perf_counter() - t < 1.0
+    assert time.process_time() - t < 1.0

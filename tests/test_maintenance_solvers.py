@@ -198,23 +198,67 @@ def test_solver_registry_and_unknown_solver():
 
 
 def test_merged_status_is_honest():
+    from engine.maintenance.bounds import Bound
+    from engine.maintenance.decompose import Component
     from engine.maintenance.solve import ComponentResult, _merge
     from engine.model import SolverInfo
 
     info = lambda: SolverInfo(name="cp-sat")
+    two = [Component(("dc1",)), Component(("dc2",))]
     opt = lambda m: ComponentResult(status="optimal", makespan=m, bound=m, proven=True)
     feas = lambda m, b=None: ComponentResult(status="feasible", makespan=m, bound=b)
-    # the component that sets the makespan is proven optimal: the fleet plan is optimal
-    assert _merge([opt(50), feas(40)], [], None, "cp-sat", info)[0].status == "optimal"
+    # the component that sets the makespan is proven optimal: the fleet plan is optimal, and says by what
+    plan = _merge([opt(50), feas(40)], two, [], "cp-sat", info)[0]
+    assert plan.status == "optimal" and any("cp-sat search" in n for n in plan.notes)
     # the longest component is only feasible and nothing bounds it: feasible, bound from the other
-    plan = _merge([opt(40), feas(50)], [], None, "cp-sat", info)[0]
+    plan = _merge([opt(40), feas(50)], two, [], "cp-sat", info)[0]
     assert plan.status == "feasible" and plan.makespan == 50 and plan.lower_bound == 40
-    # a fleet lower bound equal to the makespan proves it
-    assert _merge([feas(50), feas(40)], [], 50, "cp-sat", info)[0].status == "optimal"
+    # a fleet lower bound equal to the makespan proves it, and the plan names the family
+    plan, _, settled = _merge([feas(50), feas(40)], two, [Bound("customer", 50, "acme", "why")], "cp-sat", info)
+    assert plan.status == "optimal" and settled.proof.family == "customer"
+    assert plan.notes == ["optimality proven by bound family 'customer' (acme: why)"]
     inf = ComponentResult(status="infeasible", explanation="dc2: no room")
-    plan = _merge([opt(40), inf], [], None, "cp-sat", info)[0]
+    plan = _merge([opt(40), inf], two, [], "cp-sat", info)[0]
     assert plan.status == "infeasible" and "dc2" in plan.explanation and plan.makespan is None
-    assert _merge([opt(40), ComponentResult(status="unknown")], [], None, "cp-sat", info)[0].status == "unknown"
+    assert _merge([opt(40), ComponentResult(status="unknown")], two, [], "cp-sat", info)[0].status == "unknown"
+
+
+def test_a_bound_above_a_valid_plan_is_reported_and_dropped_never_capped():
+    """Issue 16 item 4: no min(bound, makespan). The refuted family is named in the notes and dropped;
+    the plan keeps the best bound that holds and is not called optimal on the wrong one's word."""
+    from engine.maintenance.bounds import Bound
+    from engine.maintenance.decompose import Component
+    from engine.maintenance.solve import ComponentResult, _merge
+    from engine.model import SolverInfo
+
+    wrong, right = Bound("rack_drain", 60, "r1", "bogus"), Bound("customer", 45, "acme", "why")
+    plan, _, settled = _merge([ComponentResult(status="feasible", makespan=50)], [Component(("dc1",))],
+                              [wrong, right], "cp-sat", lambda: SolverInfo(name="cp-sat"))
+    assert plan.status == "feasible" and plan.lower_bound == 45
+    assert settled.wrong == (wrong,)
+    assert any("'rack_drain' claimed 60 > makespan 50" in n for n in plan.notes)
+
+
+def test_strict_mode_raises_on_a_wrong_bound_and_production_reports_it(monkeypatch):
+    """End to end through solve_maintenance: a bound family that lies high."""
+    from engine.maintenance import bound_check, bounds, solve as solve_mod
+
+    snap = fleet(2, vms=60, reboot_fraction=0.3, racks=2)
+    lim = FLEET_LIMITS
+    honest = solve_maintenance(snap, lim, solver="heuristic", time_limit_s=5, workers=1)
+
+    def liar(_f):
+        return [bounds.Bound("liar", honest.makespan + 1000, "fleet", "made up")]
+
+    monkeypatch.setattr(bounds, "FAMILIES", bounds.FAMILIES + (liar,))
+    monkeypatch.setenv(bound_check.STRICT_ENV, "1")
+    with pytest.raises(bound_check.BoundAboveValidPlan, match="liar"):
+        solve_mod.solve_maintenance(snap, lim, solver="heuristic", time_limit_s=5, workers=1)
+    monkeypatch.setenv(bound_check.STRICT_ENV, "0")
+    plan = solve_mod.solve_maintenance(snap, lim, solver="cp-sat", time_limit_s=5, workers=1)
+    assert validate_maintenance(snap, lim, plan) == []
+    assert any("'liar' claimed" in n for n in plan.notes)
+    assert plan.lower_bound is not None and plan.lower_bound <= plan.makespan
 
 
 def test_cancelling_cpsat_stops_the_search_and_keeps_its_best_schedule():

@@ -3,16 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from engine.model import (
-    Limits,
-    MaintenancePlan,
-    Snapshot,
-    customer_limit,
-    migration_minutes,
-    parse_plan,
-    schema_of,
-    usable_capacity,
-)
+from engine.derived import customer_limit, migration_minutes, usable_capacity
+from engine.model import Limits, MaintenancePlan, Snapshot, parse_plan, schema_of
 
 SNAPSHOT = {
     "version": 1,

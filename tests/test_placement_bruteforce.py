@@ -12,7 +12,8 @@ import random
 
 import pytest
 
-from engine.model import RESOURCES, usable_capacity
+from engine.derived import usable_capacity
+from engine.model import RESOURCES
 from engine.placement.solve import solve_placement
 from placement_support import fleet, limits
 

@@ -154,7 +154,8 @@ def test_zero_customer_limit_explanation_stays_short_and_names_the_setting(tmp_p
     """per_customer 0 on the demo fleet once produced one sentence per customer (25 of them)."""
     from engine.documents import load_snapshot
     from engine.maintenance.explain import DETAILED, explanation
-    from engine.model import Limits, customer_limit
+    from engine.derived import customer_limit
+    from engine.model import Limits
 
     snapshot = load_snapshot(ROOT / "fixtures" / "demo.json")
     limits = Limits.model_validate({"conflict": {"per_customer": 0}})

@@ -327,7 +327,7 @@ def test_validate_plan_dispatches():
 
 def minute_by_minute(fleet, lim, plan) -> set[tuple[str, str, int]]:
     """Rules 4-8 read literally, minute by minute: (rule, entity, first minute of each overloaded stretch)."""
-    from engine.model import customer_limit, migration_gbps, usable_capacity
+    from engine.derived import customer_limit, migration_gbps, usable_capacity
 
     c = lim.concurrency
     vm, host = fleet.vm_by_id, fleet.host_by_id

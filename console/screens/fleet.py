@@ -15,7 +15,8 @@ from console.screens.base import ConsoleScreen, show_match_count
 from console.widgets.bars import util_bar, util_bar_cell
 from console.widgets.filter_bar import FilterBar
 from console.widgets.line_table import Column, LineTable, Row
-from engine.model import RESOURCES, Snapshot, migration_minutes
+from engine.derived import migration_minutes
+from engine.model import RESOURCES, Snapshot
 
 STATE_STYLE = {"active": "green", "needs_reboot": "bold yellow", "disabled": "dim"}
 

@@ -24,15 +24,14 @@ a fraction of a second.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import accumulate
-from operator import attrgetter
 from typing import Optional, Sequence
 
 import numpy as np
 
-from engine.model import RESOURCES, Limits, Snapshot, customer_limit
+from engine.maintenance.problem import SCALE, Problem, build_problem
+from engine.model import RESOURCES, Limits, Snapshot
 
 EPS = 1e-9
 BIG = np.iinfo(np.int64).max // 4
@@ -60,7 +59,13 @@ def bounds_breakdown(snapshot: Snapshot, limits: Limits) -> dict[str, int]:
 
 def bound_details(snapshot: Snapshot, limits: Limits) -> list[Bound]:
     """The strongest bound of every family that applies, with its binding entity and a sentence why."""
-    f = _Facts(snapshot, limits)
+    return problem_bound_details(build_problem(snapshot, limits))
+
+
+def problem_bound_details(problem: Problem) -> list[Bound]:
+    """`bound_details` of a problem already built (the whole fleet's, or an unrestricted component's:
+    a component that shares no limit with the rest of the fleet bounds the fleet too)."""
+    f = _Facts(problem)
     if not f.n_rebooting:
         return []
     out: list[Bound] = []
@@ -161,82 +166,54 @@ def grouped_machines_bound(group: np.ndarray, head: np.ndarray, length: np.ndarr
     return out
 
 
-def _ceil(x: float) -> int:
-    return math.ceil(x - EPS)
-
-
 # --------------------------------------------------------------------------- facts shared by the families
 
 
 class _Facts:
-    """What every family reads, as arrays: hosts, the migrations the rebooting hosts force (movers), the
-    non-migratable VMs that go down with their host (stuck), and each host's earliest reboot start (head)."""
+    """What every family reads, as arrays over the shared `Problem` (problem.py: one view of the fleet, so
+    migration minutes, limits and the room a host offers are derived once): hosts, the migrations the
+    rebooting hosts force (movers), the non-migratable VMs that go down with their host (stuck), and each
+    host's earliest reboot start (head). Demands, room and bandwidths are the problem's scaled integers
+    (exact for inputs with up to three decimals, as in the models)."""
 
-    def __init__(self, snapshot: Snapshot, limits: Limits):
-        self.s, self.limits = snapshot, limits
-        hosts = snapshot.hosts
+    def __init__(self, problem: Problem):
+        self.p = problem
+        hosts, tasks = problem.hosts, problem.tasks
         self.host_ids = [h.id for h in hosts]
-        hidx = {h.id: i for i, h in enumerate(hosts)}
-        self.rack_ids = sorted({h.rack for h in hosts})
-        ridx = {r: i for i, r in enumerate(self.rack_ids)}
-        dc_of_rack = {r.id: r.datacenter for r in snapshot.racks}
-        self.dc_ids = sorted({dc_of_rack[r] for r in self.rack_ids})
-        didx = {d: i for i, d in enumerate(self.dc_ids)}
-        self.host_rack = np.array([ridx[h.rack] for h in hosts], dtype=np.int64)
-        self.host_dc = np.array([didx[dc_of_rack[h.rack]] for h in hosts], dtype=np.int64)
+        self.rack_ids = list(problem.racks)
+        self.dc_ids = list(problem.datacenters)
+        self.host_rack = np.array([h.rack for h in hosts], dtype=np.int64)
+        self.host_dc = np.array([h.datacenter for h in hosts], dtype=np.int64)
         self.state = np.array([h.state for h in hosts], dtype=object)
         self.rebooting = self.state == "needs_reboot"
         self.n_rebooting = int(self.rebooting.sum())
         self.active = self.state == "active"
         self.reboot = np.array([h.reboot_minutes for h in hosts], dtype=np.int64)
-        bw = [h.bandwidth_gbps for h in hosts]
-        self.has_bw = np.array([b is not None for b in bw])
-        self.bw = np.array([b if b is not None else np.inf for b in bw], dtype=np.float64)
-        nres = len(RESOURCES)
-        capacity = np.array([attrgetter(*RESOURCES)(h) for h in hosts], dtype=np.float64).reshape(-1, nres)
-        headroom = np.array([getattr(limits.capacity.headroom, r) for r in RESOURCES])
-        self.usable = capacity * (1.0 - headroom)  # engine.model.usable_capacity, for all hosts at once
+        self.has_bw = np.array([h.bandwidth is not None for h in hosts], dtype=bool)
+        self.bw = np.array([np.inf if h.bandwidth is None else h.bandwidth / SCALE for h in hosts], dtype=np.float64)
+        # what may ever arrive on a host: an active host's spare room, a rebooted host's room once only its
+        # non-migratable VMs stay (negative: over-full)
+        self.room = np.array([h.room for h in hosts], dtype=np.int64).reshape(-1, len(RESOURCES))
 
-        vms = snapshot.vms
-        get = attrgetter("host", *RESOURCES, "migratable")
-        rows = [get(v) for v in vms]
-        vm_host = np.array([hidx[r[0]] if r[0] is not None else -1 for r in rows], dtype=np.int64)
-        demand = np.array([r[1:1 + nres] for r in rows], dtype=np.float64).reshape(-1, nres)
-        migratable = np.array([r[-1] for r in rows], dtype=bool)
-        self.load = np.zeros((len(hosts), nres))
-        on_host = vm_host >= 0
-        for r in range(nres):
-            self.load[:, r] = np.bincount(vm_host[on_host], weights=demand[on_host, r], minlength=len(hosts))
-        on_rebooting = on_host & (self.rebooting[np.where(on_host, vm_host, 0)] if hosts else False)
-        mover = np.nonzero(on_rebooting & migratable)[0]
-        stuck = np.nonzero(on_rebooting & ~migratable)[0]
-        self.cust_ids = sorted({v.customer for v in vms})
-        cidx = {c: i for i, c in enumerate(self.cust_ids)}
-        vm_cust = np.array([cidx[v.customer] for v in vms], dtype=np.int64)
-
-        gb_per_minute = limits.migration.gb_per_minute
-        default_gbps = limits.migration.default_gbps
-        self.mv_id = [vms[i].id for i in mover]
-        self.mv_src = vm_host[mover]
-        self.mv_cust = vm_cust[mover]
-        self.mv_demand = demand[mover]
-        self.mv_minutes = np.array(
-            [vms[i].migration_minutes if vms[i].migration_minutes is not None
-             else max(1, math.ceil(vms[i].memory_gb / gb_per_minute - EPS)) for i in mover], dtype=np.int64)
-        self.mv_gbps = np.array([vms[i].migration_gbps if vms[i].migration_gbps is not None else default_gbps
-                                 for i in mover], dtype=np.float64)
+        self.cust_ids = list(problem.customers)
+        self.mv_id = [t.vm for t in tasks]
+        self.mv_src = np.array([t.source for t in tasks], dtype=np.int64)
+        self.mv_cust = np.array([t.customer for t in tasks], dtype=np.int64)
+        self.mv_demand = np.array([t.demand for t in tasks], dtype=np.int64).reshape(-1, len(RESOURCES))
+        self.mv_minutes = np.array([t.duration for t in tasks], dtype=np.int64)
+        self.mv_gbps = np.array([t.gbps / SCALE for t in tasks], dtype=np.float64)
         self.mv_tail = self.reboot[self.mv_src]
-        self.n_movers = len(mover)
-        self.st_host = vm_host[stuck]
-        self.st_cust = vm_cust[stuck]
-        self.st_demand = demand[stuck]
+        self.n_movers = len(tasks)
+        stuck = [(h.index, c) for h in hosts if h.reboots for c, n in h.down_customers for _ in range(n)]
+        self.st_host = np.array([h for h, _ in stuck], dtype=np.int64)
+        self.st_cust = np.array([c for _, c in stuck], dtype=np.int64)
         self.head = self._evacuation()
 
     def _evacuation(self) -> np.ndarray:
         """Earliest end of each host's evacuation: per_source_host slots, and its bandwidth. With bandwidth B
         and migrations of at least g Gbps, at most floor(B / g) run at once: fewer slots still."""
         n = len(self.host_ids)
-        per_source = self.limits.concurrency.per_source_host
+        per_source = self.p.per_source_host
         machines = np.full(n, per_source if per_source else BIG, dtype=np.int64)
         min_gbps = np.full(n, np.inf)
         np.minimum.at(min_gbps, self.mv_src, self.mv_gbps)
@@ -293,7 +270,7 @@ def source_bandwidth_bound(f: _Facts) -> list[Bound]:
 def customer_bound(f: _Facts) -> list[Bound]:
     """A customer's migrations (tail: source reboot) and its VMs down with their host (head: the host's
     evacuation; length: its reboot) share its conflict limit."""
-    limits = [customer_limit(c, f.s, f.limits) for c in f.cust_ids]
+    limits = list(f.p.customer_limits)
     machines = np.array([BIG if x is None else x for x in limits], dtype=np.int64)
     group = np.r_[f.mv_cust, f.st_cust]
     head = np.r_[np.zeros(f.n_movers, dtype=np.int64), f.head[f.st_host]]
@@ -313,7 +290,7 @@ def customer_bound(f: _Facts) -> list[Bound]:
 
 def rack_bound(f: _Facts) -> list[Bound]:
     """Migrations leaving a rack touch it: per_rack slots, tails = source reboots."""
-    lim = f.limits.concurrency.per_rack
+    lim = f.p.per_rack
     if not lim or not f.n_movers:
         return []
     group = f.host_rack[f.mv_src]
@@ -325,7 +302,7 @@ def rack_bound(f: _Facts) -> list[Bound]:
 
 def datacenter_bound(f: _Facts) -> list[Bound]:
     """All migrations of a datacenter on per_datacenter slots."""
-    lim = f.limits.concurrency.per_datacenter
+    lim = f.p.per_datacenter
     if not lim or not f.n_movers:
         return []
     group = f.host_dc[f.mv_src]
@@ -337,7 +314,7 @@ def datacenter_bound(f: _Facts) -> list[Bound]:
 
 def fleet_bound(f: _Facts) -> list[Bound]:
     """All migrations on the global slots."""
-    lim = f.limits.concurrency.global_
+    lim = f.p.global_limit
     if not lim or not f.n_movers:
         return []
     values = f.movers_bound(np.zeros(f.n_movers, dtype=np.int64), 1, lim)
@@ -346,12 +323,12 @@ def fleet_bound(f: _Facts) -> list[Bound]:
 
 def _eligible(f: _Facts) -> np.ndarray:
     """Hosts that may ever receive a VM."""
-    return f.active | (f.rebooting if f.limits.capacity.rolling else False)
+    return f.active | (f.rebooting if f.p.rolling else False)
 
 
 def target_hosts_bound(f: _Facts) -> list[Bound]:
     """Each migration arrives at one of its datacenter's possible targets, per_target_host slots each."""
-    lim = f.limits.concurrency.per_target_host
+    lim = f.p.per_target_host
     if not lim or not f.n_movers:
         return []
     n_targets = np.bincount(f.host_dc[_eligible(f)], minlength=len(f.dc_ids))
@@ -390,7 +367,7 @@ def target_bandwidth_bound(f: _Facts) -> list[Bound]:
 
 def hosts_down_bound(f: _Facts) -> list[Bound]:
     """A rack's reboots on max_hosts_down_per_rack slots, each no earlier than its host's evacuation (head)."""
-    lim = f.limits.concurrency.max_hosts_down_per_rack
+    lim = f.p.max_hosts_down_per_rack
     if not lim:
         return []
     hosts = np.nonzero(f.rebooting)[0]
@@ -416,10 +393,10 @@ def rack_sequence_bound(f: _Facts) -> list[Bound]:
     F(S) = min over h ∈ S of max(F(S − h), E(S)) + reboot_h, T ≥ F(all). Racks with many hosts use the
     order-free relaxation max_k max(k-th smallest head, ceil(k smallest loads / m)) + the n − k + 1
     smallest reboots."""
-    c = f.limits.concurrency
-    if c.max_hosts_down_per_rack != 1:
+    p = f.p
+    if p.max_hosts_down_per_rack != 1:
         return []
-    slots = [x for x in (c.per_rack, c.per_datacenter, c.global_) if x]
+    slots = [x for x in (p.per_rack, p.per_datacenter, p.global_limit) if x]
     m = min(slots) if slots else None
     load = np.bincount(f.mv_src, weights=f.mv_minutes, minlength=len(f.host_ids)).astype(np.int64)
     hosts = np.nonzero(f.rebooting & (f.reboot > 0))[0]
@@ -455,10 +432,10 @@ def rack_drain_bound(f: _Facts) -> list[Bound]:
     c_h) bounds the rate while j of Y's hosts still drain:
         Σ_Y minutes ≤ R_k (T − Σρ) + Σ_{j<k} R_j ρ_{j+1}.
     Y ranges over the k hosts with the most migration minutes, k = 1 .. n."""
-    c = f.limits.concurrency
-    if c.max_hosts_down_per_rack != 1 or not f.n_movers:
+    p = f.p
+    if p.max_hosts_down_per_rack != 1 or not f.n_movers:
         return []
-    slots = [x for x in (c.per_rack, c.per_datacenter, c.global_) if x]
+    slots = [x for x in (p.per_rack, p.per_datacenter, p.global_limit) if x]
     m = min(slots) if slots else BIG
     load = np.bincount(f.mv_src, weights=f.mv_minutes, minlength=len(f.host_ids)).astype(np.int64)
     hosts = np.nonzero(f.rebooting & (load > 0))[0]
@@ -531,16 +508,11 @@ def rebooted_target_bound(f: _Facts) -> list[Bound]:
     host's spare must wait for a rebooted host h (rolling): T ≥ head_h + reboot_h + its migration + its own
     source's reboot. When a datacenter's movers exceed the active spare room in some resource, at least
     one of them goes that way: T ≥ the soonest ready host + the shortest migration + the shortest tail."""
-    if not f.limits.capacity.rolling or not f.n_movers:
+    if not f.p.rolling or not f.n_movers:
         return []
-    nres = len(RESOURCES)
-    spare = np.maximum(0.0, f.usable - f.load)
-    stuck_load = np.zeros_like(f.usable)
-    for r in range(nres):
-        stuck_load[:, r] = np.bincount(f.st_host, weights=f.st_demand[:, r], minlength=len(f.host_ids))
-    room_after = f.usable - stuck_load  # a rebooted host keeps only its non-migratable VMs
+    spare = np.maximum(0, f.room)  # the room of an active host: its VMs never leave
+    room_after = f.room  # the room of a rebooted host: only its non-migratable VMs stay
     ready_at = f.head + f.reboot
-    tol = EPS * np.maximum(1.0, np.abs(f.usable))
     out: list[Bound] = []
     mv_dc = f.host_dc[f.mv_src]
     for d, dc in enumerate(f.dc_ids):
@@ -554,9 +526,9 @@ def rebooted_target_bound(f: _Facts) -> list[Bound]:
         size_of = size_of.reshape(-1)
         best: Optional[Bound] = None
         for s_i, size in enumerate(sizes):
-            if len(active) and (size <= spare[active] + tol[active]).all(axis=1).any():
+            if len(active) and (size <= spare[active]).all(axis=1).any():
                 continue
-            can_hold = ready[(size <= room_after[ready] + tol[ready]).all(axis=1)][:2]
+            can_hold = ready[(size <= room_after[ready]).all(axis=1)][:2]
             if not len(can_hold):
                 continue  # no target at all: infeasible, and the precheck says so
             js = movers[size_of == s_i]
@@ -579,7 +551,7 @@ def rebooted_target_bound(f: _Facts) -> list[Bound]:
             out.append(best)
         total = f.mv_demand[movers].sum(axis=0)
         room = spare[active].sum(axis=0)
-        if len(ready) and (total > room + EPS * np.maximum(1.0, room)).any():
+        if len(ready) and (total > room).any():
             soonest = int(ready_at[ready[0]])
             out.append(Bound("rebooted_target",
                              soonest + int(f.mv_minutes[movers].min()) + int(f.mv_tail[movers].min()), dc,

@@ -282,7 +282,7 @@ class Constraints:
 
 class MaintenanceModel:
     def __init__(self, problem: Problem, candidates: Sequence[Sequence[int]], horizon: int,
-                 skip: Iterable[str] = (), lower_bound: Optional[int] = None):
+                 skip: Iterable[str] = ()):
         from ortools.sat.python import cp_model
 
         self.cp_model = cp_model
@@ -290,8 +290,8 @@ class MaintenanceModel:
         self.model = cp_model.CpModel()
         self.vars = Variables(self.model, problem, candidates, horizon)
         Constraints(self.vars, skip).add_constraints()
-        if lower_bound is not None and lower_bound <= horizon:
-            self.model.Add(self.vars.makespan >= lower_bound)  # proven elsewhere: helps prove optimality
+        # No `makespan >= lower_bound` here: a wrong external bound would raise the makespan and still
+        # read "optimal". An external bound only ends the search once a plan reaches it (solve_cpsat).
 
     def minimise_makespan(self) -> None:
         self.model.Minimize(self.vars.makespan)
@@ -363,10 +363,8 @@ class _Progress:
         if not force and now - self.last < PROGRESS_EVERY_S:
             return
         self.last = now
-        bound = self.bound
-        if bound is not None and self.objective is not None:
-            bound = min(bound, self.objective)
-        self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=self.objective, bound=bound))
+        # never capped by the objective: a bound above it is a bug to see, not to hide
+        self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=self.objective, bound=self.bound))
 
 
 def _parameters(solver, time_limit_s: float, workers: int, seed: int) -> None:
@@ -404,13 +402,16 @@ def solve_cpsat(
 ) -> CpSatResult:
     """Minimise the makespan, then (time permitting) the total completion time.
 
+    `lower_bound` (proven elsewhere) ends the makespan search once a plan reaches it; it is not a
+    constraint, so a wrong one cannot raise the makespan (the caller compares it with the plan).
+
     `on_solution(schedule)` sees every improving solution of both phases (makespans never
     increase); progress events report only the first phase's makespan and bound."""
     from ortools.sat.python import cp_model
 
     t0 = time.monotonic()
     horizon = hint.makespan(problem) if hint is not None else problem.serial_horizon()
-    mm = MaintenanceModel(problem, candidates, horizon, skip=skip, lower_bound=lower_bound)
+    mm = MaintenanceModel(problem, candidates, horizon, skip=skip)
     mm.minimise_makespan()
     if hint is not None:
         mm.add_hint(hint)
@@ -432,6 +433,8 @@ def solve_cpsat(
                 progress.solution(self.ObjectiveValue(), self.BestObjectiveBound())
                 if on_solution is not None:
                     on_solution(mm.read(self))
+                if lower_bound is not None and self.ObjectiveValue() <= lower_bound:
+                    self.StopSearch()  # the external bound proves this plan optimal (the caller checks it)
                 return
             schedule = mm.read(self)
             if self.kept is None or schedule.makespan(problem) <= self.kept.makespan(problem):

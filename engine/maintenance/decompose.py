@@ -27,7 +27,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
-from engine.model import Limits, Snapshot, customer_limit, migration_minutes
+from engine.derived import customer_limit, migration_minutes
+from engine.model import Limits, Snapshot
 from engine.progress import Cancellation
 
 

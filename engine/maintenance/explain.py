@@ -20,16 +20,20 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from engine.model import RESOURCES, Host, Limits, Snapshot, VM, customer_limit, migration_gbps, usable_capacity
+from engine.maintenance.problem import SCALE, HostData, Problem, Task, build_problem
+from engine.model import RESOURCES, Limits, Snapshot
 
-EPS = 1e-9
 SHOWN = 8  # entities named in one sentence before "and N more"
 DETAILED = 3  # customers explained one by one before the rest are summed up in one sentence
 
 
-def precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
-    """Proofs that no plan exists ([] when none of the cheap checks applies)."""
-    f = _Fleet(snapshot, limits)
+def precheck(snapshot: Snapshot, limits: Limits, problem: Optional[Problem] = None) -> list[str]:
+    """Proofs that no plan exists ([] when none of the cheap checks applies).
+
+    `problem` is the whole fleet's `build_problem(snapshot, limits)` when the caller has it: every
+    derived value (migration minutes and Gbps, customer limits, the room a host offers) is read there;
+    the documents only name entities and say where a limit comes from."""
+    f = _Fleet(snapshot, limits, problem if problem is not None else build_problem(snapshot, limits))
     out: list[str] = []
     for check in CHECKS:
         out.extend(check(f))
@@ -48,54 +52,42 @@ def _names(items: Iterable[str]) -> str:
     return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
-class _Fleet:
-    def __init__(self, s: Snapshot, limits: Limits):
-        self.s, self.limits = s, limits
-        self.dc = {h.id: s.datacenter_of(h.id) for h in s.hosts}
-        self.rebooting = [h for h in s.hosts if h.state == "needs_reboot"]
-        self.movers: dict[str, list[VM]] = {h.id: [v for v in s.vms_by_host.get(h.id, []) if v.migratable]
-                                             for h in self.rebooting}
-        self.stuck: dict[str, list[VM]] = {h.id: [v for v in s.vms_by_host.get(h.id, []) if not v.migratable]
-                                            for h in self.rebooting}
-        self.all_movers = [(h, v) for h in self.rebooting for v in self.movers[h.id]]
-        self._rooms: dict[str, list[float]] = {}
+def _units(values: Iterable[int]) -> list[float]:
+    return [v / SCALE for v in values]
 
-    def load(self, vms: Iterable[VM]) -> list[float]:
-        out = [0.0] * len(RESOURCES)
-        for v in vms:
-            for i, r in enumerate(RESOURCES):
-                out[i] += getattr(v, r)
+
+class _Fleet:
+    """The problem's view, grouped the way the checks ask: movers per host and datacenter, receivers."""
+
+    def __init__(self, s: Snapshot, limits: Limits, problem: Problem):
+        self.s, self.limits, self.p = s, limits, problem
+        self.rebooting = [problem.hosts[h] for h in problem.reboot_hosts]
+        self.all_movers = [(problem.hosts[t.source], t) for t in problem.tasks]
+        self.dc = problem.datacenters
+
+    def receivers(self, dc: int) -> list[HostData]:
+        """Hosts of datacenter `dc` that may ever receive a VM (active; rebooted, when rolling)."""
+        return [self.p.hosts[h] for h in self.p.targets_by_datacenter[dc]]
+
+    @staticmethod
+    def room(h: HostData) -> tuple[int, ...]:
+        """What may ever arrive on a receiver (never negative): problem.py's room."""
+        return tuple(max(0, x) for x in h.room)
+
+    def load(self, tasks: Iterable[Task]) -> list[int]:
+        out = [0] * len(RESOURCES)
+        for t in tasks:
+            for i, d in enumerate(t.demand):
+                out[i] += d
         return out
 
-    def spare(self, h: Host) -> list[float]:
-        """Room an active host keeps for arrivals: its VMs never leave."""
-        used = self.load(self.s.vms_by_host.get(h.id, []))
-        return [max(0.0, usable_capacity(h, r, self.limits) - u) for r, u in zip(RESOURCES, used)]
 
-    def room_after_reboot(self, h: Host) -> list[float]:
-        """Room a rebooted host offers: only its non-migratable VMs stay."""
-        used = self.load(self.stuck[h.id])
-        return [usable_capacity(h, r, self.limits) - u for r, u in zip(RESOURCES, used)]
-
-    def receivers(self, dc: str) -> list[Host]:
-        rolling = self.limits.capacity.rolling
-        return [h for h in self.s.hosts if self.dc[h.id] == dc
-                and (h.state == "active" or (rolling and h.state == "needs_reboot"))]
-
-    def room(self, h: Host) -> list[float]:
-        """What may ever arrive on a receiver (never negative); computed once per host."""
-        if h.id not in self._rooms:
-            room = self.spare(h) if h.state == "active" else self.room_after_reboot(h)
-            self._rooms[h.id] = [max(0.0, x) for x in room]
-        return self._rooms[h.id]
+def _fits(demand: Iterable[int], room: Iterable[int]) -> bool:
+    return all(d <= x for d, x in zip(demand, room))
 
 
-def _fits(demand: list[float], room: list[float]) -> bool:
-    return all(d <= x + EPS * max(1.0, abs(x)) for d, x in zip(demand, room))
-
-
-def _over(demand: list[float], room: list[float]) -> list[str]:
-    return [f"{r} {d:g} > {x:g}" for r, d, x in zip(RESOURCES, demand, room) if d > x + EPS * max(1.0, abs(x))]
+def _over(demand: list[int], room: list[int]) -> list[str]:
+    return [f"{r} {d / SCALE:g} > {x / SCALE:g}" for r, d, x in zip(RESOURCES, demand, room) if d > x]
 
 
 # --------------------------------------------------------------------------- zero limits
@@ -114,10 +106,10 @@ def zero_concurrency(f: _Fleet) -> list[str]:
         out.append(f"concurrency.per_target_host is 0 but {len(f.all_movers)} VM(s) must migrate "
                    f"(from {_names(hosts)})")
     if c.per_rack == 0:
-        racks = {h.rack for h, _ in f.all_movers}
+        racks = {f.p.racks[h.rack] for h, _ in f.all_movers}
         out.append(f"concurrency.per_rack is 0 but VMs must migrate out of rack(s) {_names(racks)}")
     if c.per_datacenter == 0:
-        dcs = {f.dc[h.id] for h, _ in f.all_movers}
+        dcs = {f.dc[h.datacenter] for h, _ in f.all_movers}
         out.append(f"concurrency.per_datacenter is 0 but VMs must migrate in datacenter(s) {_names(dcs)}")
     if c.global_ == 0:
         out.append(f"concurrency.global is 0 but {len(f.all_movers)} VM(s) must migrate")
@@ -126,7 +118,7 @@ def zero_concurrency(f: _Fleet) -> list[str]:
 
 def zero_hosts_down(f: _Fleet) -> list[str]:
     """max_hosts_down_per_rack = 0 while a host must reboot (for a positive time)."""
-    if f.limits.concurrency.max_hosts_down_per_rack != 0:
+    if f.p.max_hosts_down_per_rack != 0:
         return []
     hosts = [h.id for h in f.rebooting if h.reboot_minutes > 0]
     return [f"concurrency.max_hosts_down_per_rack is 0 but host(s) {_names(hosts)} must reboot"] if hosts else []
@@ -134,25 +126,23 @@ def zero_hosts_down(f: _Fleet) -> list[str]:
 
 def customer_limits(f: _Fleet) -> list[str]:
     """A customer limit below what one migration, or one host's reboot, forces on it at once."""
-    need: dict[str, tuple[int, str]] = {}  # customer -> (VMs busy at once, why)
-    for h, vm in f.all_movers:
-        if vm.customer not in need:
-            need[vm.customer] = (1, f"vm {vm.id} must migrate from {h.id}")
+    need: dict[int, tuple[int, str]] = {}  # customer -> (VMs busy at once, why)
+    for h, t in f.all_movers:
+        if t.customer not in need:
+            need[t.customer] = (1, f"vm {t.vm} must migrate from {h.id}")
     for h in f.rebooting:
         if h.reboot_minutes == 0:
             continue
-        per_customer: dict[str, list[str]] = {}
-        for vm in f.stuck[h.id]:
-            per_customer.setdefault(vm.customer, []).append(vm.id)
-        for cust, ids in per_customer.items():
-            if len(ids) > need.get(cust, (0, ""))[0]:
-                need[cust] = (len(ids), f"its non-migratable VM(s) {_names(ids)} are down together while "
-                                        f"{h.id} reboots")
+        for c, n in h.down_customers:
+            if n > need.get(c, (0, ""))[0]:
+                ids = [v.id for v in f.s.vms_by_host.get(h.id, [])
+                       if not v.migratable and v.customer == f.p.customers[c]]
+                need[c] = (n, f"its non-migratable VM(s) {_names(ids)} are down together while {h.id} reboots")
     short: list[tuple[str, int, str]] = []
-    for cust, (n, why) in sorted(need.items()):
-        lim = customer_limit(cust, f.s, f.limits)
+    for c, (n, why) in sorted(need.items(), key=lambda kv: f.p.customers[kv[0]]):
+        lim = f.p.customer_limits[c]
         if lim is not None and lim < n:
-            short.append((cust, lim, why))
+            short.append((f.p.customers[c], lim, why))
     out = [f"customer {cust}: its conflict limit is {lim} ({_limit_source(cust, f)}) but {why}"
            for cust, lim, why in short[:DETAILED]]
     if len(short) > DETAILED:
@@ -165,7 +155,7 @@ def customer_limits(f: _Fleet) -> list[str]:
 
 
 def _limit_source(cust: str, f: _Fleet) -> str:
-    """Which setting gives `cust` its conflict limit (the order of `engine.model.customer_limit`)."""
+    """Which setting gives `cust` its conflict limit (the order of `engine.derived.customer_limit`)."""
     conflict = f.limits.conflict
     if cust in conflict.overrides:
         return f"conflict.overrides[{cust}]"
@@ -182,54 +172,45 @@ def _limit_source(cust: str, f: _Fleet) -> str:
 
 def own_bandwidth(f: _Fleet) -> list[str]:
     """A migration uses its source's bandwidth for its whole length."""
-    out = []
-    for h, vm in f.all_movers:
-        g = migration_gbps(vm, f.limits)
-        if h.bandwidth_gbps is not None and g > h.bandwidth_gbps + EPS:
-            out.append(f"vm {vm.id} migrates at {g:g} Gbps but its host {h.id} has bandwidth_gbps "
-                       f"{h.bandwidth_gbps:g}")
-    return out
+    return [f"vm {t.vm} migrates at {t.gbps / SCALE:g} Gbps but its host {h.id} has bandwidth_gbps "
+            f"{h.bandwidth / SCALE:g}" for h, t in f.all_movers if h.bandwidth is not None and t.gbps > h.bandwidth]
 
 
 def no_target(f: _Fleet) -> list[str]:
-    """Every migrating VM needs another host of its datacenter that could ever hold it."""
+    """Every migrating VM needs another host of its datacenter that could ever hold it (Problem.can_target)."""
     out = []
-    by_dc: dict[str, list[tuple[Host, VM]]] = {}
-    for h, vm in f.all_movers:
-        by_dc.setdefault(f.dc[h.id], []).append((h, vm))
-    for dc, movers in sorted(by_dc.items()):
+    by_dc: dict[int, list[tuple[HostData, Task]]] = {}
+    for h, t in f.all_movers:
+        by_dc.setdefault(h.datacenter, []).append((h, t))
+    for dc, movers in sorted(by_dc.items(), key=lambda kv: f.dc[kv[0]]):
         receivers = f.receivers(dc)
-        rooms = {r.id: f.room(r) for r in receivers}
         alone: list[str] = []     # no other host may receive anything
-        homeless: list[str] = []  # other hosts exist, none can hold it
-        holders: dict[tuple, list[str]] = {}  # VM size and speed → the first two hosts that could hold it
-        for h, vm in movers:
-            if not any(r.id != h.id for r in receivers[:2]):
-                alone.append(vm.id)
+        homeless: list[Task] = []  # other hosts exist, none can hold it
+        holders: dict[tuple, list[int]] = {}  # VM size and speed → the first two hosts that could hold it
+        for h, t in movers:
+            if not any(r.index != h.index for r in receivers[:2]):
+                alone.append(t.vm)
                 continue
-            demand = [vm.demand(r) for r in RESOURCES]
-            g = migration_gbps(vm, f.limits)
-            key = (*demand, g)
+            key = (*t.demand, t.gbps)
             if key not in holders:
-                fit = (r.id for r in receivers if _fits(demand, rooms[r.id])
-                       and (r.bandwidth_gbps is None or g <= r.bandwidth_gbps + EPS))
+                fit = (r.index for r in receivers if _fits(t.demand, f.room(r))
+                       and (r.bandwidth is None or t.gbps <= r.bandwidth))
                 holders[key] = [x for _, x in zip(range(2), fit)]
-            if not any(x != h.id for x in holders[key]):
-                homeless.append(vm.id)
+            if not any(x != h.index for x in holders[key]):
+                homeless.append(t)
         if alone:
             why = ("every other host needs a reboot or is disabled, and capacity.rolling is false"
-                   if not f.limits.capacity.rolling else "every other host is disabled")
-            out.append(f"datacenter {dc}: vm(s) {_names(alone)} must migrate but no other host can receive "
-                       f"them ({why})")
+                   if not f.p.rolling else "every other host is disabled")
+            out.append(f"datacenter {f.dc[dc]}: vm(s) {_names(alone)} must migrate but no other host can "
+                       f"receive them ({why})")
         if homeless:
-            sample = f.s.vm_by_id[sorted(homeless)[0]]
-            src = sample.host
-            biggest = [max(rooms[r.id][i] for r in receivers if r.id != src) for i in range(len(RESOURCES))]
-            out.append(f"datacenter {dc}: no host can take vm(s) {_names(homeless)} (capacity with headroom, "
-                       f"bandwidth, rolling={f.limits.capacity.rolling}); e.g. {sample.id} needs "
-                       + ", ".join(f"{r} {sample.demand(r):g}" for r in RESOURCES)
-                       + f" at {migration_gbps(sample, f.limits):g} Gbps; the most room any host offers is "
-                       + ", ".join(f"{r} {v:g}" for r, v in zip(RESOURCES, biggest)))
+            sample = min(homeless, key=lambda t: t.vm)
+            biggest = [max(f.room(r)[i] for r in receivers if r.index != sample.source) for i in range(len(RESOURCES))]
+            out.append(f"datacenter {f.dc[dc]}: no host can take vm(s) {_names(t.vm for t in homeless)} (capacity "
+                       f"with headroom, bandwidth, rolling={f.p.rolling}); e.g. {sample.vm} needs "
+                       + ", ".join(f"{r} {d:g}" for r, d in zip(RESOURCES, _units(sample.demand)))
+                       + f" at {sample.gbps / SCALE:g} Gbps; the most room any host offers is "
+                       + ", ".join(f"{r} {v:g}" for r, v in zip(RESOURCES, _units(biggest))))
     return out
 
 
@@ -239,54 +220,52 @@ def no_target(f: _Fleet) -> list[str]:
 def total_room(f: _Fleet) -> list[str]:
     """All migrating VMs of a datacenter must fit, together, into the room of the hosts that may receive them."""
     out = []
-    by_dc: dict[str, list[VM]] = {}
-    for h, vm in f.all_movers:
-        by_dc.setdefault(f.dc[h.id], []).append(vm)
-    for dc, vms in sorted(by_dc.items()):
+    by_dc: dict[int, list[Task]] = {}
+    for h, t in f.all_movers:
+        by_dc.setdefault(h.datacenter, []).append(t)
+    for dc, tasks in sorted(by_dc.items(), key=lambda kv: f.dc[kv[0]]):
         receivers = f.receivers(dc)
         if not receivers:
             continue  # no_target says so
-        need = f.load(vms)
+        need = f.load(tasks)
         room = [sum(x) for x in zip(*(f.room(r) for r in receivers))]
         over = _over(need, room)
         if over:
-            out.append(f"datacenter {dc}: its {len(vms)} migrating VM(s) need more than all the room of the "
-                       f"hosts that may receive them ({'; '.join(over)}; capacity.headroom applies)")
+            out.append(f"datacenter {f.dc[dc]}: its {len(tasks)} migrating VM(s) need more than all the room of "
+                       f"the hosts that may receive them ({'; '.join(over)}; capacity.headroom applies)")
     return out
 
 
 def first_evacuation(f: _Fleet) -> list[str]:
     """Rolling: the first host with VMs to move that starts its reboot can only send them to hosts that
     never reboot or have nothing to move (rebooted before it); if no host's VMs fit there, no plan exists."""
-    if not f.limits.capacity.rolling:
+    if not f.p.rolling:
         return []
     out = []
-    by_dc: dict[str, list[Host]] = {}
+    by_dc: dict[int, list[HostData]] = {}
     for h in f.rebooting:
-        if f.movers[h.id]:
-            by_dc.setdefault(f.dc[h.id], []).append(h)
-    for dc, sources in sorted(by_dc.items()):
-        early = [r for r in f.receivers(dc) if r.state == "active" or not f.movers[r.id]]
+        if h.tasks:
+            by_dc.setdefault(h.datacenter, []).append(h)
+    for dc, sources in sorted(by_dc.items(), key=lambda kv: f.dc[kv[0]]):
+        early = [r for r in f.receivers(dc) if r.state == "active" or not r.tasks]
         rooms = [f.room(r) for r in early]
-        room = [sum(x) for x in zip(*rooms)] if early else [0.0] * len(RESOURCES)
-
+        room = [sum(x) for x in zip(*rooms)] if early else [0] * len(RESOURCES)
         fits_early: dict[tuple, bool] = {}
 
-        def fits_some_early_host(v: VM) -> bool:
-            demand = tuple(v.demand(r) for r in RESOURCES)
-            if demand not in fits_early:
-                fits_early[demand] = any(_fits(demand, x) for x in rooms)
-            return fits_early[demand]
+        def fits_some_early_host(t: Task) -> bool:
+            if t.demand not in fits_early:
+                fits_early[t.demand] = any(_fits(t.demand, x) for x in rooms)
+            return fits_early[t.demand]
 
-        def can_go_first(h: Host) -> bool:
-            vms = f.movers[h.id]
-            return _fits(f.load(vms), room) and all(fits_some_early_host(v) for v in vms)
+        def can_go_first(h: HostData) -> bool:
+            tasks = [f.p.tasks[j] for j in h.tasks]
+            return _fits(f.load(tasks), room) and all(fits_some_early_host(t) for t in tasks)
 
         if not any(can_go_first(h) for h in sources):
-            out.append(f"datacenter {dc}: rolling maintenance cannot start: the VMs of every host to evacuate "
-                       f"({_names(h.id for h in sources)}) do not fit in the free room of the hosts that could "
-                       f"take them first, those that never reboot or have no VMs to move (together "
-                       + ", ".join(f"{r} {v:g}" for r, v in zip(RESOURCES, room)) + ")")
+            out.append(f"datacenter {f.dc[dc]}: rolling maintenance cannot start: the VMs of every host to "
+                       f"evacuate ({_names(h.id for h in sources)}) do not fit in the free room of the hosts that "
+                       f"could take them first, those that never reboot or have no VMs to move (together "
+                       + ", ".join(f"{r} {v:g}" for r, v in zip(RESOURCES, _units(room))) + ")")
     return out
 
 

@@ -22,7 +22,11 @@ so from its first arrival it holds its non-migratable VMs plus arrivals. Its
 peak is therefore its final load, whatever the timing: the assignment fits at
 every minute iff every target fits everything that ever arrives. `build`
 checks exactly that and refuses an assignment that does not fit (no timing
-could make it valid), naming host, resource, load and capacity.
+could make it valid), naming host, resource, arrivals and room.
+
+Every number (migration minutes, Gbps, customer limits, the room a host
+offers) is read from the shared `engine.maintenance.problem.Problem`, never
+re-derived from the documents; the tasks here only name hosts and VMs by id.
 """
 
 from __future__ import annotations
@@ -32,19 +36,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, Mapping, Optional
 
-from engine.model import (
-    RESOURCES,
-    Limits,
-    MaintenancePlan,
-    Migration,
-    Reboot,
-    Snapshot,
-    SolverInfo,
-    customer_limit,
-    migration_gbps,
-    migration_minutes,
-    usable_capacity,
-)
+from engine.maintenance.problem import SCALE, Problem, build_problem
+from engine.model import RESOURCES, Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
 
 EPS = 1e-9
 
@@ -181,70 +174,57 @@ def _ceil(x: float) -> int:
 # --------------------------------------------------------------------------- targets
 
 
-def simple_targets(snapshot: Snapshot, limits: Limits) -> dict[str, str]:
+def simple_targets(snapshot: Snapshot, limits: Limits, problem: Optional[Problem] = None) -> dict[str, str]:
     """A static worst-fit assignment: largest VM first, to the host of its datacenter with the most room left.
 
     Worst fit spreads arrivals over targets, so per-target concurrency serialises less.
 
     Candidates: `active` hosts, and (rolling) `needs_reboot` hosts that come earlier in an
-    evacuation order (emptiest first), so targets never form a precedence cycle. Loads are
-    final loads (see the module docstring); a VM that fits nowhere keeps no target and
-    `build` names it.
+    evacuation order (emptiest first), so targets never form a precedence cycle. Room is the
+    problem's (see the module docstring); a VM that fits nowhere keeps no target and `build`
+    names it.
     """
-    rolling = limits.capacity.rolling
-    rebooting = [h for h in snapshot.hosts if h.state == "needs_reboot"]
-    order = {h.id: i for i, h in enumerate(sorted(rebooting, key=lambda h: (_stay_load(snapshot, h.id, all_vms=True), h.id)))}
-    load = {h.id: _initial_target_load(snapshot, h.id) for h in snapshot.hosts}
-    room = {h.id: {r: usable_capacity(h, r, limits) for r in RESOURCES} for h in snapshot.hosts}
-    movers = [v for v in snapshot.vms if v.host is not None and v.migratable
-              and snapshot.host_by_id[v.host].state == "needs_reboot"]
-    movers.sort(key=lambda v: (-(v.memory_gb + v.cpu + v.disk_gb / 100), v.id))
+    p = problem if problem is not None else build_problem(snapshot, limits)
+    hosts = p.hosts
+    rebooting = sorted(p.reboot_hosts, key=lambda h: (hosts[h].load_fraction, hosts[h].id))
+    order = {h: i for i, h in enumerate(rebooting)}
+    room = {h.index: list(h.room) for h in hosts}
+    norm = [max(1, max((h.room[k] for h in hosts), default=1)) for k in range(len(RESOURCES))]
+    movers = sorted(p.tasks, key=lambda t: (-sum(d / n for d, n in zip(t.demand, norm)), t.vm))
     out: dict[str, str] = {}
-    for vm in movers:
-        src = snapshot.host_by_id[vm.host]
-        dc = snapshot.datacenter_of(src.id)
+    for t in movers:
         best, best_slack = None, None
-        for h in snapshot.hosts:
-            if h.id == src.id or h.state == "disabled" or snapshot.datacenter_of(h.id) != dc:
+        for h in p.targets_by_datacenter[hosts[t.source].datacenter]:
+            if h == t.source or (hosts[h].reboots and not order[h] < order.get(t.source, -1)):
                 continue
-            if h.state == "needs_reboot" and not (rolling and order[h.id] < order[src.id]):
-                continue
-            slack = min(room[h.id][r] - load[h.id][r] - vm.demand(r) for r in RESOURCES)
-            if slack < -EPS:
+            slack = min((room[h][k] - d) / n for k, (d, n) in enumerate(zip(t.demand, norm)))
+            if slack < 0:
                 continue
             if best_slack is None or slack > best_slack:
-                best, best_slack = h.id, slack
+                best, best_slack = h, slack
         if best is not None:
-            out[vm.id] = best
-            for r in RESOURCES:
-                load[best][r] += vm.demand(r)
+            out[t.vm] = hosts[best].id
+            for k, d in enumerate(t.demand):
+                room[best][k] -= d
     return out
-
-
-def _stay_load(snapshot: Snapshot, host_id: str, *, all_vms: bool) -> float:
-    return sum(v.memory_gb for v in snapshot.vms_by_host.get(host_id, []) if all_vms or not v.migratable)
-
-
-def _initial_target_load(snapshot: Snapshot, host_id: str) -> dict[str, float]:
-    """What a host holds from its first arrival on, before arrivals: all its VMs if it does not
-    reboot, only its non-migratable VMs if it does (the others left before its reboot)."""
-    host = snapshot.host_by_id[host_id]
-    staying = [v for v in snapshot.vms_by_host.get(host_id, []) if host.state != "needs_reboot" or not v.migratable]
-    return {r: sum(v.demand(r) for v in staying) for r in RESOURCES}
 
 
 # --------------------------------------------------------------------------- build
 
 
-def build(snapshot: Snapshot, limits: Limits, targets: Mapping[str, str], horizon: Optional[int] = None) -> FixedTargetsProblem:
-    """The scheduling subproblem for these targets; `FixedTargetsRefused` names every reason it cannot work."""
+def build(snapshot: Snapshot, limits: Limits, targets: Mapping[str, str], horizon: Optional[int] = None,
+          problem: Optional[Problem] = None) -> FixedTargetsProblem:
+    """The scheduling subproblem for these targets; `FixedTargetsRefused` names every reason it cannot work.
+
+    `problem` is the whole fleet's `build_problem(snapshot, limits)` when the caller has it."""
+    p = problem if problem is not None else build_problem(snapshot, limits)
     problems: list[str] = []
-    tasks, index_of_vm, index_of_reboot = _tasks(snapshot, limits, targets, problems)
-    problems += check_targets(snapshot, limits, tasks)
-    problems += check_static_capacity(snapshot, limits, tasks)
+    tasks, index_of_vm, index_of_reboot = _tasks(snapshot, p, targets, problems)
+    problems += check_targets(p, tasks)
+    problems += check_static_capacity(p, tasks)
     precedences = reboot_after_evacuation(tasks, index_of_reboot) + target_after_reboot(tasks, index_of_reboot)
-    cumulatives = (concurrency(snapshot, limits, tasks) + bandwidth(snapshot, limits, tasks)
-                   + conflict(snapshot, limits, tasks, index_of_reboot) + hosts_down_per_rack(snapshot, limits, tasks))
+    cumulatives = (concurrency(p, tasks) + bandwidth(p, tasks)
+                   + conflict(p, tasks, index_of_reboot) + hosts_down_per_rack(p, tasks))
     for c in cumulatives:
         for i, w in c.weights.items():
             if w > c.capacity + EPS:
@@ -252,74 +232,82 @@ def build(snapshot: Snapshot, limits: Limits, targets: Mapping[str, str], horizo
                                 f"whose limit is {c.capacity:g}")
     if problems:
         raise FixedTargetsRefused(problems)
-    problem = FixedTargetsProblem(tasks=tasks, precedences=precedences, cumulatives=cumulatives, targets=dict(targets))
-    _heads_and_tails(problem)
+    fixed = FixedTargetsProblem(tasks=tasks, precedences=precedences, cumulatives=cumulatives, targets=dict(targets))
+    _heads_and_tails(fixed)
     if horizon is not None:
-        problem.with_horizon(horizon)
-    return problem
+        fixed.with_horizon(horizon)
+    return fixed
 
 
-def _tasks(snapshot: Snapshot, limits: Limits, targets: Mapping[str, str], problems: list[str]):
+def _tasks(snapshot: Snapshot, p: Problem, targets: Mapping[str, str], problems: list[str]):
     tasks: list[Task] = []
     index_of_vm: dict[str, int] = {}
     index_of_reboot: dict[str, int] = {}
-    for vm in snapshot.vms:
-        if vm.host is None or not vm.migratable or snapshot.host_by_id[vm.host].state != "needs_reboot":
-            if vm.id in targets:
-                problems.append(f"vm {vm.id!r} has a target but does not migrate (rule 1)")
-            continue
-        target = targets.get(vm.id)
+    moving = set()
+    for t in p.tasks:
+        moving.add(t.vm)
+        target = targets.get(t.vm)
         if target is None:
-            problems.append(f"vm {vm.id!r} must migrate from {vm.host!r} but has no target")
+            problems.append(f"vm {t.vm!r} must migrate from {p.hosts[t.source].id!r} but has no target")
             continue
-        index_of_vm[vm.id] = len(tasks)
-        tasks.append(Task(len(tasks), "migration", vm.id, migration_minutes(vm, limits), vm.host, target))
-    for h in snapshot.hosts:
-        if h.state == "needs_reboot":
-            index_of_reboot[h.id] = len(tasks)
-            tasks.append(Task(len(tasks), "reboot", h.id, h.reboot_minutes, h.id))
-    unknown = sorted(set(targets) - set(snapshot.vm_by_id))
-    problems += [f"vm {v!r} in the targets is not in the snapshot" for v in unknown]
+        index_of_vm[t.vm] = len(tasks)
+        tasks.append(Task(len(tasks), "migration", t.vm, t.duration, p.hosts[t.source].id, target))
+    for h in p.reboot_hosts:
+        hd = p.hosts[h]
+        index_of_reboot[hd.id] = len(tasks)
+        tasks.append(Task(len(tasks), "reboot", hd.id, hd.reboot_minutes, hd.id))
+    for v in sorted(set(targets) - moving):
+        if v in snapshot.vm_by_id:
+            problems.append(f"vm {v!r} has a target but does not migrate (rule 1)")
+        else:
+            problems.append(f"vm {v!r} in the targets is not in the snapshot")
     return tasks, index_of_vm, index_of_reboot
 
 
-def check_targets(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[str]:
+def _host_index(p: Problem) -> dict[str, int]:
+    return {h.id: h.index for h in p.hosts}
+
+
+def check_targets(p: Problem, tasks: list[Task]) -> list[str]:
     """Rule 3, the static part: same datacenter, not the source, not disabled, needs_reboot only if rolling."""
     out = []
+    index = _host_index(p)
     for t in tasks:
         if t.kind != "migration":
             continue
-        tgt = snapshot.host_by_id.get(t.target or "")
-        if tgt is None:
+        if t.target not in index:
             out.append(f"vm {t.key!r}: target {t.target!r} is not a host of the snapshot")
             continue
+        tgt, src = p.hosts[index[t.target]], p.hosts[index[t.source]]
         if tgt.id == t.source:
             out.append(f"vm {t.key!r}: target is its source host {t.source!r}")
-        if snapshot.datacenter_of(tgt.id) != snapshot.datacenter_of(t.source):
+        if tgt.datacenter != src.datacenter:
             out.append(f"vm {t.key!r}: target {tgt.id!r} is in another datacenter than {t.source!r}")
         if tgt.state == "disabled":
             out.append(f"vm {t.key!r}: target {tgt.id!r} is disabled")
-        if tgt.state == "needs_reboot" and not limits.capacity.rolling:
+        if tgt.state == "needs_reboot" and not p.rolling:
             out.append(f"vm {t.key!r}: target {tgt.id!r} needs a reboot and capacity.rolling is false")
     return out
 
 
-def check_static_capacity(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[str]:
-    """Rule 4 under fixed targets: each target's final load (its peak, see module doc) fits its usable capacity."""
-    arriving: dict[str, list[str]] = {}
+def check_static_capacity(p: Problem, tasks: list[Task]) -> list[str]:
+    """Rule 4 under fixed targets: what arrives on each target fits the room it offers (Problem's `room`:
+    usable capacity less what stays there from its first arrival on; see the module doc)."""
+    index = _host_index(p)
+    demand = {t.vm: t.demand for t in p.tasks}
+    arriving: dict[int, list[str]] = {}
     for t in tasks:
-        if t.kind == "migration" and t.target in snapshot.host_by_id:
-            arriving.setdefault(t.target, []).append(t.key)
+        if t.kind == "migration" and t.target in index:
+            arriving.setdefault(index[t.target], []).append(t.key)
     out = []
-    for host_id, vms in arriving.items():
-        host = snapshot.host_by_id[host_id]
-        load = _initial_target_load(snapshot, host_id)
-        for r in RESOURCES:
-            total = load[r] + sum(snapshot.vm_by_id[v].demand(r) for v in vms)
-            cap = usable_capacity(host, r, limits)
-            if total > cap + EPS:
-                out.append(f"rule 4-capacity: host {host_id!r} would hold {total:g} {r} once its {len(vms)} "
-                           f"arrival(s) are in, more than its usable {cap:g}; no timing can fix these targets")
+    for h, vms in arriving.items():
+        host = p.hosts[h]
+        for k, r in enumerate(RESOURCES):
+            total = sum(demand[v][k] for v in vms)
+            if total > host.room[k]:
+                out.append(f"rule 4-capacity: host {host.id!r} would receive {total / SCALE:g} {r} in its {len(vms)} "
+                           f"arrival(s), more than the {max(0, host.room[k]) / SCALE:g} it has room for; no timing "
+                           f"can fix these targets")
     return out
 
 
@@ -370,15 +358,16 @@ def _heads_and_tails(problem: FixedTargetsProblem) -> None:
 # --------------------------------------------------------------------------- cumulatives (rules 5-8)
 
 
-def concurrency(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[Cumulative]:
+def concurrency(p: Problem, tasks: list[Task]) -> list[Cumulative]:
     """Rule 5: migrations in progress leaving a host, arriving at a host, touching a rack (once), per datacenter, in all."""
-    c = limits.concurrency
+    index = _host_index(p)
+    rack = lambda host_id: p.racks[p.hosts[index[host_id]].rack]  # noqa: E731
     families = [
-        ("per_source_host", c.per_source_host, lambda t: {t.source}),
-        ("per_target_host", c.per_target_host, lambda t: {t.target}),
-        ("per_rack", c.per_rack, lambda t: {snapshot.rack_of(t.source), snapshot.rack_of(t.target)}),
-        ("per_datacenter", c.per_datacenter, lambda t: {snapshot.datacenter_of(t.source)}),
-        ("global", c.global_, lambda t: {"fleet"}),
+        ("per_source_host", p.per_source_host, lambda t: {t.source}),
+        ("per_target_host", p.per_target_host, lambda t: {t.target}),
+        ("per_rack", p.per_rack, lambda t: {rack(t.source), rack(t.target)}),
+        ("per_datacenter", p.per_datacenter, lambda t: {p.datacenters[p.hosts[index[t.source]].datacenter]}),
+        ("global", p.global_limit, lambda t: {"fleet"}),
     ]
     out = []
     for key, limit, groups_of in families:
@@ -393,50 +382,54 @@ def concurrency(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[C
     return out
 
 
-def bandwidth(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[Cumulative]:
+def bandwidth(p: Problem, tasks: list[Task]) -> list[Cumulative]:
     """Rule 6: Σ migration_gbps of migrations touching a host with bandwidth_gbps ≤ that bandwidth."""
+    index = _host_index(p)
+    gbps = {t.vm: t.gbps / SCALE for t in p.tasks}
     groups: dict[str, dict[int, float]] = {}
     for t in tasks:
-        if t.kind != "migration":
+        if t.kind != "migration" or gbps[t.key] <= 0:
             continue
-        gbps = migration_gbps(snapshot.vm_by_id[t.key], limits)
         for h in {t.source, t.target}:
-            if snapshot.host_by_id[h].bandwidth_gbps is not None and gbps > 0:
-                groups.setdefault(h, {})[t.index] = gbps
-    return [Cumulative("6-bandwidth", f"bandwidth {h}", float(snapshot.host_by_id[h].bandwidth_gbps), w)
+            if p.hosts[index[h]].bandwidth is not None:
+                groups.setdefault(h, {})[t.index] = gbps[t.key]
+    return [Cumulative("6-bandwidth", f"bandwidth {h}", p.hosts[index[h]].bandwidth / SCALE, w)
             for h, w in sorted(groups.items())]
 
 
-def conflict(snapshot: Snapshot, limits: Limits, tasks: list[Task], index_of_reboot: dict[str, int]) -> list[Cumulative]:
+def conflict(p: Problem, tasks: list[Task], index_of_reboot: dict[str, int]) -> list[Cumulative]:
     """Rule 7: a customer's migrating VMs plus its non-migratable VMs on rebooting hosts ≤ its limit."""
-    groups: dict[str, dict[int, float]] = {}
+    customer_of = {t.vm: t.customer for t in p.tasks}
+    groups: dict[int, dict[int, float]] = {}
     for t in tasks:
         if t.kind == "migration":
-            groups.setdefault(snapshot.vm_by_id[t.key].customer, {})[t.index] = 1.0
-    for host_id, r in index_of_reboot.items():
+            groups.setdefault(customer_of[t.key], {})[t.index] = 1.0
+    for h in p.reboot_hosts:
+        hd = p.hosts[h]
+        r = index_of_reboot[hd.id]
         if tasks[r].duration == 0:
             continue
-        for vm in snapshot.vms_by_host.get(host_id, []):
-            if not vm.migratable:
-                g = groups.setdefault(vm.customer, {})
-                g[r] = g.get(r, 0.0) + 1.0
+        for c, n in hd.down_customers:
+            g = groups.setdefault(c, {})
+            g[r] = g.get(r, 0.0) + float(n)
     out = []
-    for cid, w in sorted(groups.items()):
-        limit = customer_limit(cid, snapshot, limits)
+    for c, w in sorted(groups.items(), key=lambda kv: p.customers[kv[0]]):
+        limit = p.customer_limits[c]
         if limit is not None:
-            out.append(Cumulative("7-conflict", f"customer {cid}", float(limit), w))
+            out.append(Cumulative("7-conflict", f"customer {p.customers[c]}", float(limit), w))
     return out
 
 
-def hosts_down_per_rack(snapshot: Snapshot, limits: Limits, tasks: list[Task]) -> list[Cumulative]:
+def hosts_down_per_rack(p: Problem, tasks: list[Task]) -> list[Cumulative]:
     """Rule 8: hosts rebooting at once in one rack ≤ max_hosts_down_per_rack."""
-    limit = limits.concurrency.max_hosts_down_per_rack
+    limit = p.max_hosts_down_per_rack
     if limit is None:
         return []
+    index = _host_index(p)
     groups: dict[str, dict[int, float]] = {}
     for t in tasks:
         if t.kind == "reboot" and t.duration > 0:
-            groups.setdefault(snapshot.rack_of(t.key), {})[t.index] = 1.0
+            groups.setdefault(p.racks[p.hosts[index[t.key]].rack], {})[t.index] = 1.0
     return [Cumulative("8-hosts-down", f"hosts down in rack {r}", float(limit), w) for r, w in sorted(groups.items())]
 
 

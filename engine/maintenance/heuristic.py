@@ -18,7 +18,13 @@ How it works (one pass):
 
 Several passes with different priority rules run and the shortest plan wins.
 Capacity is static (see problem.py), so every plan it returns respects rule 4
-by construction; the other rules are checked at each start.
+by construction (the packing); rules 5-8 are checked at each start by
+`_Running`, one method per rule, and a migration or reboot that cannot start
+gets a `Blocked` (the limit, its FORMATS rule, and what to wait for).
+Rules 1-3 and 9 hold by construction: each VM of a host is packed once onto
+an eligible target of its datacenter, a host reboots when its last migration
+ends, a rebooting target receives only once its reboot has freed it, and the
+makespan is read off the schedule.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import heapq
 import math
 import random
 import time
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
@@ -36,7 +42,6 @@ from engine.maintenance.schedule import Schedule
 
 INF = 1 << 60
 STALE_PASSES = 60  # randomised passes without improvement before giving up the budget
-STARTED = 0  # try_start: started; else None (source/datacenter/fleet full) or what to wait for
 LAXITY_MAX_TASKS = 4000  # the "laxity" priority sorts the ready hosts at every scan: smaller fleets only
 LAXITY_NOISE = 10.0  # minutes of random shift of a host's deadline in randomised laxity passes
 SHORTLIST_MIN, SHORTLIST_PER_VM = 32, 4  # packing scores this many targets first (see pack)
@@ -47,6 +52,160 @@ LOOKAHEAD = 4  # hosts that do not fit tried per opening, beyond which we wait f
 
 def _cap(x: Optional[int]) -> int:
     return INF if x is None else x
+
+
+RULE_OF_LIMIT = {"per_source_host": 5, "per_target_host": 5, "per_rack": 5, "per_datacenter": 5, "global": 5,
+                 "bandwidth": 6, "conflict": 7, "max_hosts_down_per_rack": 8}
+
+
+class Blocked(NamedTuple):
+    """Why a migration or reboot cannot start now: the limit that is full (a FORMATS.md limit name) and
+    the entity index it is full on. `entity` None: the source host, its datacenter or the fleet is full,
+    nothing specific to wait on (the host's list is rescanned); else the task is parked on this very
+    value (a dict key) until that customer, target, rack or host's bandwidth frees a slot."""
+
+    limit: str
+    entity: Optional[int]
+
+    @property
+    def rule(self) -> int:
+        return RULE_OF_LIMIT[self.limit]
+
+
+FLEET_FULL = Blocked("global", None)
+SOURCE_FULL = Blocked("per_source_host", None)
+DATACENTER_FULL = Blocked("per_datacenter", None)
+
+
+class _Running:
+    """What runs at the current minute, counted against every limit it uses: one check per FORMATS rule.
+
+    The Blocked values a check returns are built once per entity, so a pass allocates none while it scans.
+    """
+
+    __slots__ = ("per_src", "per_tgt", "per_rack", "per_dc", "glob", "down_lim", "cust_lim", "bw_cap", "rack_of",
+                 "dc_of", "src", "tgt", "rack", "dc", "fleet", "bw", "cust", "down", "blocked_customers",
+                 "target_block", "rack_block", "bandwidth_block", "conflict_block")
+
+    def __init__(self, pass_: "_Pass"):
+        P = pass_.p
+        nh, nr = len(P.hosts), len(P.racks)
+        self.per_src, self.per_tgt, self.per_rack = pass_.per_src, pass_.per_tgt, pass_.per_rack
+        self.per_dc, self.glob, self.down_lim = pass_.per_dc, pass_.glob, pass_.down_lim
+        self.cust_lim, self.bw_cap = pass_.cust_lim, pass_.bw
+        self.rack_of, self.dc_of = pass_.rack_of, pass_.dc_of
+        self.src = [0] * nh        # migrations leaving each host
+        self.tgt = [0] * nh        # migrations arriving at each host
+        self.rack = [0] * nr       # migrations touching each rack (counted once)
+        self.dc = [0] * len(P.datacenters)
+        self.fleet = 0
+        self.bw = [0] * nh         # scaled Gbps of migrations touching each host
+        self.cust = [0] * len(P.customers)  # a customer's VMs migrating or down
+        self.down = [0] * nr       # hosts rebooting in each rack
+        self.blocked_customers: set[int] = set()  # a waiting reboot needs their slots: no new migration of theirs
+        self.target_block = [Blocked("per_target_host", h) for h in range(nh)]
+        self.rack_block = [Blocked("per_rack", r) for r in range(nr)]
+        self.bandwidth_block = [Blocked("bandwidth", h) for h in range(nh)]
+        self.conflict_block = [Blocked("conflict", c) for c in range(len(P.customers))]
+
+    # rule 5: concurrency (the scans' quick "nothing more can start here" tests)
+    def fleet_full(self) -> bool:
+        return self.fleet >= self.glob
+
+    def source_full(self, h: int) -> bool:
+        return self.src[h] >= self.per_src
+
+    def datacenter_full(self, d: int) -> bool:
+        return self.dc[d] >= self.per_dc
+
+    def every_datacenter_full(self) -> bool:
+        return all(c >= self.per_dc for c in self.dc)
+
+    def start_migration(self, t, g: int) -> Optional[Blocked]:
+        """Start task t to target g now if rules 5-7 allow it (counted, None), else what blocks it. The
+        order of the checks decides what a blocked task waits for. Inline on purpose (no call per limit,
+        check and count in one call): this runs for every start attempt of a pass."""
+        s, c = t.source, t.customer
+        if self.fleet >= self.glob:                                   # rule 5, global
+            return FLEET_FULL
+        if self.src[s] >= self.per_src:                               # rule 5, per_source_host
+            return SOURCE_FULL
+        if self.tgt[g] >= self.per_tgt:                               # rule 5, per_target_host
+            return self.target_block[g]
+        if c in self.blocked_customers or self.cust[c] >= self.cust_lim[c]:  # rule 7
+            return self.conflict_block[c]
+        d = self.dc_of[s]
+        if self.dc[d] >= self.per_dc:                                 # rule 5, per_datacenter
+            return DATACENTER_FULL
+        rs, rg = self.rack_of[s], self.rack_of[g]
+        if self.rack[rs] >= self.per_rack:                            # rule 5, per_rack (source's)
+            return self.rack_block[rs]
+        if rg != rs and self.rack[rg] >= self.per_rack:               # rule 5, per_rack (target's)
+            return self.rack_block[rg]
+        bw = self.bw
+        if bw[s] + t.gbps > self.bw_cap[s]:                           # rule 6, source
+            return self.bandwidth_block[s]
+        if bw[g] + t.gbps > self.bw_cap[g]:                           # rule 6, target
+            return self.bandwidth_block[g]
+        self.fleet += 1
+        self.src[s] += 1
+        self.tgt[g] += 1
+        self.cust[c] += 1
+        self.dc[d] += 1
+        self.rack[rs] += 1
+        if rg != rs:
+            self.rack[rg] += 1
+        bw[s] += t.gbps
+        bw[g] += t.gbps
+        return None
+
+    def end_migration(self, t, g: int) -> None:
+        s = t.source
+        self.fleet -= 1
+        self.src[s] -= 1
+        self.tgt[g] -= 1
+        self.cust[t.customer] -= 1
+        self.dc[self.dc_of[s]] -= 1
+        rs, rg = self.rack_of[s], self.rack_of[g]
+        self.rack[rs] -= 1
+        if rg != rs:
+            self.rack[rg] -= 1
+        self.bw[s] -= t.gbps
+        self.bw[g] -= t.gbps
+
+    def freed_by_migration(self, t, g: int) -> tuple[Blocked, ...]:
+        """The limits an ended migration frees a slot of (what parked tasks may wait on)."""
+        s = t.source
+        return (self.conflict_block[t.customer], self.target_block[g], self.rack_block[self.rack_of[s]],
+                self.rack_block[self.rack_of[g]], self.bandwidth_block[s], self.bandwidth_block[g])
+
+    def free_slots(self, b: Blocked) -> int:
+        """Slots left on the limit a parked task waits on (bandwidth: sizes differ, wake them all)."""
+        if b.limit == "conflict":
+            return self.cust_lim[b.entity] - self.cust[b.entity]
+        if b.limit == "per_target_host":
+            return self.per_tgt - self.tgt[b.entity]
+        if b.limit == "per_rack":
+            return self.per_rack - self.rack[b.entity]
+        return INF
+
+    def reboot_blocked(self, hd) -> Optional[Blocked]:
+        """Rules 8 and 7 for rebooting host hd now (None: it may start)."""
+        if self.down[hd.rack] >= self.down_lim:                      # rule 8
+            return Blocked("max_hosts_down_per_rack", hd.rack)
+        if any(self.cust[c] + n > self.cust_lim[c] for c, n in hd.down_customers):  # rule 7: its VMs go down
+            return Blocked("conflict", None)
+        return None
+
+    def start_reboot(self, hd) -> None:
+        self.down[hd.rack] += 1
+        for c, n in hd.down_customers:
+            self.cust[c] += n
+
+    def end_reboot(self, hd) -> None:
+        self.down[hd.rack] -= 1
+        for c, n in hd.down_customers:
+            self.cust[c] -= n
 
 
 def evacuation_order(problem: Problem) -> list[int]:
@@ -119,6 +278,8 @@ class _Pass:
         for t in P.tasks:
             work[t.customer] += t.duration
         self.cust_crit = [w / max(1, l) if l < INF else 0.0 for w, l in zip(work, self.cust_lim)]
+        self.by_host = priority != "customer"  # tasks wait per source host (else: one list by customer urgency)
+        self.by_laxity = priority == "laxity"
         if priority == "laxity":
             self.urgency, self.src_rate = _laxity_terms(P, self.per_src)
 
@@ -195,307 +356,271 @@ class _Pass:
     # ------------------------------------------------------------------ the pass
 
     def run(self, deadline: Optional[float]) -> Optional[Schedule]:
-        P = self.p
-        nh, nt = len(P.hosts), len(P.tasks)
-        tasks = P.tasks
-        src_cnt = [0] * nh
-        tgt_cnt = [0] * nh
-        rack_cnt = [0] * len(P.racks)
-        dc_cnt = [0] * len(P.datacenters)
-        glob_cnt = 0
-        bw_used = [0] * nh
-        cust_cnt = [0] * len(P.customers)
-        rack_down = [0] * len(P.racks)
-        remaining = [len(h.tasks) for h in P.hosts]
-        starts = [-1] * nt
-        targets = [-1] * nt
-        reboot_starts: dict[int, int] = {}
-        open_seq: dict[int, int] = {}
-        unopened = [h for h in self.order if P.hosts[h].tasks]
-        empty_hosts = [h for h in self.order if not P.hosts[h].tasks]  # nothing to evacuate: reboot at once
-        failed_at: dict[int, int] = {}  # host -> room version when its packing last failed
-        room_version = 0
-        waiting_reboot: list[int] = []
-        ready: list[int] = []  # "customer" priority: one list in priority order
-        ready_by_dc: list[dict[int, list[int]]] = [{} for _ in P.datacenters]  # "host": per source, in open order
-        # "host" priority: tasks waiting for what blocks them, a heap each (host open order, priority)
-        parked: dict[tuple, list[tuple]] = {}
-        events: list[tuple[int, int, int]] = []  # (time, kind 0 migration end / 1 reboot end, id)
-        n_reboots = len(P.reboot_hosts)
-        rebooted = 0
-        blocked_customers: set[int] = set()
-        t_now = 0
-
-        by_host = self.priority != "customer"
-        by_laxity = self.priority == "laxity"
-        left_work = [sum(tasks[j].duration for j in h.tasks) for h in P.hosts]  # minutes not yet started
-        prio: dict[int, tuple] = {}  # task -> priority key, fixed when its host opens
-
-        def key(j: int) -> tuple:
-            t = tasks[j]
-            if by_host:
-                return (-t.duration, j)
-            return (-self.cust_crit[t.customer], open_seq[t.source], -t.duration, j)
-
-        def add_ready(h: int, new: list[int]) -> None:
-            if by_host:
-                ready_by_dc[self.dc_of[h]][h] = new
-            else:
-                ready.extend(new)
-                ready.sort(key=prio.__getitem__)
-
-        def scan_ready() -> None:
-            """Start every ready migration that the limits allow now, in priority order."""
-            if not by_host:
-                still = []
-                full_customers, full_sources = set(), set()  # they stay full until the scan ends
-                for k, j in enumerate(ready):
-                    t = tasks[j]
-                    if t.customer in full_customers or t.source in full_sources:
-                        still.append(j)
-                        continue
-                    why = try_start(j)
-                    if why != STARTED:
-                        still.append(j)
-                        if why == ("customer", t.customer):
-                            full_customers.add(t.customer)
-                        elif src_cnt[t.source] >= self.per_src:
-                            full_sources.add(t.source)
-                    elif glob_cnt >= self.glob or all(c >= self.per_dc for c in dc_cnt):
-                        still.extend(ready[k + 1:])  # every datacenter is full: nothing more starts now
-                        break
-                ready[:] = still
-                return
-            for d, hosts_ready in enumerate(ready_by_dc):
-                if dc_cnt[d] >= self.per_dc:
-                    continue
-                items = hosts_ready.items()
-                if by_laxity:  # the host that can least afford to wait first
-                    items = sorted(items, key=lambda kv: self.urgency[kv[0]] - left_work[kv[0]] / self.src_rate[kv[0]])
-                for h, waiting in items:
-                    if not waiting or src_cnt[h] >= self.per_src:
-                        continue
-                    if glob_cnt >= self.glob or dc_cnt[d] >= self.per_dc:
-                        break
-                    still = []
-                    for k, j in enumerate(waiting):
-                        if src_cnt[h] >= self.per_src or dc_cnt[d] >= self.per_dc or glob_cnt >= self.glob:
-                            still.extend(waiting[k:])  # nothing more can leave this host now
-                            break
-                        why = try_start(j)
-                        if why == STARTED:
-                            continue
-                        if why is None:
-                            still.append(j)
-                        else:  # parked until that customer / target / rack / host frees capacity
-                            heapq.heappush(parked.setdefault(why, []), (open_seq[h], prio[j], j))
-                    hosts_ready[h] = still
-
-        def free_slots(key_: tuple) -> int:
-            kind, i = key_
-            if kind == "customer":
-                return self.cust_lim[i] - cust_cnt[i]
-            if kind == "target":
-                return self.per_tgt - tgt_cnt[i]
-            if kind == "rack":
-                return self.per_rack - rack_cnt[i]
-            return INF  # bandwidth: sizes differ, wake them all
-
-        def wake(key_: tuple) -> None:
-            """Put tasks parked on a limit back in their host's list once that limit has room
-            (exactly what rescanning them would do, without rescanning them at every event)."""
-            waiting = parked.get(key_)
-            if not waiting:
-                return
-            free = free_slots(key_)
-            if free <= 0:
-                return  # they would fail on the same limit again
-            if by_laxity or len(waiting) <= WAKE_PER_SLOT * free:  # (laxity: hosts change rank as they drain)
-                woken = [item[-1] for item in parked.pop(key_)]
-            else:  # a big customer's hundreds of parked VMs: only the first few can start anyway
-                woken = [heapq.heappop(waiting)[-1] for _ in range(WAKE_PER_SLOT * free)]
-            touched = set()
-            for j in woken:
-                s_ = tasks[j].source
-                ready_by_dc[self.dc_of[s_]][s_].append(j)
-                touched.add(s_)
-            for s_ in touched:
-                ready_by_dc[self.dc_of[s_]][s_].sort(key=prio.__getitem__)
-
-        def try_start(j: int):
-            """Start task j now if every limit allows; else say what blocks it."""
-            nonlocal glob_cnt
-            t = tasks[j]
-            s, g, c = t.source, targets[j], t.customer
-            if glob_cnt >= self.glob or src_cnt[s] >= self.per_src:
-                return None
-            if tgt_cnt[g] >= self.per_tgt:
-                return ("target", g)
-            if c in blocked_customers or cust_cnt[c] >= self.cust_lim[c]:
-                return ("customer", c)
-            d = self.dc_of[s]
-            if dc_cnt[d] >= self.per_dc:
-                return None
-            rs, rg = self.rack_of[s], self.rack_of[g]
-            if rack_cnt[rs] >= self.per_rack:
-                return ("rack", rs)
-            if rg != rs and rack_cnt[rg] >= self.per_rack:
-                return ("rack", rg)
-            if bw_used[s] + t.gbps > self.bw[s]:
-                return ("bandwidth", s)
-            if bw_used[g] + t.gbps > self.bw[g]:
-                return ("bandwidth", g)
-            glob_cnt += 1
-            src_cnt[s] += 1
-            tgt_cnt[g] += 1
-            cust_cnt[c] += 1
-            dc_cnt[d] += 1
-            rack_cnt[rs] += 1
-            if rg != rs:
-                rack_cnt[rg] += 1
-            bw_used[s] += t.gbps
-            bw_used[g] += t.gbps
-            left_work[s] -= t.duration
-            starts[j] = t_now
-            heapq.heappush(events, (t_now + t.duration, 0, j))
-            return STARTED
-
-        def open_one(lookahead: Optional[int] = LOOKAHEAD) -> bool:
-            """Open the first host in order that fits (and whose datacenter has free slots)."""
-            if glob_cnt >= self.glob or all(c >= self.per_dc for c in dc_cnt):
-                return False
-            failures = 0
-            for pos, h in enumerate(unopened):
-                if lookahead is not None and failures >= lookahead:
-                    return False
-                if failed_at.get(h) == room_version:
-                    failures += 1  # it still does not fit: it counts against the lookahead
-                    continue
-                if dc_cnt[self.dc_of[h]] >= self.per_dc:
-                    continue
-                packed = self.pack(h)
-                if packed is None:
-                    failed_at[h] = room_version
-                    failures += 1
-                    continue
-                unopened.pop(pos)
-                open_seq[h] = len(open_seq)
-                for j, g in packed:
-                    targets[j] = g
-                for j, _ in packed:
-                    prio[j] = key(j)
-                new = sorted((j for j, _ in packed), key=prio.__getitem__)
-                waiting = [j for j in new if try_start(j) != STARTED]
-                if waiting:
-                    add_ready(h, waiting)
-                return True
-            return False
-
-        def start_reboots() -> bool:
-            nonlocal rebooted, room_version
-            changed = False
-            was_blocked = set(blocked_customers)
-            blocked_customers.clear()
-            still: list[int] = []
-            for h in waiting_reboot:
-                hd = P.hosts[h]
-                if hd.reboot_minutes > 0:
-                    if rack_down[hd.rack] >= self.down_lim:
-                        still.append(h)
-                        continue
-                    if any(cust_cnt[c] + n > self.cust_lim[c] for c, n in hd.down_customers):
-                        blocked_customers.update(c for c, _ in hd.down_customers)
-                        still.append(h)
-                        continue
-                    rack_down[hd.rack] += 1
-                    for c, n in hd.down_customers:
-                        cust_cnt[c] += n
-                    heapq.heappush(events, (t_now + hd.reboot_minutes, 1, h))
-                else:
-                    rebooted += 1
-                    if P.rolling:
-                        self.available[h] = True
-                        room_version += 1
-                        changed = True
-                reboot_starts[h] = t_now
-            waiting_reboot[:] = still
-            if by_host:
-                for c in was_blocked - blocked_customers:
-                    wake(("customer", c))
-            return changed
-
-        for h in empty_hosts:
-            open_seq[h] = len(open_seq)
-            waiting_reboot.append(h)
+        """One pass; None when it dead-ends (nothing runs and nothing can start) or passes `deadline`."""
+        self._begin()
+        for h in self.order:
+            if not self.p.hosts[h].tasks:  # nothing to evacuate: reboot at once
+                self.open_seq[h] = len(self.open_seq)
+                self.waiting_reboot.append(h)
+        n_reboots = len(self.p.reboot_hosts)
         guard = 0
         while True:
             guard += 1
             if deadline is not None and guard % 64 == 0 and time.monotonic() > deadline:
                 return None
-            # 1. everything that ends now
-            while events and events[0][0] == t_now:
-                _, kind, i = heapq.heappop(events)
-                if kind == 0:
-                    t = tasks[i]
-                    s, g = t.source, targets[i]
-                    glob_cnt -= 1
-                    src_cnt[s] -= 1
-                    tgt_cnt[g] -= 1
-                    cust_cnt[t.customer] -= 1
-                    dc_cnt[self.dc_of[s]] -= 1
-                    rs, rg = self.rack_of[s], self.rack_of[g]
-                    rack_cnt[rs] -= 1
-                    if rg != rs:
-                        rack_cnt[rg] -= 1
-                    bw_used[s] -= t.gbps
-                    bw_used[g] -= t.gbps
-                    self.pending[g] -= 1
-                    remaining[s] -= 1
-                    if remaining[s] == 0:
-                        waiting_reboot.append(s)
-                    if by_host:
-                        for k in (("customer", t.customer), ("target", g), ("rack", rs), ("rack", rg),
-                                  ("bandwidth", s), ("bandwidth", g)):
-                            wake(k)
-                else:
-                    hd = P.hosts[i]
-                    rack_down[hd.rack] -= 1
-                    for c, n in hd.down_customers:
-                        cust_cnt[c] -= n
-                        if by_host:
-                            wake(("customer", c))
-                    rebooted += 1
-                    if P.rolling:
-                        self.available[i] = True
-                        room_version += 1
-            # 2. reboots first (they unlock room and must not starve), then waiting
-            #    migrations, then open more hosts while slots are free
-            start_reboots()
-            scan_ready()
-            while True:
-                progressed = False
-                while unopened and open_one():
-                    progressed = True
-                if waiting_reboot and start_reboots():
-                    progressed = True
-                if not progressed:
-                    break
-            if not events:
-                # nothing runs: look past the lookahead before declaring a dead end
-                while True:
-                    progressed = False
-                    while unopened and open_one(None):
-                        progressed = True
-                    if waiting_reboot and start_reboots():
-                        progressed = True
-                    if not progressed:
-                        break
-            if rebooted == n_reboots and not events:
+            self._finish_due()
+            # reboots first (they unlock room and must not starve), then waiting migrations,
+            # then open more hosts while slots are free
+            self._start_reboots()
+            self._scan_ready()
+            self._open_and_reboot(LOOKAHEAD)
+            if not self.events:  # nothing runs: look past the lookahead before declaring a dead end
+                self._open_and_reboot(None)
+            if self.rebooted == n_reboots and not self.events:
                 break
-            if not events:
+            if not self.events:
                 return None  # stuck: nothing runs and nothing can start
-            t_now = events[0][0]
-        return Schedule(starts=starts, targets=targets, reboot_starts=reboot_starts)
+            self.t_now = self.events[0][0]
+        return Schedule(starts=self.starts, targets=self.targets, reboot_starts=self.reboot_starts)
+
+    def _begin(self) -> None:
+        P = self.p
+        self.running = _Running(self)
+        self.left_work = [sum(P.tasks[j].duration for j in h.tasks) for h in P.hosts]  # minutes not yet started
+        self.remaining = [len(h.tasks) for h in P.hosts]   # migrations not yet ended, per source
+        self.starts = [-1] * len(P.tasks)
+        self.targets = [-1] * len(P.tasks)
+        self.reboot_starts: dict[int, int] = {}
+        self.open_seq: dict[int, int] = {}
+        self.prio: dict[int, tuple] = {}                   # task -> priority key, fixed when its host opens
+        self.unopened = [h for h in self.order if P.hosts[h].tasks]
+        self.failed_at: dict[int, int] = {}                # host -> room version when its packing last failed
+        self.room_version = 0
+        self.waiting_reboot: list[int] = []
+        self.ready: list[int] = []                         # "customer" priority: one list in priority order
+        self.ready_by_dc: list[dict[int, list[int]]] = [{} for _ in P.datacenters]  # else: per source, open order
+        self.parked: dict[Blocked, list[tuple]] = {}      # "host" priorities: tasks waiting on a full limit
+        self.events: list[tuple[int, int, int]] = []       # (time, kind 0 migration end / 1 reboot end, id)
+        self.rebooted = 0
+        self.t_now = 0
+
+    def _key(self, j: int) -> tuple:
+        t = self.p.tasks[j]
+        if self.by_host:
+            return (-t.duration, j)
+        return (-self.cust_crit[t.customer], self.open_seq[t.source], -t.duration, j)
+
+    # ------------------------------------------------------------------ events
+
+    def _finish_due(self) -> None:
+        """End every migration and reboot due now; wake what waited on the limits they free."""
+        events, run, P = self.events, self.running, self.p
+        while events and events[0][0] == self.t_now:
+            _, kind, i = heapq.heappop(events)
+            if kind == 0:
+                t = P.tasks[i]
+                s, g = t.source, self.targets[i]
+                run.end_migration(t, g)
+                self.pending[g] -= 1
+                self.remaining[s] -= 1
+                if self.remaining[s] == 0:
+                    self.waiting_reboot.append(s)
+                if self.by_host:
+                    parked = self.parked
+                    for b in run.freed_by_migration(t, g):
+                        if parked.get(b):  # (the common case, nothing waits on it, costs no call)
+                            self._wake(b)
+            else:
+                hd = P.hosts[i]
+                run.end_reboot(hd)
+                if self.by_host:
+                    for c, _ in hd.down_customers:
+                        self._wake(run.conflict_block[c])
+                self.rebooted += 1
+                if P.rolling:
+                    self.available[i] = True
+                    self.room_version += 1
+
+    def _try_start(self, j: int) -> Optional[Blocked]:
+        """Start migration j now if every limit allows (None), else what blocks it."""
+        t = self.p.tasks[j]
+        blocked = self.running.start_migration(t, self.targets[j])
+        if blocked is None:
+            self._started(j, t)
+        return blocked
+
+    def _started(self, j: int, t) -> None:
+        self.left_work[t.source] -= t.duration
+        self.starts[j] = self.t_now
+        heapq.heappush(self.events, (self.t_now + t.duration, 0, j))
+
+    def _start_reboots(self) -> bool:
+        """Reboot every evacuated host that rules 7 and 8 allow now; True when a reboot freed room at once."""
+        P, run = self.p, self.running
+        changed = False
+        was_blocked = set(run.blocked_customers)
+        run.blocked_customers.clear()
+        still: list[int] = []
+        for h in self.waiting_reboot:
+            hd = P.hosts[h]
+            if hd.reboot_minutes > 0:
+                blocked = run.reboot_blocked(hd)
+                if blocked is not None:
+                    if blocked.limit == "conflict":  # keep its customers' slots for it (rule 7)
+                        run.blocked_customers.update(c for c, _ in hd.down_customers)
+                    still.append(h)
+                    continue
+                run.start_reboot(hd)
+                heapq.heappush(self.events, (self.t_now + hd.reboot_minutes, 1, h))
+            else:
+                self.rebooted += 1
+                if P.rolling:
+                    self.available[h] = True
+                    self.room_version += 1
+                    changed = True
+            self.reboot_starts[h] = self.t_now
+        self.waiting_reboot[:] = still
+        if self.by_host:
+            for c in was_blocked - run.blocked_customers:
+                self._wake(run.conflict_block[c])
+        return changed
+
+    # ------------------------------------------------------------------ opening hosts
+
+    def _open_and_reboot(self, lookahead: Optional[int]) -> None:
+        """Open hosts and start reboots until neither makes progress."""
+        while True:
+            progressed = False
+            while self.unopened and self._open_one(lookahead):
+                progressed = True
+            if self.waiting_reboot and self._start_reboots():
+                progressed = True
+            if not progressed:
+                return
+
+    def _open_one(self, lookahead: Optional[int]) -> bool:
+        """Open the first host in order that fits (and whose datacenter has free slots)."""
+        run = self.running
+        if run.fleet_full() or run.every_datacenter_full():
+            return False
+        failures = 0
+        for pos, h in enumerate(self.unopened):
+            if lookahead is not None and failures >= lookahead:
+                return False
+            if self.failed_at.get(h) == self.room_version:
+                failures += 1  # it still does not fit: it counts against the lookahead
+                continue
+            if run.datacenter_full(self.dc_of[h]):
+                continue
+            packed = self.pack(h)
+            if packed is None:
+                self.failed_at[h] = self.room_version
+                failures += 1
+                continue
+            self.unopened.pop(pos)
+            self.open_seq[h] = len(self.open_seq)
+            for j, g in packed:
+                self.targets[j] = g
+            for j, _ in packed:
+                self.prio[j] = self._key(j)
+            new = sorted((j for j, _ in packed), key=self.prio.__getitem__)
+            waiting = [j for j in new if self._try_start(j) is not None]
+            if waiting:
+                if self.by_host:
+                    self.ready_by_dc[self.dc_of[h]][h] = waiting
+                else:
+                    self.ready.extend(waiting)
+                    self.ready.sort(key=self.prio.__getitem__)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ starting ready migrations
+
+    def _scan_ready(self) -> None:
+        """Start every ready migration that the limits allow now, in priority order."""
+        if self.by_host:
+            self._scan_by_host()
+        else:
+            self._scan_by_customer()
+
+    def _scan_by_customer(self) -> None:
+        # the hottest loop of a "customer" pass (the ready list holds every waiting migration): locals only
+        run, tasks, ready, targets = self.running, self.p.tasks, self.ready, self.targets
+        start, started, src, per_src = run.start_migration, self._started, run.src, run.per_src
+        still: list[int] = []
+        keep = still.append
+        full_customers, full_sources = set(), set()  # they stay full until the scan ends
+        for k, j in enumerate(ready):
+            t = tasks[j]
+            if t.customer in full_customers or t.source in full_sources:
+                keep(j)
+                continue
+            blocked = start(t, targets[j])
+            if blocked is not None:
+                keep(j)
+                if blocked.limit == "conflict" and blocked.entity == t.customer:
+                    full_customers.add(t.customer)
+                elif src[t.source] >= per_src:
+                    full_sources.add(t.source)
+                continue
+            started(j, t)
+            if run.fleet_full() or run.every_datacenter_full():
+                still.extend(ready[k + 1:])  # every datacenter is full: nothing more starts now
+                break
+        ready[:] = still
+
+    def _scan_by_host(self) -> None:
+        # hot: the counters are read directly (rule 5's source, datacenter and fleet limits)
+        run, tasks, targets = self.running, self.p.tasks, self.targets
+        start, started, src, dc = run.start_migration, self._started, run.src, run.dc
+        per_src, per_dc, glob = run.per_src, run.per_dc, run.glob
+        for d, hosts_ready in enumerate(self.ready_by_dc):
+            if dc[d] >= per_dc:
+                continue
+            items = hosts_ready.items()
+            if self.by_laxity:  # the host that can least afford to wait first
+                items = sorted(items, key=lambda kv: self.urgency[kv[0]] - self.left_work[kv[0]] / self.src_rate[kv[0]])
+            for h, waiting in items:
+                if not waiting or src[h] >= per_src:
+                    continue
+                if run.fleet >= glob or dc[d] >= per_dc:
+                    break
+                still = []
+                for k, j in enumerate(waiting):
+                    if src[h] >= per_src or dc[d] >= per_dc or run.fleet >= glob:
+                        still.extend(waiting[k:])  # nothing more can leave this host now
+                        break
+                    t = tasks[j]
+                    blocked = start(t, targets[j])
+                    if blocked is None:
+                        started(j, t)
+                    elif blocked.entity is None:
+                        still.append(j)
+                    else:  # parked until that customer / target / rack / host frees capacity
+                        heapq.heappush(self.parked.setdefault(blocked, []), (self.open_seq[h], self.prio[j], j))
+                hosts_ready[h] = still
+
+    def _wake(self, blocked: Blocked) -> None:
+        """Put tasks parked on a limit back in their host's list once that limit has room
+        (exactly what rescanning them would do, without rescanning them at every event)."""
+        waiting = self.parked.get(blocked)
+        if not waiting:
+            return
+        free = self.running.free_slots(blocked)
+        if free <= 0:
+            return  # they would fail on the same limit again
+        if self.by_laxity or len(waiting) <= WAKE_PER_SLOT * free:  # (laxity: hosts change rank as they drain)
+            woken = [item[-1] for item in self.parked.pop(blocked)]
+        else:  # a big customer's hundreds of parked VMs: only the first few can start anyway
+            woken = [heapq.heappop(waiting)[-1] for _ in range(WAKE_PER_SLOT * free)]
+        tasks, ready_by_dc = self.p.tasks, self.ready_by_dc
+        touched = set()
+        for j in woken:
+            s_ = tasks[j].source
+            ready_by_dc[self.dc_of[s_]][s_].append(j)
+            touched.add(s_)
+        for s_ in touched:
+            ready_by_dc[self.dc_of[s_]][s_].sort(key=self.prio.__getitem__)
 
 
 def critical_order(problem: Problem, noise: Optional[random.Random] = None) -> list[int]:

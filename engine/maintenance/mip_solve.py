@@ -20,17 +20,17 @@ import time
 from typing import Callable, Mapping, Optional
 
 from engine.maintenance import fixed_targets as ft
+from engine.maintenance.bound_check import enforce, settle
+from engine.maintenance.problem import Problem, build_problem
 from engine.model import Limits, MaintenancePlan, Snapshot, SolverInfo
 from engine.progress import Cancellation, ProgressCallback, ProgressEvent
 from engine.violations import PlanRejected
 
 
-def heuristic_schedule(snapshot: Snapshot, limits: Limits) -> Optional[tuple[dict[str, str], dict[str, int]]]:
+def heuristic_schedule(problem: Problem) -> Optional[tuple[dict[str, str], dict[str, int]]]:
     """(targets by VM, starts by VM id / rebooting host id) from the constructive heuristic, if it finds a plan."""
     from engine.maintenance.heuristic import schedule_heuristic
-    from engine.maintenance.problem import build_problem
 
-    problem = build_problem(snapshot, limits)
     schedule = schedule_heuristic(problem)
     if schedule is None:
         return None
@@ -41,10 +41,10 @@ def heuristic_schedule(snapshot: Snapshot, limits: Limits) -> Optional[tuple[dic
     return targets, starts
 
 
-def whole_problem_bound(snapshot: Snapshot, limits: Limits) -> int:
-    from engine.maintenance.bounds import lower_bound
+def whole_problem_bounds(problem: Problem):
+    from engine.maintenance.bounds import problem_bound_details
 
-    return int(lower_bound(snapshot, limits))
+    return problem_bound_details(problem)
 
 
 def solve_fixed(formulation: Callable[..., ft.FormulationResult], name: str, snapshot: Snapshot, limits: Limits, *,
@@ -57,14 +57,15 @@ def solve_fixed(formulation: Callable[..., ft.FormulationResult], name: str, sna
     t0 = time.monotonic()
     time_limit_s = time_limit_s if time_limit_s is not None else limits.solve.time_limit_s
     initial_by_key: Optional[dict[str, int]] = None
+    view = build_problem(snapshot, limits)  # the one view of the fleet: heuristic, targets, bounds
     if targets is None:
-        found = heuristic_schedule(snapshot, limits)
+        found = heuristic_schedule(view)
         if found is not None:
             targets, initial_by_key = found
         else:
-            targets = ft.simple_targets(snapshot, limits)
+            targets = ft.simple_targets(snapshot, limits, view)
     try:
-        problem = ft.build(snapshot, limits, targets)
+        problem = ft.build(snapshot, limits, targets, problem=view)
     except ft.FixedTargetsRefused as exc:
         return _no_plan(name, t0, "unknown", "no usable fixed targets: " + "; ".join(exc.problems))
     initial = ft.list_schedule(problem)
@@ -73,7 +74,8 @@ def solve_fixed(formulation: Callable[..., ft.FormulationResult], name: str, sna
         if problem.is_schedule(theirs) and problem.makespan_of(theirs) < problem.makespan_of(initial):
             initial = theirs
     problem.with_horizon(problem.makespan_of(initial))
-    bound = whole_problem_bound(snapshot, limits)
+    claims = whole_problem_bounds(view)
+    bound = max((b.value for b in claims), default=0)
 
     def progress(event: ProgressEvent) -> None:
         # the formulation's own bound holds for these targets only: show the whole problem's
@@ -90,11 +92,15 @@ def solve_fixed(formulation: Callable[..., ft.FormulationResult], name: str, sna
                         f"{name} reported the fixed-targets problem infeasible within horizon {problem.horizon}")
     # Nothing back (stopped and killed before CBC wrote its incumbent): the warm start still stands.
     starts = result.starts if result.starts is not None else initial
-    status = "optimal" if bound is not None and problem.makespan_of(starts) <= bound else "feasible"
-    plan = problem.to_plan(starts, status=status, solver=name, wall_s=wall, lower_bound=bound)
+    settled = settle(claims, problem.makespan_of(starts))  # a bound above this plan is a bug, not a cap
+    plan = problem.to_plan(starts, status="optimal" if settled.proven else "feasible", solver=name, wall_s=wall,
+                           lower_bound=settled.value)
+    if settled.notes():
+        plan = plan.model_copy(update={"notes": settled.notes()})
     violations = validate_maintenance(snapshot, limits, plan)
     if violations:
         raise PlanRejected(name, violations)
+    enforce(settled, f"solver {name}")
     return plan
 
 

@@ -3,9 +3,11 @@
 `build_problem(snapshot, limits)` turns the documents into plain, immutable,
 index-based data: one `Task` per migration (a migratable VM on a
 `needs_reboot` host), one `HostData` per host, the limits of FORMATS.md as
-integers. The heuristic, the CP-SAT model and later MIP formulations all read
-this, never the pydantic documents, and a `Problem` pickles cheaply to a
-worker process.
+integers. The heuristic, the CP-SAT model, the fixed-target MIPs, the lower
+bounds and the prechecks all read this — the one place where the documents'
+derived values (engine.derived: migration minutes and Gbps, customer limits,
+usable capacity, and the room a host offers) are computed for the solvers —
+and a `Problem` pickles cheaply to a worker process.
 
 Units: times are integer minutes. Resource demands, capacities and bandwidths
 are floats in the documents; they become integers scaled by `SCALE` (demands
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Iterable, Optional, Sequence
 
-from engine.model import RESOURCES, Limits, Snapshot, customer_limit, migration_gbps, migration_minutes, usable_capacity
+from engine.derived import customer_limit, migration_gbps, migration_minutes, usable_capacity
+from engine.model import RESOURCES, Limits, Snapshot
 
 SCALE = 1000  # integer units per resource unit / per Gbps
 
@@ -145,6 +149,7 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
         return customer_index[cid]
 
     vms_by_host = snapshot.vms_by_host
+    sizes = attrgetter(*RESOURCES)  # a VM's demands, in RESOURCES order (one call, not one per resource)
     tasks: list[Task] = []
     hosts: list[HostData] = []
     for hi, h in enumerate(host_list):
@@ -153,11 +158,11 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
         stay_load = [0.0] * len(RESOURCES)  # what is still on the host once it has been evacuated
         host_tasks: list[int] = []
         down: dict[int, int] = {}
+        rebooting = h.state == "needs_reboot"
         for vm in vms_by_host.get(h.id, []):
-            for k, r in enumerate(RESOURCES):
-                all_load[k] += vm.demand(r)
-            moves = h.state == "needs_reboot" and vm.migratable
-            if moves:
+            demand = sizes(vm)
+            all_load = [a + d for a, d in zip(all_load, demand)]
+            if rebooting and vm.migratable:
                 host_tasks.append(len(tasks))
                 tasks.append(
                     Task(
@@ -167,13 +172,12 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
                         customer=customer_of(vm.customer),
                         duration=migration_minutes(vm, limits),
                         gbps=scaled(migration_gbps(vm, limits)),
-                        demand=tuple(scaled(vm.demand(r)) for r in RESOURCES),
+                        demand=tuple(int(round(d * SCALE)) for d in demand),  # scaled()
                     )
                 )
             else:
-                for k, r in enumerate(RESOURCES):
-                    stay_load[k] += vm.demand(r)
-                if h.state == "needs_reboot":
+                stay_load = [a + d for a, d in zip(stay_load, demand)]
+                if rebooting:
                     c = customer_of(vm.customer)
                     down[c] = down.get(c, 0) + 1
         base = stay_load if h.state == "needs_reboot" else all_load

@@ -8,7 +8,9 @@
        (`engine.maintenance.mip_solve.SOLVERS`): after the prechecks they get the
        whole fleet, skipping steps 2-4;
     4. merge; the plan's lower bound is the best of engine.maintenance.bounds
-       and the exact components' proven bounds;
+       and the exact components' proven bounds that the plan does not refute
+       (engine.maintenance.bound_check: a refuted bound is a bug, named in the
+       plan's notes and dropped, or raised under FLEETCTL_STRICT_BOUNDS);
     5. ALWAYS engine.validate.validate_maintenance: a violation raises
        PlanRejected, never ships.
 
@@ -26,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from engine.maintenance.bound_check import Settled, enforce, settle
+from engine.maintenance.bounds import Bound
 from engine.maintenance.decompose import Component, choose_executor, plan_components, time_shares
 from engine.maintenance.problem import Problem, build_problem, candidate_targets
 from engine.maintenance.schedule import Schedule, migration_records, reboot_records
@@ -48,7 +52,7 @@ class ComponentJob:
     seed: int
     restricted: bool
     deadline: float  # time.time() by which the job must return
-    lower_bound: Optional[int] = None  # a proven bound on this component's makespan, if known
+    lower_bound: Optional[int] = None  # a proven bound on this component's makespan: reaching it ends the search
     incumbents: bool = False  # report improving schedules as progress {"schedule": ...} (someone listens)
 
 
@@ -217,16 +221,17 @@ def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-s
                                     on_progress=on_progress, cancel=cancel, on_plan=on_plan).plan
 
 
-def _lower_bound(snapshot: Snapshot, limits: Limits) -> int:
-    from engine.maintenance.bounds import lower_bound
+def _fleet_bounds(fleet: Problem) -> list[Bound]:
+    """Every bound family's strongest claim on the fleet."""
+    from engine.maintenance.bounds import problem_bound_details
 
-    return int(lower_bound(snapshot, limits))
+    return problem_bound_details(fleet)
 
 
-def _precheck(snapshot: Snapshot, limits: Limits) -> list[str]:
+def _precheck(snapshot: Snapshot, limits: Limits, fleet: Problem) -> list[str]:
     from engine.maintenance.explain import precheck
 
-    return list(precheck(snapshot, limits))
+    return list(precheck(snapshot, limits, fleet))
 
 
 def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
@@ -242,7 +247,10 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     workers = int(workers or limits.solve.workers or os.cpu_count() or 1)
     info = lambda: SolverInfo(name=solver, wall_s=round(time.monotonic() - t0, 3))
 
-    reasons = _precheck(snapshot, limits)
+    # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
+    # shares no limit with anything is that same problem, so it is built once.
+    fleet = build_problem(snapshot, limits)
+    reasons = _precheck(snapshot, limits, fleet)
     if reasons:
         plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
         return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
@@ -254,10 +262,16 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         _hand_out_final(plan, on_plan)
         return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
 
-    lb = _lower_bound(snapshot, limits)
     components = plan_components(snapshot, limits)
-    problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
-                              global_limit=c.global_limit, override_global=c.override_global) for c in components]
+    if len(components) == 1 and not components[0].restricted and \
+            set(components[0].datacenters) == set(fleet.datacenters):
+        problems = [fleet]
+    else:
+        problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
+                                  global_limit=c.global_limit, override_global=c.override_global)
+                    for c in components]
+    fleet_bounds = _fleet_bounds(fleet)
+    lb = max((b.value for b in fleet_bounds), default=0)
     executor = choose_executor(len(components), workers)
     processes = getattr(executor, "processes", 1)
     per_job_workers = max(1, workers // processes)
@@ -277,7 +291,8 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     stop = Cancellation()
     if cancel is not None:
         cancel.on_cancel(stop.cancel)
-    incumbents = _Incumbents(snapshot, limits, problems, components, lb, solver, info, on_plan, on_reject=stop.cancel)
+    incumbents = _Incumbents(snapshot, limits, problems, components, fleet_bounds, solver, info, on_plan,
+                             on_reject=stop.cancel)
     merged = _MergedProgress(len(jobs), lb, on_progress, t0, incumbents)
     results: list[Optional[ComponentResult]] = [None] * len(jobs)
     try:
@@ -288,8 +303,10 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
         if cancel is not None:
             cancel.remove(stop.cancel)
         incumbents.stop()
-    plan, notes = _merge(results, components, lb, solver, info)
+    plan, notes, settled = _merge(results, components, fleet_bounds, solver, info)
     _validate(snapshot, limits, plan, solver)
+    if settled is not None:
+        enforce(settled, f"solver {solver}")
     incumbents.final(plan)
     firsts = [r.first_plan_s for r in results if r is not None and r.first_plan_s is not None]
     return SolveReport(plan=plan, first_plan_s=max(firsts) if firsts else None, components=len(jobs), notes=notes)
@@ -322,33 +339,46 @@ def _timed_job(job: ComponentJob, progress, cancel) -> ComponentResult:
     return _solve_job(job, progress, cancel)
 
 
-def _merge(results: list[Optional[ComponentResult]], components: list[Component], lb: Optional[int], solver: str,
-           info) -> tuple[MaintenancePlan, list[str]]:
+def _search_bound(component: Component, value: int, optimal: bool) -> Bound:
+    where = "datacenter(s) " + ", ".join(component.datacenters)
+    why = "CP-SAT proved this part optimal on the exact model" if optimal else \
+        "CP-SAT's search proved no plan of this part ends earlier (exact model)"
+    return Bound("cp-sat search", value, where, why)
+
+
+def _merge(results: list[Optional[ComponentResult]], components: list[Component], fleet_bounds: list[Bound],
+           solver: str, info) -> tuple[MaintenancePlan, list[str], Optional[Settled]]:
+    """One fleet plan from the components' results. The lower bound is the best claim the plan does not
+    refute (fleet bound families, the exact components' search bounds); `Settled` says which claim proves
+    optimality and which were refuted (see bound_check), for `enforce` once the plan is validated."""
     notes = [n for r in results if r is not None for n in r.notes]
+    lb = max((b.value for b in fleet_bounds), default=0)
     infeasible = [r for r in results if r is not None and r.status == "infeasible"]
     if infeasible:
         return MaintenancePlan(status="infeasible", lower_bound=lb, solver=info(),
-                               explanation="; ".join(r.explanation or "infeasible" for r in infeasible)), notes
+                               explanation="; ".join(r.explanation or "infeasible" for r in infeasible)), notes, None
     if any(r is None or r.status == "unknown" for r in results):
         return MaintenancePlan(status="unknown", lower_bound=lb, solver=info(),
-                               explanation="no plan found in time" + (f" ({'; '.join(notes)})" if notes else "")), notes
+                               explanation="no plan found in time" + (f" ({'; '.join(notes)})" if notes else "")), \
+            notes, None
     makespan = max((r.makespan or 0 for r in results), default=0)
-    bounds = [b for b in [lb] + [r.bound for r in results] if b is not None]
-    bound = min(max(bounds), makespan) if bounds else None
-    # makespan of the fleet = max over components: proven optimal when it meets a valid bound,
-    # or when the component(s) attaining it were proven optimal exactly.
-    proven = bound is not None and makespan <= bound
-    if not proven:
-        top = [r for r in results if (r.makespan or 0) == makespan]
-        proven = all(r.proven for r in top)
-        if proven:
-            bound = makespan
+    # A component's proven bound bounds the fleet too (its makespan is part of the fleet's). The fleet's
+    # makespan is the max over components: it is also proven optimal when the component(s) attaining it
+    # were each proven optimal on their exact model.
+    claims = list(fleet_bounds) + [_search_bound(c, r.bound, False) for r, c in zip(results, components)
+                                   if r.bound is not None]
+    top = [(r, c) for r, c in zip(results, components) if (r.makespan or 0) == makespan]
+    if top and all(r.proven for r, _ in top):
+        claims.append(_search_bound(top[0][1], makespan, True))
+    settled = settle(claims, makespan)
     migrations = [m for r in results for m in r.migrations]
     reboots = [b for r in results for b in r.reboots]
     migrations.sort(key=lambda m: (m.start, m.end, m.vm))
     reboots.sort(key=lambda b: (b.start, b.host))
-    return MaintenancePlan(status="optimal" if proven else "feasible", makespan=makespan, lower_bound=bound,
-                           migrations=migrations, reboots=reboots, solver=info()), notes
+    plan_notes = settled.notes()
+    return MaintenancePlan(status="optimal" if settled.proven else "feasible", makespan=makespan,
+                           lower_bound=settled.value, migrations=migrations, reboots=reboots, solver=info(),
+                           notes=plan_notes or None), notes + plan_notes, settled
 
 
 class _MergedProgress:
@@ -393,9 +423,7 @@ class _MergedProgress:
         self.last = now
         objective = max(self.objective) if all(o is not None for o in self.objective) else None
         bounds = [b for b in self.bound + [self.lb] if b is not None]
-        bound = max(bounds) if bounds else None
-        if bound is not None and objective is not None:
-            bound = min(bound, objective)
+        bound = max(bounds) if bounds else None  # never capped by the objective: a bound above it is a bug
         self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=objective, bound=bound))
 
 
@@ -415,11 +443,11 @@ class _Incumbents:
     """
 
     def __init__(self, snapshot: Snapshot, limits: Limits, problems: list[Problem], components: list[Component],
-                 lb: Optional[int], solver: str, info, on_plan: Optional[PlanCallback], every_s: float = PLAN_EVERY_S,
-                 on_reject: Optional[Callable[[], None]] = None):
+                 fleet_bounds: list[Bound], solver: str, info, on_plan: Optional[PlanCallback],
+                 every_s: float = PLAN_EVERY_S, on_reject: Optional[Callable[[], None]] = None):
         self.on_reject = on_reject
         self.snapshot, self.limits, self.problems, self.components = snapshot, limits, problems, components
-        self.lb, self.solver, self.info, self.on_plan, self.every_s = lb, solver, info, on_plan, every_s
+        self.fleet_bounds, self.solver, self.info, self.on_plan, self.every_s = fleet_bounds, solver, info, on_plan, every_s
         self.best: list[Optional[Schedule]] = [None] * len(problems)
         self.best_makespan: list[Optional[int]] = [None] * len(problems)
         self.published: Optional[int] = None  # makespan of the last plan handed out
@@ -472,10 +500,12 @@ class _Incumbents:
                 return
             schedules, self.dirty = list(self.best), False
         results = [_result_from(p, s, "feasible") for p, s in zip(self.problems, schedules)]
-        plan, _ = _merge(results, self.components, self.lb, self.solver, self.info)
+        plan, _, settled = _merge(results, self.components, self.fleet_bounds, self.solver, self.info)
         if self.published is not None and (plan.makespan or 0) > self.published:
             return  # (cannot happen: every component's makespan only decreases)
         _validate(self.snapshot, self.limits, plan, self.solver)
+        if settled is not None:
+            enforce(settled, f"solver {self.solver} (incumbent)")
         self.published = plan.makespan
         self.on_plan(plan)
 

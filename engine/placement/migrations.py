@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.model import RESOURCES, Limits, Migration, PlacementPlan, Snapshot, migration_minutes, usable_capacity
+from engine.derived import migration_minutes, usable_capacity
+from engine.model import RESOURCES, Limits, Migration, PlacementPlan, Snapshot
 
 
 @dataclass

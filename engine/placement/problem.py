@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from engine.model import RESOURCES, Limits, Snapshot, usable_capacity
+from engine.derived import usable_capacity
+from engine.model import RESOURCES, Limits, Snapshot
 
 SCALE = 1000  # integer units per resource unit for CP-SAT (1/1000 of a core, of a GB)
 EPS = 1e-9
@@ -152,7 +153,7 @@ def build_problem(snapshot: Snapshot, limits: Limits, objective: Optional[str] =
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown placement objective {objective!r}: choose {', '.join(OBJECTIVES)}")
     moving = objective == "rebalance"
-    from engine.model import migration_minutes
+    from engine.derived import migration_minutes
 
     hosts = snapshot.host_by_id
     receivers: list[Receiver] = []
