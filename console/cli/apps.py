@@ -18,9 +18,11 @@ runs_app = typer.Typer(help="Background runs: list, show, watch, cancel.", no_ar
 schedule_app = typer.Typer(help="Scheduled runs fired by the worker.", no_args_is_help=True)
 plan_app = typer.Typer(help="Published plans.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+cluster_app = typer.Typer(help="A local Dask cluster for `--executor dask://`.", no_args_is_help=True)
 
 app.add_typer(solve_app, name="solve")
 app.add_typer(runs_app, name="runs")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(plan_app, name="plan")
 app.add_typer(bench_app, name="bench")
+app.add_typer(cluster_app, name="cluster")

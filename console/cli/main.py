@@ -10,6 +10,7 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     runs_cmds,
     bench_cmds,
     console_cmd,
+    cluster_cmd,
 )
 from console.cli.apps import app
 

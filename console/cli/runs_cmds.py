@@ -42,6 +42,7 @@ from console.cli.common import (
     user_errors,
 )
 from console.cli.solve_common import check_outputs, read_limits, read_snapshot
+from console.cli.executor_option import ExecutorOption, checked_executor
 
 
 class Kind(str, Enum):
@@ -401,13 +402,17 @@ def runs_submit(
     problem: Annotated[Optional[str], typer.Option("--problem", help="Capacity: problem id in the file.")] = None,
     phase: Annotated[Optional[str], typer.Option("--phase", help="Capacity: i or ii.")] = None,
     relaxed: Annotated[Optional[bool], typer.Option("--relaxed/--integer", help="Capacity: LP relaxation.")] = None,
+    executor: ExecutorOption = None,
 ) -> None:
     """Queue a run for a background worker; prints the run id as the last line and returns at once."""
+    executor = checked_executor(executor)
     check_time_limit(time_limit)
     check_workers(workers)
     limits, limits_name = _read_limits(db, limits_file, limit_set)
     path = resolve_db(db)
     options = {"solver": solver, "time_limit_s": time_limit, "workers": workers}
+    if kind is Kind.maintenance:
+        options["executor"] = executor
     problem_yaml = problem_name = snapshot = None
     if kind is Kind.placement:
         options.update(objective=objective, max_moves=max_moves)
@@ -443,10 +448,17 @@ def worker_cmd(
     db: DbOption = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Runs executed at once.", min=1)] = 1,
     idle_exit: Annotated[Optional[float], typer.Option("--idle-exit", help="Exit after this many idle seconds.")] = None,
+    executor: ExecutorOption = None,
 ) -> None:
     """Run a worker in the foreground: executes queued runs and fires schedules (Ctrl-C stops it,
     cancelling its runs with their best plans)."""
+    import os
+
     from console.runner.worker import Worker
+
+    executor = checked_executor(executor)
+    if executor is not None:  # the default of every run this worker executes that names none
+        os.environ["FLEETCTL_EXECUTOR"] = executor
 
     raise typer.Exit(Worker(str(resolve_db(db)), concurrency, idle_exit_s=idle_exit).run())
 

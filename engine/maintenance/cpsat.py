@@ -368,11 +368,15 @@ class _Progress:
         self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=self.objective, bound=bound))
 
 
-def _parameters(solver, time_limit_s: float, workers: int, seed: int) -> None:
+def _parameters(solver, time_limit_s: float, workers: int, seed: int, deterministic: bool = False) -> None:
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, time_limit_s)
     params.num_workers = max(1, workers)
     params.random_seed = seed
+    if deterministic:  # same model, same seed -> same answer, however loaded the machine is
+        params.max_deterministic_time = max(0.05, time_limit_s)
+        params.max_time_in_seconds = 10 * time_limit_s + 30  # only a wall-clock backstop (a loaded machine)
+        params.num_workers = 1
     # Both matter enormously on these fleets (NOTES.md: bound 84 vs optimum 377 without them).
     params.use_overload_checker_in_cumulative = True
     params.use_timetable_edge_finding_in_cumulative = True
@@ -400,8 +404,12 @@ def solve_cpsat(
     skip: Iterable[str] = (),
     polish: bool = True,
     on_solution: Optional[Callable[[Schedule], None]] = None,
+    deterministic: bool = False,
 ) -> CpSatResult:
     """Minimise the makespan, then (time permitting) the total completion time.
+
+    `deterministic`: one search worker and CP-SAT's deterministic time instead of the clock for
+    both phases, so the same inputs give the same schedule on any machine (replays, executors).
 
     `on_solution(schedule)` sees every improving solution of both phases (makespans never
     increase); progress events report only the first phase's makespan and bound."""
@@ -441,7 +449,7 @@ def solve_cpsat(
     def run(deadline_s: float, makespan_phase: bool = True) -> tuple[object, int, Callback]:
         callback = Callback(makespan_phase)
         solver = cp_model.CpSolver()
-        _parameters(solver, deadline_s, workers, seed)
+        _parameters(solver, deadline_s, workers, seed, deterministic)
         if makespan_phase:  # the polish phase's bounds are on total completion, not the makespan
             solver.best_bound_callback = progress.new_bound
         if cancel is not None:
@@ -456,7 +464,7 @@ def solve_cpsat(
         return solver, status, callback
 
     remaining = time_limit_s - (time.monotonic() - t0)
-    solver, status, _ = run(remaining)
+    solver, status, _ = run(time_limit_s if deterministic else remaining)
     schedule = hint
     makespan = hint.makespan(problem) if hint is not None else None
     bound: Optional[int] = None
@@ -475,11 +483,12 @@ def solve_cpsat(
 
     # Polish: same makespan, fewer total minutes of disruption.
     remaining = time_limit_s - (time.monotonic() - t0)
-    if (polish and schedule is not None and result_status in ("optimal", "feasible") and remaining > 0.5
+    if (polish and schedule is not None and result_status in ("optimal", "feasible") and (deterministic or remaining > 0.5)
             and not (cancel is not None and cancel.cancelled)):
         mm.minimise_total_completion(makespan)
         mm.add_hint(schedule)
-        solver2, status2, polish_cb = run(min(remaining, max(0.5, 0.25 * time_limit_s)), makespan_phase=False)
+        budget = max(0.5, 0.25 * time_limit_s) if deterministic else min(remaining, max(0.5, 0.25 * time_limit_s))
+        solver2, status2, polish_cb = run(budget, makespan_phase=False)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             better = polish_cb.kept if polish_cb.kept is not None else mm.read(solver2)
             if better.makespan(problem) <= makespan:
