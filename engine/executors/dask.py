@@ -47,7 +47,7 @@ def _distributed():
 def _remote(fn: Callable[..., Any], index: int, job: Any, run_key: str) -> Any:
     """On a Dask worker: run one job with a cancellation fed by the run's Event."""
     distributed = _distributed()
-    stop = distributed.Event(f"{run_key}-stop")
+    stop = distributed.Event(f"{run_key}-stop", client=distributed.get_client())  # (the thread-safe way in a task)
     worker = distributed.get_worker()
     cancel = Cancellation()
     done = threading.Event()
