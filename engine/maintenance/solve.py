@@ -56,6 +56,28 @@ class ComponentJob:
     deterministic: bool = False  # no clock in any decision: the same job gives the same result anywhere
 
 
+    def __reduce__(self):
+        """Pickled compactly (to worker processes, a Dask cluster): the problem's migrations and hosts
+        as columns, not tens of thousands of objects."""
+        return _unpack_job, (_pack_problem(self.problem),
+                             {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "problem"})
+
+
+def _pack_problem(problem: Problem) -> tuple:
+    from dataclasses import fields
+
+    from engine.columnar import Columns
+    from engine.maintenance.problem import HostData, Task
+
+    rest = {f.name: getattr(problem, f.name) for f in fields(problem) if f.name not in ("tasks", "hosts")}
+    return Columns.of(problem.tasks, Task), Columns.of(problem.hosts, HostData), rest
+
+
+def _unpack_job(packed: tuple, fields: dict) -> "ComponentJob":
+    tasks, hosts, rest = packed
+    return ComponentJob(problem=Problem(tasks=tasks.rows(), hosts=hosts.rows(), **rest), **fields)
+
+
 @dataclass
 class ComponentResult:
     status: str                     # optimal | feasible | infeasible | unknown (for this component)
