@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -184,3 +185,36 @@ def test_bad_executor_specs_are_refused_plainly():
             check_spec(bad)
     with pytest.raises(ExecutorError, match="no Dask scheduler answered"):
         executor_for(f"dask://127.0.0.1:{free_port()}", 2, 2)
+
+
+def test_a_run_submitted_with_an_executor_option_solves_on_the_cluster(cluster, tmp_path):
+    snapshot, limits = fleet(datacenters=3, vms=300)
+    (tmp_path / "fleet.json").write_text(snapshot.model_dump_json(by_alias=True, exclude_none=True))
+    (tmp_path / "limits.json").write_text(json.dumps(LIMITS))
+    db = str(tmp_path / "runs.db")
+    fleetctl = [sys.executable, "-m", "console.cli.main"]
+    spec = spec_of(cluster.scheduler_address)
+    submitted = subprocess.run(fleetctl + ["runs", "submit", "maintenance", "--db", db, "--snapshot",
+                                           str(tmp_path / "fleet.json"), "--limits", str(tmp_path / "limits.json"),
+                                           "--time-limit", "5", "--executor", spec],
+                               capture_output=True, text=True, timeout=120)
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip().splitlines()[-1]
+    watched = subprocess.run(fleetctl + ["runs", "watch", run_id, "--db", db, "--plain", "--timeout", "150"],
+                             capture_output=True, text=True, timeout=180)
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    shown = json.loads(subprocess.run(fleetctl + ["runs", "show", run_id, "--db", db, "--json"],
+                                      capture_output=True, text=True, timeout=60).stdout)
+    assert shown["options"]["executor"] == spec
+    assert {m["source"].split("-")[0] for m in shown["plan"]["migrations"]} == {"dc1", "dc2", "dc3"}
+
+
+@pytest.mark.parametrize("command", [["solve", "maintenance", "--snapshot", "fixtures/toy.json"],
+                                     ["runs", "submit", "maintenance"], ["worker"]])
+def test_every_command_refuses_a_bad_executor_before_doing_anything(command, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "console.cli.main", *command, "--db", str(tmp_path / "x.db"),
+                           "--executor", "dask://nowhere"], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2, done.stderr
+    assert "use 'local' or 'dask://HOST:PORT'" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.db").exists()
