@@ -218,3 +218,20 @@ def test_every_command_refuses_a_bad_executor_before_doing_anything(command, tmp
     assert done.returncode == 2, done.stderr
     assert "use 'local' or 'dask://HOST:PORT'" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_incumbent_schedules_are_coalesced_but_the_last_is_never_dropped():
+    from engine.executors.dask import _Coalescing
+
+    sent = []
+    send = _Coalescing(sent.append, every_s=60)
+    send({"objective": 9})
+    send({"schedule": "s1"})
+    send({"schedule": "s2"})
+    send({"objective": 8})
+    send({"schedule": "s3"})
+    assert sent == [{"objective": 9}, {"schedule": "s1"}, {"objective": 8}]
+    send.flush()
+    assert sent[-1] == {"schedule": "s3"}
+    send.flush()
+    assert len(sent) == 4

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pickle
 import queue
 import threading
+import time
 import uuid
 from typing import Any, Callable, Optional, Sequence
 
@@ -23,6 +24,7 @@ from engine.executors import ExecutorError
 from engine.progress import Cancellation
 
 CANCEL_POLL_S = 0.2
+SCHEDULE_EVERY_S = 0.5  # incumbent schedules from one sub-solve, at most this often (the latest kept)
 CONNECT_TIMEOUT_S = 10.0
 RETRIES = 2  # a task that raised runs at most 1 + RETRIES times (a worker death is retried by the scheduler)
 
@@ -63,10 +65,42 @@ def _remote(fn: Callable[..., Any], index: int, job: Any, run_key: str) -> Any:
 
     watcher = threading.Thread(target=watch, name="fleetctl-cancel-watch", daemon=True)
     watcher.start()
+    send = _Coalescing(lambda fields: worker.log_event(f"{run_key}-progress", pickle.dumps((index, fields))))
     try:
-        return fn(job, lambda fields: worker.log_event(f"{run_key}-progress", pickle.dumps((index, fields))), cancel)
+        return fn(job, send, cancel)
     finally:
         done.set()
+        send.flush()
+
+
+class _Coalescing:
+    """Numbers go out at once; an incumbent schedule (thousands of migrations) at most every
+    `every_s`, the latest one kept: a fast solver never floods the scheduler, and the last
+    schedule is never dropped (`flush` sends it)."""
+
+    def __init__(self, send: Callable[[dict], None], every_s: float = SCHEDULE_EVERY_S):
+        self.send, self.every_s = send, every_s
+        self.pending: Optional[dict] = None
+        self.last = float("-inf")
+        self.lock = threading.Lock()
+
+    def __call__(self, fields: dict) -> None:
+        if "schedule" not in fields:
+            self.send(fields)
+            return
+        now = time.monotonic()
+        with self.lock:
+            if now - self.last < self.every_s:
+                self.pending = fields
+                return
+            self.pending, self.last = None, now
+        self.send(fields)
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, None
+        if pending is not None:
+            self.send(pending)
 
 
 class DaskExecutor:
