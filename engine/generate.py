@@ -71,6 +71,9 @@ class FleetSpec:
     memory_load: float = 0.7
     name: Optional[str] = None
     host_scale: float = 1.0  # multiplies every host shape's cpu, memory and disk (few, big hosts)
+    # Each customer's VMs in one home datacenter (customer i: datacenter i mod datacenters), as in
+    # fleets sold per region: no customer limit then couples datacenters, so they solve apart.
+    regional_customers: bool = False
 
     def problems(self) -> list[str]:
         out = []
@@ -204,6 +207,12 @@ def _owners(spec: FleetSpec, rng: random.Random, n_customers: int) -> list[int]:
     return owners
 
 
+def _regional(owner: int, dc: int, n_dcs: int, n_customers: int) -> int:
+    """The customer of the same popularity rank whose home is datacenter `dc` (index mod n_dcs)."""
+    regional = (owner // n_dcs) * n_dcs + dc
+    return regional if regional < n_customers else dc % n_customers
+
+
 def _place_vms(spec: FleetSpec, rng: random.Random, hosts: list[Host],
                loaded_by_dc: list[list[int]], customers: list[Customer]) -> list[VM]:
     """Random placement (a few random tries, then first fit) that never exceeds FILL_LIMIT."""
@@ -220,6 +229,7 @@ def _place_vms(spec: FleetSpec, rng: random.Random, hosts: list[Host],
         u, lim = used[i], limit[i]
         return u[0] + cpu <= lim[0] and u[1] + mem <= lim[1] and u[2] + disk <= lim[2]
 
+    dc_of_host = {i: d for d, members in enumerate(loaded_by_dc) for i in members}
     vms: list[VM] = []
     for k in range(spec.vms):
         _, cpu, mem, disk, gbps, _ = shapes[k]
@@ -243,8 +253,11 @@ def _place_vms(spec: FleetSpec, rng: random.Random, hosts: list[Host],
             u[1] += mem
             u[2] += disk
             host_id = hosts[chosen].id
+        owner = owners[k]
+        if spec.regional_customers and host_id is not None:
+            owner = _regional(owner, dc_of_host[chosen], len(loaded_by_dc), len(customers))
         vms.append(VM(
-            id=f"vm-{k + 1:0{width}d}", host=host_id, customer=customers[owners[k]].id,
+            id=f"vm-{k + 1:0{width}d}", host=host_id, customer=customers[owner].id,
             cpu=cpu, memory_gb=mem, disk_gb=disk, migration_gbps=gbps,
             migratable=rng.random() >= spec.non_migratable_fraction,
         ))

@@ -22,6 +22,7 @@ schedule_app = typer.Typer(help="Scheduled runs fired by the worker.", no_args_i
 plan_app = typer.Typer(help="Plans: published, approved, margins.", no_args_is_help=True)
 exec_app = typer.Typer(help="Execute an approved plan: start, report, status, next, replan, apply.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+cluster_app = typer.Typer(help="A local Dask cluster for `--executor dask://`.", no_args_is_help=True)
 
 app.add_typer(solve_app, name="solve")
 app.add_typer(runs_app, name="runs")
@@ -29,6 +30,7 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(plan_app, name="plan")
 app.add_typer(exec_app, name="exec")
 app.add_typer(bench_app, name="bench")
+app.add_typer(cluster_app, name="cluster")
 
 
 @app.callback()

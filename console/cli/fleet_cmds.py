@@ -201,6 +201,7 @@ def generate(
     pending_fraction: Annotated[float, typer.Option(help="Fraction of VMs with no host yet (placement requests).")] = 0.0,
     memory_load: Annotated[float, typer.Option(help="Target memory use when hosts are sized automatically.")] = 0.7,
     host_scale: Annotated[float, typer.Option(help="Multiply every host shape's cpu, memory and disk (few, big hosts).")] = 1.0,
+    regional_customers: Annotated[bool, typer.Option("--regional-customers", help="Each customer's VMs in one home datacenter (datacenters then solve apart).")] = False,
     name: Annotated[Optional[str], typer.Option(help="Snapshot name.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
@@ -215,7 +216,7 @@ def generate(
                      empty_hosts_per_rack=empty_hosts_per_rack, non_migratable_fraction=non_migratable_fraction,
                      bandwidth_fraction=bandwidth_fraction, disabled_fraction=disabled_fraction,
                      pending_fraction=pending_fraction, memory_load=memory_load, host_scale=host_scale,
-                     name=name)
+                     regional_customers=regional_customers, name=name)
     problems = spec.problems()
     if problems:
         fail([_option_names(p) for p in problems])

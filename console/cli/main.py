@@ -16,6 +16,7 @@ from console.cli import (  # noqa: F401  (imported for their registrations)
     replay_cmds,
     plan_cmds,
     exec_cmds,
+    cluster_cmd,
 )
 from console.cli.apps import app
 

@@ -44,6 +44,7 @@ from console.cli.common import (
     user_errors,
 )
 from console.cli.common import markup_safe  # user strings (ids, names, stored errors) are data, never markup
+from console.cli.executor_option import ExecutorOption, checked_executor
 from console.cli.solve_common import check_outputs, read_limits, submit_background
 
 
@@ -425,13 +426,17 @@ def runs_submit(
     phase: Annotated[Optional[str], typer.Option("--phase", help="Capacity: i or ii.")] = None,
     relaxed: Annotated[Optional[bool], typer.Option("--relaxed/--integer", help="Capacity: LP relaxation.")] = None,
     allow_outside_files: Annotated[bool, typer.Option("--allow-outside-files", help="Capacity: let workload files lie outside the problem file's folder.")] = False,
+    executor: ExecutorOption = None,
 ) -> None:
     """Queue a run for a background worker; prints the run id as the last line and returns at once."""
+    executor = checked_executor(executor)
     check_time_limit(time_limit)
     check_workers(workers)
     limits, limits_name = _read_limits(db, limits_file, limit_set)
     path = resolve_db(db)
     options = {"solver": solver, "time_limit_s": time_limit, "workers": workers}
+    if kind is Kind.maintenance:
+        options["executor"] = executor
     problem_yaml = problem_name = snapshot = None
     if kind is Kind.placement:
         options.update(objective=objective, max_moves=max_moves)
@@ -468,11 +473,17 @@ def worker_cmd(
     db: DbOption = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Runs executed at once.", min=1)] = 1,
     idle_exit: Annotated[Optional[float], typer.Option("--idle-exit", help="Exit after this many idle seconds.")] = None,
+    executor: ExecutorOption = None,
 ) -> None:
     """Run a worker in the foreground: executes queued runs and fires schedules (Ctrl-C stops it,
     cancelling its runs with their best plans)."""
+    import os
+
     from console.runner.worker import Worker
 
+    executor = checked_executor(executor)
+    if executor is not None:  # the default of every run this worker executes that names none
+        os.environ["FLEETCTL_EXECUTOR"] = executor
     target = resolve_db(db)
     with store_session(target, create=True):  # an unreachable store or a schema to upgrade: one line, exit 1/2
         pass

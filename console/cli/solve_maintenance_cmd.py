@@ -16,6 +16,7 @@ import typer
 
 from console.cli.apps import solve_app
 from console.cli.common import DbOption, emit_json, fail, output_errors, write_output
+from console.cli.executor_option import ExecutorOption, checked_executor
 from console.cli.solve_common import (
     LimitSetOption,
     LimitsOption,
@@ -52,9 +53,11 @@ def solve_maintenance_cmd(
     csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the runbook CSV (ordered by start) here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON on stdout instead of a summary.")] = False,
     background: Annotated[bool, typer.Option("--background", help="Queue the solve for a background worker; print the run id and return at once.")] = False,
+    executor: ExecutorOption = None,
 ) -> None:
     """Schedule the migrations and reboots that evacuate and reboot every host that needs it."""
     with interrupt_before_solve():
+        executor = checked_executor(executor)
         check_sources(db, snapshot, limits, limit_set)
         check_solver_options(time_limit, workers)
         check_outputs({"--out": out, "--csv": csv_path, "--json": as_json}, input_paths(db, snapshot, limits, limit_set),
@@ -68,13 +71,14 @@ def solve_maintenance_cmd(
             fail(f"unknown solver {solver!r}: choose one of {', '.join(available_solvers())}")
         limit_s = float(time_limit if time_limit is not None else lim.solve.time_limit_s)
         if background:  # runs (issue 7): a worker process solves it; see `fleetctl runs --help`
-            queue_background("maintenance", db, inputs, {"solver": solver, "time_limit_s": time_limit, "workers": workers})
+            queue_background("maintenance", db, inputs, {"solver": solver, "time_limit_s": time_limit, "workers": workers,
+                                                            "executor": executor})
 
     display = LiveProgress(limit_s, objective="makespan")
     with StopSignals() as stop:
         plan = solve_in_thread(
             lambda cancel: solve_maintenance(snap, lim, solver=solver, time_limit_s=limit_s, workers=workers,
-                                             on_progress=display.update, cancel=cancel),
+                                             on_progress=display.update, cancel=cancel, executor=executor),
             name="solve-maintenance", stop=stop, display=display)
 
         plan = inputs.stamp(plan)

@@ -7,6 +7,8 @@ plan (`PlanRejected` → the run fails loudly with the violations).
 
 from __future__ import annotations
 
+import os
+
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -95,8 +97,10 @@ def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, canc
     from engine.maintenance.solve import solve_maintenance
 
     snapshot, limits = _snapshot_and_limits(inputs)
+    # The run's own executor, else the worker's (`fleetctl worker --executor`, FLEETCTL_EXECUTOR), else local.
+    executor = inputs.options.get("executor") or os.environ.get("FLEETCTL_EXECUTOR") or None
     plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan,
-                             **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
+                             executor=executor, **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
     return _validated(snapshot, limits, plan, inputs.snapshot_id)
 
 

@@ -18,7 +18,7 @@ TERMINAL_STATUSES = ("succeeded", "infeasible", "failed", "cancelled")
 
 # Solver options a run may carry, per kind (the engine's defaults apply to those absent).
 RUN_OPTIONS: dict[str, tuple[str, ...]] = {
-    "maintenance": ("solver", "time_limit_s", "workers"),
+    "maintenance": ("solver", "time_limit_s", "workers", "executor"),  # executor: local | dask://HOST:PORT
     "placement": ("solver", "objective", "time_limit_s", "workers", "max_moves"),
     # problem: Phase I problem id; phase: i | ii; stwp: Phase II problem id in the same file
     "capacity": ("problem", "phase", "relaxed", "time_limit_s", "problem_file", "stwp", "allow_outside_files"),

@@ -367,11 +367,15 @@ class _Progress:
         self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=self.objective, bound=self.bound))
 
 
-def _parameters(solver, time_limit_s: float, workers: int, seed: int) -> None:
+def _parameters(solver, time_limit_s: float, workers: int, seed: int, deterministic: bool = False) -> None:
     params = solver.parameters
     params.max_time_in_seconds = max(0.05, time_limit_s)
     params.num_workers = max(1, workers)
     params.random_seed = seed
+    if deterministic:  # same model, same seed -> same answer, however loaded the machine is
+        params.max_deterministic_time = max(0.05, time_limit_s)
+        params.max_time_in_seconds = 10 * time_limit_s + 30  # only a wall-clock backstop (a loaded machine)
+        params.num_workers = 1
     # Both matter enormously on these fleets (NOTES.md: bound 84 vs optimum 377 without them).
     params.use_overload_checker_in_cumulative = True
     params.use_timetable_edge_finding_in_cumulative = True
@@ -399,11 +403,14 @@ def solve_cpsat(
     skip: Iterable[str] = (),
     polish: bool = True,
     on_solution: Optional[Callable[[Schedule], None]] = None,
+    deterministic: bool = False,
 ) -> CpSatResult:
     """Minimise the makespan, then (time permitting) the total completion time.
 
     `lower_bound` (proven elsewhere) ends the makespan search once a plan reaches it; it is not a
     constraint, so a wrong one cannot raise the makespan (the caller compares it with the plan).
+    `deterministic`: one search worker and CP-SAT's deterministic time instead of the clock, no
+    polish phase, so the same inputs give the same schedule on any machine (replays, executors).
 
     `on_solution(schedule)` sees every improving solution of both phases (makespans never
     increase); progress events report only the first phase's makespan and bound."""
@@ -445,13 +452,13 @@ def solve_cpsat(
     def run(deadline_s: float, makespan_phase: bool = True) -> tuple[object, int, Callback]:
         callback = Callback(makespan_phase)
         solver = new_cp_solver()
-        _parameters(solver, deadline_s, workers, seed)
+        _parameters(solver, deadline_s, workers, seed, deterministic)
         if makespan_phase:  # the polish phase's bounds are on total completion, not the makespan
             solver.best_bound_callback = progress.new_bound
         return solver, solve_cancellable(solver, mm.model, callback, cancel), callback
 
     remaining = time_limit_s - (time.monotonic() - t0)
-    solver, status, _ = run(remaining)
+    solver, status, _ = run(time_limit_s if deterministic else remaining)
     schedule = hint
     makespan = hint.makespan(problem) if hint is not None else None
     bound: Optional[int] = None
@@ -470,8 +477,10 @@ def solve_cpsat(
 
     # Polish: same makespan, fewer total minutes of disruption.
     remaining = time_limit_s - (time.monotonic() - t0)
-    if (polish and schedule is not None and result_status in ("optimal", "feasible") and remaining > 0.5
-            and not (cancel is not None and cancel.cancelled)):
+    # (Not in deterministic mode: the polish model spent 35 s of wall time on 0.5 s of deterministic
+    # time on a 100-migration fleet, so only the wall-clock backstop would stop it: not reproducible.)
+    if (polish and not deterministic and schedule is not None and result_status in ("optimal", "feasible")
+            and remaining > 0.5 and not (cancel is not None and cancel.cancelled)):
         mm.minimise_total_completion(makespan)
         mm.add_hint(schedule)
         solver2, status2, polish_cb = run(min(remaining, max(0.5, 0.25 * time_limit_s)), makespan_phase=False)

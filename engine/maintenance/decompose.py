@@ -12,24 +12,18 @@ a customer's conflict limit (its VMs may live in several datacenters) and the
 * a limit too small to split (m < k) merges those datacenters into one
   component.
 
-Components run through an `Executor`: `InlineExecutor` (same process, direct
-progress and cancellation) or `ProcessExecutor` (a pool of worker processes,
-progress through a queue, cancellation through an event). A distributed
-executor only has to implement `run`.
+Components run through an executor of `engine.executors` (local processes or a
+Dask cluster).
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
-import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
+from typing import Optional, Sequence
 
 from engine.derived import customer_limit, migration_minutes
 from engine.model import Limits, Snapshot
-from engine.progress import Cancellation
 
 
 @dataclass(frozen=True)
@@ -133,95 +127,6 @@ def _shares(total: int, weights: dict[str, int]) -> dict[str, int]:
     for k in sorted(keys, key=lambda k: -weights[k])[: max(0, left)]:
         shares[k] += 1
     return shares
-
-
-# --------------------------------------------------------------------------- executors
-
-ProgressSink = Callable[[int, dict], None]  # (job index, progress fields)
-
-
-class Executor(Protocol):
-    def run(self, fn: Callable[..., Any], jobs: Sequence[Any], on_progress: ProgressSink,
-            cancel: Optional[Cancellation]) -> Iterator[tuple[int, Any]]:
-        """Run fn(job, progress, cancel) for every job; yield (index, result) as they complete."""
-        ...
-
-
-class InlineExecutor:
-    """Jobs one after the other in this process."""
-
-    def run(self, fn, jobs, on_progress, cancel):
-        for i, job in enumerate(jobs):
-            yield i, fn(job, lambda fields, i=i: on_progress(i, fields), cancel)
-
-
-_QUEUE = None
-_STOP = None
-
-
-def _init_worker(queue, stop) -> None:
-    global _QUEUE, _STOP
-    _QUEUE, _STOP = queue, stop
-
-
-def _run_in_worker(fn, index, job):
-    cancel = Cancellation()
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            if _STOP.wait(0.2):
-                cancel.cancel()
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        return fn(job, lambda fields: _QUEUE.put((index, fields)), cancel)
-    finally:
-        done.set()
-
-
-class ProcessExecutor:
-    """A local pool of worker processes (spawned: no fork of a threaded parent)."""
-
-    def __init__(self, processes: int):
-        self.processes = processes
-
-    def run(self, fn, jobs, on_progress, cancel):
-        ctx = multiprocessing.get_context("spawn")
-        queue, stop = ctx.Queue(), ctx.Event()
-        if cancel is not None:
-            cancel.on_cancel(stop.set)
-        finished = threading.Event()
-
-        def drain() -> None:
-            while not finished.is_set():
-                try:
-                    index, fields = queue.get(timeout=0.2)
-                except Exception:
-                    continue
-                on_progress(index, fields)
-
-        pump = threading.Thread(target=drain, daemon=True)
-        pump.start()
-        try:
-            with ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(queue, stop)) as pool:
-                futures = {pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)}
-                for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
-        finally:
-            finished.set()
-            pump.join(timeout=1)
-            if cancel is not None:
-                cancel.remove(stop.set)
-
-
-def choose_executor(n_jobs: int, workers: int) -> Executor:
-    if n_jobs <= 1 or workers <= 1 or multiprocessing.current_process().daemon:
-        return InlineExecutor()  # (a daemonic worker process may not start children)
-    return ProcessExecutor(min(workers, n_jobs))
 
 
 def time_shares(works: Sequence[int], time_limit_s: float, processes: int) -> list[float]:

@@ -640,12 +640,14 @@ def critical_order(problem: Problem, noise: Optional[random.Random] = None) -> l
 
 
 def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, budget_s: float = 0.0,
-                       seed: int = 0, stop: Optional[Callable[[], bool]] = None) -> Optional[Schedule]:
+                       seed: int = 0, stop: Optional[Callable[[], bool]] = None,
+                       passes: Optional[int] = None) -> Optional[Schedule]:
     """The best plan of a few list-scheduling passes; None if every pass dead-ends.
 
     Passes: (emptiest-first | longest-first host order) × (host | customer priority); with a
     `budget_s`, more passes until it is spent: randomly perturbed longest-first orders, or
-    small random shakes of the best order so far.
+    small random shakes of the best order so far. `passes` (deterministic mode) replaces the
+    clock: every fixed pass, then seeded random ones up to `passes` in all, no deadline.
     """
     if any(len(h.tasks) and not problem.targets_by_datacenter[h.datacenter] for h in problem.hosts):
         return None
@@ -665,8 +667,8 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
     while True:
         if i < len(plans):
             order, priority = plans[i]
-        elif (time.monotonic() - t0 < budget_s and best is not None and stale < STALE_PASSES
-              and not (stop is not None and stop())):
+        elif ((i < passes if passes is not None else time.monotonic() - t0 < budget_s)
+              and best is not None and stale < STALE_PASSES and not (stop is not None and stop())):
             if rng.random() < 0.5:
                 order, priority = critical_order(problem, rng), rng.choice(priorities)
             else:  # a local shake of the best order so far
@@ -674,15 +676,16 @@ def schedule_heuristic(problem: Problem, *, deadline: Optional[float] = None, bu
         else:
             break
         i += 1
-        if best is not None and ((deadline is not None and time.monotonic() > deadline)
-                                 or (stop is not None and stop())  # cancelled: keep the plan we have
-                                 or (i > 1 and time.monotonic() - t0 > max(budget_s, EXTRA_PASSES_S))):
+        if best is not None and ((stop is not None and stop())  # cancelled: keep the plan we have
+                                 or (passes is None and ((deadline is not None and time.monotonic() > deadline)
+                                                         or (i > 1 and time.monotonic() - t0
+                                                             > max(budget_s, EXTRA_PASSES_S))))):
             break  # big fleets: a few seconds of passes, then hand over
         # the deadline cuts extra passes, never the pass that gives the first plan
         one = _Pass(problem, order, priority)
         if priority == "laxity" and i > len(plans):  # random passes: shake the hosts' deadlines too
             one.urgency = [u + rng.uniform(-LAXITY_NOISE, LAXITY_NOISE) for u in one.urgency]
-        sched = one.run(deadline if best is not None else None)
+        sched = one.run(deadline if best is not None and passes is None else None)
         if sched is None:
             continue
         k = (sched.makespan(problem), sched.total_completion(problem))

@@ -28,9 +28,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from engine.executors import executor_for
 from engine.maintenance.bound_check import Settled, enforce, settle
 from engine.maintenance.bounds import Bound
-from engine.maintenance.decompose import Component, choose_executor, plan_components, time_shares
+from engine.maintenance.decompose import Component, plan_components, time_shares
 from engine.maintenance.problem import Problem, build_problem, candidate_targets
 from engine.maintenance.schedule import Schedule, migration_records, reboot_records
 from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
@@ -39,6 +40,8 @@ from engine.violations import PlanRejected, Violation
 
 # Above this many migrations in one component the exact model is skipped (heuristic plan only).
 CPSAT_MAX_TASKS = 12000
+# Heuristic passes in deterministic mode (fixed passes first, then seeded random ones).
+DETERMINISTIC_PASSES = 24
 
 
 @dataclass
@@ -54,6 +57,29 @@ class ComponentJob:
     deadline: float  # time.time() by which the job must return
     lower_bound: Optional[int] = None  # a proven bound on this component's makespan: reaching it ends the search
     incumbents: bool = False  # report improving schedules as progress {"schedule": ...} (someone listens)
+    deterministic: bool = False  # no clock in any decision: the same job gives the same result anywhere
+
+
+    def __reduce__(self):
+        """Pickled compactly (to worker processes, a Dask cluster): the problem's migrations and hosts
+        as columns, not tens of thousands of objects."""
+        return _unpack_job, (_pack_problem(self.problem),
+                             {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "problem"})
+
+
+def _pack_problem(problem: Problem) -> tuple:
+    from dataclasses import fields
+
+    from engine.columnar import Columns
+    from engine.maintenance.problem import HostData, Task
+
+    rest = {f.name: getattr(problem, f.name) for f in fields(problem) if f.name not in ("tasks", "hosts")}
+    return Columns.of(problem.tasks, Task), Columns.of(problem.hosts, HostData), rest
+
+
+def _unpack_job(packed: tuple, fields: dict) -> "ComponentJob":
+    tasks, hosts, rest = packed
+    return ComponentJob(problem=Problem(tasks=tasks.rows(), hosts=hosts.rows(), **rest), **fields)
 
 
 @dataclass
@@ -93,7 +119,7 @@ def _heuristic_first(job: ComponentJob, progress: Callable[[dict], None], budget
     t0 = time.monotonic()
     stop = (lambda: cancel.cancelled) if cancel is not None else None
     sched = schedule_heuristic(job.problem, deadline=t0 + max(1.0, job.deadline - time.time()), budget_s=budget_s,
-                               seed=job.seed, stop=stop)
+                               seed=job.seed, stop=stop, passes=DETERMINISTIC_PASSES if job.deterministic else None)
     took = time.monotonic() - t0
     if sched is not None:
         progress({"objective": sched.makespan(job.problem), "elapsed_s": took,
@@ -151,7 +177,8 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     hint, took = _heuristic_first(job, progress, budget, cancel)
     remaining = job.deadline - time.time()
     n = len(problem.tasks)
-    if n > CPSAT_MAX_TASKS or remaining < 1.0 + n / 4000 or (cancel is not None and cancel.cancelled):
+    no_time = remaining < 1.0 + n / 4000 and not job.deterministic
+    if n > CPSAT_MAX_TASKS or no_time or (cancel is not None and cancel.cancelled):
         if hint is None:
             return ComponentResult(status="unknown", notes=["no plan: heuristic dead-ended, no time or size for CP-SAT"])
         return _result_from(problem, hint, "feasible", first_plan_s=took,
@@ -169,10 +196,11 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     def on_solution(schedule: Schedule) -> None:  # an incumbent of this component (validated by the caller)
         progress({"schedule": schedule})
 
-    remaining = job.deadline - time.time()
+    remaining = job.time_limit_s if job.deterministic else job.deadline - time.time()
     r = solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=remaining,
                     workers=job.workers, seed=job.seed, lower_bound=job.lower_bound, on_progress=on_progress,
-                    cancel=cancel, on_solution=on_solution if job.incumbents else None)
+                    cancel=cancel, on_solution=on_solution if job.incumbents else None,
+                    deterministic=job.deterministic)
     valid_bound = r.bound if (r.exact and not job.restricted) else None
     if r.status == "infeasible":
         if r.exact and not job.restricted:
@@ -202,6 +230,14 @@ def _solve_job(job: ComponentJob, progress, cancel) -> ComponentResult:
 # --------------------------------------------------------------------------- the orchestration
 
 
+class SubSolveError(RuntimeError):
+    """A component's sub-solve failed (after the executor's retries): the run fails, naming it."""
+
+    def __init__(self, datacenters: tuple[str, ...], reason: str):
+        super().__init__(f"datacenter(s) {', '.join(datacenters)}: sub-solve failed: {reason}")
+        self.datacenters = datacenters
+
+
 @dataclass
 class SolveReport:
     plan: MaintenancePlan
@@ -214,11 +250,16 @@ def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-s
                       time_limit_s: Optional[float] = None, workers: Optional[int] = None,
                       on_progress: Optional[ProgressCallback] = None,
                       cancel: Optional[Cancellation] = None,
-                      on_plan: Optional[PlanCallback] = None) -> MaintenancePlan:
+                      on_plan: Optional[PlanCallback] = None, executor: Optional[str] = None,
+                      deterministic: bool = False) -> MaintenancePlan:
     """`on_plan(plan)` receives validated incumbent plans as the search improves (see
-    engine/progress.py): throttled, makespans never increasing, the returned plan last."""
+    engine/progress.py): throttled, makespans never increasing, the returned plan last.
+    `executor`: where the per-datacenter sub-solves run, `local` (default) or `dask://HOST:PORT`.
+    `deterministic`: one search thread per component and no clock in any decision, so the same
+    inputs and seed give the same plan on any executor and machine (replays)."""
     return solve_maintenance_report(snapshot, limits, solver=solver, time_limit_s=time_limit_s, workers=workers,
-                                    on_progress=on_progress, cancel=cancel, on_plan=on_plan).plan
+                                    on_progress=on_progress, cancel=cancel, on_plan=on_plan, executor=executor,
+                                    deterministic=deterministic).plan
 
 
 def _fleet_bounds(fleet: Problem) -> list[Bound]:
@@ -238,7 +279,8 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
                              time_limit_s: Optional[float] = None, workers: Optional[int] = None,
                              on_progress: Optional[ProgressCallback] = None,
                              cancel: Optional[Cancellation] = None,
-                             on_plan: Optional[PlanCallback] = None) -> SolveReport:
+                             on_plan: Optional[PlanCallback] = None,
+                             executor: Optional[str] = None, deterministic: bool = False) -> SolveReport:
     plan_level = _plan_solvers()
     if solver not in SOLVERS and solver not in plan_level:
         raise ValueError(f"unknown maintenance solver {solver!r}: choose one of {', '.join(available_solvers())}")
@@ -272,17 +314,22 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
                     for c in components]
     fleet_bounds = _fleet_bounds(fleet)
     lb = max((b.value for b in fleet_bounds), default=0)
-    executor = choose_executor(len(components), workers)
-    processes = getattr(executor, "processes", 1)
-    per_job_workers = max(1, workers // processes)
-    shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0), processes)
+    runner = executor_for(executor, len(components), workers)
+    processes = runner.processes
+    per_job_workers = 1 if deterministic else runner.threads_per_job(workers)
+    if deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
+        shares = [time_limit_s] * len(problems)
+    else:
+        shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0), processes)
     start_wall = time.time()
     jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
-                         restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None)
+                         restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None,
+                         deterministic=deterministic)
             for p, c, s in zip(problems, components, shares)]
     if len(jobs) == 1 and not components[0].restricted:
         jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
-    if processes < len(jobs):  # jobs queue behind each other: each gets its share from when it starts
+    if processes < len(jobs) or getattr(runner, "remote", False):
+        # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
         for job in jobs:
             job.deadline = float("inf")
 
@@ -296,9 +343,17 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     merged = _MergedProgress(len(jobs), lb, on_progress, t0, incumbents)
     results: list[Optional[ComponentResult]] = [None] * len(jobs)
     try:
-        for i, res in executor.run(_timed_job, jobs, merged.update, stop):
+        for i, res in runner.run(_timed_job, jobs, merged.update, stop):
+            if results[i] is not None:
+                continue  # exactly one result per component, whatever the executor re-ran
             results[i] = res
             merged.finished(i, res)
+    except Exception as exc:
+        failed = getattr(exc, "index", None)
+        if failed is None:
+            raise
+        stop.cancel()
+        raise SubSolveError(components[failed].datacenters, str(exc)) from exc
     finally:
         if cancel is not None:
             cancel.remove(stop.cancel)

@@ -1,0 +1,96 @@
+"""Local executors: jobs inline in this process, or in a pool of spawned worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from engine.progress import Cancellation
+
+CANCEL_POLL_S = 0.1  # a worker process notices a cancel within this (plus CP-SAT's stop_search latency)
+
+
+class InlineExecutor:
+    """Jobs one after the other in this process."""
+
+    processes = 1
+
+    def threads_per_job(self, workers: int) -> int:
+        return max(1, workers)
+
+    def run(self, fn, jobs, on_progress, cancel):
+        for i, job in enumerate(jobs):
+            yield i, fn(job, lambda fields, i=i: on_progress(i, fields), cancel)
+
+
+_QUEUE = None
+_STOP = None
+
+
+def _init_worker(queue, stop) -> None:
+    global _QUEUE, _STOP
+    _QUEUE, _STOP = queue, stop
+
+
+def _run_in_worker(fn, index, job):
+    cancel = Cancellation()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if _STOP.wait(CANCEL_POLL_S):
+                cancel.cancel()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return fn(job, lambda fields: _QUEUE.put((index, fields)), cancel)
+    finally:
+        done.set()
+
+
+class ProcessExecutor:
+    """A local pool of worker processes (spawned: no fork of a threaded parent)."""
+
+    def __init__(self, processes: int):
+        self.processes = processes
+
+    def threads_per_job(self, workers: int) -> int:
+        return max(1, workers // self.processes)
+
+    def run(self, fn, jobs, on_progress, cancel):
+        ctx = multiprocessing.get_context("spawn")
+        queue, stop = ctx.Queue(), ctx.Event()
+        if cancel is not None:
+            cancel.on_cancel(stop.set)
+        finished = threading.Event()
+
+        def drain() -> None:
+            while not finished.is_set():
+                try:
+                    index, fields = queue.get(timeout=0.2)
+                except Exception:
+                    continue
+                on_progress(index, fields)
+
+        pump = threading.Thread(target=drain, daemon=True)
+        pump.start()
+        try:
+            with ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx, initializer=_init_worker,
+                                     initargs=(queue, stop)) as pool:
+                futures = {pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)}
+                for fut in as_completed(futures):
+                    yield futures[fut], fut.result()
+        finally:
+            finished.set()
+            pump.join(timeout=1)
+            if cancel is not None:
+                cancel.remove(stop.set)
+
+
+def choose_local(n_jobs: int, workers: int):
+    if n_jobs <= 1 or workers <= 1 or multiprocessing.current_process().daemon:
+        return InlineExecutor()  # (a daemonic worker process may not start children)
+    return ProcessExecutor(min(workers, n_jobs))

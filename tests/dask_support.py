@@ -1,0 +1,72 @@
+"""A real Dask cluster for the scale-out tests: a LocalCluster of worker processes, or a scheduler and
+workers started as `dask` subprocesses on loopback (each in its own session, killed with its group)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is part of the test lock")
+
+from engine.generate import FleetSpec, generate_snapshot  # noqa: E402
+from engine.model import Limits  # noqa: E402
+
+LIMITS = {"concurrency": {"per_source_host": 2, "per_target_host": 2, "per_rack": 6, "per_datacenter": 40,
+                          "max_hosts_down_per_rack": 1},
+          "conflict": {"per_customer_fraction": 0.1}, "solve": {"time_limit_s": 5, "workers": 2, "seed": 0}}
+
+
+def fleet(datacenters: int, vms: int, seed: int = 2):
+    return generate_snapshot(FleetSpec(seed=seed, datacenters=datacenters, vms=vms)), Limits.model_validate(LIMITS)
+
+
+def local_cluster(workers: int = 2):
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                    dashboard_address=None)
+
+
+def spec_of(address: str) -> str:
+    return "dask://" + address.removeprefix("tcp://")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dask_bin() -> str:
+    return str(Path(sys.executable).with_name("dask"))
+
+
+def start(args: list[str], log: Path) -> subprocess.Popen:
+    with log.open("wb") as fh:
+        return subprocess.Popen(args, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def wait_for_workers(address: str, n: int, timeout: float = 60) -> None:
+    client = distributed.Client(address, timeout=timeout, set_as_default=False)
+    try:
+        client.wait_for_workers(n, timeout=timeout)
+    finally:
+        client.close()
