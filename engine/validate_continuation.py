@@ -21,8 +21,7 @@ from typing import Iterable, Optional
 
 from engine.execution.state import Facts, migrate_id, reboot_id
 from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot
-from engine.validate import migration_minutes  # the validator's own reading of FORMATS.md
-from engine.validate import validate_maintenance
+from engine.validate import migration_minutes, validate_maintenance  # (the validator's own derived values)
 from engine.violations import Violation
 
 RECORD_RULES = ("0-", "1-", "2-", "3-", "9-")
