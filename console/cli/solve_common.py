@@ -5,7 +5,7 @@ the output paths before any long work, read the snapshot (--snapshot FILE or the
 current fleet) and the limits (--limits FILE or --limit-set NAME), queue it for a worker with
 --background, or solve in a thread with Ctrl-C handling and a progress display, then map the
 plan's status to an exit code: 0 ok, 1 error, 2 bad input, 3 infeasible, 4 no plan in time,
-130 interrupted.
+128 + signal when SIGINT, SIGTERM or SIGHUP stopped it (130, 143, 129).
 
 The solve runs in a thread while the main thread waits on an Event in a short loop, so a signal
 reaches Python: SIGINT, SIGTERM or SIGHUP stops the search (the solver keeps its best plan), the
