@@ -209,7 +209,7 @@ def test_merged_status_is_honest():
     feas = lambda m, b=None: ComponentResult(status="feasible", makespan=m, bound=b)
     # the component that sets the makespan is proven optimal: the fleet plan is optimal, and says by what
     plan = _merge([opt(50), feas(40)], two, [], "cp-sat", info)[0]
-    assert plan.status == "optimal" and any("cp-sat search" in n for n in plan.notes)
+    assert plan.status == "optimal" and any("'exact search'" in n for n in plan.notes)
     # the longest component is only feasible and nothing bounds it: feasible, bound from the other
     plan = _merge([opt(40), feas(50)], two, [], "cp-sat", info)[0]
     assert plan.status == "feasible" and plan.makespan == 50 and plan.lower_bound == 40

@@ -395,10 +395,11 @@ def _timed_job(job: ComponentJob, progress, cancel) -> ComponentResult:
 
 
 def _search_bound(component: Component, value: int, optimal: bool) -> Bound:
+    """An exact component's own proof, as a bound claim (family "exact search")."""
     where = "datacenter(s) " + ", ".join(component.datacenters)
-    why = "CP-SAT proved this part optimal on the exact model" if optimal else \
-        "CP-SAT's search proved no plan of this part ends earlier (exact model)"
-    return Bound("cp-sat search", value, where, why)
+    why = "solved to proven optimality on its exact model (or nothing to do)" if optimal else \
+        "the exact model's search proved no plan of this part ends earlier"
+    return Bound("exact search", value, where, why)
 
 
 def _merge(results: list[Optional[ComponentResult]], components: list[Component], fleet_bounds: list[Bound],
