@@ -32,14 +32,15 @@ from console.store.tables import HostRow
 from engine.documents import DocumentError, load_snapshot
 from engine.generate import FleetSpec, generate_snapshot
 from engine.model import RESOURCES, Limits, Snapshot
+from tests.pg_support import store_url  # noqa: F401  (fixture)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FLEET_TABLES = {"datacenters", "racks", "hosts", "customers", "vms", "limit_sets", "snapshots"}
 
 
 @pytest.fixture
-def engine():
-    e = open_engine(":memory:")
+def engine(store_url):  # noqa: F811  (SQLite, then a throwaway PostgreSQL database)
+    e = open_engine(store_url)
     yield e
     close_engine(e)
 

@@ -22,12 +22,15 @@ from console.store.runs import (
 )
 from console.store.schedules import add_schedule, fire_due_schedules, format_every, latest_plans, parse_every
 from engine.progress import ProgressEvent
+from tests.pg_support import store_url  # noqa: F401  (fixture: SQLite, then a throwaway PostgreSQL database)
 from tests.runs_support import toy_limits, toy_snapshot
 
 
 @pytest.fixture
-def engine(tmp_path):
-    return runs_engine(tmp_path / "fleet.db")
+def engine(store_url):  # noqa: F811
+    e = runs_engine(store_url)
+    yield e
+    e.dispose()
 
 
 def test_queue_is_fifo_and_a_claimed_run_is_not_claimed_again(engine):
@@ -81,7 +84,9 @@ def test_a_final_verdict_is_never_overwritten(engine):
     assert finish_run(engine, rid, "succeeded", plan=plan)
     assert not finish_run(engine, rid, "failed", error="late writer")
     view = get_run(engine, rid)
-    assert view.status == "succeeded" and view.error is None and view.objective == 20 and view.plan == plan
+    stored = dict(view.plan)
+    assert stored.pop("inputs") == {"snapshot_sha256": view.input_key}  # FORMATS.md inputs, added from the run
+    assert view.status == "succeeded" and view.error is None and view.objective == 20 and stored == plan
     with pytest.raises(ValueError):
         finish_run(engine, rid, "running")
 

@@ -321,4 +321,66 @@ def test_a_worker_executes_a_run_and_records_its_provenance(store_url, tmp_path)
     assert prov["solver_params"] == {"solver": "heuristic", "time_limit_s": 5} and prov["seed"] == 0
     assert prov["worker_host"] and prov["termination"] in ("optimal", "feasible")
     assert set(prov["versions"]) == {"fleetctl", "ortools", "pulp", "highspy", "python"}
+    assert view.plan["inputs"] == {"snapshot_id": current_snapshot(engine).id, "snapshot_sha256": sha256_of(toy()),
+                                   "limits_sha256": limits_sha256(toy_limits())}
+    from engine.documents import load_plan  # the stored plan, inputs included, is still a valid FORMATS.md plan
+
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(__import__("json").dumps(view.plan))
+    assert load_plan(plan_file).inputs.snapshot_sha256 == sha256_of(toy())
     engine.dispose()
+
+
+def test_two_fleetctl_load_processes_into_an_empty_database_one_exits_2(store_url, tmp_path):  # noqa: F811
+    """The same race through the real CLI (3 rounds: each process pays the CLI's start-up)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.pg_support import drop_database
+    from tests.runs_support import FIXTURES, ROOT
+
+    for i in range(3):
+        url, to_drop = _fresh_url(store_url, 200 + i)
+        db = url.replace("postgresql+psycopg://", "postgresql://").replace("sqlite:///", "")
+        try:
+            cmd = [sys.executable, "-c", "from console.cli.main import main; main()", "load", str(FIXTURES / "toy.json")]
+            procs = [subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "FLEETCTL_DB": db}, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True) for _ in range(2)]
+            results = sorted((p.wait(120), p.stderr.read()) for p in procs)
+            for p in procs:
+                p.stdout.close()
+                p.stderr.close()
+            assert [code for code, _ in results] == [0, 2], results
+            assert "already holds" in results[1][1] and "Traceback" not in results[1][1]
+        finally:
+            if to_drop:
+                drop_database(to_drop)
+
+
+def test_runbook_export_goes_through_the_one_runbook_writer(engine):
+    """ops.run_runbook_csv hands the plan and its fleet version to console.runbook (the console
+    helper's single writer); only maintenance runs have a runbook."""
+    import importlib.util
+    import os
+
+    from console.store.runs import claim_next_run, finish_run
+
+    load_snapshot(engine, toy())
+    run = submit_run(engine, RunRequest("maintenance"), spawn_worker=False)
+    other = submit_run(engine, RunRequest("placement"), spawn_worker=False)
+    claim_next_run(engine, os.getpid())
+    plan = {"version": 1, "kind": "maintenance", "status": "optimal", "makespan": 20, "lower_bound": 20,
+            "migrations": [{"vm": "vm1", "source": "h1", "target": "h2", "start": 0, "end": 10}],
+            "reboots": [{"host": "h1", "start": 10, "end": 20}], "solver": {"name": "heuristic", "wall_s": 0.1}}
+    finish_run(engine, run.id, "succeeded", plan=plan)
+    with pytest.raises(errors.Conflict, match="only maintenance"):
+        from console.ops.runs import run_runbook_csv
+
+        run_runbook_csv(engine, other.id)
+    if importlib.util.find_spec("console.runbook") is None:
+        with pytest.raises(errors.Conflict, match="console.runbook"):
+            run_runbook_csv(engine, run.id)
+    else:
+        text = run_runbook_csv(engine, run.id)
+        assert text.splitlines()[0].startswith("step,") and "vm1" in text and "reboot" in text

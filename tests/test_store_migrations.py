@@ -30,13 +30,11 @@ def run(*args):
 def _schema_diffs(engine) -> list:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
 
-    from console.store.db import import_table_modules
+    from console.store.schema import store_metadata
 
-    import_table_modules()
     with engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        diffs = compare_metadata(MigrationContext.configure(conn), store_metadata())
     return [d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
 
 
@@ -64,6 +62,8 @@ def test_a_database_made_by_todays_main_is_refused_then_upgraded_keeping_its_dat
     assert len(before["runs"]) == 3 and all(r[3] for r in before["runs"]) and before["limits"]
     refused = run("fleet", "--db", db)
     assert refused.exit_code == 2 and "fleetctl db upgrade" in refused.output
+    console = run("console", "--db", db)  # refused before the UI starts
+    assert console.exit_code == 2 and "fleetctl db upgrade" in console.output
     assert run("db", "current", "--db", db).exit_code == 2
 
     up = run("db", "upgrade", "--db", db)
@@ -137,6 +137,6 @@ def test_a_database_newer_than_the_code_is_refused_by_every_command(store_url, t
         open_store(store_url)
     db = store_url.replace("postgresql+psycopg://", "postgresql://").replace("sqlite:///", "")
     for args in (("fleet",), ("runs", "list"), ("load", FIXTURES / "toy.json", "--replace"), ("limits", "list"),
-                 ("db", "upgrade"), ("db", "current"), ("schedule", "list"), ("export",)):
+                 ("db", "upgrade"), ("db", "current"), ("schedule", "list"), ("export",), ("console",)):
         r = run(*args, "--db", db)
         assert r.exit_code == 2 and "newer" in r.output, (args, r.output)

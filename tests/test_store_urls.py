@@ -137,3 +137,15 @@ def test_cli_load_makes_a_private_database_and_worker_log(tmp_path):
     finally:
         kill_spawned_workers(engine)
         engine.dispose()
+
+
+def test_a_missing_postgresql_server_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    import tests.pg_support as pg
+
+    monkeypatch.setattr(pg, "PG_SERVER", "postgresql://root@127.0.0.1:1")  # nothing listens there
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no PostgreSQL server"):
+        pg.require_server()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="docker run"):
+        pg.require_server()

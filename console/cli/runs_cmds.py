@@ -40,6 +40,7 @@ from console.cli.common import (
     ops_errors,
     reading_store,
     resolve_db,
+    store_session,
     user_errors,
 )
 from console.cli.solve_common import check_outputs, read_limits, submit_background
@@ -430,7 +431,10 @@ def worker_cmd(
     cancelling its runs with their best plans)."""
     from console.runner.worker import Worker
 
-    raise typer.Exit(Worker(resolve_db(db).spawn_target, concurrency, idle_exit_s=idle_exit).run())
+    target = resolve_db(db)
+    with store_session(target, create=True):  # an unreachable store or a schema to upgrade: one line, exit 1/2
+        pass
+    raise typer.Exit(Worker(target.spawn_target, concurrency, idle_exit_s=idle_exit).run())
 
 
 # --------------------------------------------------------------------------- schedules
@@ -453,7 +457,7 @@ def schedule_add(
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not start a background worker.")] = False,
 ) -> None:
     """Solve KIND on the current fleet every interval (first run now); a worker fires it."""
-    from console.store.schedules import add_schedule, format_every, parse_every
+    from console.store.schedules import format_every, parse_every
 
     check_time_limit(time_limit)
     check_workers(workers)
@@ -478,21 +482,22 @@ def schedule_add(
     problems = check_options(kind.value, options)
     if problems:
         fail(problems)
-    from console.store.runs import runs_engine
+    from console.ops.runs import ensure_worker_for
+    from console.ops.schedules import add_schedule as add
 
-    schedule_id = add_schedule(runs_engine(path), kind.value, every_s, limits=limits, limits_name=limits_name, options=options)
-    if not no_worker:
-        from console.runner import ensure_worker
-
-        ensure_worker(path)
-    err(f"schedule {schedule_id}: {kind.value} every {format_every(every_s)}, first run now")
-    typer.echo(str(schedule_id))
+    with ops_errors(), store_session(path, create=True) as engine:
+        schedule = add(engine, kind.value, every_s, limits=limits, limits_name=limits_name, options=options)
+        if not no_worker:
+            ensure_worker_for(engine)
+    err(f"schedule {schedule.id}: {kind.value} every {format_every(every_s)}, first run now")
+    typer.echo(str(schedule.id))
 
 
 @schedule_app.command("list")
 def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
     """Schedules with their next firing and last run."""
-    from console.store.schedules import format_every, list_schedules
+    from console.ops.schedules import list_schedules
+    from console.store.schedules import format_every
 
     with _runs_store(db) as engine:
         schedules = list_schedules(engine)
@@ -514,12 +519,14 @@ def schedule_list(db: DbOption = None, json_out: JsonOption = False) -> None:
 @schedule_app.command("remove")
 def schedule_remove(schedule_id: Annotated[int, typer.Argument(help="Schedule id.", min=1)], db: DbOption = None) -> None:
     """Delete a schedule (its past runs stay; it no longer publishes a plan)."""
-    from console.store.schedules import remove_schedule
+    from console.ops.errors import NotFound
+    from console.ops.schedules import remove_schedule
 
     with _runs_store(db) as engine:
-        removed = remove_schedule(engine, schedule_id)
-    if not removed:
-        fail(f"no schedule {schedule_id} (see `fleetctl schedule list`)")
+        try:
+            remove_schedule(engine, schedule_id)
+        except NotFound:
+            fail(f"no schedule {schedule_id} (see `fleetctl schedule list`)")
     typer.echo(f"removed schedule {schedule_id}")
 
 
@@ -536,7 +543,7 @@ def plan_latest(
 
     --json prints a list of {schedule_id, kind, run_id, finished_at, plan}; exit 4 when none is published yet."""
     from console.cli.common import EXIT_NO_PLAN
-    from console.store.schedules import latest_plans
+    from console.ops.schedules import latest_plans
 
     with _runs_store(db) as engine:
         plans = latest_plans(engine, kind.value if kind else None)

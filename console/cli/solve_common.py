@@ -33,7 +33,6 @@ from console.cli.common import (
     check_output_path,
     check_time_limit,
     check_workers,
-    default_db_path,
     err,
     fail,
     ops_errors,
@@ -117,14 +116,15 @@ def read_inputs(db: Optional[Path], snapshot_file: Optional[Path], limits_file: 
 def read_limits(db: Optional[Path], limits_file: Optional[Path], limit_set: Optional[str]):
     """(Limits, name): a file, a limit set saved in --db, or the defaults (name None)."""
     if limit_set is not None:
+        from console.ops.errors import NotFound
+        from console.ops.limits import get_limit_set
         from console.store.db import engine_label
-        from console.store.limits_store import LimitSetNotFound, load_limits
 
         with reading_store(db) as engine:
             try:
-                return load_limits(engine, limit_set), limit_set
-            except LimitSetNotFound as exc:
-                fail(f"{exc} in {engine_label(engine)}: see `fleetctl limits list`")
+                return get_limit_set(engine, limit_set), limit_set
+            except NotFound as exc:
+                fail(f"{exc.problems[0].message} in {engine_label(engine)}: see `fleetctl limits list`")
     from engine.documents import load_limits
 
     with user_errors():
@@ -138,11 +138,15 @@ def read_snapshot(db: Optional[Path], snapshot_file: Optional[Path]):
 
         with user_errors():
             return load_snapshot(snapshot_file)
+    from console.ops.errors import NotFound
+    from console.ops.snapshots import snapshot_document
     from console.store.db import engine_label
-    from console.store.fleet_store import current_snapshot
 
     with reading_store(db) as engine:
-        snapshot = current_snapshot(engine)
+        try:
+            snapshot = snapshot_document(engine)
+        except NotFound:
+            snapshot = None
         path = engine_label(engine)
     if snapshot is None:
         fail(f"{path} holds no fleet: load a snapshot first (fleetctl load FILE --db {path}) or pass --snapshot FILE")

@@ -12,6 +12,7 @@ front-ends → console.ops → console.store / console.runner → engine.
                            delete_limit_set -> LimitSetRef
     console.ops.runs       RunRequest, submit_run, list_runs, get_run, cancel_run, run_events,
                            run_plan, run_runbook_csv
+    console.ops.schedules  add_schedule, list_schedules, remove_schedule, latest_plans
     console.ops.lifecycle  approve, margins, plan_history, start_execution, report, status,
                            next_actions, replan, apply_execution, cancel_execution (Refused)
 

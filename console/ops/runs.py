@@ -147,35 +147,28 @@ def run_plan(engine, run_id: int) -> dict:
 
 
 def run_runbook_csv(engine, run_id: int) -> str:
-    """The runbook CSV of a maintenance run's plan, written by the one runbook writer."""
+    """The runbook CSV of a maintenance run's plan (with the customer and datacenter of each move,
+    from the fleet version the run solved), written by the one runbook writer, console.runbook."""
     view = get_run(engine, run_id)
     if view.kind != "maintenance":
         raise Conflict(Problem(f"run {run_id} is a {view.kind} run: only maintenance plans have a runbook",
                                record=f"run {run_id}"))
     plan = run_plan(engine, run_id)
-    from engine.model import MaintenancePlan
+    import json
 
-    return runbook_csv(MaintenancePlan.model_validate(plan))
+    from console.store.runs import run_input
+    from engine.model import MaintenancePlan, Snapshot
+
+    maintenance = MaintenancePlan.model_validate(plan)
+    snapshot = Snapshot.model_validate(json.loads(run_input(engine, view.input_key)[1])) if view.input_key else None
+    return write_runbook_csv(maintenance, snapshot)
 
 
-def runbook_csv(plan) -> str:
-    """CALL SITE of the single runbook writer, `console.runbook` (the console helper's branch).
-    Until it is merged, the CLI's writer stands in."""
+def write_runbook_csv(plan, snapshot) -> str:
+    """CALL SITE of the single runbook writer, `console.runbook.runbook_csv` (made on the console
+    helper's branch); a build without it refuses with Conflict rather than write a second format."""
     try:
-        from console.runbook import runbook_csv as writer  # type: ignore[import-not-found]
+        from console.runbook import runbook_csv
     except ImportError:
-        writer = None
-    if writer is not None:
-        return writer(plan)
-    import csv
-    import io
-
-    from console.cli.solve_maintenance_cmd import runbook_rows  # stand-in until console.runbook lands
-
-    fields = ["step", "start", "end", "action", "vm", "source", "target", "host"]
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    w.writeheader()
-    for row in runbook_rows(plan):
-        w.writerow({k: row[k] for k in fields})
-    return out.getvalue()
+        raise Conflict("the runbook writer (console.runbook) is not installed in this build") from None
+    return runbook_csv(plan.migrations, plan.reboots, snapshot)

@@ -65,11 +65,18 @@ def _bulk_insert(conn, table, columns: tuple[str, ...], records: list) -> None:
         sql = f"INSERT INTO {table.__tablename__} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         conn.exec_driver_sql(sql, rows)
     elif conn.dialect.name == "postgresql":
+        from sqlalchemy.exc import DBAPIError
+
+        sql = f"COPY {table.__tablename__} ({', '.join(names)}) FROM STDIN"
         cursor = conn.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {table.__tablename__} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.close()
+        try:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except conn.dialect.dbapi.Error as exc:  # the same exception types as a Core statement (IntegrityError …)
+            raise DBAPIError.instance(sql, None, exc, conn.dialect.dbapi.Error) from exc
+        finally:
+            cursor.close()
     else:
         conn.execute(insert(table), [dict(zip(names, r)) for r in rows])
 
@@ -406,7 +413,7 @@ def list_hosts(engine: Engine) -> list[HostInfo]:
         select(h.c.id, h.c.rack, r.c.datacenter, h.c.state, h.c.reboot_minutes, h.c.bandwidth_gbps,
                *(h.c[x] for x in RESOURCES), func.count(v.c.id), *(func.coalesce(func.sum(v.c[x]), 0.0) for x in RESOURCES))
         .select_from(h.join(r, h.c.rack == r.c.id).outerjoin(v, v.c.host == h.c.id))
-        .group_by(h.c.id)
+        .group_by(h.c.id, r.c.datacenter)  # PostgreSQL: every selected column of a joined table is grouped
         .order_by(h.c.seq)
     )
     with engine.connect() as conn:

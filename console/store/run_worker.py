@@ -124,12 +124,19 @@ def finish_run(
         cond = [RUNS.c.id == run_id, RUNS.c.status == "running"]
         if expect_pid is not None:
             cond.append(RUNS.c.worker_pid == expect_pid)
-        row = conn.execute(select(RUNS.c.options_json, RUNS.c.limits_json, RUNS.c.plan_json).where(*cond)).first()
+        row = conn.execute(select(RUNS.c.kind, RUNS.c.options_json, RUNS.c.limits_json, RUNS.c.plan_json,
+                                  RUNS.c.snapshot_id, RUNS.c.snapshot_sha256, RUNS.c.limits_sha256).where(*cond)).first()
         if row is None:
             return False
         final_plan = plan if plan is not None else (json.loads(row.plan_json) if row.plan_json else None)
         provenance = provenance_values(row.options_json, row.limits_json, status, final_plan)
-        return conn.execute(update(RUNS).where(*cond).values(**values, **provenance)).rowcount == 1
+        extra = {}
+        if plan is not None and row.kind != "capacity" and not plan.get("inputs"):
+            # FORMATS.md `inputs`: the plan names the fleet version and limits it was made from
+            extra = _plan_values({**plan, "inputs": {k: v for k, v in (
+                ("snapshot_id", row.snapshot_id), ("snapshot_sha256", row.snapshot_sha256),
+                ("limits_sha256", row.limits_sha256)) if v is not None}})
+        return conn.execute(update(RUNS).where(*cond).values({**values, **provenance, **extra})).rowcount == 1
 
     return write(engine, tx)
 

@@ -20,9 +20,7 @@ from sqlalchemy.engine import Connection
 
 from console.store.tx import advisory_lock, read, write
 
-BASELINE = "0001_baseline"        # the schema of fleetctl before migrations (main of 2026-12-02)
-HEAD = "0003_plan_lifecycle"  # keep equal to the newest file in console/store/migrations/versions
-KNOWN_REVISIONS = (BASELINE, "0002_versions_provenance", HEAD)  # oldest first
+from console.store.revisions import BASELINE, HEAD, KNOWN_REVISIONS  # noqa: E402,F401
 
 VERSION_TABLE = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
 # Tables every fleetctl database has had since before migrations: their presence marks a pre-migration store.
@@ -78,14 +76,35 @@ def _label(engine: Engine) -> str:
     return engine_label(engine)
 
 
-def create_schema(conn: Connection) -> None:
-    """Every table from the models, stamped HEAD (the caller holds the write lock)."""
+def store_metadata() -> MetaData:
+    """The tables of the modules in console.store.db.TABLE_MODULES, and only those: what the
+    migrations build. (A module elsewhere that adds SQLModel tables must join TABLE_MODULES and
+    add a migration; until then it creates its own tables and is not part of this schema.)"""
     from sqlmodel import SQLModel
 
-    from console.store.db import import_table_modules
+    from console.store.db import TABLE_MODULES, import_table_modules
 
     import_table_modules()
-    SQLModel.metadata.create_all(conn)
+    metadata = MetaData()
+    pending = list(SQLModel.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        table = getattr(cls, "__table__", None)
+        if table is not None and cls.__module__ in TABLE_MODULES and table.name not in metadata.tables:
+            table.to_metadata(metadata)
+    import sys
+
+    for name in TABLE_MODULES:  # SQLAlchemy Core tables a module lists in CORE_TABLES (plan lifecycle)
+        for table in getattr(sys.modules.get(name), "CORE_TABLES", ()):
+            if table.name not in metadata.tables:
+                table.to_metadata(metadata)
+    return metadata
+
+
+def create_schema(conn: Connection) -> None:
+    """Every table of the store, stamped HEAD (the caller holds the write lock)."""
+    store_metadata().create_all(conn)
     VERSION_TABLE.create(conn, checkfirst=True)
     conn.execute(VERSION_TABLE.delete())
     conn.execute(VERSION_TABLE.insert().values(version_num=HEAD))

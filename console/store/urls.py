@@ -44,7 +44,9 @@ class DbTarget:
 
     @property
     def display(self) -> str:
-        return str(self.path) if self.path is not None else mask_url(self.url)
+        if self.path is not None:
+            return str(self.path)
+        return mask_url(self.url.replace(f"postgresql+{PG_DRIVER}://", "postgresql://", 1))
 
     def __str__(self) -> str:
         return self.display

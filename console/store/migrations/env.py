@@ -3,12 +3,10 @@ caller passes an open connection, already inside its write transaction and holdi
 lock, in config.attributes["connection"]."""
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from console.store.db import import_table_modules
+from console.store.schema import store_metadata
 
-import_table_modules()
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)
+context.configure(connection=connection, target_metadata=store_metadata(), render_as_batch=True)
 with context.begin_transaction():
     context.run_migrations()
