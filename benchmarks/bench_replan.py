@@ -115,7 +115,9 @@ def main() -> None:
                           f"solved in {plan_s:.0f} s"),
         ("execution at now", f"minute {now}: {counts['done']} done, {counts['in_progress']} in progress "
                              f"({late} late), {counts['failed']} failed, {counts['pending']} pending"),
-        ("warm replan", f"{warm_s:.1f} s to a valid plan (first solution {warm.first_solution_s or 0:.1f} s), "
+        ("warm replan", f"{warm_s:.1f} s to a valid plan ("
+                        + (f"first CP-SAT solution {warm.first_solution_s:.1f} s" if warm.first_solution_s
+                           else "CP-SAT skipped or found nothing") + "), "
                         f"makespan {warm.plan.makespan} ({warm.plan.status}; warm start {warm.warm_start_makespan}: old order "
                         f"kept {warm.kept_order_makespan}, gaps filled {warm.filled_makespan}, fresh {warm.fresh_makespan}), changed {warm.changed} of "
                         f"{warm.pending} pending ({warm.changed / max(1, warm.pending):.1%})"),

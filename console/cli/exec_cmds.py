@@ -15,8 +15,6 @@ Minutes count from the execution's start. Refusals are one line (or one per bad 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -165,20 +163,6 @@ def exec_next(execution_id: ExecId, now: NowOption = None, db: DbOption = None, 
         typer.echo(f"  hold   {h.id}: {'; '.join(h.reasons)}")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a plan."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @exec_app.command("replan")
 def exec_replan(
     execution_id: ExecId,
@@ -201,10 +185,12 @@ def exec_replan(
         res = replan(engine, execution_id, now=now, time_limit_s=time_limit, workers=workers, by=who)
     body = res.plan.model_dump(mode="json", by_alias=True, exclude_none=True)
     if out is not None:
+        from console.output_files import write_atomic
+
         try:
-            _write_atomic(out, json.dumps(body, indent=2) + "\n")
+            write_atomic(out, json.dumps(body, indent=2) + "\n")
         except OSError as exc:
-            fail(f"cannot write --out {out}: {exc.strerror or exc}", code=1)
+            fail(f"cannot write --out {out}: {exc}", code=1)
     summary = {"run": res.run_id, "now": res.plan.execution.now, "makespan": res.plan.makespan,
                "old_makespan": res.old_makespan, "changed": res.changed, "pending": res.pending,
                "wall_s": round(res.wall_s, 2), "status": res.plan.status}

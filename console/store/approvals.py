@@ -62,6 +62,7 @@ PLAN_EVENT_TABLE = Table(
 )
 
 LIFECYCLE_PLAN_TABLES = [PLAN_STATE_TABLE, PLAN_EVENT_TABLE]
+CORE_TABLES = LIFECYCLE_PLAN_TABLES  # joins console.store.schema's store_metadata (migration 0003)
 
 
 class TransitionRefused(ValueError):

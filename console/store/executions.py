@@ -55,6 +55,7 @@ EVENT_TABLE = Table(
 )
 
 LIFECYCLE_EXECUTION_TABLES = [EXECUTION_TABLE, EVENT_TABLE]
+CORE_TABLES = LIFECYCLE_EXECUTION_TABLES  # joins console.store.schema's store_metadata (migration 0003)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,12 @@ def store_metadata() -> MetaData:
         table = getattr(cls, "__table__", None)
         if table is not None and cls.__module__ in TABLE_MODULES and table.name not in metadata.tables:
             table.to_metadata(metadata)
+    import sys
+
+    for name in TABLE_MODULES:  # SQLAlchemy Core tables a module lists in CORE_TABLES (plan lifecycle)
+        for table in getattr(sys.modules.get(name), "CORE_TABLES", ()):
+            if table.name not in metadata.tables:
+                table.to_metadata(metadata)
     return metadata
 
 
