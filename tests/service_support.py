@@ -84,6 +84,14 @@ def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _die_with_test() -> None:
+    """The server gets SIGTERM if the test process dies (e.g. killed by pytest-timeout before teardown)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Server:
     """`fleetctl serve` in a child process on 127.0.0.1."""
 
@@ -100,7 +108,8 @@ class Server:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "console.cli.main", "serve", "--port", str(self.port),
                                       "--workers", str(self.workers), "--log-level", "warning", *self.extra],
-                                     cwd=ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                                     cwd=ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_test)
         log.close()
 
         def up():
