@@ -156,7 +156,7 @@ def main() -> None:
         for backend in args.backends.split(","):
             print(f"measuring {backend} …", file=sys.stderr, flush=True)
             if backend == "postgresql":
-                with pg_database("bench") as url:
+                with pg_database() as url:
                     rows[backend] = bench_backend(url, args, tmp)
             else:
                 rows[backend] = bench_backend(str(tmp / "bench.db"), args, tmp)

@@ -1,8 +1,8 @@
 """Helpers for the API tests: a real `fleetctl serve` on a loopback port, tokens, PostgreSQL databases.
 
 Every wait has a deadline; every process started here is stopped by the fixture that started it.
-PostgreSQL (127.0.0.1:5432, trust auth): a throwaway database per use, dropped after. Outside CI a
-missing server skips with a message; under CI=true it fails.
+PostgreSQL: a throwaway database per use through tests/pg_support (127.0.0.1:5432, trust auth),
+dropped after; outside CI a missing server skips with a message, under CI=true it fails.
 """
 
 from __future__ import annotations
@@ -20,12 +20,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 import httpx
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_USERS = ("root", "postgres")
 
 
 def free_port() -> int:
@@ -48,44 +45,16 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, every
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _pg_admin():
-    import psycopg
-
-    last = None
-    for user in PG_USERS:
-        try:
-            conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres", connect_timeout=3,
-                                   autocommit=True)
-            return conn, user
-        except Exception as exc:  # noqa: BLE001
-            last = exc
-    raise ConnectionError(str(last))
-
-
-def pg_available_or_skip() -> None:
-    try:
-        conn, _ = _pg_admin()
-        conn.close()
-    except Exception as exc:  # noqa: BLE001
-        message = (f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} ({exc}); start one with trust auth "
-                   "(e.g. `apt-get install postgresql && pg_ctlcluster 15 main start`)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 @contextmanager
-def pg_database(tag: str = "api") -> Iterator[str]:
-    """A fresh PostgreSQL database URL, dropped afterwards."""
-    pg_available_or_skip()
-    conn, user = _pg_admin()
-    name = f"fleetctl_api_{tag}_{uuid.uuid4().hex[:10]}"
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database URL (tests/pg_support: skip outside CI, fail under CI=true), dropped after."""
+    from tests.pg_support import create_database, drop_database, require_server
+
+    url = create_database(require_server())
     try:
-        conn.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/{name}"
+        yield url
     finally:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.close()
+        drop_database(url)
 
 
 @contextmanager
@@ -115,6 +84,14 @@ def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _die_with_test() -> None:
+    """The server gets SIGTERM if the test process dies (e.g. killed by pytest-timeout before teardown)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Server:
     """`fleetctl serve` in a child process on 127.0.0.1."""
 
@@ -131,7 +108,8 @@ class Server:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "console.cli.main", "serve", "--port", str(self.port),
                                       "--workers", str(self.workers), "--log-level", "warning", *self.extra],
-                                     cwd=ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                                     cwd=ROOT, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_test)
         log.close()
 
         def up():
