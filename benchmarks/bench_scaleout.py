@@ -4,7 +4,7 @@ Dask cluster with the same cores, from 100k to a million VMs.
 Per case and executor, in a fresh process: generate the fleet, solve with the heuristic (the time
 to the first validated plan, prechecks, bounds and validation included), then with CP-SAT within the
 time limit (every plan validated by engine.validate before it is returned), and report the final makespan, bound and gap, the wall
-time, the peak RSS of the orchestrator and of the largest worker process, and Dask's overhead
+time, the peak RSS of the orchestrator and of the largest worker process (sampled every 0.5 s), and Dask's overhead
 relative to local. `--load` also times `fleetctl load` of each fleet into SQLite (and PostgreSQL
 with `--pg URL`). Targets of issue 14 (2 cores): 1,000,000 VMs / 100 DCs validated plan within
 10 minutes, orchestrator < 4 GB; Dask overhead <= 10% of local at 100k; load of 1M < 60 s.
@@ -52,6 +52,34 @@ spec_kw, limits_doc, time_limit, workers, executor = json.loads(sys.argv[1]), js
 from engine.generate import FleetSpec, generate_snapshot
 from engine.model import Limits
 from engine.maintenance.solve import solve_maintenance_report
+import os, threading
+peak_worker = [0]
+def descendants(root):
+    kids, children = [], {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    todo = [root]
+    while todo:
+        for kid in children.get(todo.pop(), []):
+            kids.append(kid)
+            todo.append(kid)
+    return kids
+def sample():  # peak RSS of any worker process (sampled: fork-then-exec would inflate ru_maxrss)
+    while True:
+        for pid in descendants(os.getpid()):
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    if line.startswith("VmRSS:"):
+                        peak_worker[0] = max(peak_worker[0], int(line.split()[1]) // 1024)
+            except OSError:
+                pass
+        time.sleep(0.5)
+threading.Thread(target=sample, daemon=True).start()
 t = time.perf_counter()
 snap = generate_snapshot(FleetSpec(**spec_kw))
 out = {"vms": len(snap.vms), "datacenters": len(snap.datacenters), "generate_s": time.perf_counter() - t}
@@ -76,13 +104,9 @@ plan = report.plan
 out.update(status=plan.status, makespan=plan.makespan,
            bound=plan.lower_bound, migrations=len(plan.migrations), components=report.components)
 if cluster is not None:
-    import resource as r
-    rss = cluster.scheduler.workers and [ws.memory.process for ws in cluster.scheduler.workers.values()]
-    out["worker_rss_mb"] = max(rss) / 2**20 if rss else None
     cluster.close()
 out["orchestrator_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-if executor == "local":
-    out["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+out["worker_rss_mb"] = float(peak_worker[0]) or None
 print("RESULT " + json.dumps(out))
 """
 
