@@ -1,19 +1,32 @@
-"""Solver process: reads pickled `LinearModel.rowwise()` dicts on stdin, solves each with
-HiGHS, writes pickled results on stdout.
+"""Solver process: reads pickled `LinearModel.rowwise()` jobs from one pipe, solves each
+with HiGHS, writes pickled results to another (both passed as file descriptors).
 
 Runs as a script in its own process because highspy and ortools cannot share one
-(NOTES.md). It imports only numpy and highspy. HiGHS logging is off and no log
-file is written. Every model shares one deadline: models not reached in time come
-back with status "unknown".
+(NOTES.md). It imports only numpy and highspy. stdout is never the channel: fd 1 is
+pointed at /dev/null before anything is imported (highspy 1.16 prints a banner there,
+NOTES.md). HiGHS logging is off and no log file is written. Every model shares one
+deadline: models not reached in time come back with status "unknown".
+
+    python -I highs_worker.py JOB_FD REPLY_FD PARENT_PID
 """
 
 from __future__ import annotations
 
-import pickle
-import sys
-import time
+import os
 
-import numpy as np
+if __name__ == "__main__":  # before any import that might print
+    _null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(_null, 1)
+    os.close(_null)
+
+import pickle  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+WATCH_S = 0.5  # how often the worker checks that its parent is alive
 
 
 def _status(h, highspy) -> tuple[str, bool]:
@@ -184,24 +197,61 @@ def run_job(job: dict, highspy) -> list[dict]:
     return results
 
 
-def main() -> None:
-    """Serve jobs until stdin closes: each message is an 8-byte length then a pickle."""
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the parent dies, even mid-solve (HiGHS releases the GIL while it runs).
+
+    Not PR_SET_PDEATHSIG: that fires when the *thread* that started the worker ends, and
+    workers are pooled across a process's threads."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCH_S)
+        os._exit(0)
+
+    if os.getppid() != parent_pid:
+        os._exit(0)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def main(argv: list[str]) -> None:
+    """Serve jobs until the job pipe closes: each message is an 8-byte length then a pickle."""
+    job_fd, reply_fd, parent_pid = (int(a) for a in argv[:3])
+    _watch_parent(parent_pid)
+    sys.stdout = sys.stderr  # a stray print() must not reach fd 1 either (it is /dev/null anyway)
     import highspy
 
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
     while True:
-        head = inp.read(8)
-        if len(head) < 8:
+        try:
+            head = _read_exact(job_fd, 8)
+            job = pickle.loads(_read_exact(job_fd, int.from_bytes(head, "little")))
+        except EOFError:
             return
-        job = pickle.loads(inp.read(int.from_bytes(head, "little")))
         try:
             reply = {"results": run_job(job, highspy)}
         except Exception as exc:  # noqa: BLE001 - reported to the caller as a solver failure
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(len(data).to_bytes(8, "little") + data)
-        out.flush()
+        try:
+            _write_all(reply_fd, len(data).to_bytes(8, "little") + data)
+        except BrokenPipeError:
+            return
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
