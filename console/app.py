@@ -520,6 +520,10 @@ class FleetConsole(App):
         if plan is not None:
             self._shown_plan_key = key
             self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id, run_input_key(run))
+        elif changed_status and self.shown_run_id == run.id and self.shown_plan is not None:
+            # the final plan is the incumbent already shown: only its run's status changed — say so
+            self.shown_label = f"run {run.id} ({run.kind}, {run.status})"
+            self.plan_version += 1
         if changed_status:
             self.runs_version += 1
             self.refresh_context()
