@@ -47,8 +47,13 @@ async def main():
         while app.first_frame_at is None:
             await asyncio.sleep(0.001)
         first = app.first_frame_at - t0
-        while app.fleet_version == 0:
+        hosts = None
+        while hosts is None or hosts.row_count == 0:
             await asyncio.sleep(0.005)
+            try:
+                hosts = app.screen.query_one("#hosts")
+            except Exception:
+                hosts = None
         await pilot.pause()
         print(first, time.perf_counter() - t0)
 asyncio.run(main())
@@ -69,7 +74,7 @@ def cold_import_s() -> float:
     return float(out.stdout.strip())
 
 
-async def first_frame(db: Path) -> tuple[float, float, int]:
+async def first_frame(db: Path) -> tuple[float, float, float]:
     from console.app import FleetConsole
     from console.console_data import StoreData
     from console.widgets.line_table import LineTable
@@ -80,12 +85,15 @@ async def first_frame(db: Path) -> tuple[float, float, int]:
         while app.first_frame_at is None:
             await asyncio.sleep(0.001)
         first = app.first_frame_at - t0
-        while app.fleet_version == 0:
+        table = app.screen.query_one("#hosts", LineTable)
+        while table.row_count == 0:  # the hosts table filled (from the store's host summary first)
             await asyncio.sleep(0.005)
         await pilot.pause()
-        table = app.screen.query_one("#hosts", LineTable)
         filled = time.perf_counter() - t0
-        return first, filled, len(app.snapshot.vms) if app.snapshot else 0 if table.row_count else 0
+        while app.fleet_version == 0:  # the whole snapshot read (VMs of a host, the Gantt's customers)
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        return first, filled, time.perf_counter() - t0
 
 
 async def gantt_times(migrations: int, repeat: int) -> dict[str, list[float]]:
@@ -192,6 +200,7 @@ def main() -> None:
     parser.add_argument("--migrations", type=int, default=25_000)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=3, help="cold starts per fleet size")
     args = parser.parse_args()
     sizes = [int(v) for v in args.vms.split(",") if v.strip()]
     fleet_target = {10_000: "< 1500", 100_000: "< 3000"}
@@ -205,25 +214,35 @@ def main() -> None:
     table.add_column("median ms", justify="right")
     table.add_column("max ms", justify="right")
     table.add_column("target", justify="right")
+    add_row = table.add_row
+
+    def row(*cells: str) -> None:
+        add_row(*cells)
+        print(" | ".join(cells), file=sys.stderr, flush=True)
+
+    table.add_row = row  # type: ignore[method-assign]
     imp = cold_import_s()
     table.add_row("cold import of textual + console", f"{imp * 1000:.0f}", "", "")
     with tempfile.TemporaryDirectory() as tmp:
         for vms in sizes:
             db = make_db(vms, Path(tmp))
-            firsts, filled = [], []
-            for _ in range(3):
-                f, full, n = asyncio.run(first_frame(db))
+            firsts, filled, whole = [], [], []
+            for _ in range(args.samples):
+                f, full, snap = asyncio.run(first_frame(db))
                 firsts.append(f)
                 filled.append(full)
+                whole.append(snap)
             table.add_row(f"{vms} VMs: first frame", f"{statistics.median(firsts) * 1000:.0f}",
                           f"{max(firsts) * 1000:.0f}", "")
             table.add_row(f"{vms} VMs: fleet frame (hosts table filled)", f"{statistics.median(filled) * 1000:.0f}",
                           f"{max(filled) * 1000:.0f}", fleet_target.get(vms, ""))
-            colds = [cold_start_s(db) for _ in range(3)]
+            table.add_row(f"{vms} VMs: whole snapshot read (VMs shown)", f"{statistics.median(whole) * 1000:.0f}",
+                          f"{max(whole) * 1000:.0f}", "")
+            colds = [cold_start_s(db) for _ in range(args.samples)]
             table.add_row(f"{vms} VMs: cold process → first frame", f"{statistics.median(c[0] for c in colds) * 1000:.0f}",
                           f"{max(c[0] for c in colds) * 1000:.0f}", "")
             table.add_row(f"{vms} VMs: cold process → fleet frame", f"{statistics.median(c[1] for c in colds) * 1000:.0f}",
-                          f"{max(c[1] for c in colds) * 1000:.0f}", "")
+                          f"{max(c[1] for c in colds) * 1000:.0f}", fleet_target.get(vms, ""))
         db = make_db(sizes[0], Path(tmp)) if sizes else make_db(1000, Path(tmp))
         add_runs(db, args.runs)
         refresh = asyncio.run(runs_refresh_times(db, args.repeat))

@@ -69,6 +69,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("limits.reset", "ctrl+r", "Defaults", "reset", scope="limits"),
     ActionSpec("limits.sweep", "w", "What-if sweep", "sweep", scope="limits"),
     ActionSpec("limits.blur", "escape", "Leave field", "blur", scope="limits", show=False),
+    # Priority: the focus moves before the next key is routed, so fast typing after tab lands in the
+    # new field (a plain binding runs after the key bubbles up, and keys typed meanwhile overtook it).
+    ActionSpec("limits.next_field", "tab", "Next field", "app.focus_next", scope="limits", show=False,
+               palette=False, priority=True),
+    ActionSpec("limits.previous_field", "shift+tab", "Previous field", "app.focus_previous", scope="limits",
+               show=False, palette=False, priority=True),
     # Solve
     ActionSpec("solve.start", "s", "Start solve", "start", scope="solve"),
     ActionSpec("solve.cancel", "c", "Cancel run", "cancel", scope="solve"),
@@ -77,6 +83,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("solve.schedule", "g", "Gantt", "app.open_screen('schedule')", scope="solve"),
     ActionSpec("solve.details", "d", "Error details", "details", scope="solve"),
     ActionSpec("solve.problem", "p", "Problem file", "pick_problem", scope="solve"),
+    ActionSpec("solve.next_field", "tab", "Next field", "app.focus_next", scope="solve", show=False,
+               palette=False, priority=True),
+    ActionSpec("solve.previous_field", "shift+tab", "Previous field", "app.focus_previous", scope="solve",
+               show=False, palette=False, priority=True),
     # Schedule
     ActionSpec("schedule.zoom_in", "plus,equals_sign", "Zoom in", "zoom(-1)", scope="schedule", key_display="+"),
     ActionSpec("schedule.zoom_out", "minus", "Zoom out", "zoom(1)", scope="schedule", key_display="-"),

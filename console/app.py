@@ -38,7 +38,8 @@ class FleetConsole(App):
     plan_version: reactive[int] = reactive(0, init=False)
     runs_version: reactive[int] = reactive(0, init=False)
     progress_version: reactive[int] = reactive(0, init=False)
-    origin_version: reactive[int] = reactive(0, init=False)  # the fleet's hash is known / the shown plan changed
+    origin_version: reactive[int] = reactive(0, init=False)
+    hosts_version: reactive[int] = reactive(0, init=False)  # a host summary arrived before the snapshot  # the fleet's hash is known / the shown plan changed
 
     def __init__(self, data: Optional[ConsoleData] = None, *, db_path: Optional[Path] = None,
                  keymap_path: Optional[Path] = None, start_mode: str = "fleet",
@@ -61,6 +62,7 @@ class FleetConsole(App):
         self.shown_run_id: Optional[int] = None
         self.shown_input_key: Optional[str] = None  # the shown run's snapshot hash (plans without `inputs`)
         self.fleet_sha256: Optional[str] = None  # engine.fingerprint hash of the fleet loaded now
+        self.host_summary: Optional[list] = None  # hosts with their load, while the snapshot still loads
         self.active_run_id: Optional[int] = None
         self.active_run = None
         self.active_events: list = []
@@ -163,15 +165,20 @@ class FleetConsole(App):
 
     @work(thread=True, exclusive=True, group="fleet")
     def _load_fleet(self) -> None:
+        if self.snapshot is None:  # first load: the host table first, from a cheap summary
+            try:
+                hosts = self.data.host_summaries()
+            except Exception:  # noqa: BLE001 - the full read below reports what is wrong
+                hosts = None
+            if hosts:
+                self.call_from_thread(self._hosts_summarised, hosts)
         try:
             snapshot, error = self.data.snapshot(), None
         except Exception as exc:  # an unreadable database must not kill the console
             snapshot, error = None, f"cannot read the fleet: {exc}"
         self.call_from_thread(self._fleet_loaded, snapshot, error)
         if snapshot is not None:  # after the first paint: 2 s at 100k VMs on a busy 2-core machine
-            from engine.fingerprint import sha256_of
-
-            sha = self.fleet_sha256 or sha256_of(snapshot)  # the same snapshot object: hashed already
+            sha = self.fleet_sha256 or self.data.fleet_sha256(snapshot)  # the same snapshot: known already
             self.call_from_thread(self._fleet_fingerprinted, snapshot, sha)
             self._reopen_latest(sha)
         else:
@@ -210,6 +217,10 @@ class FleetConsole(App):
     def follow_existing(self, run_id: int) -> None:
         if self.active_run_id is None and (self.active_run is None or self.active_run.terminal):
             self.watch_run(run_id)
+
+    def _hosts_summarised(self, hosts: list) -> None:
+        self.host_summary = hosts
+        self.hosts_version += 1
 
     def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:
         if snapshot is not self.snapshot:
@@ -520,6 +531,10 @@ class FleetConsole(App):
         if plan is not None:
             self._shown_plan_key = key
             self.show_plan(plan, f"run {run.id} ({run.kind}, {run.status})", run.id, run_input_key(run))
+        elif changed_status and self.shown_run_id == run.id and self.shown_plan is not None:
+            # the final plan is the incumbent already shown: only its run's status changed — say so
+            self.shown_label = f"run {run.id} ({run.kind}, {run.status})"
+            self.plan_version += 1
         if changed_status:
             self.runs_version += 1
             self.refresh_context()

@@ -80,6 +80,16 @@ class ConsoleData:
     def snapshot(self) -> Optional[Snapshot]:
         raise NotImplementedError
 
+    def host_summaries(self) -> Optional[list[HostRowData]]:
+        """The hosts with their load, cheaply (None: not available; read `snapshot()` instead)."""
+        return None
+
+    def fleet_sha256(self, snapshot: Snapshot) -> str:
+        """engine.fingerprint hash of the current fleet (what plans' `inputs` name)."""
+        from engine.fingerprint import sha256_of
+
+        return sha256_of(snapshot)
+
     def list_runs(self, limit: int = 200) -> list:
         return []
 
@@ -188,6 +198,24 @@ class StoreData(ConsoleData):
             self._snapshot = current_snapshot(self.engine)
             self._snapshot_id = sid
         return self._snapshot
+
+    def host_summaries(self) -> Optional[list[HostRowData]]:
+        """One SQL summary per host (0.9 s at 100k VMs, against 7 s for the whole snapshot): the
+        Fleet table fills from it while the snapshot loads."""
+        from console.store.fleet_store import list_hosts
+
+        return [HostRowData(h.id, h.rack, h.datacenter, h.state, h.vms, dict(h.capacity), dict(h.used))
+                for h in list_hosts(self.engine)]
+
+    def fleet_sha256(self, snapshot: Snapshot) -> str:
+        """The store keeps each fleet version's hash (the same canonical sha256): no need to hash
+        100k VMs again (2 s) unless the version predates it."""
+        from console.store.fleet_store import current_snapshot_info
+
+        info = current_snapshot_info(self.engine)
+        if info is not None and getattr(info, "sha256", None) and info.id == self._snapshot_id:
+            return info.sha256
+        return super().fleet_sha256(snapshot)
 
     def list_runs(self, limit: int = 200) -> list:
         from console.store.runs import list_runs

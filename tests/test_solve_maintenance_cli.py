@@ -35,7 +35,7 @@ def test_toy_plan_and_runbook_files(tmp_path):
     assert validate_maintenance(load_snapshot(TOY), load_limits(TOY_LIMITS), plan) == []
     rows = list(csv.DictReader(runbook.open()))
     assert [r["action"] for r in rows].count("migrate") == 3 and rows[-1]["action"] == "reboot"
-    starts = [int(r["start"]) for r in rows]
+    starts = [int(r["start_min"]) for r in rows]  # console.runbook: the one runbook format
     assert starts == sorted(starts)
     assert [int(r["step"]) for r in rows] == list(range(1, len(rows) + 1))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, Tree
@@ -58,17 +59,18 @@ VM_COLUMNS = [
 ]
 
 
-def host_table_rows(hosts: list[HostRowData], vms_by_host: Optional[dict] = None) -> list[Row]:
-    """Host rows; the filter also searches the ids and customers of the VMs on each host
-    ("where is vm-0123?" finds its host)."""
-    vms_by_host = vms_by_host or {}
-
-    def extra(host_id: str) -> str:
-        vms = vms_by_host.get(host_id, ())
-        return " ".join(v.id for v in vms) + " " + " ".join({v.customer for v in vms})
-
-    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES)), extra(h.id))
+def host_table_rows(hosts: list[HostRowData], extras: Optional[dict[str, str]] = None) -> list[Row]:
+    """Host rows; with `extras` (see vm_search_text) the filter also finds the host of a VM or customer."""
+    extras = extras or {}
+    return [Row(h.id, (h.id, h.rack, h.state, h.vms, *(h.utilisation(r) for r in RESOURCES)), extras.get(h.id, ""))
             for h in hosts]
+
+
+def vm_search_text(snapshot: Snapshot) -> dict[str, str]:
+    """Per host, the ids and customers of its VMs ("where is vm-0123?"): 1 s at 100k VMs, so it is
+    built in a worker thread after the table is shown."""
+    return {host: " ".join(v.id for v in vms) + " " + " ".join({v.customer for v in vms})
+            for host, vms in snapshot.vms_by_host.items() if host is not None}
 
 
 class FleetScreen(ConsoleScreen):
@@ -82,6 +84,7 @@ class FleetScreen(ConsoleScreen):
         self._filter_target = "hosts"
         self._shown_version = -1
         self._hosts_by_rack: dict[str, list[HostRowData]] = {}
+        self._vm_text: dict[str, str] = {}  # per host, its VMs and customers, for the filter
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -107,11 +110,21 @@ class FleetScreen(ConsoleScreen):
         tree = self.query_one(Tree)
         tree.show_root = False
         tree.guide_depth = 2
+        self.watch(self.app, "hosts_version", self._hosts_summarised, init=False)
         self.watch(self.app, "fleet_version", self._fleet_changed)
         self.watch(self.app, "limits_version", self._limits_changed, init=False)
         self.query_one("#hosts", LineTable).focus()
 
     # ------------------------------------------------------------------ data
+
+    def _hosts_summarised(self, _version: int) -> None:
+        """The host table from the store's summary, before the whole snapshot is read (big fleets)."""
+        if self.app.snapshot is not None or not self.app.host_summary:
+            return
+        self._hosts = self.app.host_summary
+        self._apply_scope()
+        self.query_one("#fleet-summary", Static).update(
+            Text(f"{len(self._hosts)} hosts · reading the VMs…", style="italic"))
 
     def _fleet_changed(self, version: int) -> None:
         if version == self._shown_version:
@@ -126,9 +139,21 @@ class FleetScreen(ConsoleScreen):
             return
         self._shown_version = version
         self._hosts = host_rows(snapshot)
+        self._vm_text = {}
         self._fill_tree(snapshot)
         self._apply_scope()
         self._update_summary(snapshot)
+        self._index_vms(snapshot)
+
+    @work(thread=True, exclusive=True, group="fleet-index")
+    def _index_vms(self, snapshot: Snapshot) -> None:
+        text = vm_search_text(snapshot)
+        self.app.call_from_thread(self._vms_indexed, snapshot, text)
+
+    def _vms_indexed(self, snapshot: Snapshot, text: dict[str, str]) -> None:
+        if snapshot is self.app.snapshot:
+            self._vm_text = text
+            self._apply_scope()
 
     def _limits_changed(self, _version: int) -> None:
         self._show_vms(self.query_one("#hosts", LineTable).cursor_key)
@@ -187,8 +212,7 @@ class FleetScreen(ConsoleScreen):
             kind, ident = self._scope
             hosts = [h for h in hosts if (h.datacenter if kind == "dc" else h.rack) == ident]
         table = self.query_one("#hosts", LineTable)
-        snapshot = self.app.snapshot
-        table.set_rows(host_table_rows(hosts, snapshot.vms_by_host if snapshot is not None else None))
+        table.set_rows(host_table_rows(hosts, self._vm_text))
         self._show_vms(table.cursor_key)
 
     def _show_vms(self, host_id: Optional[str]) -> None:

@@ -432,7 +432,9 @@ class Gantt(ScrollView, can_focus=True):
         lw = self.label_width
         tw = max(0, width - lw)
         mpc = self.minutes_per_cell
-        head = f"{self.group}  {mpc:g}m/c"[:lw].ljust(lw)
+        scale = f"{mpc:g}m/c"
+        head = f"{self.group}  {scale}" if len(self.group) + 2 + len(scale) < lw else scale  # the scale is never cut
+        head = head[:lw].ljust(lw)
         chars = [" "] * tw
         step = next((s for s in _TICK_STEPS if s / mpc >= 8), _TICK_STEPS[-1])
         t = math.floor(x0 * mpc / step) * step
