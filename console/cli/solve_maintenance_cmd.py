@@ -17,6 +17,7 @@ import typer
 from console.cli.apps import solve_app
 from console.cli.common import DbOption, emit_json, fail, output_errors, write_output
 from console.cli.executor_option import ExecutorOption, checked_executor
+from engine.solver_names import MAINTENANCE as MAINTENANCE_SOLVERS
 from console.cli.solve_common import (
     LimitSetOption,
     LimitsOption,
@@ -48,7 +49,7 @@ def solve_maintenance_cmd(
     limit_set: LimitSetOption = None,
     time_limit: TimeLimitOption = None,
     workers: WorkersOption = None,
-    solver: Annotated[str, typer.Option("--solver", help="cp-sat (default), heuristic, or a fixed-targets formulation: mip-time-indexed, mip-continuous, cp-sat-fixed.")] = "cp-sat",
+    solver: Annotated[str, typer.Option("--solver", help=f"One of {', '.join(MAINTENANCE_SOLVERS)} (default cp-sat; the mip-* and cp-sat-fixed formulations fix each VM's target).")] = "cp-sat",
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the plan JSON (FORMATS.md) here.")] = None,
     csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write the runbook CSV (ordered by start) here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON on stdout instead of a summary.")] = False,

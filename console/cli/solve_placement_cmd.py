@@ -22,6 +22,7 @@ import typer
 from console.cli.apps import app, solve_app
 from console.cli.common import markup_safe  # user strings (ids, file names) are data, never markup
 from console.cli.common import EXIT_ERROR, DbOption, check_output_path, emit_json, err, fail, user_errors, write_output
+from engine.solver_names import PLACEMENT as PLACEMENT_SOLVERS
 from console.cli.solve_common import (
     LimitSetOption,
     LimitsOption,
@@ -46,13 +47,7 @@ from console.output_files import is_stdout
 SHOWN_ROWS = 30  # human output lists this many assignments / moves
 
 
-class Solver(str, enum.Enum):
-    auto = "auto"
-    ffd = "ffd"
-    bfd = "bfd"
-    cbc = "cbc"
-    cp_sat = "cp-sat"
-    lns = "lns"
+Solver = enum.Enum("Solver", {name.replace("-", "_"): name for name in PLACEMENT_SOLVERS}, type=str)
 
 
 class Objective(str, enum.Enum):
@@ -67,7 +62,7 @@ def solve_placement_cmd(
     snapshot_file: SnapshotOption = None,
     limits_file: LimitsOption = None,
     limit_set: LimitSetOption = None,
-    solver: Annotated[Solver, typer.Option("--solver", help="auto, ffd, bfd, cbc, cp-sat or lns.")] = Solver.auto,
+    solver: Annotated[Solver, typer.Option("--solver", help=f"{', '.join(PLACEMENT_SOLVERS)} (colgen: set-covering LP, min_hosts).")] = Solver.auto,
     objective: Annotated[Optional[Objective], typer.Option("--objective", help="min_hosts, balance or rebalance (default: the limits' placement.objective).")] = None,
     max_moves: Annotated[Optional[int], typer.Option("--max-moves", min=0, help="rebalance: at most this many moves.")] = None,
     time_limit: TimeLimitOption = None,

@@ -48,15 +48,9 @@ def check_options(kind: str, options: dict) -> list[str]:
 
 
 def _solver_names(kind: str) -> tuple[str, ...]:
-    if kind == "maintenance":
-        from engine.maintenance.solve import available_solvers
+    from engine.solver_names import BY_KIND
 
-        return tuple(available_solvers())
-    if kind == "placement":
-        from engine.placement.solve import SOLVERS
-
-        return tuple(SOLVERS)
-    return ()
+    return BY_KIND.get(kind, ())
 
 
 def _kwargs(options: dict, names: tuple[str, ...]) -> dict[str, Any]:

@@ -16,15 +16,12 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.details import DetailsScreen, has_details, headline
 from console.widgets.typed_input import TypedInput
 from console.widgets.chart import ObjectiveChart
+from engine import solver_names
 from engine.progress import relative_gap
 
 KINDS = ("maintenance", "placement", "capacity")
-# Solver names the engine accepts per kind (engine.maintenance.solve / engine.placement.solve).
-SOLVERS: dict[str, tuple[str, ...]] = {
-    "maintenance": ("cp-sat", "heuristic", "mip-time-indexed", "mip-continuous", "cp-sat-fixed"),
-    "placement": ("auto", "ffd", "bfd", "cbc", "cp-sat", "lns"),
-    "capacity": ("phase i", "phase ii"),
-}
+# Solver names the engine accepts per kind (engine.solver_names); capacity picks a phase instead.
+SOLVERS: dict[str, tuple[str, ...]] = {**solver_names.BY_KIND, "capacity": ("phase i", "phase ii")}
 
 
 def _n(value) -> str:
