@@ -234,28 +234,25 @@ class StoreData(ConsoleData):
 
     def start_run(self, kind: str, limits: Limits, options: dict, problem_path: Optional[str] = None,
                   limits_name: Optional[str] = None) -> int:
-        from console.runner.dispatch import check_options
-        from console.store.runs import enqueue_run
-        from engine.documents import parse_limits
+        """Queue through the application layer's one submit path (console.ops.runs.submit_run), as the
+        CLI and the API do; a refusal comes back as one ValueError line naming every problem."""
+        from console.ops.errors import OpsError
+        from console.ops.runs import RunRequest, submit_run
+        from engine.documents import DocumentError, parse_limits, read_input_text
 
-        limits = parse_limits(limits.to_json_dict(), "limits")  # the CLI's one validation, again at the door
-        options = {k: v for k, v in options.items() if v is not None}
-        problems = check_options(kind, options)
-        if problems:
-            raise ValueError("; ".join(problems))
-        if kind == "capacity":
-            if not problem_path:
-                raise ValueError("a capacity solve needs a Malloovia problem file")
-            path = Path(problem_path).expanduser()
-            if not path.is_file():
-                raise ValueError(f"{path}: no such file")
-            run_id = enqueue_run(self.engine, kind, problem_yaml=path.read_text(encoding="utf-8"),
-                                 problem_name=path.name, limits=limits, limits_name=limits_name,
-                                 options=options)
-        else:
-            if self.snapshot() is None:
+        try:
+            limits = parse_limits(limits.to_json_dict(), "limits")  # the CLI's one validation, again at the door
+            request = RunRequest(kind=kind, limits=limits, limits_name=limits_name, options=options)
+            if kind == "capacity":
+                if not problem_path:
+                    raise ValueError("a capacity solve needs a Malloovia problem file")
+                path = Path(problem_path).expanduser()
+                request.problem_yaml, request.problem_name = read_input_text(path), path.name
+            elif self.snapshot() is None:
                 raise ValueError("no fleet loaded: run `fleetctl load FILE --db DB` first")
-            run_id = enqueue_run(self.engine, kind, limits=limits, limits_name=limits_name, options=options)
+            run_id = submit_run(self.engine, request, spawn_worker=False).id
+        except (OpsError, DocumentError) as exc:
+            raise ValueError(str(exc)) from None
         self._ensure_worker()
         return run_id
 
