@@ -9,6 +9,7 @@ a host's usable capacity) are not here: the solvers read them from
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Annotated, Literal, Optional, Union
 

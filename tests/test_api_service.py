@@ -255,6 +255,9 @@ def test_bad_run_requests_list_every_problem_and_never_5xx(svc):
     body = _problem(svc.client.post("/v1/runs", json={"kind": "maintenance", "options": {"solver": "magic"}},
                                     headers=svc.submitter), 422)
     assert "magic" in body["errors"][0]["detail"]
+    body = _problem(svc.client.post("/v1/runs", json={"kind": "maintenance", "options": {"executor": "dask://nowhere"}},
+                                    headers=svc.submitter), 422)
+    assert body["errors"][0]["pointer"] == "#/body/options/executor" and "dask://HOST:PORT" in body["errors"][0]["detail"]
     body = _problem(svc.client.post("/v1/runs", json={"kind": "maintenance", "limits": "no-such-set"},
                                     headers=svc.submitter), 422)
     assert "no-such-set" in body["detail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Optional, Union
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from console.api.auth import Principal, require
 from console.api.problems import ApiProblem
@@ -29,6 +29,15 @@ class RunOptions(BaseModel):
     phase: Optional[Literal["i", "ii"]] = None
     relaxed: Optional[bool] = None
     stwp: Optional[str] = Field(None, max_length=200, description="capacity phase ii: STWP problem id")
+    executor: Optional[str] = Field(None, max_length=300, description="maintenance: where per-datacenter sub-solves "
+                                    "run, local or dask://HOST:PORT (default: the worker's)")
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: Optional[str]) -> Optional[str]:
+        from engine.executors import check_spec
+
+        return None if value is None else check_spec(value)  # ExecutorError is a ValueError: a 422 naming it
 
 
 class RunRequest(BaseModel):
