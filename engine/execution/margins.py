@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from engine.model import (RESOURCES, Limits, MaintenancePlan, Snapshot, customer_limit, migration_gbps,
-                          usable_capacity)
+from engine.derived import customer_limit, migration_gbps, usable_capacity
+from engine.model import RESOURCES, Limits, MaintenancePlan, Snapshot
 
 TOLERANCE = 1e-6
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from engine.execution.state import Execution, PlannedAction, reboot_id
-from engine.model import RESOURCES, Limits, Snapshot, customer_limit, migration_gbps, usable_capacity
+from engine.derived import customer_limit, migration_gbps, usable_capacity
+from engine.model import RESOURCES, Limits, Snapshot
 
 TOLERANCE = 1e-6
 
