@@ -1,4 +1,4 @@
-"""The plan lifecycle over HTTP against a real `fleetctl serve` (SQLite): approve → start → report →
+"""The plan lifecycle over HTTP against a real `fleetctl serve` (SQLite and PostgreSQL): approve → start → report →
 next → status, replan, apply, every refusal as a problem (never a 500), idempotent event retries, auth.
 
 One server for the module; each test adds its own run of the same fleet, so tests do not depend on
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from lifecycle_support import LIMITS, add_run, store_with_run
-from tests.service_support import Server, auth, make_token
+from tests.service_support import Server, auth, database, make_token
 
 PROBLEM = "application/problem+json"
 
@@ -32,23 +32,23 @@ class Svc:
         return add_run(self.engine, self.snapshot, LIMITS, plan or self.plan)
 
 
-@pytest.fixture(scope="module")
-def svc(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def svc(request, tmp_path_factory):
     from console.store.fleet_store import current_snapshot
 
-    tmp = tmp_path_factory.mktemp("api-lifecycle")
-    db = str(tmp / "fleet.db")
-    engine, _, plan = store_with_run(db)
-    tokens = {scope: make_token(db, f"t-{scope}", scope) for scope in ("admin", "read", "submit")}
-    server = Server(db, workers=0, log_dir=tmp).start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=60) as client:
-            yield Svc(client, engine, current_snapshot(engine), plan, auth(tokens["admin"]), auth(tokens["read"]),
-                      auth(tokens["submit"]), server)
-    finally:
-        server.stop()
-        engine.dispose()
-    assert "Traceback" not in server.log(), server.log()
+    tmp = tmp_path_factory.mktemp(f"api-lifecycle-{request.param}")
+    with database(request.param, tmp) as db:
+        engine, _, plan = store_with_run(db)
+        tokens = {scope: make_token(db, f"t-{scope}", scope) for scope in ("admin", "read", "submit")}
+        server = Server(db, workers=0, log_dir=tmp).start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                yield Svc(client, engine, current_snapshot(engine), plan, auth(tokens["admin"]),
+                          auth(tokens["read"]), auth(tokens["submit"]), server)
+        finally:
+            server.stop()
+            engine.dispose()
+        assert "Traceback" not in server.log(), server.log()
 
 
 def problem(r: httpx.Response, status: int) -> dict:

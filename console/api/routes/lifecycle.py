@@ -180,7 +180,8 @@ def get_next(request: Request, execution_id: ExecId, now: Minute = None,
 class ReplanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     now: Optional[int] = Field(None, ge=0, le=10**7, strict=True)
-    time_limit_s: float = Field(10.0, gt=0, le=3600)
+    time_limit_s: float = Field(10.0, gt=0, le=600, description="solver seconds; the request waits for it, so "
+                                "at most 10 minutes (the CLI has no such cap)")
     workers: Optional[int] = Field(None, ge=1, le=256)
 
 
