@@ -234,6 +234,19 @@ def test_replan_is_a_draft_run_that_approval_makes_the_plan_the_execution_follow
     svc.client.post(f"/v1/executions/{ex}/cancel", json={"reason": "test done"}, headers=svc.submitter)
 
 
+def test_an_event_beyond_any_plan_minute_or_far_too_long_is_a_422_not_a_server_error(svc):
+    """A minute past what the store's integers hold was an OverflowError (500) before parse_event bounded it."""
+    _, ex = started(svc)
+    aid = first_action(svc)
+    for bad, word in (({"action": aid, "state": "started", "at": 10**30}, "'at' is too large"),
+                      ({"action": "migrate:" + "v" * 5000, "state": "started", "at": 1}, "'action' is too long"),
+                      ({"action": aid, "state": "failed", "at": 1, "reason": "x" * 20_000}, "'reason' is too long")):
+        body = problem(svc.client.post(f"/v1/executions/{ex}/events", json=bad, headers=svc.submitter), 422)
+        assert word in body["errors"][0]["detail"] and len(body["errors"][0]["detail"]) < 300
+    assert svc.client.get(f"/v1/executions/{ex}", headers=svc.reader).json()["counts"]["in_progress"] == 0
+    svc.client.post(f"/v1/executions/{ex}/cancel", json={"reason": "test done"}, headers=svc.submitter)
+
+
 def test_apply_refuses_while_actions_run_then_writes_the_fleet_and_older_plans_go_stale(svc):
     """Last: it replaces the current fleet."""
     _, ex = started(svc)
