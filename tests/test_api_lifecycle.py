@@ -153,6 +153,27 @@ def test_an_event_retry_is_recorded_once_and_a_batch_is_all_or_none(svc):
     assert counts["done"] == 1 and counts["in_progress"] == 0
 
 
+def test_the_same_batch_sent_concurrently_is_recorded_once(svc):
+    """Reporters retrying at the same moment: the store's row lock makes exactly one of them record it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, ex = started(svc)
+    aid = first_action(svc)
+    batch = [{"action": aid, "state": "started", "at": 0}, {"action": aid, "state": "done", "at": 9}]
+
+    def send(_):
+        with httpx.Client(base_url=svc.client.base_url, timeout=60) as c:
+            return c.post(f"/v1/executions/{ex}/events", json=batch, headers=svc.submitter)
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(send, range(4)))
+    assert all(r.status_code == 200 for r in replies), [r.text for r in replies]
+    assert sorted(r.json()["applied"] for r in replies) == [0, 0, 0, 2]
+    assert sum(r.json()["duplicates"] for r in replies) == 6
+    assert svc.client.get(f"/v1/executions/{ex}", headers=svc.reader).json()["counts"]["done"] == 1
+    svc.client.post(f"/v1/executions/{ex}/cancel", json={"reason": "test done"}, headers=svc.submitter)
+
+
 # --------------------------------------------------------------------------- refusals
 
 
