@@ -20,9 +20,8 @@ from __future__ import annotations
 from typing import Iterable, Optional
 
 from engine.execution.state import Facts, migrate_id, reboot_id
-from engine.model import MaintenancePlan, Migration, Reboot, Snapshot, Limits
-from engine.validate import migration_minutes  # the validator's own derivation (FORMATS.md), not the solvers'
-from engine.validate import validate_maintenance
+from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot
+from engine.validate import migration_minutes, validate_maintenance  # (the validator's own derived values)
 from engine.violations import Violation
 
 RECORD_RULES = ("0-", "1-", "2-", "3-", "9-")
