@@ -18,12 +18,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from console.api.auth import Principal, require
 from console.api.problems import ApiProblem
+from engine.checks import MAX_PLAN_MINUTE
 
 runs_router = APIRouter(prefix="/v1/runs", tags=["lifecycle"])
 router = APIRouter(prefix="/v1/executions", tags=["lifecycle"])
 RunId = Annotated[int, Path(ge=1, le=2**62, description="Run id")]
 ExecId = Annotated[int, Path(ge=1, le=2**62, description="Execution id")]
-Minute = Annotated[Optional[int], Query(ge=0, le=10**7, description="minute since the execution started "
+Minute = Annotated[Optional[int], Query(ge=0, le=MAX_PLAN_MINUTE, description="minute since the execution started "
                                         "(default: the clock, never before the latest event)")]
 MAX_EVENTS = 10_000
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -179,7 +180,7 @@ def get_next(request: Request, execution_id: ExecId, now: Minute = None,
 
 class ReplanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    now: Optional[int] = Field(None, ge=0, le=10**7, strict=True)
+    now: Optional[int] = Field(None, ge=0, le=MAX_PLAN_MINUTE, strict=True)
     time_limit_s: float = Field(10.0, gt=0, le=600, description="solver seconds; the request waits for it, so "
                                 "at most 10 minutes (the CLI has no such cap)")
     workers: Optional[int] = Field(None, ge=1, le=256)
