@@ -39,10 +39,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     install_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
-    from console.api.routes import events, health, limit_sets, runs, schedules, snapshots
+    from console.api.routes import events, health, lifecycle, limit_sets, runs, schedules, snapshots
 
-    for module in (health, snapshots, limit_sets, runs, events, schedules):
+    for module in (health, snapshots, limit_sets, runs, events, schedules, lifecycle):
         app.include_router(module.router)
+    app.include_router(lifecycle.runs_router)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(_: Principal = Depends(require("read"))) -> JSONResponse:

@@ -17,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
+from engine.checks import MAX_PLAN_MINUTE
 from engine.model import MaintenancePlan
 
 EVENT_STATES = ("started", "done", "failed", "skipped")
 ACTION_STATES = ("pending", "in_progress", "done", "failed", "skipped")
 EVENT_KEYS = ("action", "state", "at", "reason")
+MAX_ACTION_CHARS, MAX_REASON_CHARS = 1000, 10_000  # far beyond `reboot:<host id>`; bounded so a refusal stays short
 
 
 class EventRefused(ValueError):
@@ -54,12 +56,18 @@ def parse_event(data: Any) -> Event:
     action, state, at, reason = (data.get(k) for k in EVENT_KEYS)
     if not isinstance(action, str) or not action:
         problems.append("'action' must be a non-empty string (migrate:<vm> or reboot:<host>)")
+    elif len(action) > MAX_ACTION_CHARS:
+        problems.append(f"'action' is too long ({len(action)} characters, at most {MAX_ACTION_CHARS})")
     if state not in EVENT_STATES:
         problems.append(f"'state' must be one of {', '.join(EVENT_STATES)}, got {state!r}")
     if isinstance(at, bool) or not isinstance(at, int) or at < 0:
-        problems.append(f"'at' must be a whole number of minutes ≥ 0, got {at!r}")
+        problems.append(f"'at' must be a whole number of minutes ≥ 0, got {repr(at)[:40]}")
+    elif at > MAX_PLAN_MINUTE:  # a plan's times are bounded so; a larger one overflows the store's integers
+        problems.append(f"'at' is too large (at most {MAX_PLAN_MINUTE:g} minutes)")
     if reason is not None and not isinstance(reason, str):
-        problems.append(f"'reason' must be a string, got {reason!r}")
+        problems.append(f"'reason' must be a string, got {repr(reason)[:40]}")
+    elif reason is not None and len(reason) > MAX_REASON_CHARS:
+        problems.append(f"'reason' is too long ({len(reason)} characters, at most {MAX_REASON_CHARS})")
     if problems:
         raise EventRefused("; ".join(problems))
     return Event(action, state, at, reason or None)
