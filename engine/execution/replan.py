@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+from engine.cp_solver import new_cp_solver
 from engine.execution.compress import compress
 from engine.execution.state import Execution, Facts, migrate_id, reboot_id
 from engine.maintenance.cpsat import MaintenanceModel, _parameters
@@ -279,7 +280,7 @@ def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_id
                 first_at.append(time.monotonic() - t0)
 
     def solve(budget: float):
-        solver = cp_model.CpSolver()
+        solver = new_cp_solver()
         _parameters(solver, budget, workers, seed)
         return solver, solver.Solve(model, FirstSolution())
 

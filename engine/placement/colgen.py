@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from engine.placement.problem import PlacementProblem
+from engine.cp_solver import new_cp_solver
 from engine.placement.solution import Assign
 from engine.progress import Cancellation
 
@@ -471,11 +472,10 @@ class ColumnGeneration:
         m.Minimize(sum(self.classes[c.klass].cost * x[j] for j, c in enumerate(cols)))
         if hint is not None:
             self._hint(m, x, hint)
-        solver = cp_model.CpSolver()
+        solver = new_cp_solver()
         solver.parameters.max_time_in_seconds = max(0.05, deadline - time.monotonic())
         solver.parameters.num_workers = max(1, workers)
         solver.parameters.random_seed = seed
-        solver.parameters.catch_sigint_signal = False
         stop = _StopAt(target - self.base if target is not None else None)
         if cancel is not None:
             cancel.on_cancel(solver.stop_search)
@@ -618,10 +618,9 @@ def _knapsack(cg: ColumnGeneration, k: int, duals: list[float], target: float, l
             m.Add(sum(a[t] for t in ts) <= room)
     coef = {t: math.ceil(duals[t] * PRICE_SCALE) for t in types}
     m.Maximize(sum(coef[t] * a[t] for t in types))
-    solver = cp_model.CpSolver()
+    solver = new_cp_solver()
     solver.parameters.max_time_in_seconds = max(0.02, limit_s)
     solver.parameters.num_workers = max(1, workers)
-    solver.parameters.catch_sigint_signal = False
     collect = _Collect(cg, k, a, duals, target)
     stopped: list[float] = []
     if enough is not None:
