@@ -87,7 +87,6 @@ def approve(engine: Engine, run_id: int, *, by: str, note: Optional[str] = None)
     not a draft (approved, executing, superseded ...), or — for a replan — the execution moved on
     since it was made. Approving a replan supersedes the plan it continues; the execution follows it."""
     from engine.validate import validate_maintenance
-    from engine.validate_continuation import validate_continuation
 
     inp = run_inputs(engine, run_id)
     state = read(engine, lambda c: approvals.plan_state(c, run_id))

@@ -173,7 +173,7 @@ class _AppSearch:
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """The app's optimum: reserved VMs per class of `res`, on-demand VMs levels × classes of `dem`."""
-        top, w, n = self.top, self.w, self.n
+        top, w = self.top, self.w
         if self.dem:
             g_best, _, g_last = _cover_table(top, self.perf_d, self.price_d, self.clock)
         else:  # no on-demand class: reserved VMs must serve the peak

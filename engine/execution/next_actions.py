@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from engine.execution.state import Execution, PlannedAction, reboot_id
+from engine.execution.state import Execution, PlannedAction
 from engine.derived import customer_limit, migration_gbps, usable_capacity
 from engine.model import RESOURCES, Limits, Snapshot
 
