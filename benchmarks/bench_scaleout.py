@@ -26,11 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LIMITS = {
-    "concurrency": {"per_source_host": 2, "per_target_host": 2, "per_rack": 6, "per_datacenter": 40,
-                    "max_hosts_down_per_rack": 1},
-    "conflict": {"per_customer_fraction": 0.1},
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_maintenance import LIMITS  # noqa: E402  (the same limits as the maintenance benchmark)
 
 # name -> (FleetSpec kwargs, CP-SAT time limit in seconds).
 # Regional customers: a customer limit of 1 on a customer spread over several datacenters would merge

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,24 @@ def stop(procs: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+@contextmanager
+def dask_processes(folder: Path, workers: int = 2, *, nanny: bool = True):
+    """A `dask scheduler` and `workers` single-thread `dask worker`s on loopback, as subprocesses in their
+    own sessions; yields (address, processes) once every worker has joined; all are stopped after."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [start([dask_bin(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                   folder / "scheduler.log")]
+    try:
+        for i in range(workers):
+            procs.append(start([dask_bin(), "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}",
+                                *([] if nanny else ["--no-nanny"])], folder / f"worker{i}.log"))
+        wait_for_workers(address, workers)
+        yield address, procs
+    finally:
+        stop(procs)
 
 
 def wait_for_workers(address: str, n: int, timeout: float = 60) -> None:

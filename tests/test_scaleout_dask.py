@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dask_support import (LIMITS, dask_bin, fleet, free_port, local_cluster, spec_of, start, stop,
-                                wait_for_workers)
+from tests.dask_support import LIMITS, dask_processes, fleet, free_port, local_cluster, spec_of
 
 from engine.executors import ExecutorError, check_spec, executor_for
 from engine.executors.dask import DaskExecutor, SubSolveFailed
@@ -84,15 +83,8 @@ def test_cancel_stops_every_remote_sub_solve_within_2_s_and_keeps_a_valid_plan(c
 
 
 def test_kill_9_of_a_dask_worker_costs_a_retry_not_a_datacenter(tmp_path):
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [start([dask_bin(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                   tmp_path / "scheduler.log")]
-    try:
-        for i in range(2):  # --no-nanny: the worker is the process we kill (no restart under it)
-            procs.append(start([dask_bin(), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                "--name", f"w{i}"], tmp_path / f"worker{i}.log"))
-        wait_for_workers(address, 2)
+    # --no-nanny: the worker is the process we kill (no restart under it)
+    with dask_processes(tmp_path, 2, nanny=False) as (address, procs):
         snapshot, limits = fleet(datacenters=4, vms=800)
         started = threading.Event()
 
@@ -112,27 +104,17 @@ def test_kill_9_of_a_dask_worker_costs_a_retry_not_a_datacenter(tmp_path):
         assert validate_maintenance(snapshot, limits, plan) == []  # every VM of every datacenter, exactly once
         vms = [m.vm for m in plan.migrations]
         assert len(vms) == len(set(vms))
-    finally:
-        stop(procs)
 
 
 def test_cli_solves_a_10_datacenter_fleet_on_a_dask_scheduler_and_two_workers(tmp_path):
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = [start([dask_bin(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                   tmp_path / "scheduler.log")]
-    try:
-        for i in range(2):
-            procs.append(start([dask_bin(), "worker", address, "--nthreads", "1", "--no-dashboard"],
-                               tmp_path / f"worker{i}.log"))
-        wait_for_workers(address, 2)
+    with dask_processes(tmp_path, 2) as (address, _):
         snapshot, limits = fleet(datacenters=10, vms=1000)
         (tmp_path / "fleet.json").write_text(snapshot.model_dump_json(by_alias=True, exclude_none=True))
         (tmp_path / "limits.json").write_text(json.dumps(LIMITS))
         fleetctl = [sys.executable, "-m", "console.cli.main"]
         done = subprocess.run(fleetctl + ["solve", "maintenance", "--snapshot", str(tmp_path / "fleet.json"),
                                           "--limits", str(tmp_path / "limits.json"), "--time-limit", "10",
-                                          "--executor", f"dask://127.0.0.1:{port}", "--out", str(tmp_path / "plan.json")],
+                                          "--executor", spec_of(address), "--out", str(tmp_path / "plan.json")],
                               capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stderr
         plan = json.loads((tmp_path / "plan.json").read_text())
@@ -140,8 +122,6 @@ def test_cli_solves_a_10_datacenter_fleet_on_a_dask_scheduler_and_two_workers(tm
         check = subprocess.run(fleetctl + ["check", str(tmp_path / "fleet.json"), str(tmp_path / "limits.json"),
                                            str(tmp_path / "plan.json")], capture_output=True, text=True, timeout=120)
         assert check.returncode == 0, check.stdout + check.stderr
-    finally:
-        stop(procs)
 
 
 def _boom(job, progress, cancel):
