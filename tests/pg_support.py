@@ -20,6 +20,8 @@ from typing import Iterator
 
 import pytest
 
+from tests.ci_support import unavailable
+
 PG_SERVER = os.environ.get("FLEETCTL_TEST_PG", "")
 USERS = ("root", "postgres")
 HOST, PORT = "127.0.0.1", 5432
@@ -50,9 +52,7 @@ def _server_base() -> str | None:
 def require_server() -> str:
     base = _server_base()
     if base is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(HOW_TO_START)
-        pytest.skip(HOW_TO_START)
+        unavailable(HOW_TO_START)
     return base
 
 
