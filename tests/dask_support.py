@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ distributed = pytest.importorskip("distributed", reason="the dask extra is part 
 
 from engine.generate import FleetSpec, generate_snapshot  # noqa: E402
 from engine.model import Limits  # noqa: E402
+from tests.service_support import free_port  # noqa: E402,F401  (re-exported to the scale-out tests)
 
 LIMITS = {"concurrency": {"per_source_host": 2, "per_target_host": 2, "per_rack": 6, "per_datacenter": 40,
                           "max_hosts_down_per_rack": 1},
@@ -35,12 +35,6 @@ def local_cluster(workers: int = 2):
 
 def spec_of(address: str) -> str:
     return "dask://" + address.removeprefix("tcp://")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dask_bin() -> str:

@@ -50,7 +50,7 @@ def stop_worker(proc: subprocess.Popen, timeout: float = 15) -> None:
             proc.wait()
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 30, every: float = 0.05, what: str = "condition"):
+def wait_until(predicate: Callable[[], object], timeout: float = 30, what: str = "condition", every: float = 0.05):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -17,9 +17,11 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
 import httpx
+
+from tests.runs_support import toy_limits, toy_snapshot, wait_until  # noqa: F401  (re-exported to the API tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -29,17 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -145,14 +136,6 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def toy_snapshot() -> dict:
-    return json.loads((FIXTURES / "toy.json").read_text())
-
-
-def toy_limits() -> dict:
-    return json.loads((FIXTURES / "toy-limits.json").read_text())
 
 
 def read_sse(client: httpx.Client, url: str, headers: dict, timeout: float = 60) -> list[tuple[str, str, dict]]:
