@@ -36,6 +36,15 @@ class Executor(Protocol):
         ...
 
 
+class SubSolveFailed(RuntimeError):
+    """Job `index` failed for good (after the executor's retries): the caller names what it was."""
+
+    def __init__(self, index: int, reason: str):
+        super().__init__(reason)
+        self.index = index
+        self.reason = reason
+
+
 class ExecutorError(ValueError):
     """A bad executor spec, or a cluster that cannot be reached: the operator's input, said plainly."""
 

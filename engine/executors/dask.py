@@ -20,22 +20,13 @@ import time
 import uuid
 from typing import Any, Callable, Optional, Sequence
 
-from engine.executors import ExecutorError
+from engine.executors import ExecutorError, SubSolveFailed
 from engine.progress import Cancellation
 
 CANCEL_POLL_S = 0.2
 SCHEDULE_EVERY_S = 0.5  # incumbent schedules from one sub-solve, at most this often (the latest kept)
 CONNECT_TIMEOUT_S = 10.0
 RETRIES = 2  # a task that raised runs at most 1 + RETRIES times (a worker death is retried by the scheduler)
-
-
-class SubSolveFailed(RuntimeError):
-    """Job `index` failed on the cluster after its retries."""
-
-    def __init__(self, index: int, reason: str):
-        super().__init__(reason)
-        self.index = index
-        self.reason = reason
 
 
 def _distributed():

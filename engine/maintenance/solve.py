@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from engine.executors import executor_for
+from engine.executors import SubSolveFailed, executor_for
 from engine.maintenance.bound_check import Settled, enforce, settle
 from engine.maintenance.bounds import Bound
 from engine.maintenance.decompose import Component, plan_components, time_shares
@@ -348,12 +348,9 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
                 continue  # exactly one result per component, whatever the executor re-ran
             results[i] = res
             merged.finished(i, res)
-    except Exception as exc:
-        failed = getattr(exc, "index", None)
-        if failed is None:
-            raise
+    except SubSolveFailed as exc:
         stop.cancel()
-        raise SubSolveError(components[failed].datacenters, str(exc)) from exc
+        raise SubSolveError(components[exc.index].datacenters, exc.reason) from exc
     finally:
         if cancel is not None:
             cancel.remove(stop.cancel)
