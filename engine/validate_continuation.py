@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from engine.execution.state import Facts, migrate_id, reboot_id
+from engine.execution.state import Fact, Facts, migrate_id, reboot_id
 from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot
 from engine.validate import migration_minutes, validate_maintenance  # (the validator's own derived values)
 from engine.violations import Violation
@@ -131,6 +131,36 @@ def check_facts(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, facts
             if set(getattr(ex, name)) != set(ids):
                 bad(f"execution.{name} lists {len(getattr(ex, name))} action(s), the facts have {len(ids)}", ())
     return out
+
+
+def claimed_facts(plan: MaintenancePlan) -> tuple[Facts, list[Violation]]:
+    """The facts a continuation claims for itself, read from its own `execution` section: each done or
+    in-progress id at the times and target the plan gives it. Checking a plan against these proves its
+    own rules and that nothing new starts before `now` — not that the facts are what really happened
+    (that needs the execution's events). Ids the plan does not schedule are violations of "10-facts"."""
+    ex = plan.execution
+    if ex is None:
+        raise ValueError("the plan has no execution section: it is not a continuation")
+    facts, out = Facts(now=ex.now, failed=set(ex.failed)), []
+    moves = {migrate_id(m.vm): m for m in plan.migrations}
+    downs = {reboot_id(r.host): r for r in plan.reboots}
+    for state, ids in (("done", ex.done), ("in_progress", ex.in_progress)):
+        for aid in ids:
+            m, r = moves.get(aid), downs.get(aid)
+            if m is not None:
+                fact = Fact(aid, "migrate", m.vm, m.source, m.target, m.start, m.end, state)
+            elif r is not None:
+                fact = Fact(aid, "reboot", r.host, r.host, None, r.start, r.end, state)
+            else:
+                out.append(Violation("10-facts", f"execution.{state} names {aid}, which the plan does not schedule",
+                                     (aid.split(":", 1)[-1],)))
+                continue
+            getattr(facts, state)[aid] = fact
+    overlap = set(ex.done) & set(ex.in_progress) | (set(ex.done) | set(ex.in_progress)) & set(ex.failed)
+    for aid in sorted(overlap):
+        out.append(Violation("10-facts", f"{aid} is listed in more than one of execution.done / in_progress / failed",
+                             (aid.split(":", 1)[-1],)))
+    return facts, out
 
 
 def validate_continuation(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, facts: Facts) -> list[Violation]:

@@ -209,6 +209,25 @@ def load_execution(engine: Engine, execution_id: int, now: Optional[int] = None)
     return Loaded(row, ex, run_inputs(engine, row.run_id), now)
 
 
+def facts_at(engine: Engine, execution_id: int, now: int):
+    """(the run inputs the execution follows, its facts at minute `now`): what had happened by `now`
+    (events at or before it), so a continuation made at `now` is checked against what it was made from
+    even after the execution moved on."""
+    approvals.ensure_lifecycle_tables(engine)
+
+    def fetch(conn):
+        row = executions.get_execution(conn, execution_id)
+        if row is None:
+            return None, None
+        return row, Execution(executions.run_plan(conn, row.run_id),
+                              [e for e in executions.events(conn, execution_id) if e.at <= now], history=True)
+
+    row, ex = read(engine, fetch)
+    if row is None:
+        raise Refused(f"no execution {execution_id}")
+    return run_inputs(engine, row.run_id), ex.facts(now)
+
+
 def report(engine: Engine, execution_id: int, events: list[Event], *, actor: str) -> executions.Recorded:
     """Record events in one transaction (all or none); already recorded ones are skipped. When every
     action is over, the execution and its plan complete."""
