@@ -24,10 +24,11 @@ import bisect
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from engine.cp_solver import new_cp_solver
 from engine.execution.compress import compress
+from engine.execution.fleet import with_changes
 from engine.execution.state import Execution, Facts, migrate_id, reboot_id
 from engine.maintenance.cpsat import MaintenanceModel, _parameters
 from engine.maintenance.problem import Problem, build_problem, candidate_targets
@@ -41,6 +42,10 @@ REORDER_GAIN = 0.95  # leave the old order only for a makespan at least 5% short
 # replan's 10 s on 2 cores (8,000-VM rolling fleet: model 6-8 s, candidates 4-5 s); the warm start is the plan.
 CPSAT_MAX_FREE_TASKS = 1500
 FRESH_SHARE = 0.4  # the fresh heuristic plan of the rest is tried with this share of the time limit
+# Kept for building and validating the continuation (8,000 VMs: 0.5 s CPU): the warm-start options
+# after the first start only while less than the rest of the time limit is spent, so a loaded machine
+# gets a plan in time (the old order kept) rather than the best plan late.
+RESERVE_SHARE = 0.25
 
 
 class ReplanFailed(RuntimeError):
@@ -63,19 +68,13 @@ class ReplanResult:
 
 def fact_snapshot(snapshot: Snapshot, facts: Facts) -> Snapshot:
     """Each fact lasts what it really lasts (in progress: projected); a skipped migration's VM stays."""
-    data = snapshot.model_dump(mode="json", by_alias=True)
-    minutes = {f.subject: f.end - f.start for f in facts.all().values() if f.kind == "migrate"}
-    reboots = {f.subject: f.end - f.start for f in facts.all().values() if f.kind == "reboot"}
-    stays = {a.split(":", 1)[1] for a in facts.skipped if a.startswith("migrate:")}
-    for vm in data["vms"]:
-        if vm["id"] in minutes:
-            vm["migration_minutes"] = max(1, minutes[vm["id"]])
-        if vm["id"] in stays:
-            vm["migratable"] = False
-    for h in data["hosts"]:
-        if h["id"] in reboots:
-            h["reboot_minutes"] = reboots[h["id"]]
-    return Snapshot.model_validate(data)
+    vms: dict[str, dict] = {f.subject: {"migration_minutes": max(1, f.end - f.start)}
+                            for f in facts.all().values() if f.kind == "migrate"}
+    hosts = {f.subject: {"reboot_minutes": f.end - f.start} for f in facts.all().values() if f.kind == "reboot"}
+    for a in facts.skipped:
+        if a.startswith("migrate:"):
+            vms.setdefault(a.split(":", 1)[1], {})["migratable"] = False
+    return with_changes(snapshot, vms, hosts)
 
 
 def _clip(problem: Problem, facts: Facts) -> tuple[Problem, dict[int, int], dict[int, int]]:
@@ -113,12 +112,11 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
     pending_ids = {a for a, st in execution.actions.items() if st.state == "pending"}
     w = _WarmStart(problem, facts, plan, fixed_task, fixed_reboot)
     hint = None
-    if warm:
-        fresh = None
-        if time.monotonic() - t0 < FRESH_SHARE * time_limit_s:
-            fresh = _fresh_schedule(problem, snapshot, limits, execution, w, budget=FRESH_SHARE * time_limit_s)
-        hint = w.schedule(fresh)
     notes: list[str] = []
+    if warm:
+        hint = w.schedule(lambda budget: _fresh_schedule(problem, snapshot, limits, execution, w, budget=budget),
+                          deadline=t0 + (1 - RESERVE_SHARE) * time_limit_s, fresh_budget=FRESH_SHARE * time_limit_s)
+        notes += [f"warm start: {name} not tried (time limit)" for name in w.skipped]
     proven, bound, first_at = False, None, None
     if warm and len(w.free) > CPSAT_MAX_FREE_TASKS:
         schedule = hint
@@ -175,17 +173,30 @@ class _WarmStart:
                     1, "reboot", h) for h in self.free_hosts]
         self.order = [(kind, i) for _, _, kind, i in sorted(starts)]
         self.old_start = {(kind, i): s for s, _, kind, i in starts}
+        self.skipped: list[str] = []
 
-    def schedule(self, fresh: Optional[Schedule] = None) -> Optional[Schedule]:
-        """Keep the old order unless another option — gaps filled, or a `fresh` plan of the rest —
-        shortens the plan by more than 5% (the issue's policy); should the order contradict a
-        precedence, the remaining plan shifted as one block past every fact (a subset of a valid
-        plan, shifted past the facts, stays valid)."""
+    def schedule(self, fresh_plan: Callable[[float], Optional[Schedule]], deadline: float,
+                 fresh_budget: float) -> Optional[Schedule]:
+        """Keep the old order unless another option — a fresh plan of the rest (`fresh_plan(budget)`),
+        or gaps filled — shortens the plan by more than 5% (the issue's policy); those two are tried, in
+        that order, only before `deadline` (`self.skipped` names those that were not). Should the order
+        contradict a precedence, the remaining plan shifted as one block past every fact (a subset of a
+        valid plan, shifted past the facts, stays valid)."""
         p, now = self.problem, self.facts.now
-        if any(self.targets[j] is None for j in self.free):
-            return fresh
+
+        def in_time(name: str) -> bool:
+            if time.monotonic() < deadline:
+                return True
+            self.skipped.append(name)
+            return False
+
+        if any(self.targets[j] is None for j in self.free):  # no old order to keep
+            return fresh_plan(max(0.0, min(fresh_budget, deadline - time.monotonic())))
         kept = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=True)
-        filled = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=False)
+        fresh = (fresh_plan(max(0.0, min(fresh_budget, deadline - time.monotonic())))
+                 if in_time("the rest planned afresh") else None)
+        filled = (compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=False)
+                  if in_time("the old order with gaps filled") else None)
         self.makespans = tuple(x.makespan(p) if x else None for x in (kept, filled, fresh))
         others = [x for x in (filled, fresh) if x is not None]
         best = min(others, key=lambda x: x.makespan(p), default=None)
@@ -214,13 +225,8 @@ def _fresh_schedule(problem: Problem, snapshot: Snapshot, limits: Limits, execut
     from engine.maintenance.schedule import migration_records, reboot_records
 
     later = fleet_after(snapshot, execution, count_in_progress=True)
-    stays = {a.split(":", 1)[1] for a in w.facts.skipped if a.startswith("migrate:")}
-    if stays:
-        data = later.model_dump(mode="json", by_alias=True, exclude_none=True)
-        for vm in data["vms"]:
-            if vm["id"] in stays:
-                vm["migratable"] = False
-        later = Snapshot.model_validate(data)
+    later = with_changes(later, {a.split(":", 1)[1]: {"migratable": False}
+                                 for a in w.facts.skipped if a.startswith("migrate:")}, {})
     rest_problem = build_problem(later, limits)
     found = schedule_heuristic(rest_problem, deadline=time.monotonic() + budget)
     if found is None:
