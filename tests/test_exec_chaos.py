@@ -1,16 +1,19 @@
 """Chaos: the process recording execution events is killed (SIGKILL) mid-report, again and again.
 
 A recorder reports a whole execution's events one transaction per event, the way automation
-tails its log. It is killed at random moments and restarted from the top of its log each time
-(it does not know what was recorded). At the end every event is recorded exactly once, the
-history replays, and the execution completed.
+tails its log, and is restarted from the top of its log after each kill (it does not know what
+was recorded). The kills happen at defined points, not after a random sleep: the recorder is
+told to stop at a log line — inside that event's transaction (inserted, not committed) or just
+after its commit — and says so in a flag file; the test then checks through the store that
+exactly the events before that point are durable and kills it with SIGKILL. (A kill after a
+random sleep once found the recorder already finished: 3 kills instead of 4.) At the end every
+event is recorded exactly once, the history replays, and the execution completed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -25,15 +28,36 @@ from lifecycle_support import store_with_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# argv: db, execution id, log, then optionally the log line to stop at, "in_tx" | "committed", the flag file.
 RECORDER = r"""
-import json, sys
+import json, sys, time
 from console.ops.lifecycle import report
+from console.store import executions
 from console.store.runs import runs_engine
 from engine.execution.state import parse_event
 db, exec_id, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+stop_line, where, flag = (int(sys.argv[4]), sys.argv[5], sys.argv[6]) if len(sys.argv) > 4 else (-1, "", "")
 engine = runs_engine(db)
-for line in open(path):
-    report(engine, exec_id, [parse_event(json.loads(line))], actor="recorder")
+
+def stop():
+    open(flag, "w").close()
+    time.sleep(600)  # the test kills us here; a missed kill is caught by its deadline
+    sys.exit(3)
+
+record = executions.record_events
+line = -1
+
+def record_then_stop(conn, *args, **kwargs):  # inside report()'s transaction, after the insert
+    rec = record(conn, *args, **kwargs)
+    if line == stop_line and where == "in_tx":
+        stop()
+    return rec
+
+executions.record_events = record_then_stop
+for line, text in enumerate(open(path)):
+    report(engine, exec_id, [parse_event(json.loads(text))], actor="recorder")
+    if line == stop_line and where == "committed":
+        stop()
 """
 
 
@@ -57,33 +81,47 @@ def test_a_recorder_killed_mid_report_loses_no_event_and_applies_none_twice(tmp_
     log = tmp_path / "events.jsonl"
     log.write_text("".join(json.dumps(e) + "\n" for e in events))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    assert len(events) >= 60
-    rng = random.Random(7)
-    kills, deadline = 0, time.monotonic() + 240
+    n = len(events)
+    assert n >= 60
+    # Four kills, later in the log each time, alternating inside a transaction and between two.
+    kills = [(n // 5, "in_tx"), (2 * n // 5, "committed"), (3 * n // 5, "in_tx"), (4 * n // 5 + 1, "committed")]
 
     def count() -> int:
         return len(read(engine, lambda c: executions.events(c, exec_id)))
 
-    while True:
-        assert time.monotonic() < deadline, "the recorder never finished"
-        before = count()
-        proc = subprocess.Popen([sys.executable, "-c", RECORDER, str(db), str(exec_id), str(log)], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        if kills < 4:  # kill it while it records: once it has added an event, a random moment later
-            while proc.poll() is None and count() == before and time.monotonic() < deadline:
+    def recorder(*extra) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", RECORDER, str(db), str(exec_id), str(log), *map(str, extra)],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
+
+    for i, (line, where) in enumerate(kills):
+        flag = tmp_path / f"stopped-{i}"
+        proc = recorder(line, where, flag)
+        try:
+            deadline = time.monotonic() + 120
+            while not flag.exists():
+                assert proc.poll() is None, f"the recorder exited before line {line}: {proc.stderr.read().decode()}"
+                assert time.monotonic() < deadline, f"the recorder never reached line {line}"
                 time.sleep(0.01)
+            # durable so far: the lines before `line`, and `line` itself once committed
+            assert count() == (line if where == "in_tx" else line + 1)
+            os.kill(proc.pid, signal.SIGKILL)
+            assert proc.wait(timeout=10) == -signal.SIGKILL
+        finally:
             if proc.poll() is None:
-                time.sleep(rng.uniform(0.0, 0.15))
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-                kills += 1
-                continue
-        proc.wait(timeout=120)
-        assert proc.returncode == 0, proc.stderr.read().decode()
-        break
-    assert kills == 4
+        # the event whose transaction was cut is not half there; a committed one stays
+        assert count() == (line if where == "in_tx" else line + 1)
+    proc = recorder()
+    try:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
     recorded = read(engine, lambda c: executions.events(c, exec_id))
-    assert len(recorded) == len(events)
+    assert len(recorded) == n
     assert sorted((e.action, e.state, e.at) for e in recorded) == sorted((e["action"], e["state"], e["at"]) for e in events)
     replayed = Execution(plan, recorded)  # strict replay: a duplicate or a lost start would be refused here
     assert replayed.finished()
