@@ -19,9 +19,9 @@ LIMITS = Limits.model_validate({
 })
 
 
-def small_fleet(seed: int = 5, vms: int = 60):
+def small_fleet(seed: int = 5, vms: int = 60, customers: int = 8):
     return generate_snapshot(FleetSpec(seed=seed, racks_per_datacenter=2, vms=vms, reboot_fraction=0.3,
-                                       customers=8))
+                                       customers=customers))
 
 
 @functools.lru_cache(maxsize=None)

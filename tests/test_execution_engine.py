@@ -13,7 +13,7 @@ import functools
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from engine.execution.margins import plan_margins
@@ -127,6 +127,13 @@ def test_the_continuation_validator_refuses_a_moved_fact_and_a_new_action_before
     assert any("before now" in v.message for v in validate_continuation(FLEET, LIM, early, facts))
 
 
+def test_the_continuation_validator_runs_every_rule_of_the_validator():
+    from engine.validate import RULES
+    from engine.validate_continuation import RECORD_CHECKS, TIME_CHECKS
+
+    assert sorted(map(id, RECORD_CHECKS + TIME_CHECKS)) == sorted(map(id, RULES))
+
+
 def test_margins_report_peaks_where_and_when():
     rep = plan_margins(FLEET, LIM, PLAN)
     by = {m.family: m for m in rep.margins}
@@ -140,23 +147,47 @@ def test_margins_report_peaks_where_and_when():
 # --------------------------------------------------------------------------- properties on random executions
 
 
+# Fleets of several sizes and customer mixes (few customers: their conflict limit binds), each under
+# the shared LIMITS and a tight variant (one migration per source host, two per rack, one per customer).
+TIGHT = LIMITS.model_copy(update={
+    "concurrency": LIMITS.concurrency.model_copy(update={"per_source_host": 1, "per_rack": 2}),
+    "conflict": LIMITS.conflict.model_copy(update={"per_customer": 1}),
+})
+FLEETS = [(5, 60, 8, "shared"), (6, 60, 8, "shared"), (7, 60, 8, "tight"), (8, 120, 4, "shared"),
+          (9, 90, 3, "tight"), (11, 150, 12, "shared")]
+
+
 @functools.lru_cache(maxsize=None)
-def solved(seed: int):
-    fleet = small_fleet(seed=seed, vms=60)
-    return fleet, solve_maintenance(fleet, LIMITS, time_limit_s=2, workers=1)
+def solved(seed: int, vms: int, customers: int, lim: str):
+    fleet, chosen = small_fleet(seed=seed, vms=vms, customers=customers), LIMITS if lim == "shared" else TIGHT
+    p = solve_maintenance(fleet, chosen, time_limit_s=2, workers=1)
+    assert p.status in ("optimal", "feasible"), (seed, vms, customers, lim, p.status)
+    return fleet, chosen, p
 
 
-PROPS = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# What operators do, drawn: how often actions fail (and are retried), run late (by how much), and how
+# eagerly they start what `exec next` allows.
+OPERATORS = dict(fail_rate=st.floats(0.0, 0.4), late_rate=st.floats(0.0, 1.0), start_rate=st.floats(0.3, 1.0),
+                 max_late=st.integers(1, 40), retry_rate=st.floats(0.0, 1.0))
 
 
-@PROPS
-@given(seed=st.sampled_from([5, 6, 7]), at=st.floats(0.05, 0.9), rng_seed=st.integers(0, 10_000),
-       fail_rate=st.sampled_from([0.0, 0.1, 0.3]), late_rate=st.sampled_from([0.0, 0.3, 0.8]))
-def test_next_never_hands_out_an_action_that_breaks_a_rule(seed, at, rng_seed, fail_rate, late_rate):
-    fleet, p = solved(seed)
+def played(fleet_key, at, rng_seed, **operators):
+    fleet, lim, p = solved(*fleet_key)
     now = int(p.makespan * at)
-    ex = simulate(fleet, LIMITS, p, now, random.Random(rng_seed), fail_rate=fail_rate, late_rate=late_rate)
-    rep = safe_next(fleet, LIMITS, ex, now)
+    ex = simulate(fleet, lim, p, now, random.Random(rng_seed), **operators)
+    # what the examples cover (pytest --hypothesis-show-statistics)
+    event(f"{fleet_key[1]} VMs, {fleet_key[2]} customers, {fleet_key[3]} limits")
+    event(f"failed actions: {'some' if ex.count('failed') else 'none'}")
+    event(f"late actions in progress: {'some' if any(ex.is_late(a, now) for a, s in ex.actions.items() if s.state == 'in_progress') else 'none'}")
+    event(f"retried actions: {'some' if any(s.attempts > 1 for s in ex.actions.values()) else 'none'}")
+    return fleet, lim, p, now, ex
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(fleet_key=st.sampled_from(FLEETS), at=st.floats(0.0, 0.95), rng_seed=st.integers(0, 10_000), **OPERATORS)
+def test_next_never_hands_out_an_action_that_breaks_a_rule(fleet_key, at, rng_seed, **operators):
+    fleet, lim, p, now, ex = played(fleet_key, at, rng_seed, **operators)
+    rep = safe_next(fleet, lim, ex, now)
     facts = ex.facts(now)
     migrations = [Migration(vm=f.subject, source=f.source, target=f.target, start=f.start, end=f.end)
                   for f in facts.all().values() if f.kind == "migrate"]
@@ -164,31 +195,41 @@ def test_next_never_hands_out_an_action_that_breaks_a_rule(seed, at, rng_seed, f
     migrations += [Migration(vm=a.subject, source=a.source, target=a.target, start=now, end=now + a.minutes)
                    for a in rep.may_start if a.kind == "migrate"]
     reboots += [Reboot(host=a.subject, start=now, end=now + a.minutes) for a in rep.may_start if a.kind == "reboot"]
-    assert time_rule_violations(fleet, LIMITS, migrations, reboots, now) == []
+    assert time_rule_violations(fleet, lim, migrations, reboots, now) == []
     started = {a.id for a in rep.may_start}
     assert not started & {h.id for h in rep.held_back}
+    for a in rep.may_start:  # and each may really start: the execution's own event checks agree
+        ex.check(Event(a.id, "started", now))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-@given(seed=st.sampled_from([5, 6]), at=st.floats(0.1, 0.8), rng_seed=st.integers(0, 10_000),
-       fail_rate=st.sampled_from([0.0, 0.2]), late_rate=st.sampled_from([0.0, 0.5]))
-def test_replan_is_a_valid_continuation_with_facts_unmoved(seed, at, rng_seed, fail_rate, late_rate):
-    fleet, p = solved(seed)
-    now = int(p.makespan * at)
-    ex = simulate(fleet, LIMITS, p, now, random.Random(rng_seed), fail_rate=fail_rate, late_rate=late_rate)
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(fleet_key=st.sampled_from(FLEETS), at=st.floats(0.05, 0.9), rng_seed=st.integers(0, 10_000), **OPERATORS)
+def test_replan_is_a_valid_continuation_with_facts_unmoved(fleet_key, at, rng_seed, **operators):
+    fleet, lim, p, now, ex = played(fleet_key, at, rng_seed, **operators)
     if ex.finished():
         return
-    res = replan(fleet, LIMITS, p, ex, now, time_limit_s=2, workers=1)
+    res = replan(fleet, lim, p, ex, now, time_limit_s=2, workers=1)
     facts = ex.facts(now)
-    assert validate_continuation(fleet, LIMITS, res.plan, facts) == []
+    assert validate_continuation(fleet, lim, res.plan, facts) == []
+    # facts unmoved, checked here too (not only by the validator under test)
     moves = {m.vm: m for m in res.plan.migrations}
-    for f in facts.done.values():
+    downs = {r.host: r for r in res.plan.reboots}
+    for f in facts.all().values():
         if f.kind == "migrate":
             m = moves[f.subject]
-            assert (m.source, m.target, m.start, m.end) == (f.source, f.target, f.start, f.end)
-    for aid in facts.failed:
-        if aid.startswith("migrate:"):
-            assert moves[aid.split(":", 1)[1]].start >= now  # redone from now on
+            assert (m.source, m.target, m.start) == (f.source, f.target, f.start)
+            assert m.end == f.end if f.state == "done" else m.end > now
+        else:
+            r = downs[f.subject]
+            assert r.start == f.start and (r.end == f.end if f.state == "done" else r.end > now)
+    fact_ids = set(facts.all())
+    for m in res.plan.migrations:
+        if f"migrate:{m.vm}" not in fact_ids:
+            assert m.start >= now  # new, and failed ones redone, from now on
+    for r in res.plan.reboots:
+        if f"reboot:{r.host}" not in fact_ids:
+            assert r.start >= now
+    assert res.plan.execution.failed == sorted(facts.failed)
     # the execution continues on the new plan: same history, nothing pending moved to the past
     cont = ex.switch_plan(res.plan)
     assert {a: s.state for a, s in cont.actions.items()} == {a: s.state for a, s in ex.actions.items()}
