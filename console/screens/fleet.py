@@ -138,7 +138,8 @@ class FleetScreen(ConsoleScreen):
                     "No fleet loaded. Load one with `fleetctl load FILE --db DB`, then F5.")
             return
         self._shown_version = version
-        self._hosts = host_rows(snapshot)
+        rows = getattr(self.app, "fleet_hosts", None)
+        self._hosts = rows if rows is not None else host_rows(snapshot)
         self._vm_text = {}
         self._fill_tree(snapshot)
         self._apply_scope()
