@@ -258,6 +258,12 @@ class FleetConsole(App):
                 f"({self.fleet_sha256[:12]}, {self.snapshot.name or 'fleet'}). Its hosts, VMs and customers may "
                 f"not exist: do not run it. l opens the latest run of this fleet.")
 
+    def plan_snapshot(self, plan: Any = None, input_key: Optional[str] = None) -> Any:
+        """The fleet to read `plan`'s VMs and customers from (default: the shown plan): the fleet
+        loaded now when the plan was made for it or cannot be checked, else None (another fleet, or
+        not yet checked) — numbers such as per-customer peaks must then say they are unavailable."""
+        return self.snapshot if self.plan_origin_problem(plan, input_key) is None else None
+
     @work(thread=True, group="limits")
     def _load_initial_limits(self, name: str) -> None:
         try:
