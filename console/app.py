@@ -48,6 +48,7 @@ class FleetConsole(App):
                  settings_path: Optional[Path] = None) -> None:
         super().__init__()
         self._settings_path = settings_path  # None: nothing is remembered (tests, embedding)
+        self.settings: dict = {}  # the user's console settings (theme, default executor), when a path is given
         if data is None:
             data = StoreData(db_path) if db_path is not None else MemoryData()
         self.data = data
@@ -122,6 +123,7 @@ class FleetConsole(App):
         if self._settings_path is None:
             return
         settings, problem = load_settings(self._settings_path)
+        self.settings = settings
         if problem:
             self.notify(problem, title="settings", severity="warning", timeout=8)
         if settings.get("theme") in self.available_themes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,98 @@ async def _schedule_headline():
         head = str(app.screen.query_one("#schedule-head", Static).render())
         assert "MADE FOR ANOTHER FLEET" in str(app.screen.query_one("#schedule-origin", Static).render())
         assert "worst customer peak – (not computed: the plan was made for another fleet)" in head, head
+
+
+# --------------------------------------------------------------------------- executor picker
+
+class QueueOnly:
+    """StoreData that queues through the real submit path but starts no worker (the run stays
+    queued, its recorded options are what the test reads)."""
+
+    @staticmethod
+    def make(db):
+        from console.console_data import StoreData
+
+        class _Data(StoreData):
+            def _ensure_worker(self) -> None:
+                pass
+
+        return _Data(db)
+
+
+@pytest.fixture
+def fleet_db(tmp_path):
+    from console.store.db import close_engine
+    from console.store.fleet_store import save_snapshot
+    from engine.documents import load_snapshot
+
+    db = tmp_path / "console.db"
+    engine = open_engine(db)
+    save_snapshot(engine, load_snapshot(Path(__file__).resolve().parents[1] / "fixtures" / "demo.json"))
+    close_engine(engine)
+    return db
+
+
+def test_solve_records_the_executor_typed_at_operator_speed(fleet_db, monkeypatch):
+    """The Solve screen's executor field (default FLEETCTL_EXECUTOR), checked like the CLI's
+    --executor, recorded in the run's options.executor through console.ops.runs.submit_run."""
+    from console.app import FleetConsole
+    from console.store.runs import get_run, runs_engine
+    from tests.test_console_snapshots import NO_KEYMAP
+    from tests.test_console_trust import type_keys
+
+    monkeypatch.setenv("FLEETCTL_EXECUTOR", "dask://10.0.0.9:8786")
+
+    async def flow():
+        app = FleetConsole(QueueOnly.make(fleet_db), start_mode="solve", poll_interval=3600, keymap_path=NO_KEYMAP)
+        async with app.run_test(size=(130, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            field = app.screen.query_one("#solve-executor")
+            assert field.value == "dask://10.0.0.9:8786"  # the environment's default, shown
+            await type_keys(pilot, "x", "ctrl+u", *"dask://bad", "escape", "s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.active_run_id is None  # refused: nothing queued with a value the CLI refuses
+            check = str(app.screen.query_one("#solve-executor-check").render())
+            assert "use 'local' or 'dask://HOST:PORT'" in check
+            await type_keys(pilot, "x", "ctrl+u", *"dask://127.0.0.1:8786", "escape", "s")
+            for _ in range(200):
+                if app.active_run_id is not None:
+                    break
+                await asyncio.sleep(0.02)
+            return app.active_run_id
+
+    run_id = asyncio.run(flow())
+    assert run_id is not None
+    engine = runs_engine(fleet_db)
+    try:
+        assert get_run(engine, run_id).options["executor"] == "dask://127.0.0.1:8786"
+    finally:
+        engine.dispose()
+
+
+def test_the_submit_path_refuses_an_executor_the_cli_refuses(fleet_db):
+    from console.ops.errors import InvalidInput
+    from console.ops.runs import RunRequest, submit_run
+
+    engine = open_engine(fleet_db)
+    try:
+        with pytest.raises(InvalidInput) as info:
+            submit_run(engine, RunRequest(kind="maintenance", options={"executor": "ray://x:1"}), spawn_worker=False)
+        assert info.value.problems[0].field == "options.executor"
+        assert "use 'local' or 'dask://HOST:PORT'" in str(info.value)
+    finally:
+        engine.dispose()
+
+
+def test_executor_picker_with_a_bad_address(snap_compare):
+    from tests.test_console_snapshots import SIZES, make_app, settle
+
+    async def before(pilot):
+        await settle(pilot)
+        field = pilot.app.screen.query_one("#solve-executor")
+        field.value = "dask://scheduler"  # no port
+        await settle(pilot)
+
+    assert snap_compare(make_app("solve"), terminal_size=SIZES["small"], run_before=before)
