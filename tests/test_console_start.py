@@ -171,3 +171,72 @@ def test_executor_picker_with_a_bad_address(snap_compare):
         await settle(pilot)
 
     assert snap_compare(make_app("solve"), terminal_size=SIZES["small"], run_before=before)
+
+
+# --------------------------------------------------------------------------- runs refresh cost
+
+def test_a_refresh_with_nothing_changed_renders_no_line_and_a_change_renders_only_its_line():
+    from textual.app import App
+
+    from console.widgets.line_table import Column, LineTable, Row
+
+    rows = [Row(str(i), (i, f"run {i}", "succeeded")) for i in range(1000)]
+
+    class One(App):
+        def compose(self):
+            yield LineTable([Column("id", "Id", 5), Column("name", "Name", 10), Column("s", "Status", 10)])
+
+    async def flow():
+        app = One()
+        async with app.run_test(size=(60, 20)) as pilot:
+            table = app.query_one(LineTable)
+            table.set_rows(rows)
+            await pilot.pause()
+            cached = dict(table._cache)
+            assert len(cached) >= 15  # the visible lines were rendered once
+            table.set_rows([Row(r.key, r.values) for r in rows])  # the same runs, read again
+            assert table._cache == cached  # nothing to render again
+            changed = list(rows)
+            changed[3] = Row("3", (3, "run 3", "failed"))
+            table.set_rows(changed)
+            assert {k for k in cached if k not in table._cache} == {k for k in cached if k[0] == 3}
+            await pilot.pause()
+            assert "failed" in "".join(seg.text for seg in table.render_line(4))
+
+    asyncio.run(flow())
+
+
+def test_runs_refresh_reads_with_a_fixed_number_of_queries_whatever_the_number_of_runs(fleet_db):
+    """No per-run query (N+1): a refresh costs the same few statements with 5 runs or 300."""
+    from sqlalchemy import event
+
+    from console.console_data import StoreData
+    from console.store.runs import claim_next_run, enqueue_run, finish_run, runs_engine
+
+    def statements_per_refresh(data) -> int:
+        seen = []
+        listener = lambda *a, **k: seen.append(1)  # noqa: E731
+        event.listen(data.engine, "before_cursor_execute", listener)
+        try:
+            data.list_runs()
+        finally:
+            event.remove(data.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    def add(n):
+        engine = runs_engine(fleet_db)
+        for _ in range(n):
+            run_id = enqueue_run(engine, "maintenance", options={"solver": "heuristic"})
+            claim_next_run(engine, 1)
+            finish_run(engine, run_id, "succeeded", plan={"version": 1, "kind": "maintenance", "status": "feasible",
+                                                           "makespan": 1, "migrations": [], "reboots": [],
+                                                           "solver": {"name": "t", "wall_s": 0.1}})
+        engine.dispose()
+
+    add(5)
+    data = StoreData(fleet_db)
+    data.list_runs()  # first use creates nothing further
+    few = statements_per_refresh(data)
+    add(295)
+    many = statements_per_refresh(data)
+    assert many == few <= 4, (few, many)

@@ -81,6 +81,8 @@ class RunsScreen(TableScreen):
         self._loading = False
         self.refreshes = 0  # reads started (tests and the benchmark count them)
         self._again = False  # f5 came while a read was in flight: read once more after it
+        self._shown_head: Optional[str] = None
+        self._shown_detail = None  # the run whose detail is shown (an equal run is not drawn again)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -136,7 +138,7 @@ class RunsScreen(TableScreen):
             self.app.follow_existing(max(live))  # a run started elsewhere is followed on Solve
         self._runs = {str(r.id): r for r in runs}
         table = self.query_one(LineTable)
-        table.set_rows([run_row(r) for r in runs])
+        table.set_rows([run_row(r) for r in runs])  # repaints only the lines of runs that changed
         head = Text(f"{len(runs)} runs", style="bold")
         counts: dict[str, int] = {}
         for r in runs:
@@ -148,11 +150,16 @@ class RunsScreen(TableScreen):
             head.append(f"   marked: {', '.join(sorted(table.marked, key=int))}", style="yellow")
         if error:
             head.append(f"   {error}", style="bold red")
-        self.query_one("#runs-head", Static).update(head)
+        if head.plain != self._shown_head:  # an unchanged list costs no layout or repaint
+            self._shown_head = head.plain
+            self.query_one("#runs-head", Static).update(head)
         self._show_detail(table.cursor_key)
 
     def _show_detail(self, key: Optional[str]) -> None:
         run = self._runs.get(key) if key else None
+        if run is not None and run == self._shown_detail:
+            return
+        self._shown_detail = run
         box = self.query_one("#run-detail", Static)
         if run is None:
             box.update(Text("No runs yet. Start one on Solve (3): press 3 then s.", style="dim"))
