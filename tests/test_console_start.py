@@ -240,3 +240,4 @@ def test_runs_refresh_reads_with_a_fixed_number_of_queries_whatever_the_number_o
     add(295)
     many = statements_per_refresh(data)
     assert many == few <= 4, (few, many)
+

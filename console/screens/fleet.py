@@ -123,8 +123,16 @@ class FleetScreen(ConsoleScreen):
             return
         self._hosts = self.app.host_summary
         self._apply_scope()
-        self.query_one("#fleet-summary", Static).update(
-            Text(f"{len(self._hosts)} hosts · reading the VMs…", style="italic"))
+        info = getattr(self.app.data, "summary_info", None) or {}
+        text = Text()
+        if info.get("name"):
+            text.append(f"{info['name']}  ", style="bold")
+        racks = {h.rack for h in self._hosts}
+        text.append(f"{len({h.datacenter for h in self._hosts})} DC · {len(racks)} racks · {len(self._hosts)} hosts")
+        if info.get("vms") is not None:
+            text.append(f" · {info['vms']} VMs · {info.get('customers', '?')} customers")
+        text.append("   reading the VMs…", style="italic dim")
+        self.query_one("#fleet-summary", Static).update(text)
 
     def _fleet_changed(self, version: int) -> None:
         if version == self._shown_version:

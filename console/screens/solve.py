@@ -213,9 +213,8 @@ class SolveScreen(ConsoleScreen):
         except ValueError as exc:
             check.update(Text(f"✗ {exc}", style="bold red"))
             return
-        where = "worker processes on this machine" if value == "local" else "the Dask scheduler at " + \
-            value.removeprefix("dask://")
-        check.update(Text(f"✓ sub-solves run on {where}", style="green"))
+        where = "worker processes here" if value == "local" else "Dask at " + value.removeprefix("dask://")
+        check.update(Text(f"✓ {where}", style="green"))
 
     def action_edit_executor(self) -> None:
         self.query_one("#solve-kind", Select).value = "maintenance"
