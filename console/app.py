@@ -10,6 +10,7 @@ five times a second, one poll at a time.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -20,7 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from console.actions import SCREENS, bindings_for, default_keymap_paths, load_keymap
-from console.console_data import ConsoleData, MemoryData, StoreData, plan_from_dict
+from console.console_data import ConsoleData, MemoryData, StoreData, host_rows, plan_from_dict
 from engine.model import Limits, MaintenancePlan
 
 POLL_INTERVAL_S = 0.2  # ≤ 5 progress polls per second
@@ -47,6 +48,7 @@ class FleetConsole(App):
                  settings_path: Optional[Path] = None) -> None:
         super().__init__()
         self._settings_path = settings_path  # None: nothing is remembered (tests, embedding)
+        self.settings: dict = {}  # the user's console settings (theme, default executor), when a path is given
         if data is None:
             data = StoreData(db_path) if db_path is not None else MemoryData()
         self.data = data
@@ -63,6 +65,7 @@ class FleetConsole(App):
         self.shown_input_key: Optional[str] = None  # the shown run's snapshot hash (plans without `inputs`)
         self.fleet_sha256: Optional[str] = None  # engine.fingerprint hash of the fleet loaded now
         self.host_summary: Optional[list] = None  # hosts with their load, while the snapshot still loads
+        self.fleet_hosts: Optional[list] = None  # host_rows(self.snapshot) when the loader computed them
         self.active_run_id: Optional[int] = None
         self.active_run = None
         self.active_events: list = []
@@ -86,17 +89,8 @@ class FleetConsole(App):
         return Blank()
 
     def on_mount(self) -> None:
-        from console.screens.allocation import AllocationScreen
-        from console.screens.fleet import FleetScreen
-        from console.screens.limits import LimitsScreen
-        from console.screens.runs import RunsScreen
-        from console.screens.schedule import ScheduleScreen
-        from console.screens.solve import SolveScreen
-
-        classes = {"fleet": FleetScreen, "limits": LimitsScreen, "solve": SolveScreen,
-                   "schedule": ScheduleScreen, "allocation": AllocationScreen, "runs": RunsScreen}
         for mode, _key, _title in SCREENS:
-            self.add_mode(mode, classes[mode])
+            self.add_mode(mode, _screen_factory(mode))
         self._apply_keymap()
         self._apply_settings()
         self.switch_mode(self._start_mode)
@@ -129,6 +123,7 @@ class FleetConsole(App):
         if self._settings_path is None:
             return
         settings, problem = load_settings(self._settings_path)
+        self.settings = settings
         if problem:
             self.notify(problem, title="settings", severity="warning", timeout=8)
         if settings.get("theme") in self.available_themes:
@@ -171,12 +166,20 @@ class FleetConsole(App):
             except Exception:  # noqa: BLE001 - the full read below reports what is wrong
                 hosts = None
             if hosts:
-                self.call_from_thread(self._hosts_summarised, hosts)
+                painted = threading.Event()
+                self.call_from_thread(self._hosts_summarised, hosts, painted)
+                # The whole snapshot is pure-Python work that holds the GIL: start it once the
+                # table is on screen, not while the UI thread is painting it (bounded wait).
+                painted.wait(timeout=2.0)
         try:
             snapshot, error = self.data.snapshot(), None
+            rows = None
+            if snapshot is not None:  # here, not on the UI thread: 1.5 s at 100k VMs
+                rows = host_rows(snapshot)
+                snapshot.vms_by_host, snapshot.host_by_id, snapshot.vm_by_id  # noqa: B018 - warm the cached indexes screens read
         except Exception as exc:  # an unreadable database must not kill the console
-            snapshot, error = None, f"cannot read the fleet: {exc}"
-        self.call_from_thread(self._fleet_loaded, snapshot, error)
+            snapshot, error, rows = None, f"cannot read the fleet: {exc}", None
+        self.call_from_thread(self._fleet_loaded, snapshot, error, rows)
         if snapshot is not None:  # after the first paint: 2 s at 100k VMs on a busy 2-core machine
             sha = self.fleet_sha256 or self.data.fleet_sha256(snapshot)  # the same snapshot: known already
             self.call_from_thread(self._fleet_fingerprinted, snapshot, sha)
@@ -218,14 +221,17 @@ class FleetConsole(App):
         if self.active_run_id is None and (self.active_run is None or self.active_run.terminal):
             self.watch_run(run_id)
 
-    def _hosts_summarised(self, hosts: list) -> None:
+    def _hosts_summarised(self, hosts: list, painted: Optional[threading.Event] = None) -> None:
         self.host_summary = hosts
         self.hosts_version += 1
+        if painted is not None:
+            self.call_after_refresh(painted.set)
 
-    def _fleet_loaded(self, snapshot, error: Optional[str]) -> None:
+    def _fleet_loaded(self, snapshot, error: Optional[str], rows: Optional[list] = None) -> None:
         if snapshot is not self.snapshot:
             self.fleet_sha256 = None  # unknown until hashed: no screen claims a match meanwhile
         self.snapshot, self.load_error = snapshot, error
+        self.fleet_hosts = rows  # host_rows(snapshot), computed by the loader off the UI thread
         self.fleet_version += 1
         self.origin_version += 1
         self.refresh_context()
@@ -253,6 +259,12 @@ class FleetConsole(App):
         return (f"MADE FOR ANOTHER FLEET: this plan's snapshot ({made_for[:12]}) is not the fleet loaded now "
                 f"({self.fleet_sha256[:12]}, {self.snapshot.name or 'fleet'}). Its hosts, VMs and customers may "
                 f"not exist: do not run it. l opens the latest run of this fleet.")
+
+    def plan_snapshot(self, plan: Any = None, input_key: Optional[str] = None) -> Any:
+        """The fleet to read `plan`'s VMs and customers from (default: the shown plan): the fleet
+        loaded now when the plan was made for it or cannot be checked, else None (another fleet, or
+        not yet checked) — numbers such as per-customer peaks must then say they are unavailable."""
+        return self.snapshot if self.plan_origin_problem(plan, input_key) is None else None
 
     @work(thread=True, group="limits")
     def _load_initial_limits(self, name: str) -> None:
@@ -545,6 +557,26 @@ class FleetConsole(App):
             self.notify(f"run {run.id} {run.status}" + (f": {headline(run.error)}" if run.error else ""),
                         severity="error" if run.status == "failed" else "information", timeout=5)
             self.refresh_context()
+
+
+# Each screen's module is imported the first time its screen opens: only the start screen's
+# imports stand between launch and the first frame (the others cost ~0.15 s more on 2 cores).
+SCREEN_CLASSES = {"fleet": ("console.screens.fleet", "FleetScreen"),
+                  "limits": ("console.screens.limits", "LimitsScreen"),
+                  "solve": ("console.screens.solve", "SolveScreen"),
+                  "schedule": ("console.screens.schedule", "ScheduleScreen"),
+                  "allocation": ("console.screens.allocation", "AllocationScreen"),
+                  "runs": ("console.screens.runs", "RunsScreen")}
+
+
+def _screen_factory(mode: str):
+    def make() -> Screen:
+        import importlib
+
+        module, name = SCREEN_CLASSES[mode]
+        return getattr(importlib.import_module(module), name)()
+
+    return make
 
 
 def run_input_key(run) -> Optional[str]:

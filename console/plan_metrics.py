@@ -54,3 +54,16 @@ def maintenance_metrics(plan: MaintenancePlan, snapshot: Optional[Snapshot]) -> 
         wall_s=plan.solver.wall_s,
         peak_by_customer={c: peak_concurrency(iv) for c, iv in sorted(by_customer.items())},
     )
+
+
+def metrics_unavailable(origin_problem: Optional[str]) -> Optional[str]:
+    """Why a plan's per-customer numbers are not shown, or None when they can be computed.
+    `origin_problem` is FleetConsole.plan_origin_problem for the plan: customers come from the
+    fleet's VMs, so they are only computed against the fleet the plan was made for — never a mix
+    of the plan's moves and another fleet's customers."""
+    if origin_problem is None:
+        return None
+    if origin_problem.startswith("checking"):
+        return "not computed until the fleet is checked"
+    return "not computed: the plan was made for another fleet"
+

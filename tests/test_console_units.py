@@ -261,8 +261,10 @@ def test_capacity_rows_read_malloovias_own_solution_file():
     assert all(isinstance(v, float) for v in rows[0].values[-3:])
 
 
-def test_solve_options_follow_the_kind_objective_and_limits():
+def test_solve_options_follow_the_kind_objective_and_limits(monkeypatch):
     import asyncio
+
+    monkeypatch.delenv("FLEETCTL_EXECUTOR", raising=False)  # the Executor field's default: local
 
     from console.app import FleetConsole
     from tests.console_fixtures import fixture_data
@@ -275,8 +277,8 @@ def test_solve_options_follow_the_kind_objective_and_limits():
             await pilot.pause()
             screen = app.screen
             app.set_limits(Limits.model_validate({"solve": {"time_limit_s": 12, "workers": 1}}))
-            assert screen.selected_options() == ("maintenance", {"solver": "cp-sat", "time_limit_s": 12, "workers": 1},
-                                                 None)
+            assert screen.selected_options() == ("maintenance", {"solver": "cp-sat", "time_limit_s": 12, "workers": 1,
+                                                                 "executor": "local"}, None)
             screen.action_cycle_kind()
             await pilot.pause()
             screen.query_one("#solve-objective").value = "rebalance"

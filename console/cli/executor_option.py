@@ -11,8 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from console.cli.common import fail
-
-ENV = "FLEETCTL_EXECUTOR"
+from console.ops.executors import ENV
 
 ExecutorOption = Annotated[Optional[str], typer.Option(
     "--executor", envvar=ENV, show_envvar=True,
@@ -21,12 +20,12 @@ ExecutorOption = Annotated[Optional[str], typer.Option(
 
 
 def checked_executor(value: Optional[str]) -> Optional[str]:
-    """The normalised spec, or exit 2 naming the bad value (None stays None: local)."""
-    if value is None:
-        return None
-    from engine.executors import ExecutorError, check_spec
+    """The normalised spec, or exit 2 naming the bad value (None stays None: local). The check is
+    console.ops.executors.check_executor, the same the console's Solve screen and the submit path use."""
+    from console.ops.errors import InvalidInput
+    from console.ops.executors import check_executor
 
     try:
-        return check_spec(value)
-    except ExecutorError as exc:
-        fail(str(exc))
+        return check_executor(value)
+    except InvalidInput as exc:
+        fail(exc.problems[0].message)

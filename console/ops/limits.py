@@ -77,11 +77,14 @@ def save_limit_set(engine, name: str, limits) -> LimitSetRef:
 
 def get_limit_set(engine, name: str):
     from console.store.limits_store import LimitSetNotFound, load_limits
+    from engine.documents import DocumentError
 
     try:
         return load_limits(engine, name)
     except LimitSetNotFound as exc:
         raise NotFound(Problem(str(exc), record=f"limit set {name!r}")) from None
+    except DocumentError as exc:  # a stored set that fails the one validation: the usual located problems
+        raise from_document_error(exc) from None
 
 
 def limit_set_ref(engine, name: str) -> LimitSetRef:

@@ -45,6 +45,13 @@ def _problems(request: RunRequest) -> list[Problem]:
 
     options = {k: v for k, v in request.options.items() if v is not None}
     out += [Problem(p, field="options") for p in check_options(request.kind, options)]
+    if options.get("executor") is not None:  # the front-ends' one executor check, again at the door
+        from console.ops.executors import check_executor
+
+        try:
+            check_executor(str(options["executor"]))
+        except InvalidInput as exc:
+            out += exc.problems
     if request.kind == "capacity":
         if request.problem_yaml is None:
             out.append(Problem("a capacity run needs the Malloovia problem file's text", field="problem_yaml"))

@@ -123,8 +123,16 @@ class FleetScreen(ConsoleScreen):
             return
         self._hosts = self.app.host_summary
         self._apply_scope()
-        self.query_one("#fleet-summary", Static).update(
-            Text(f"{len(self._hosts)} hosts · reading the VMs…", style="italic"))
+        info = getattr(self.app.data, "summary_info", None) or {}
+        text = Text()
+        if info.get("name"):
+            text.append(f"{info['name']}  ", style="bold")
+        racks = {h.rack for h in self._hosts}
+        text.append(f"{len({h.datacenter for h in self._hosts})} DC · {len(racks)} racks · {len(self._hosts)} hosts")
+        if info.get("vms") is not None:
+            text.append(f" · {info['vms']} VMs · {info.get('customers', '?')} customers")
+        text.append("   reading the VMs…", style="italic dim")
+        self.query_one("#fleet-summary", Static).update(text)
 
     def _fleet_changed(self, version: int) -> None:
         if version == self._shown_version:
@@ -138,7 +146,8 @@ class FleetScreen(ConsoleScreen):
                     "No fleet loaded. Load one with `fleetctl load FILE --db DB`, then F5.")
             return
         self._shown_version = version
-        self._hosts = host_rows(snapshot)
+        rows = getattr(self.app, "fleet_hosts", None)
+        self._hosts = rows if rows is not None else host_rows(snapshot)
         self._vm_text = {}
         self._fill_tree(snapshot)
         self._apply_scope()

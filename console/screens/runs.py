@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 
 from console.actions import bindings_for
 from console.console_data import plan_from_dict
-from console.plan_metrics import maintenance_metrics
+from console.plan_metrics import maintenance_metrics, metrics_unavailable
 from console.screens.base import TableScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.details import DetailsScreen, has_details, headline
@@ -81,6 +81,8 @@ class RunsScreen(TableScreen):
         self._loading = False
         self.refreshes = 0  # reads started (tests and the benchmark count them)
         self._again = False  # f5 came while a read was in flight: read once more after it
+        self._shown_head: Optional[str] = None
+        self._shown_detail = None  # the run whose detail is shown (an equal run is not drawn again)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -136,7 +138,7 @@ class RunsScreen(TableScreen):
             self.app.follow_existing(max(live))  # a run started elsewhere is followed on Solve
         self._runs = {str(r.id): r for r in runs}
         table = self.query_one(LineTable)
-        table.set_rows([run_row(r) for r in runs])
+        table.set_rows([run_row(r) for r in runs])  # repaints only the lines of runs that changed
         head = Text(f"{len(runs)} runs", style="bold")
         counts: dict[str, int] = {}
         for r in runs:
@@ -148,11 +150,16 @@ class RunsScreen(TableScreen):
             head.append(f"   marked: {', '.join(sorted(table.marked, key=int))}", style="yellow")
         if error:
             head.append(f"   {error}", style="bold red")
-        self.query_one("#runs-head", Static).update(head)
+        if head.plain != self._shown_head:  # an unchanged list costs no layout or repaint
+            self._shown_head = head.plain
+            self.query_one("#runs-head", Static).update(head)
         self._show_detail(table.cursor_key)
 
     def _show_detail(self, key: Optional[str]) -> None:
         run = self._runs.get(key) if key else None
+        if run is not None and run == self._shown_detail:
+            return
+        self._shown_detail = run
         box = self.query_one("#run-detail", Static)
         if run is None:
             box.update(Text("No runs yet. Start one on Solve (3): press 3 then s.", style="dim"))
@@ -276,11 +283,14 @@ def json_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot) -> list:
-    """Rich tables: headline metrics, then per-customer peak disruption."""
+def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot, unavailable=(None, None)) -> list:
+    """Rich tables: headline metrics, then per-customer peak disruption. `unavailable[i]` says why
+    plan i's per-customer numbers are not computed (it was made for another fleet than `snapshot`):
+    a customer's peaks are only ever counted against the fleet the plan was made for."""
     if not isinstance(a_plan, MaintenancePlan) or not isinstance(b_plan, MaintenancePlan):
         return [Text("Compare needs two maintenance runs that have a plan.", style="bold red")]
-    a, b = maintenance_metrics(a_plan, snapshot), maintenance_metrics(b_plan, snapshot)
+    a, b = (maintenance_metrics(p, None if u else snapshot) for p, u in zip((a_plan, b_plan), unavailable))
+    stale = [u for u in unavailable if u]
     head = Table(title="Plans side by side", expand=False, header_style="bold")
     head.add_column("")
     head.add_column(f"run {a_id}", justify="right")
@@ -300,6 +310,12 @@ def compare_tables(a_id: int, a_plan, b_id: int, b_plan, snapshot) -> list:
     head.add_row("gap", "–" if a.gap is None else f"{a.gap:.1%}", "–" if b.gap is None else f"{b.gap:.1%}", "")
     head.add_row("moves (migrations)", fmt(a.migrations), fmt(b.migrations), delta(a.migrations, b.migrations))
     head.add_row("reboots", fmt(a.reboots), fmt(b.reboots), delta(a.reboots, b.reboots))
+    if stale:
+        worst = ["– (another fleet)" if u else fmt(max(m.peak_by_customer.values(), default=0))
+                 for u, m in zip(unavailable, (a, b))]
+        head.add_row("worst customer peak", *worst, "", style="dim")
+        return [head, Text(f"Per-customer peaks not shown: {stale[0].removeprefix('not computed: ')}.",
+                           style="yellow")]
     head.add_row("worst customer peak", fmt(max(a.peak_by_customer.values(), default=0)),
                  fmt(max(b.peak_by_customer.values(), default=0)), "")
     cust = Table(title="Peak concurrent migrations per customer", header_style="bold")
@@ -355,5 +371,8 @@ class CompareScreen(Screen):
             problem = self.app.plan_origin_problem(plan, run_input_key(run)) if plan is not None else None
             if problem and not problem.startswith("checking"):
                 parts.append(Text(f"⚠ run {run_id}: {problem}", style="bold red"))
-        parts += compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot)
+        keys = [run_input_key(r) for r in runs]
+        unavailable = [metrics_unavailable(self.app.plan_origin_problem(p, k)) if p is not None else None
+                       for p, k in zip(plans, keys)]
+        parts += compare_tables(self.a, plans[0], self.b, plans[1], self.app.snapshot, unavailable)
         self.query_one("#compare-body", Static).update(Group(*parts))

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from console.actions import bindings_for
-from console.plan_metrics import maintenance_metrics
+from console.plan_metrics import maintenance_metrics, metrics_unavailable
 from console.screens.base import ConsoleScreen
 from console.screens.export import export_runbook
 from console.widgets.filter_bar import FilterBar
@@ -93,6 +93,7 @@ class ScheduleScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.watch(self.app, "plan_version", self._plan_changed)
         self.watch(self.app, "fleet_version", self._plan_changed, init=False)  # customers and racks of lanes
+        self.watch(self.app, "origin_version", self._origin_changed, init=False)  # peaks only for the plan's own fleet
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
 
@@ -127,7 +128,13 @@ class ScheduleScreen(ConsoleScreen):
             self._shown_run = run_id
             gantt._fitted = False
         gantt.set_plan(plan, self.app.snapshot)
-        self._peak = worst_customer_peak(plan, self.app.snapshot)
+        self._origin_changed(0)
+
+    def _origin_changed(self, _version: int) -> None:
+        """The headline's worst customer peak, against the plan's own fleet only (else unavailable)."""
+        plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
+        unavailable = metrics_unavailable(self.app.plan_origin_problem()) if plan is not None else None
+        self._peak = (unavailable, "–") if unavailable else worst_customer_peak(plan, self.app.plan_snapshot())
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
         self._progress_changed(0)  # keep the running run's line under the new headline (no flicker)
 

@@ -60,7 +60,9 @@ def status_text(run, events: list, time_limit: float) -> Text:
     style = {"running": "bold blue", "succeeded": "bold green", "cancelled": "yellow", "failed": "bold red",
              "infeasible": "bold red", "queued": "cyan"}.get(run.status, "")
     text.append(f"run {run.id}", style="bold")
-    text.append(f"  {run.kind}  {(run.options or {}).get('solver', '')}  ")
+    options = run.options or {}
+    text.append(f"  {run.kind}  {options.get('solver', '')}"
+                + (f" on {options['executor']}" if options.get("executor") else "") + "  ")
     text.append(run.status, style=style)
     if run.cancel_requested and not run.terminal:
         text.append("  (cancel requested)", style="yellow")
@@ -95,6 +97,10 @@ def status_text(run, events: list, time_limit: float) -> Text:
 class SolveScreen(ConsoleScreen):
     SCOPE = "solve"
     BINDINGS = bindings_for("solve")
+    CSS = """
+    #solve-side #solve-executor { margin-bottom: 0; }
+    #solve-executor-check { height: auto; margin-bottom: 1; }
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -111,6 +117,9 @@ class SolveScreen(ConsoleScreen):
                 yield Static("Solver (v)", classes="limits-section")
                 yield Select([(s, s) for s in SOLVERS["maintenance"]], value="cp-sat", allow_blank=False,
                              id="solve-solver", compact=True)
+                yield Static("Executor (x)", id="solve-executor-label", classes="limits-section")
+                yield TypedInput(placeholder="local or dask://HOST:PORT", id="solve-executor", compact=True)
+                yield Static("", id="solve-executor-check")
                 yield Select([("objective from the limits", "limits"), ("min_hosts", "min_hosts"),
                               ("balance", "balance"), ("rebalance (moves VMs)", "rebalance")],
                              value="limits", allow_blank=False, id="solve-objective", compact=True)
@@ -126,6 +135,9 @@ class SolveScreen(ConsoleScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
+        from console.ops.executors import default_executor
+
+        self.query_one("#solve-executor", Input).value = default_executor(getattr(self.app, "settings", None))
         self.query_one("#solve-chart").border_title = "objective ● (makespan / value / cost) and bound · against time (s)"
         self.query_one("#solve-log").border_title = "log"
         self._toggle_capacity_inputs("maintenance")
@@ -139,6 +151,8 @@ class SolveScreen(ConsoleScreen):
         for wid in ("#solve-problem", "#solve-problem-id"):
             self.query_one(wid).display = kind == "capacity"
         self.query_one("#solve-objective").display = kind == "placement"
+        for wid in ("#solve-executor-label", "#solve-executor", "#solve-executor-check"):
+            self.query_one(wid).display = kind == "maintenance"  # per-datacenter sub-solves: maintenance only
         self.query_one("#solve-max-moves").display = (
             kind == "placement" and self.query_one("#solve-objective", Select).value == "rebalance")
 
@@ -176,6 +190,36 @@ class SolveScreen(ConsoleScreen):
             self._final_logged = run.id
             log.write(f"→ {run.status}" + (f": {headline(run.error)}" if run.error else ""))
 
+    # ------------------------------------------------------------------ executor
+
+    def executor(self) -> Optional[str]:
+        """The executor field, checked by the CLI's own check (console.ops.executors); ValueError
+        naming the field when it is not `local` or `dask://HOST:PORT`."""
+        from console.ops.errors import InvalidInput
+        from console.ops.executors import check_executor
+
+        value = self.query_one("#solve-executor", Input).value.strip() or "local"
+        try:
+            return check_executor(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.problems[0].message) from None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "solve-executor":
+            return
+        check = self.query_one("#solve-executor-check", Static)
+        try:
+            value = self.executor()
+        except ValueError as exc:
+            check.update(Text(f"✗ {exc}", style="bold red"))
+            return
+        where = "worker processes here" if value == "local" else "Dask at " + value.removeprefix("dask://")
+        check.update(Text(f"✓ {where}", style="green"))
+
+    def action_edit_executor(self) -> None:
+        self.query_one("#solve-kind", Select).value = "maintenance"
+        self.query_one("#solve-executor", Input).focus()
+
     # ------------------------------------------------------------------ actions
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -212,6 +256,8 @@ class SolveScreen(ConsoleScreen):
         options = {"solver": solver, "time_limit_s": limits.solve.time_limit_s}
         if limits.solve.workers is not None:
             options["workers"] = limits.solve.workers
+        if kind == "maintenance":  # the value on screen is the one recorded and used, local included
+            options["executor"] = self.executor()
         if kind == "placement":
             objective = str(self.query_one("#solve-objective", Select).value)
             if objective != "limits":

@@ -46,12 +46,16 @@ def save_limits(engine: Engine, name: str, limits: Limits) -> None:
 
 
 def load_limits(engine: Engine, name: str) -> Limits:
-    """The limit set `name`; raises LimitSetNotFound."""
+    """The limit set `name`; raises LimitSetNotFound, or engine.documents.DocumentError naming the set
+    and field when the stored body fails the one limits validation (a row written by an older
+    version or by hand must not reach a solve unchecked)."""
     with engine.connect() as conn:
         body = conn.execute(select(LimitSetRow.body).where(LimitSetRow.name == name)).scalar_one_or_none()
     if body is None:
         raise LimitSetNotFound(name)
-    return Limits.model_validate(json.loads(body))
+    from engine.documents import parse_limits
+
+    return parse_limits(json.loads(body), f"limit set {name!r}")
 
 
 def list_limit_sets(engine: Engine) -> list[LimitSetInfo]:

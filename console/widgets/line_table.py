@@ -114,7 +114,7 @@ class LineTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.columns: list[Column] = list(columns)
         self._all: list[Row] = []
-        self._search: list[str] = []
+        self._search: Optional[list[str]] = None  # lower-cased row text for the filter, built on first use
         self._view: list[Row] = []
         self.filter_text = ""
         self.sort_column: Optional[int] = None
@@ -125,13 +125,17 @@ class LineTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ data
 
     def set_rows(self, rows: Sequence[Row], keep_cursor: bool = True) -> None:
+        """Replace the rows. Only lines whose row changed are rendered again (a live list re-read
+        every second repaints nothing when nothing changed), and the filter's search text is built
+        only when a filter is used (8,750 hosts with their VM ids: not on the first paint)."""
         current = self.cursor_key if keep_cursor else None
         self._all = list(rows)
-        self._search = [(" ".join(_fmt(v) for v in r.values) + " " + r.extra).lower() for r in self._all]
+        self._search = None
         self._rebuild(current)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
+        self._cache.clear()
         self._rebuild(self.cursor_key)
 
     @property
@@ -162,6 +166,7 @@ class LineTable(ScrollView, can_focus=True):
             reverse = (not self.sort_reverse) if self.sort_column == column else False
         self.sort_column, self.sort_reverse = column, reverse
         self._rebuild(self.cursor_key)
+        self.refresh()  # the header's ▲/▼ moves even when the order of the rows does not
 
     def action_sort_next(self) -> None:
         nxt = 0 if self.sort_column is None else (self.sort_column + 1) % len(self.columns)
@@ -194,6 +199,8 @@ class LineTable(ScrollView, can_focus=True):
 
     def _rebuild(self, keep_key: Optional[str]) -> None:
         if self.filter_text:
+            if self._search is None:
+                self._search = [(" ".join(_fmt(v) for v in r.values) + " " + r.extra).lower() for r in self._all]
             needle = self.filter_text
             view = [r for r, s in zip(self._all, self._search) if needle in s]
         else:
@@ -201,7 +208,7 @@ class LineTable(ScrollView, can_focus=True):
         if self.sort_column is not None and self.sort_column < len(self.columns):
             c = self.sort_column
             view.sort(key=lambda r: _sort_key(r.values[c]), reverse=self.sort_reverse)
-        self._view = view
+        old, self._view = self._view, view
         width = sum(col.width + 1 for col in self.columns)
         self.virtual_size = Size(width, len(view) + 1)
         row = 0
@@ -210,8 +217,22 @@ class LineTable(ScrollView, can_focus=True):
                 if r.key == keep_key:
                     row = i
                     break
-        self._invalidate()
+        self._drop_changed(old, view)
         self.cursor_row = min(row, max(0, len(view) - 1))
+
+    def _drop_changed(self, old: list[Row], new: list[Row]) -> None:
+        """Forget the rendered lines whose row changed; repaint only if one is on screen (or the
+        row count changed). Columns, marks and styles clear the whole cache elsewhere."""
+        if not self._cache:
+            self.refresh()
+            return
+        changed = {i for i in range(max(len(old), len(new)))
+                   if i >= len(old) or i >= len(new) or old[i] != new[i]}
+        if not changed:
+            return
+        for key in [k for k in self._cache if k[0] in changed]:
+            del self._cache[key]
+        self.refresh()
 
     def _invalidate(self) -> None:
         self._cache.clear()
