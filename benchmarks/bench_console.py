@@ -71,6 +71,7 @@ async def wait_fleet_painted(app, clock=time.time) -> tuple[float, float]:
     painted = asyncio.get_running_loop().create_future()
     app.call_after_refresh(lambda: painted.done() or painted.set_result(clock()))
     filled = await asyncio.wait_for(painted, timeout=30)
+    assert table._cache, "the refresh did not render the table's rows"  # the compositor drew its lines
     line = "".join(seg.text for seg in table.render_line(1))
     assert table.rows[0].key in line, f"the painted first row {line!r} does not show {table.rows[0].key}"
     if first is None:

@@ -119,10 +119,15 @@ class FleetScreen(ConsoleScreen):
 
     def _hosts_summarised(self, _version: int) -> None:
         """The host table from the store's summary, before the whole snapshot is read (big fleets)."""
+        painted = getattr(self.app, "host_summary_painted", None)
         if self.app.snapshot is not None or not self.app.host_summary:
+            if painted is not None:
+                painted.set()
             return
         self._hosts = self.app.host_summary
         self._apply_scope()
+        if painted is not None:  # after the refresh that paints these rows: then the loader goes on
+            self.call_after_refresh(painted.set)
         info = getattr(self.app.data, "summary_info", None) or {}
         text = Text()
         if info.get("name"):
@@ -154,7 +159,9 @@ class FleetScreen(ConsoleScreen):
         self._update_summary(snapshot)
         self._index_vms(snapshot)
 
-    @work(thread=True, exclusive=True, group="fleet-index")
+    # description: without one Textual names the worker with repr() of its arguments — 6 s on the
+    # UI thread for a 100k-VM snapshot.
+    @work(thread=True, exclusive=True, group="fleet-index", description="index VM ids and customers")
     def _index_vms(self, snapshot: Snapshot) -> None:
         text = vm_search_text(snapshot)
         self.app.call_from_thread(self._vms_indexed, snapshot, text)
