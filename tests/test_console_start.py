@@ -301,6 +301,8 @@ def test_fleet_table_shows_real_hosts_before_the_snapshot_is_read(fleet_db):
             table = app.screen.query_one("#hosts")
             line = "".join(seg.text for seg in table.render_line(1))
             assert table.rows[0].key in line and app.snapshot is None
+            tree = app.screen.query_one("#fleet-tree")
+            assert [str(n.label) for n in tree.root.children] == ["dc1 (4 racks)"]  # the tree too, from the summary
             release.set()
             await app.workers.wait_for_complete()
             await pilot.pause()

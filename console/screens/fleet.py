@@ -125,6 +125,7 @@ class FleetScreen(ConsoleScreen):
                 painted.set()
             return
         self._hosts = self.app.host_summary
+        self._fill_tree(None)
         self._apply_scope()
         if painted is not None:  # after the refresh that paints these rows: then the loader goes on
             self.call_after_refresh(painted.set)
@@ -193,18 +194,25 @@ class FleetScreen(ConsoleScreen):
             text.append("   ")
         self.query_one("#fleet-summary", Static).update(text)
 
-    def _fill_tree(self, snapshot: Snapshot) -> None:
+    def _fill_tree(self, snapshot: Optional[Snapshot]) -> None:
+        """Datacenters → racks; without a snapshot (yet) from the hosts' summary rows, so the tree
+        shows with the table on the first paint (racks without hosts appear with the snapshot)."""
         tree = self.query_one(Tree)
         tree.clear()
-        racks_by_dc: dict[str, list[str]] = {}
-        for rack in snapshot.racks:
-            racks_by_dc.setdefault(rack.datacenter, []).append(rack.id)
+        racks_by_dc: dict[str, dict[str, None]] = {}  # insertion-ordered sets
+        if snapshot is not None:
+            for dc in snapshot.datacenters:
+                racks_by_dc[dc.id] = {}
+            for rack in snapshot.racks:
+                racks_by_dc.setdefault(rack.datacenter, {})[rack.id] = None
+        else:
+            for h in self._hosts:
+                racks_by_dc.setdefault(h.datacenter, {})[h.rack] = None
         hosts_by_rack: dict[str, list[HostRowData]] = {}
         for h in self._hosts:
             hosts_by_rack.setdefault(h.rack, []).append(h)
-        for dc in snapshot.datacenters:
-            racks = racks_by_dc.get(dc.id, [])
-            dc_node = tree.root.add(f"{dc.id} ({len(racks)} racks)", data=("dc", dc.id), expand=True)
+        for dc_id, racks in racks_by_dc.items():
+            dc_node = tree.root.add(f"{dc_id} ({len(racks)} racks)", data=("dc", dc_id), expand=True)
             for rack in racks:
                 hosts = hosts_by_rack.get(rack, [])
                 due = sum(1 for h in hosts if h.state == "needs_reboot")
