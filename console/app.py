@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -27,6 +27,7 @@ from console.console_data import ConsoleData, MemoryData, StoreData, host_rows, 
 from engine.model import Limits, MaintenancePlan
 
 POLL_INTERVAL_S = 0.2  # ≤ 5 progress polls per second
+BIG_FLEET_VMS = 20_000  # from here the fleet is read with the cyclic GC paused (see no_cyclic_gc)
 THEMES = ("textual-dark", "nord", "gruvbox", "tokyo-night", "textual-light")
 
 
@@ -163,6 +164,7 @@ class FleetConsole(App):
 
     @work(thread=True, exclusive=True, group="fleet")
     def _load_fleet(self) -> None:
+        hosts = None
         if self.snapshot is None:  # first load: the host table first, from a cheap summary
             try:
                 hosts = self.data.host_summaries()
@@ -174,7 +176,9 @@ class FleetConsole(App):
                 # The whole snapshot is pure-Python work that holds the GIL: start it once the
                 # table is on screen, not while the UI thread is painting it (bounded wait).
                 painted.wait(timeout=2.0)
-        with no_cyclic_gc():
+        big = self.snapshot is not None and len(self.snapshot.vms) >= BIG_FLEET_VMS or \
+            sum(h.vms for h in hosts or ()) >= BIG_FLEET_VMS
+        with no_cyclic_gc() if big else nullcontext():
             try:
                 snapshot, error = self.data.snapshot(), None
                 rows = None
