@@ -83,7 +83,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("solve.schedule", "g", "Gantt", "app.open_screen('schedule')", scope="solve"),
     ActionSpec("solve.details", "d", "Error details", "details", scope="solve"),
     ActionSpec("solve.problem", "p", "Problem file", "pick_problem", scope="solve"),
-    ActionSpec("solve.executor", "x", "Executor", "edit_executor", scope="solve"),
+    ActionSpec("solve.executor", "x", "Executor", "edit_executor", scope="solve", show=False),  # labelled on the panel
     ActionSpec("solve.next_field", "tab", "Next field", "app.focus_next", scope="solve", show=False,
                palette=False, priority=True),
     ActionSpec("solve.previous_field", "shift+tab", "Previous field", "app.focus_previous", scope="solve",

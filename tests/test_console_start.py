@@ -241,3 +241,94 @@ def test_runs_refresh_reads_with_a_fixed_number_of_queries_whatever_the_number_o
     many = statements_per_refresh(data)
     assert many == few <= 4, (few, many)
 
+
+
+# --------------------------------------------------------------------------- cold start
+
+def test_the_first_fleet_table_is_read_without_importing_sqlalchemy(fleet_db):
+    """SQLAlchemy + SQLModel cost ~0.6 s to import on 2 busy cores: the Fleet table's first rows
+    come from the stdlib driver, and they are the real hosts with their load."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from console.console_data import StoreData; d = StoreData(sys.argv[1], lazy=True); "
+            "hosts = d.host_summaries(); assert 'sqlalchemy' not in sys.modules, 'sqlalchemy imported'; "
+            "print(len(hosts), hosts[0].id, hosts[0].vms, round(hosts[0].used['cpu'], 3), d.summary_info['vms'])")
+    out = subprocess.run([sys.executable, "-c", code, str(fleet_db)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    from console.store.fleet_store import list_hosts
+
+    engine = open_engine(fleet_db)
+    try:
+        hosts = list_hosts(engine)
+    finally:
+        engine.dispose()
+    first = hosts[0]
+    assert out.stdout.split() == [str(len(hosts)), first.id, str(first.vms), str(round(first.used["cpu"], 3)), "400"]
+
+
+def test_fleet_table_shows_real_hosts_before_the_snapshot_is_read(fleet_db):
+    """First paint is the real host table (from the summary) while the whole snapshot is still
+    being read; the snapshot read starts only after that table was painted."""
+    import threading
+
+    from console.app import FleetConsole
+    from console.console_data import StoreData
+    from tests.test_console_snapshots import NO_KEYMAP
+
+    release = threading.Event()
+    painted_first = []
+
+    class SlowSnapshot(StoreData):
+        def snapshot(self):
+            table = app.screen.query_one("#hosts")
+            painted_first.append((table.row_count, len(table._cache)))  # rows set, lines rendered
+            release.wait(timeout=20)
+            return super().snapshot()
+
+    app = FleetConsole(SlowSnapshot(fleet_db, lazy=True), poll_interval=3600, keymap_path=NO_KEYMAP)
+
+    async def flow():
+        async with app.run_test(size=(130, 40)) as pilot:
+            for _ in range(500):
+                if painted_first:
+                    break
+                await asyncio.sleep(0.01)
+            assert painted_first, "the snapshot was never read"
+            rows, rendered = painted_first[0]
+            assert rows == 40 and rendered > 0  # filled and painted before the read began
+            await pilot.pause()
+            table = app.screen.query_one("#hosts")
+            line = "".join(seg.text for seg in table.render_line(1))
+            assert table.rows[0].key in line and app.snapshot is None
+            tree = app.screen.query_one("#fleet-tree")
+            assert [str(n.label) for n in tree.root.children] == ["dc1 (4 racks)"]  # the tree too, from the summary
+            release.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.snapshot is not None and table.row_count == 40
+
+    try:
+        asyncio.run(flow())
+    finally:
+        release.set()
+
+
+def test_indexing_vms_for_the_filter_never_reprs_the_snapshot(monkeypatch):
+    """Textual names a worker with repr() of its arguments unless given a description: 6 s on the
+    UI thread for a 100k-VM snapshot."""
+    from engine.model import Snapshot
+    from tests.test_console_keys import console_app
+
+    calls = []
+    monkeypatch.setattr(Snapshot, "__repr__", lambda self: calls.append(1) or "Snapshot(…)")
+
+    async def flow():
+        app = console_app(start_mode="fleet")
+        async with app.run_test(size=(130, 40)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.snapshot is not None
+
+    asyncio.run(flow())
+    assert calls == []

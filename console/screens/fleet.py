@@ -119,10 +119,16 @@ class FleetScreen(ConsoleScreen):
 
     def _hosts_summarised(self, _version: int) -> None:
         """The host table from the store's summary, before the whole snapshot is read (big fleets)."""
+        painted = getattr(self.app, "host_summary_painted", None)
         if self.app.snapshot is not None or not self.app.host_summary:
+            if painted is not None:
+                painted.set()
             return
         self._hosts = self.app.host_summary
+        self._fill_tree(None)
         self._apply_scope()
+        if painted is not None:  # after the refresh that paints these rows: then the loader goes on
+            self.call_after_refresh(painted.set)
         info = getattr(self.app.data, "summary_info", None) or {}
         text = Text()
         if info.get("name"):
@@ -154,7 +160,9 @@ class FleetScreen(ConsoleScreen):
         self._update_summary(snapshot)
         self._index_vms(snapshot)
 
-    @work(thread=True, exclusive=True, group="fleet-index")
+    # description: without one Textual names the worker with repr() of its arguments — 6 s on the
+    # UI thread for a 100k-VM snapshot.
+    @work(thread=True, exclusive=True, group="fleet-index", description="index VM ids and customers")
     def _index_vms(self, snapshot: Snapshot) -> None:
         text = vm_search_text(snapshot)
         self.app.call_from_thread(self._vms_indexed, snapshot, text)
@@ -186,18 +194,25 @@ class FleetScreen(ConsoleScreen):
             text.append("   ")
         self.query_one("#fleet-summary", Static).update(text)
 
-    def _fill_tree(self, snapshot: Snapshot) -> None:
+    def _fill_tree(self, snapshot: Optional[Snapshot]) -> None:
+        """Datacenters → racks; without a snapshot (yet) from the hosts' summary rows, so the tree
+        shows with the table on the first paint (racks without hosts appear with the snapshot)."""
         tree = self.query_one(Tree)
         tree.clear()
-        racks_by_dc: dict[str, list[str]] = {}
-        for rack in snapshot.racks:
-            racks_by_dc.setdefault(rack.datacenter, []).append(rack.id)
+        racks_by_dc: dict[str, dict[str, None]] = {}  # insertion-ordered sets
+        if snapshot is not None:
+            for dc in snapshot.datacenters:
+                racks_by_dc[dc.id] = {}
+            for rack in snapshot.racks:
+                racks_by_dc.setdefault(rack.datacenter, {})[rack.id] = None
+        else:
+            for h in self._hosts:
+                racks_by_dc.setdefault(h.datacenter, {})[h.rack] = None
         hosts_by_rack: dict[str, list[HostRowData]] = {}
         for h in self._hosts:
             hosts_by_rack.setdefault(h.rack, []).append(h)
-        for dc in snapshot.datacenters:
-            racks = racks_by_dc.get(dc.id, [])
-            dc_node = tree.root.add(f"{dc.id} ({len(racks)} racks)", data=("dc", dc.id), expand=True)
+        for dc_id, racks in racks_by_dc.items():
+            dc_node = tree.root.add(f"{dc_id} ({len(racks)} racks)", data=("dc", dc_id), expand=True)
             for rack in racks:
                 hosts = hosts_by_rack.get(rack, [])
                 due = sum(1 for h in hosts if h.state == "needs_reboot")
