@@ -1,22 +1,34 @@
-"""Screen 4 — Schedule: the Gantt of the shown maintenance plan (live while a solve improves)."""
+"""Screen 4 — Schedule: the Gantt of the shown maintenance plan (live while a solve improves), its
+lifecycle (approve, execution state on the bars with a now line, replan) read live from the store.
+
+Store reads and the replan's solve run in thread workers that post messages; only handlers on the
+UI thread touch widgets. The lifecycle is read at most once a second, one read at a time.
+"""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Static
 
 from console.actions import bindings_for
 from console.plan_metrics import maintenance_metrics
 from console.screens.base import ConsoleScreen
+from console.screens.confirm import ConfirmScreen
 from console.screens.export import export_runbook
 from console.widgets.filter_bar import FilterBar
 from console.widgets.gantt import Gantt, fmt_minutes
+from console.widgets.gantt_exec import legend
 from console.widgets.plan_origin import PlanOrigin
 from engine.model import MaintenancePlan
 from engine.progress import relative_gap
+
+REFRESH_S = 1.0  # the plan's lifecycle and execution are read at most this often while shown
+REPLAN_TIME_LIMIT_S = 10.0  # the replan's solve (issue 15: a valid replan within 10 s)
 
 
 def plan_headline(plan: Optional[MaintenancePlan], run_label: str,
@@ -53,7 +65,9 @@ def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[t
     return customer, peaks[customer]
 
 
-def details_text(details: Optional[dict]) -> Text:
+def details_text(details: Optional[dict], exec_legend: Optional[Text] = None) -> Text:
+    if details is None and exec_legend is not None:
+        return exec_legend + Text(" · ←/→ select a bar · a approve · r replan", style="dim")
     if details is None:
         text = Text("legend: ")
         text.append("▏vm-0012", style="reverse")
@@ -62,24 +76,46 @@ def details_text(details: Optional[dict]) -> Text:
         text.append(" a host's reboot · ←/→ select a bar for its detail · g group · +/- zoom · 0 fit · / find",
                     style="dim")
         return text
+    state = Text(f"  [{details['state']}]", style="bold") if details.get("state") else Text("")
     if details["kind"] == "reboot":
         return Text.assemble(("reboot ", "bold red"), (details["host"], "bold"),
                              f"   {fmt_minutes(details['start'])} → {fmt_minutes(details['end'])}"
-                             f"  ({details['minutes']} min; t={details['start']}..{details['end']})")
+                             f"  ({details['minutes']} min; t={details['start']}..{details['end']})", state)
     return Text.assemble(("migration ", "bold"), (details["vm"], "bold cyan"),
                          f"  customer {details.get('customer') or '?'}   {details['source']} → {details['target']}"
                          f"   {fmt_minutes(details['start'])} → {fmt_minutes(details['end'])}"
-                         f"  ({details['minutes']} min; t={details['start']}..{details['end']})")
+                         f"  ({details['minutes']} min; t={details['start']}..{details['end']})", state)
 
 
 class ScheduleScreen(ConsoleScreen):
     SCOPE = "schedule"
     BINDINGS = bindings_for("schedule")
 
+    class ViewRead(Message):
+        """A worker read the shown run's lifecycle (view None: unchanged since the last read)."""
+
+        def __init__(self, run_id: int, view, error: Optional[str]) -> None:
+            super().__init__()
+            self.run_id, self.view, self.error = run_id, view, error
+
+    class OpDone(Message):
+        """An approve or replan finished: `text` on success, else the application layer's reasons."""
+
+        def __init__(self, text: str, error: Optional[list[str]] = None, open_run: Optional[int] = None) -> None:
+            super().__init__()
+            self.text, self.error, self.open_run = text, error, open_run
+
     def __init__(self) -> None:
         super().__init__()
         self._shown_run: object = object()
         self._peak: Optional[tuple[str, int]] = None
+        self._view = None  # console.ops.plan_view.PlanView of the shown run (None: not read / no store)
+        self._view_key: Optional[tuple] = None
+        self._reading = False  # a lifecycle read is in flight: never start a second one
+        self._read_again = False
+        self._op_message: Optional[Text] = None  # the last approve / replan outcome, until the plan changes
+        self._op_running = False
+        self._details: Optional[dict] = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -95,10 +131,12 @@ class ScheduleScreen(ConsoleScreen):
         self.watch(self.app, "fleet_version", self._plan_changed, init=False)  # customers and racks of lanes
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
+        self.set_interval(REFRESH_S, self._tick)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self._progress_changed(0)  # a run that ended while another screen was shown: say so now
+        self.read_lifecycle()
 
     def _progress_changed(self, _v: int) -> None:
         """While a run is solving, say so above the chart (its plan replaces the chart when stored)."""
@@ -117,6 +155,14 @@ class ScheduleScreen(ConsoleScreen):
                 head.append(" — the chart shows its best plan so far and follows each improvement", style="dim")
             else:
                 head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
+        if plan is not None and self._view is not None:
+            from console.screens.schedule_lifecycle import lifecycle_text
+
+            head.append("\n")
+            head.append_text(lifecycle_text(self._view, fmt_minutes))
+        if self._op_message is not None:
+            head.append("\n")
+            head.append_text(self._op_message)
         self.query_one("#schedule-head", Static).update(head)
 
     def _plan_changed(self, _version: int) -> None:
@@ -126,13 +172,83 @@ class ScheduleScreen(ConsoleScreen):
         if run_id != self._shown_run:  # another run: fit it; the same run improving keeps the operator's zoom
             self._shown_run = run_id
             gantt._fitted = False
+            self._view, self._view_key, self._op_message = None, None, None
+            gantt.set_execution(None, None)
         gantt.set_plan(plan, self.app.snapshot)
         self._peak = worst_customer_peak(plan, self.app.snapshot)
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
         self._progress_changed(0)  # keep the running run's line under the new headline (no flicker)
+        self._show_details()
+        self.read_lifecycle(force=True)
+
+    # ------------------------------------------------------------------ lifecycle (live)
+
+    def _store_engine(self):
+        """The runs store's engine (worker threads only: opening it imports SQLModel); None without a store."""
+        return self.app.data.engine if hasattr(type(self.app.data), "engine") else None
+
+    def _tick(self) -> None:
+        if self.app.screen is self:
+            self.read_lifecycle()
+
+    def read_lifecycle(self, force: bool = False) -> None:
+        """Read the shown run's plan state and execution in a worker (never two reads at once)."""
+        run_id = self.app.shown_run_id
+        if run_id is None or not isinstance(self.app.shown_plan, MaintenancePlan):
+            return
+        if not hasattr(type(self.app.data), "engine"):
+            return  # in-memory data (tests, embedding): no lifecycle to show
+        if self._reading:
+            self._read_again = self._read_again or force
+            return
+        self._reading = True
+        self._load_view(run_id, None if force else self._view_key)
+
+    @work(thread=True, group="schedule-lifecycle")
+    def _load_view(self, run_id: int, known_key: Optional[tuple]) -> None:
+        from console.ops.plan_view import plan_view
+
+        try:
+            view = plan_view(self._store_engine(), run_id, known_key)
+        except Exception as exc:  # the store is busy or older than the lifecycle: say so on one line
+            self.post_message(self.ViewRead(run_id, None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
+            return
+        self.post_message(self.ViewRead(run_id, view, None))
+
+    def on_schedule_screen_view_read(self, event: "ScheduleScreen.ViewRead") -> None:
+        self._reading = False
+        if self._read_again:
+            self._read_again = False
+            self.read_lifecycle(force=True)
+        if event.run_id != self.app.shown_run_id:
+            return  # read for a run no longer shown
+        if event.error is not None:
+            self._op_message = Text(f"plan state unknown: {event.error}", style="red")
+            self._progress_changed(0)
+            return
+        if event.view is None:
+            return  # nothing changed
+        self._view, self._view_key = event.view, event.view.key
+        view = event.view
+        gantt = self.query_one(Gantt)
+        if view.execution is not None:
+            gantt.set_execution(view.actions, view.status.now if view.executing else None)
+        else:
+            gantt.set_execution(None, None)
+        self._progress_changed(0)
+        self._show_details()
 
     def on_gantt_bar_selected(self, event: Gantt.BarSelected) -> None:
-        self.query_one("#schedule-details", Static).update(details_text(event.details))
+        self._details = event.details
+        self._show_details()
+
+    def _show_details(self) -> None:
+        gantt = self.query_one(Gantt)
+        details = gantt.selected_details() if self._details is not None else None
+        exec_legend = None
+        if self._view is not None and self._view.execution is not None:
+            exec_legend = legend(gantt.state_styles(), gantt.now_minute, fmt_minutes)
+        self.query_one("#schedule-details", Static).update(details_text(details, exec_legend))
 
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         if not event.done:
@@ -174,3 +290,123 @@ class ScheduleScreen(ConsoleScreen):
             self.notify("no maintenance plan to export", severity="warning")
             return
         export_runbook(self, plan.migrations, plan.reboots)
+
+    # ------------------------------------------------------------------ approve / replan
+
+    def _lifecycle_ready(self, what: str) -> Optional[int]:
+        """The shown run's id when `what` can be asked for; else say why and return None."""
+        if self._op_running:
+            self.notify("an approval or replan is still running", severity="warning")
+            return None
+        run_id = self.app.shown_run_id
+        if run_id is None or not isinstance(self.app.shown_plan, MaintenancePlan):
+            self.notify(f"no maintenance plan shown to {what}: open a run on Runs (6)", severity="warning")
+            return None
+        if not hasattr(type(self.app.data), "engine"):
+            self.notify(f"to {what} a plan the console needs its database (fleetctl console --db FILE)",
+                        severity="warning")
+            return None
+        return run_id
+
+    def action_approve_plan(self) -> None:
+        from console.ops.lifecycle import default_actor
+
+        run_id = self._lifecycle_ready("approve")
+        if run_id is None:
+            return
+        plan: MaintenancePlan = self.app.shown_plan
+        who = default_actor()
+        question = (f"Approve run {run_id}'s plan as {who}?\n\n{len(plan.migrations)} migrations, "
+                    f"{len(plan.reboots)} reboots, makespan {fmt_minutes(plan.makespan or 0)}.\n"
+                    "The approval is bound to the current fleet snapshot, the run's limits and exactly this plan.")
+        state = self._view.state if self._view is not None else None
+        if state is not None and state.parent_run_id is not None:
+            question += (f"\nExecution {state.execution_id} then continues on it and run {state.parent_run_id}"
+                         " is superseded.")
+
+        def answer(yes: Optional[bool]) -> None:
+            if yes:
+                self._op_running = True
+                self._approve(run_id, who)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Approve"), answer)
+
+    @work(thread=True, exclusive=True, group="schedule-op")
+    def _approve(self, run_id: int, who: str) -> None:
+        from console.ops.lifecycle import Refused, approve
+        from console.screens.schedule_lifecycle import utc
+
+        try:
+            st = approve(self._store_engine(), run_id, by=who)
+        except Refused as exc:
+            self.post_message(self.OpDone(f"run {run_id} not approved", error=exc.lines()))
+            return
+        except Exception as exc:  # never a traceback on screen: the one line that says what failed
+            self.post_message(self.OpDone(f"run {run_id} not approved", error=[f"{type(exc).__name__}: {exc}"]))
+            return
+        text = f"run {run_id}: plan {st.state}, approved by {st.approved_by} at {utc(st.approved_at)}"
+        if st.parent_run_id is not None:
+            text += f"; run {st.parent_run_id} superseded, execution {st.execution_id} continues on run {run_id}"
+        self.post_message(self.OpDone(text))
+
+    def action_replan_execution(self) -> None:
+        from console.ops.lifecycle import default_actor
+
+        run_id = self._lifecycle_ready("replan")
+        if run_id is None:
+            return
+        view = self._view
+        if view is None or not view.executing:
+            self.notify(f"no execution follows run {run_id}'s plan: nothing to replan (approve it, then "
+                        f"fleetctl exec start {run_id})", severity="warning", timeout=6)
+            return
+        s = view.status
+        question = (f"Replan execution {view.execution.id} from minute {s.now}?\n\n"
+                    f"{s.counts['done']} done and {s.counts['in_progress']} running actions stay as they are; "
+                    f"the other {s.counts['pending'] + s.counts['failed']} are solved again "
+                    f"(up to {REPLAN_TIME_LIMIT_S:g} s).\nThe new plan opens as a draft: approving it (a) "
+                    f"supersedes run {run_id}.")
+        who = default_actor()
+
+        def answer(yes: Optional[bool]) -> None:
+            if yes:
+                self._op_running = True
+                self._op_message = Text(f"replanning execution {view.execution.id} …", style="bold blue")
+                self._progress_changed(0)
+                self._replan(view.execution.id, run_id, who)
+
+        self.app.push_screen(ConfirmScreen(question, yes="Replan"), answer)
+
+    @work(thread=True, exclusive=True, group="schedule-op")
+    def _replan(self, execution_id: int, run_id: int, who: str) -> None:
+        from console.ops.lifecycle import Refused, replan
+
+        try:
+            out = replan(self._store_engine(), execution_id, time_limit_s=REPLAN_TIME_LIMIT_S, by=who)
+        except Refused as exc:
+            self.post_message(self.OpDone(f"execution {execution_id} not replanned", error=exc.lines()))
+            return
+        except Exception as exc:
+            self.post_message(self.OpDone(f"execution {execution_id} not replanned",
+                                          error=[f"{type(exc).__name__}: {exc}"]))
+            return
+        self.post_message(self.OpDone(
+            f"run {out.run_id}: replan of execution {execution_id} in {out.wall_s:.1f} s — makespan "
+            f"{fmt_minutes(out.old_makespan)} → {fmt_minutes(out.plan.makespan or 0)}, {out.changed} of "
+            f"{out.pending} pending actions changed. Approve it (a) to supersede run {run_id}.",
+            open_run=out.run_id))
+
+    def on_schedule_screen_op_done(self, event: "ScheduleScreen.OpDone") -> None:
+        self._op_running = False
+        if event.error:
+            self._op_message = Text(f"{event.text}: " + "; ".join(event.error), style="bold red")
+            self.notify("\n".join(event.error), title=event.text, severity="error", timeout=10)
+        else:
+            self.notify(event.text, timeout=8)
+        if event.open_run is not None:
+            self.app.open_run(event.open_run)  # the new plan replaces the chart (and its header)
+        else:
+            if not event.error:
+                self._op_message = Text(event.text, style="green")
+            self._progress_changed(0)
+            self.read_lifecycle(force=True)
