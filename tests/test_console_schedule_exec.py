@@ -47,11 +47,12 @@ async def wait_until(pilot, what: str, ok, timeout: float = 30.0) -> None:
 
 
 def schedule(pilot):
+    """The Schedule screen (under a confirmation dialog, if one is open)."""
     from console.screens.schedule import ScheduleScreen
 
-    screen = pilot.app.screen
-    assert isinstance(screen, ScheduleScreen), screen
-    return screen
+    screens = [s for s in pilot.app.screen_stack if isinstance(s, ScheduleScreen)]
+    assert screens, pilot.app.screen_stack
+    return screens[0]
 
 
 async def shown(pilot, run_id: int, state: str) -> None:

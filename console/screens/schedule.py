@@ -155,6 +155,8 @@ class ScheduleScreen(ConsoleScreen):
                 head.append(" — the chart shows its best plan so far and follows each improvement", style="dim")
             else:
                 head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
+        self.query_one("#schedule-head", Static).set_class(
+            plan is not None and (self._view is not None or self._op_message is not None), "-lifecycle")
         if plan is not None and self._view is not None:
             from console.screens.schedule_lifecycle import lifecycle_text
 
@@ -362,7 +364,7 @@ class ScheduleScreen(ConsoleScreen):
             return
         s = view.status
         question = (f"Replan execution {view.execution.id} from minute {s.now}?\n\n"
-                    f"{s.counts['done']} done and {s.counts['in_progress']} running actions stay as they are; "
+                    f"{s.counts['done']} done and {s.counts['in_progress']} in-progress actions stay as they are; "
                     f"the other {s.counts['pending'] + s.counts['failed']} are solved again "
                     f"(up to {REPLAN_TIME_LIMIT_S:g} s).\nThe new plan opens as a draft: approving it (a) "
                     f"supersedes run {run_id}.")

@@ -43,7 +43,7 @@ def lifecycle_text(view: PlanView, fmt: Callable[[float], str]) -> Text:
     text.append(f"\nexecution {row.id} {row.state}", style="bold")
     text.append(f" at minute {s.now} ({fmt(s.now)}): ")
     text.append(f"{s.counts['done']}/{total} done", style="green")
-    text.append(f" · {s.counts['in_progress']} running")
+    text.append(f" · {s.counts['in_progress']} in progress")
     text.append(f" · {len(s.late)} late", style="bold yellow" if s.late else "")
     text.append(f" · {s.counts['failed']} failed", style="bold red" if s.counts["failed"] else "")
     text.append(f" · {s.counts['pending']} pending")

@@ -438,7 +438,13 @@ class Gantt(ScrollView, can_focus=True):
         """A component style by short name ("bar", "late", "now" …), cached until the theme changes."""
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"gantt--{name}")
+            if name == "base":  # the widget's own style (rich_style walks the DOM: too slow per line)
+                style = self.rich_style
+            elif name == "base-alt":
+                style = self.style("base") + self.get_component_rich_style("gantt--lane-alt")
+            else:
+                style = self.get_component_rich_style(f"gantt--{name}")
+            self._styles[name] = style
         return style
 
     def state_styles(self) -> dict[str, Style]:
@@ -458,7 +464,7 @@ class Gantt(ScrollView, can_focus=True):
             return self._axis_strip(x0, width)
         li = round(self.scroll_y) + y - 1
         if li >= len(self.lines):
-            strip = Strip.blank(width, self.rich_style)
+            strip = Strip.blank(width, self.style("base"))
             cell = self._now_cell(x0)
             return strip if cell is None else overlay_now(strip, self.label_width + cell, self.style("now"))
         sel = self.selected[1] if self.selected is not None and self.selected[0] == li else -1
@@ -494,8 +500,12 @@ class Gantt(ScrollView, can_focus=True):
         cell = self._now_cell(x0)
         if cell is None:
             segs.append(Segment("".join(chars), axis))
-        else:  # the now line starts in the axis with its marker, over the tick labels
-            mark = "▼now"[: tw - cell]
+        else:  # the now line starts in the axis with its marker and minute, over the tick labels
+            mark = ("▼" + fmt_minutes(self.now_minute))[: tw - cell]
+            after = cell + len(mark)
+            while after < tw and chars[after] != " " and chars[after] != "│":  # no half-hidden tick label
+                chars[after] = " "
+                after += 1
             segs += [Segment("".join(chars[:cell]), axis), Segment(mark, axis + self.style("now")),
                      Segment("".join(chars[cell + len(mark):]), axis)]
         return Strip(segs, width)
@@ -514,9 +524,7 @@ class Gantt(ScrollView, can_focus=True):
         line = self.lines[li]
         lw = self.label_width
         tw = max(0, width - lw)
-        base = self.rich_style
-        if line.lane_index % 2:
-            base = base + self.style("lane-alt")
+        base = self.style("base-alt" if line.lane_index % 2 else "base")
         segs = [Segment(line.label[: lw - 1].ljust(lw), self.style("label"))]
         mpc = self.minutes_per_cell
         right = x0 + tw
