@@ -276,7 +276,8 @@ def test_replan_then_approve_supersedes_the_old_plan(tmp_path):
             await type_keys(pilot, "a", "y")
             await shown(pilot, new_id, "executing")
             head = head_text(pilot)
-            assert f"execution {exec_id} executing" in head and f"replan of run {run_id}" in head
+            assert f"execution {exec_id} executing" in head
+            assert f"replan of run {run_id} (execution {exec_id}), run {run_id} superseded" in head
             app.open_run(run_id)  # the old plan says what became of it
             await shown(pilot, run_id, "superseded")
             assert f"execution continues on run {new_id}" in head_text(pilot)

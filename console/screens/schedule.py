@@ -157,14 +157,14 @@ class ScheduleScreen(ConsoleScreen):
                 head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
         self.query_one("#schedule-head", Static).set_class(
             plan is not None and (self._view is not None or self._op_message is not None), "-lifecycle")
+        if self._op_message is not None:  # first: the header shows 5 lines at most, the newest news first
+            head.append("\n")
+            head.append_text(self._op_message)
         if plan is not None and self._view is not None:
             from console.screens.schedule_lifecycle import lifecycle_text
 
             head.append("\n")
             head.append_text(lifecycle_text(self._view, fmt_minutes))
-        if self._op_message is not None:
-            head.append("\n")
-            head.append_text(self._op_message)
         self.query_one("#schedule-head", Static).update(head)
 
     def _plan_changed(self, _version: int) -> None:

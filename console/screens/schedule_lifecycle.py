@@ -28,6 +28,8 @@ def lifecycle_text(view: PlanView, fmt: Callable[[float], str]) -> Text:
             text.append(f" ({st.note})", style="dim")
     if st.parent_run_id is not None:
         text.append(f" · replan of run {st.parent_run_id} (execution {st.execution_id})")
+        if st.state != "draft":  # approving a replan superseded the plan it continues
+            text.append(f", run {st.parent_run_id} superseded")
     if view.successor is not None:
         text.append(f" · execution continues on run {view.successor} (l: latest run)", style="bold")
     if st.state == "draft":

@@ -502,6 +502,12 @@ class Gantt(ScrollView, can_focus=True):
             segs.append(Segment("".join(chars), axis))
         else:  # the now line starts in the axis with its marker and minute, over the tick labels
             mark = ("▼" + fmt_minutes(self.now_minute))[: tw - cell]
+            before = cell - 1
+            while before >= 0 and chars[before] != " ":  # nor one the marker cuts on its left
+                was, chars[before] = chars[before], " "
+                before -= 1
+                if was == "│":
+                    break
             after = cell + len(mark)
             while after < tw and chars[after] != " " and chars[after] != "│":  # no half-hidden tick label
                 chars[after] = " "
