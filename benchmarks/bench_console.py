@@ -107,6 +107,7 @@ async def gantt_times(migrations: int, repeat: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in ("set plan (build lanes)", "redraw (all visible lines)",
                                                     "scroll down a page", "scroll right", "zoom in",
                                                     "regroup (per customer)", "key → frame (pagedown)",
+                                                    "key → frame (pagedown, execution + now line)",
                                                     "key → frame (pagedown, pilot press + pause)",
                                                     "key → frame (unbound key: pilot overhead)")}
     async with app.run_test(size=(160, 50)) as pilot:
@@ -147,6 +148,18 @@ async def gantt_times(migrations: int, repeat: int) -> dict[str, list[float]]:
         await pilot.pause()
         for _ in range(repeat):
             out["key → frame (pagedown)"].append(await key_to_frame(app, gantt, "pagedown"))
+        # the same with an execution shown: every bar coloured by its state, the now line on every row
+        from engine.execution.state import migrate_id, reboot_id
+
+        states = ("done", "running", "late", "failed", "pending")
+        actions = {migrate_id(m.vm): states[i % 5] for i, m in enumerate(plan.migrations)}
+        actions.update({reboot_id(r.host): "pending" for r in plan.reboots})
+        gantt.scroll_to(y=0, animate=False, immediate=True)
+        gantt.set_execution(actions, (plan.makespan or 0) // 20)  # the now line inside the first screen
+        await pilot.pause()
+        for _ in range(repeat):
+            out["key → frame (pagedown, execution + now line)"].append(await key_to_frame(app, gantt, "pagedown"))
+        gantt.set_execution(None, None)
         gantt.scroll_to(y=0, animate=False, immediate=True)
         await pilot.pause()
         for _ in range(repeat):
@@ -290,7 +303,7 @@ def main() -> None:
                       f"{max(refresh) * 1000:.1f}", "< 1000")
     for name, values in asyncio.run(gantt_times(args.migrations, args.repeat)).items():
         target = "< 50" if name in ("redraw (all visible lines)", "scroll down a page", "scroll right", "zoom in",
-                                    "key → frame (pagedown)") else ""
+                                    "key → frame (pagedown)", "key → frame (pagedown, execution + now line)") else ""
         table.add_row(f"gantt: {name}", f"{statistics.median(values) * 1000:.1f}", f"{max(values) * 1000:.1f}",
                       target)
     Console().print(table)

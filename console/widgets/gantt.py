@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from console.widgets.gantt_exec import EXEC_CSS, STATE_CLASSES, overlay_now, states_by_index
+from console.widgets.gantt_exec import EXEC_CSS, STATE_CLASSES, now_in_segments, states_by_index
 from console.widgets.line_table import natural_key
 from engine.model import MaintenancePlan, Snapshot
 
@@ -464,9 +464,11 @@ class Gantt(ScrollView, can_focus=True):
             return self._axis_strip(x0, width)
         li = round(self.scroll_y) + y - 1
         if li >= len(self.lines):
-            strip = Strip.blank(width, self.style("base"))
             cell = self._now_cell(x0)
-            return strip if cell is None else overlay_now(strip, self.label_width + cell, self.style("now"))
+            if cell is None:
+                return Strip.blank(width, self.style("base"))
+            return Strip(now_in_segments([Segment(" " * width, self.style("base"))], self.label_width + cell,
+                                         self.style("now")), width)
         sel = self.selected[1] if self.selected is not None and self.selected[0] == li else -1
         key = (li, x0, width, self.zoom_index, self._fit_mpc, sel, self._version)
         strip = self._cache.get(key)
@@ -557,9 +559,10 @@ class Gantt(ScrollView, can_focus=True):
             i += 1
         if pos < right:
             segs.append(Segment(" " * (right - pos), base))
-        strip = Strip(segs, width)
         cell = self._now_cell(x0)
-        return strip if cell is None else overlay_now(strip, lw + cell, self.style("now"))
+        if cell is not None:
+            segs = now_in_segments(segs, lw + cell, self.style("now"))
+        return Strip(segs, width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -10,7 +10,6 @@ from typing import Optional
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.strip import Strip
 
 from engine.execution.state import migrate_id, reboot_id
 from engine.model import MaintenancePlan
@@ -45,21 +44,28 @@ def states_by_index(plan: Optional[MaintenancePlan], actions: Optional[dict[str,
             [actions.get(reboot_id(r.host), "pending") for r in plan.reboots])
 
 
-def overlay_now(strip: Strip, cell: int, now_style: Style) -> Strip:
-    """The "now" line through one cell: a rule in empty space, the bar's own text re-styled on a bar."""
-    if not 0 <= cell < strip.cell_length:
-        return strip
-    left, mid, right = strip.divide([cell, cell + 1, strip.cell_length])
-    text = mid.text
-    segs = list(mid)
-    on_bar = bool(segs) and segs[0].style is not None and segs[0].style.bgcolor is not None and text.strip() != ""
-    if text.strip() == "":
-        new = Segment("│", (segs[0].style if segs else Style()) + now_style)
-    elif on_bar:
-        new = Segment(text, (segs[0].style or Style()) + Style(underline=True, bold=True))
-    else:
-        new = Segment(text, segs[0].style if segs else None)
-    return Strip.join([left, Strip([new], 1), right])
+def now_cell_segment(seg: Segment, now_style: Style) -> Segment:
+    """One cell of the now line: a rule in empty space, the bar's own character underlined on a bar."""
+    if seg.text.strip() == "":
+        return Segment("│", (seg.style or Style()) + now_style)
+    return Segment(seg.text, (seg.style or Style()) + Style(underline=True, bold=True))
+
+
+def now_in_segments(segs: list[Segment], cell: int, now_style: Style) -> list[Segment]:
+    """`segs` (single-width characters, as the Gantt draws them) with the now line through `cell`:
+    only the segment holding that cell is split, no Strip is cut and joined again."""
+    pos = 0
+    for k, seg in enumerate(segs):
+        n = len(seg.text)
+        if pos <= cell < pos + n:
+            at = cell - pos
+            parts = [Segment(seg.text[:at], seg.style)] if at else []
+            parts.append(now_cell_segment(Segment(seg.text[at], seg.style), now_style))
+            if at + 1 < n:
+                parts.append(Segment(seg.text[at + 1:], seg.style))
+            return segs[:k] + parts + segs[k + 1:]
+        pos += n
+    return segs
 
 
 def legend(styles: dict[str, Style], now: Optional[int], fmt) -> Text:
