@@ -313,3 +313,26 @@ def test_started_executions_are_built_by_the_cli_on_the_demo_plan(tmp_path):
     status = cli("exec", "status", exec_id, "--db", db)
     assert status.exit_code == 0 and f"minute {NOW_MINUTE}" in status.output
     assert len(demo_inputs()[2].migrations) == 86
+
+
+# --------------------------------------------------------------------------- the now line, unit
+
+
+@pytest.mark.parametrize("cell", [0, 3, 5, 7, 9, 10])
+def test_the_now_line_splits_one_cell_and_keeps_the_row_width(cell):
+    from rich.segment import Segment
+    from rich.style import Style
+
+    from console.widgets.gantt_exec import now_in_segments
+
+    bar, gap = Style(bgcolor="blue"), Style()
+    segs = [Segment("▏vm-1", bar), Segment("   ", gap), Segment("▏x", bar)]  # 10 cells
+    out = now_in_segments(segs, cell, Style(color="red"))
+    text = "".join(s.text for s in out)
+    original = "▏vm-1   ▏x"
+    assert len(text) == len(original) == 10
+    if cell < 10:
+        assert text[:cell] + text[cell + 1:] == original[:cell] + original[cell + 1:]  # other cells untouched
+        hit = [s for s in out if s.style is not None and (s.style.color is not None or s.style.underline)]
+        assert len(hit) == 1 and len(hit[0].text) == 1
+        assert text[cell] == ("│" if original[cell] == " " else original[cell])  # a rule in gaps, text on bars
