@@ -96,6 +96,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("schedule.filter", "slash", "Find VM", "filter", scope="schedule", key_display="/"),
     ActionSpec("schedule.live", "l", "Latest run", "follow_latest", scope="schedule"),
     ActionSpec("schedule.export", "e", "Export CSV", "export_csv", scope="schedule"),
+    ActionSpec("schedule.approve", "a", "Approve plan", "approve_plan", scope="schedule"),
+    ActionSpec("schedule.replan", "r", "Replan execution", "replan_execution", scope="schedule"),
     # Allocation
     ActionSpec("allocation.view", "tab", "Switch table", "cycle_view", scope="allocation", show=True),
     ActionSpec("allocation.filter", "slash", "Filter", "filter", scope="allocation", key_display="/"),

@@ -10,7 +10,6 @@ superseded, a replan the execution has moved past) is one line and exit 2.
 
 from __future__ import annotations
 
-import getpass
 from contextlib import contextmanager
 from typing import Annotated, Iterator, Optional
 
@@ -29,10 +28,9 @@ def actor(by: Optional[str]) -> str:
         fail("--by must name someone")
     if by:
         return by.strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"
+    from console.ops.lifecycle import default_actor
+
+    return default_actor()
 
 
 @contextmanager

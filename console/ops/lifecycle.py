@@ -28,6 +28,16 @@ from engine.model import Limits, MaintenancePlan, Snapshot
 SYSTEM_ACTOR = "fleetctl"
 
 
+def default_actor() -> str:
+    """Who acts when nobody is named: the login name (the CLI's --by default, the console's actor)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
 class Refused(Conflict):
     """The operation is not allowed now; each line of the message is one reason. Nothing was written."""
 
@@ -284,7 +294,11 @@ def status(engine: Engine, execution_id: int, now: Optional[int] = None) -> Stat
     """Progress, late actions (running past their duration, or due and not started) and the projected end:
     the plan's end pushed by the largest delay seen now."""
     ld = load_execution(engine, execution_id, now)
-    ex, now = ld.execution, ld.now
+    return status_of(ld.row, ld.execution, ld.now)
+
+
+def status_of(row: executions.ExecutionRow, ex: Execution, now: int) -> StatusView:
+    """`status` of an execution already replayed (the console reads it every second without the snapshot)."""
     counts = {s: ex.count(s) for s in ("pending", "in_progress", "done", "failed", "skipped")}
     late, delay = [], 0
     for aid, a in ex.actions.items():
@@ -301,7 +315,7 @@ def status(engine: Engine, execution_id: int, now: Optional[int] = None) -> Stat
         delay = max(delay, by)
     late.sort(key=lambda d: (-d["late_by"], d["action"]))
     planned_end = ex.plan.makespan or 0
-    return StatusView(execution_id, ld.row.run_id, ld.row.state, now, counts, late, planned_end,
+    return StatusView(row.id, row.run_id, row.state, now, counts, late, planned_end,
                       planned_end + delay if not ex.finished() else max([a.ended_at or 0 for a in ex.actions.values()],
                                                                        default=0))
 

@@ -1,22 +1,33 @@
-"""Screen 4 — Schedule: the Gantt of the shown maintenance plan (live while a solve improves)."""
+"""Screen 4 — Schedule: the Gantt of the shown maintenance plan (live while a solve improves), its
+lifecycle (approve, execution state on the bars with a now line, replan) read live from the store.
+
+Store reads and the replan's solve run in thread workers that post messages; only handlers on the
+UI thread touch widgets. The lifecycle is read at most once a second, one read at a time.
+"""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import Static
 
 from console.actions import bindings_for
 from console.plan_metrics import maintenance_metrics, metrics_unavailable
 from console.screens.base import ConsoleScreen
 from console.screens.export import export_runbook
+from console.screens.schedule_actions import LifecycleActions
 from console.widgets.filter_bar import FilterBar
 from console.widgets.gantt import Gantt, fmt_minutes
+from console.widgets.gantt_exec import legend
 from console.widgets.plan_origin import PlanOrigin
 from engine.model import MaintenancePlan
 from engine.progress import relative_gap
+
+REFRESH_S = 1.0  # the plan's lifecycle and execution are read at most this often while shown
 
 
 def plan_headline(plan: Optional[MaintenancePlan], run_label: str,
@@ -53,7 +64,9 @@ def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[t
     return customer, peaks[customer]
 
 
-def details_text(details: Optional[dict]) -> Text:
+def details_text(details: Optional[dict], exec_legend: Optional[Text] = None) -> Text:
+    if details is None and exec_legend is not None:
+        return exec_legend + Text(" · ←/→ select a bar · a approve · r replan", style="dim")
     if details is None:
         text = Text("legend: ")
         text.append("▏vm-0012", style="reverse")
@@ -62,24 +75,40 @@ def details_text(details: Optional[dict]) -> Text:
         text.append(" a host's reboot · ←/→ select a bar for its detail · g group · +/- zoom · 0 fit · / find",
                     style="dim")
         return text
+    state = Text(f"  [{details['state']}]", style="bold") if details.get("state") else Text("")
     if details["kind"] == "reboot":
         return Text.assemble(("reboot ", "bold red"), (details["host"], "bold"),
                              f"   {fmt_minutes(details['start'])} → {fmt_minutes(details['end'])}"
-                             f"  ({details['minutes']} min; t={details['start']}..{details['end']})")
+                             f"  ({details['minutes']} min; t={details['start']}..{details['end']})", state)
     return Text.assemble(("migration ", "bold"), (details["vm"], "bold cyan"),
                          f"  customer {details.get('customer') or '?'}   {details['source']} → {details['target']}"
                          f"   {fmt_minutes(details['start'])} → {fmt_minutes(details['end'])}"
-                         f"  ({details['minutes']} min; t={details['start']}..{details['end']})")
+                         f"  ({details['minutes']} min; t={details['start']}..{details['end']})", state)
 
 
-class ScheduleScreen(ConsoleScreen):
+class ScheduleScreen(LifecycleActions, ConsoleScreen):
     SCOPE = "schedule"
     BINDINGS = bindings_for("schedule")
+
+    class ViewRead(Message):
+        """A worker read the shown run's lifecycle (view None: unchanged since the last read)."""
+
+        def __init__(self, run_id: int, view, error: Optional[str]) -> None:
+            super().__init__()
+            self.run_id, self.view, self.error = run_id, view, error
 
     def __init__(self) -> None:
         super().__init__()
         self._shown_run: object = object()
         self._peak: Optional[tuple[str, int]] = None
+        self._view = None  # console.ops.plan_view.PlanView of the shown run (None: not read / no store)
+        self._view_key: Optional[tuple] = None
+        self._reading = False  # a lifecycle read is in flight: never start a second one
+        self._read_again = False
+        self._op_message: Optional[Text] = None  # the last approve / replan outcome, until the plan changes
+        self._read_error: Optional[str] = None  # the last lifecycle read failed (cleared by the next good one)
+        self._op_running = False
+        self._details: Optional[dict] = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_nav()
@@ -96,10 +125,12 @@ class ScheduleScreen(ConsoleScreen):
         self.watch(self.app, "origin_version", self._origin_changed, init=False)  # peaks only for the plan's own fleet
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
         self.query_one(Gantt).focus()
+        self.set_interval(REFRESH_S, self._tick)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self._progress_changed(0)  # a run that ended while another screen was shown: say so now
+        self.read_lifecycle()
 
     def _progress_changed(self, _v: int) -> None:
         """While a run is solving, say so above the chart (its plan replaces the chart when stored)."""
@@ -118,6 +149,19 @@ class ScheduleScreen(ConsoleScreen):
                 head.append(" — the chart shows its best plan so far and follows each improvement", style="dim")
             else:
                 head.append(" — the chart follows its plan as soon as the run stores one", style="dim")
+        self.query_one("#schedule-head", Static).set_class(
+            plan is not None and (self._view is not None or self._op_message is not None
+                                  or self._read_error is not None), "-lifecycle")
+        if self._op_message is not None:  # first: the header shows 5 lines at most, the newest news first
+            head.append("\n")
+            head.append_text(self._op_message)
+        if plan is not None and self._read_error is not None:
+            head.append(f"\nplan state unknown: {self._read_error}", style="red")
+        if plan is not None and self._view is not None:
+            from console.screens.schedule_lifecycle import lifecycle_text
+
+            head.append("\n")
+            head.append_text(lifecycle_text(self._view, fmt_minutes))
         self.query_one("#schedule-head", Static).update(head)
 
     def _plan_changed(self, _version: int) -> None:
@@ -127,6 +171,8 @@ class ScheduleScreen(ConsoleScreen):
         if run_id != self._shown_run:  # another run: fit it; the same run improving keeps the operator's zoom
             self._shown_run = run_id
             gantt._fitted = False
+            self._view, self._view_key, self._op_message, self._read_error = None, None, None, None
+            gantt.set_execution(None, None)
         gantt.set_plan(plan, self.app.snapshot)
         self._origin_changed(0)
 
@@ -137,9 +183,81 @@ class ScheduleScreen(ConsoleScreen):
         self._peak = (unavailable, "–") if unavailable else worst_customer_peak(plan, self.app.plan_snapshot())
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
         self._progress_changed(0)  # keep the running run's line under the new headline (no flicker)
+        self._show_details()
+        self.read_lifecycle(force=True)
+
+    # ------------------------------------------------------------------ lifecycle (live)
+
+    def _store_engine(self):
+        """The runs store's engine (worker threads only: opening it imports SQLModel); None without a store."""
+        return self.app.data.engine if hasattr(type(self.app.data), "engine") else None
+
+    def _tick(self) -> None:
+        if self.app.screen is self:
+            self.read_lifecycle()
+
+    def read_lifecycle(self, force: bool = False) -> None:
+        """Read the shown run's plan state and execution in a worker (never two reads at once)."""
+        run_id = self.app.shown_run_id
+        if run_id is None or not isinstance(self.app.shown_plan, MaintenancePlan):
+            return
+        if not hasattr(type(self.app.data), "engine"):
+            return  # in-memory data (tests, embedding): no lifecycle to show
+        if self._reading:
+            self._read_again = self._read_again or force
+            return
+        self._reading = True
+        self._load_view(run_id, None if force else self._view_key)
+
+    @work(thread=True, group="schedule-lifecycle")
+    def _load_view(self, run_id: int, known_key: Optional[tuple]) -> None:
+        from console.ops.plan_view import plan_view
+
+        try:
+            view = plan_view(self._store_engine(), run_id, known_key)
+        except Exception as exc:  # the store is busy or older than the lifecycle: say so on one line
+            self.post_message(self.ViewRead(run_id, None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
+            return
+        self.post_message(self.ViewRead(run_id, view, None))
+
+    def on_schedule_screen_view_read(self, event: "ScheduleScreen.ViewRead") -> None:
+        self._reading = False
+        if self._read_again:
+            self._read_again = False
+            self.read_lifecycle(force=True)
+        if event.run_id != self.app.shown_run_id:
+            return  # read for a run no longer shown
+        if event.error is not None:
+            if event.error != self._read_error:  # once per error, not every second
+                self._read_error = event.error
+                self._progress_changed(0)
+            return
+        if self._read_error is not None:
+            self._read_error = None
+            self._progress_changed(0)
+        if event.view is None:
+            return  # nothing changed
+        self._view, self._view_key = event.view, event.view.key
+        view = event.view
+        gantt = self.query_one(Gantt)
+        if view.execution is not None:
+            gantt.set_execution(view.actions, view.status.now if view.executing else None)
+        else:
+            gantt.set_execution(None, None)
+        self._progress_changed(0)
+        self._show_details()
 
     def on_gantt_bar_selected(self, event: Gantt.BarSelected) -> None:
-        self.query_one("#schedule-details", Static).update(details_text(event.details))
+        self._details = event.details
+        self._show_details()
+
+    def _show_details(self) -> None:
+        gantt = self.query_one(Gantt)
+        details = gantt.selected_details() if self._details is not None else None
+        exec_legend = None
+        if self._view is not None and self._view.execution is not None:
+            exec_legend = legend(gantt.state_styles(), gantt.now_minute, fmt_minutes)
+        self.query_one("#schedule-details", Static).update(details_text(details, exec_legend))
 
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         if not event.done:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -24,6 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console.widgets.gantt_exec import EXEC_CSS, STATE_CLASSES, now_in_segments, states_by_index
 from console.widgets.line_table import natural_key
 from engine.model import MaintenancePlan, Snapshot
 
@@ -135,6 +137,8 @@ class Gantt(ScrollView, can_focus=True):
         "gantt--reboot",
         "gantt--selected",
         "gantt--tick",
+        "gantt--now",
+        *(cls for cls, _label in STATE_CLASSES.values()),
     }
 
     DEFAULT_CSS = """
@@ -147,7 +151,7 @@ class Gantt(ScrollView, can_focus=True):
     Gantt > .gantt--reboot { background: $error 60%; color: $text; text-style: italic; }
     Gantt > .gantt--selected { background: $warning; color: $background; text-style: bold; }
     Gantt > .gantt--tick { color: $text-muted; }
-    """
+    """ + EXEC_CSS
 
     BINDINGS = [
         Binding("left", "select_bar(-1)", "Prev bar", show=False),
@@ -187,6 +191,13 @@ class Gantt(ScrollView, can_focus=True):
         self._version = 0
         self._fitted = False
         self._label_width = 8
+        # Execution (None: the plan is not executed): action id -> state, the minute of the now line,
+        # and the states aligned with plan.migrations / plan.reboots that the lines draw from.
+        self._exec_actions: Optional[dict[str, str]] = None
+        self.now_minute: Optional[int] = None
+        self._mig_states: Optional[list[str]] = None
+        self._reb_states: Optional[list[str]] = None
+        self._styles: dict[str, Style] = {}  # component styles, read once per theme (not per line)
 
     # ------------------------------------------------------------------ data
 
@@ -214,7 +225,18 @@ class Gantt(ScrollView, can_focus=True):
         if keep is not None:
             self._reselect(keep)
 
+    def set_execution(self, actions: Optional[dict[str, str]], now: Optional[int]) -> None:
+        """Colour bars by their action's state (None: no execution) and draw the now line at `now`."""
+        if actions == self._exec_actions and now == self.now_minute:
+            return
+        self._exec_actions, self.now_minute = actions, now
+        self._mig_states, self._reb_states = states_by_index(self.plan, actions)
+        self._version += 1
+        self._cache.clear()
+        self.refresh()
+
     def _rebuild(self) -> None:
+        self._mig_states, self._reb_states = states_by_index(self.plan, self._exec_actions)
         if self.plan is None:
             self.lines, self.horizon = [], 0
         else:
@@ -388,9 +410,11 @@ class Gantt(ScrollView, can_focus=True):
             if self.snapshot is not None and m.vm in self.snapshot.vm_by_id:
                 customer = self.snapshot.vm_by_id[m.vm].customer
             return {"kind": "migration", "vm": m.vm, "customer": customer, "source": m.source,
-                    "target": m.target, "start": m.start, "end": m.end, "minutes": m.end - m.start}
+                    "target": m.target, "start": m.start, "end": m.end, "minutes": m.end - m.start,
+                    "state": self._mig_states[bar.index] if self._mig_states else None}
         r = self.plan.reboots[bar.index]
-        return {"kind": "reboot", "host": r.host, "start": r.start, "end": r.end, "minutes": r.end - r.start}
+        return {"kind": "reboot", "host": r.host, "start": r.start, "end": r.end, "minutes": r.end - r.start,
+                "state": self._reb_states[bar.index] if self._reb_states else None}
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -410,6 +434,29 @@ class Gantt(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ rendering
 
+    def style(self, name: str) -> Style:
+        """A component style by short name ("bar", "late", "now" …), cached until the theme changes."""
+        style = self._styles.get(name)
+        if style is None:
+            if name == "base":  # the widget's own style (rich_style walks the DOM: too slow per line)
+                style = self.rich_style
+            elif name == "base-alt":
+                style = self.style("base") + self.get_component_rich_style("gantt--lane-alt")
+            else:
+                style = self.get_component_rich_style(f"gantt--{name}")
+            self._styles[name] = style
+        return style
+
+    def state_styles(self) -> dict[str, Style]:
+        return {state: self.style(state) for state in (*STATE_CLASSES, "now")}
+
+    def _now_cell(self, x0: int) -> Optional[int]:
+        """The timeline cell (relative to the view) of the now line, None when there is none or it is off view."""
+        if self.now_minute is None:
+            return None
+        cell = int(self.now_minute // self.minutes_per_cell) - x0
+        return cell if 0 <= cell < self.timeline_width else None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         x0 = round(self.scroll_x)
@@ -417,9 +464,13 @@ class Gantt(ScrollView, can_focus=True):
             return self._axis_strip(x0, width)
         li = round(self.scroll_y) + y - 1
         if li >= len(self.lines):
-            return Strip.blank(width, self.rich_style)
+            cell = self._now_cell(x0)
+            if cell is None:
+                return Strip.blank(width, self.style("base"))
+            return Strip(now_in_segments([Segment(" " * width, self.style("base"))], self.label_width + cell,
+                                         self.style("now")), width)
         sel = self.selected[1] if self.selected is not None and self.selected[0] == li else -1
-        key = (li, x0, width, self.zoom_index, sel, self._version)
+        key = (li, x0, width, self.zoom_index, self._fit_mpc, sel, self._version)
         strip = self._cache.get(key)
         if strip is None:
             if len(self._cache) > 2000:
@@ -428,7 +479,7 @@ class Gantt(ScrollView, can_focus=True):
         return strip
 
     def _axis_strip(self, x0: int, width: int) -> Strip:
-        axis = self.get_component_rich_style("gantt--axis")
+        axis = self.style("axis")
         lw = self.label_width
         tw = max(0, width - lw)
         mpc = self.minutes_per_cell
@@ -447,22 +498,43 @@ class Gantt(ScrollView, can_focus=True):
                     if c + k < tw:
                         chars[c + k] = ch
             t += step
-        return Strip([Segment(head, axis), Segment("".join(chars), axis)], width)
+        segs = [Segment(head, axis)]
+        cell = self._now_cell(x0)
+        if cell is None:
+            segs.append(Segment("".join(chars), axis))
+        else:  # the now line starts in the axis with its marker and minute, over the tick labels
+            mark = ("▼" + fmt_minutes(self.now_minute))[: tw - cell]
+            before = cell - 1
+            while before >= 0 and chars[before] != " ":  # nor one the marker cuts on its left
+                was, chars[before] = chars[before], " "
+                before -= 1
+                if was == "│":
+                    break
+            after = cell + len(mark)
+            while after < tw and chars[after] != " " and chars[after] != "│":  # no half-hidden tick label
+                chars[after] = " "
+                after += 1
+            segs += [Segment("".join(chars[:cell]), axis), Segment(mark, axis + self.style("now")),
+                     Segment("".join(chars[cell + len(mark):]), axis)]
+        return Strip(segs, width)
+
+    def _bar_style(self, bar: Bar, i: int, sel: int) -> Style:
+        if i == sel:
+            return self.style("selected")
+        states = self._mig_states if bar.kind == "migration" else self._reb_states
+        if states is not None:
+            return self.style(states[bar.index])
+        if bar.kind == "reboot":
+            return self.style("reboot")
+        return self.style("bar-alt") if i % 2 else self.style("bar")
 
     def _line_strip(self, li: int, x0: int, width: int, sel: int) -> Strip:
         line = self.lines[li]
         lw = self.label_width
         tw = max(0, width - lw)
-        base = self.rich_style
-        if line.lane_index % 2:
-            base = base + self.get_component_rich_style("gantt--lane-alt")
-        label_style = self.get_component_rich_style("gantt--label")
-        segs = [Segment(line.label[: lw - 1].ljust(lw), label_style)]
+        base = self.style("base-alt" if line.lane_index % 2 else "base")
+        segs = [Segment(line.label[: lw - 1].ljust(lw), self.style("label"))]
         mpc = self.minutes_per_cell
-        bar_style = self.get_component_rich_style("gantt--bar")
-        alt_style = self.get_component_rich_style("gantt--bar-alt")
-        reboot_style = self.get_component_rich_style("gantt--reboot")
-        sel_style = self.get_component_rich_style("gantt--selected")
         right = x0 + tw
         pos = x0
         i = bisect_right(line.ends, x0 * mpc)
@@ -479,18 +551,20 @@ class Gantt(ScrollView, can_focus=True):
                     segs.append(Segment(" " * (sc - pos), base))
                 n = ec - sc
                 if bar.kind == "reboot":
-                    style = sel_style if i == sel else reboot_style
                     text = ("⟳ " + bar.label)[:n].ljust(n, "░")
                 else:
-                    style = sel_style if i == sel else (alt_style if i % 2 else bar_style)
                     text = bar_text(bar.label, n)
-                segs.append(Segment(text, style))
+                segs.append(Segment(text, self._bar_style(bar, i, sel)))
                 pos = ec
             i += 1
         if pos < right:
             segs.append(Segment(" " * (right - pos), base))
+        cell = self._now_cell(x0)
+        if cell is not None:
+            segs = now_in_segments(segs, lw + cell, self.style("now"))
         return Strip(segs, width)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles.clear()
         self._cache.clear()

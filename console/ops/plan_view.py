@@ -1,0 +1,83 @@
+"""A run's plan as the Schedule screen shows it: its lifecycle state and, when it is being (or was)
+executed, the execution's progress and each action's state at the execution's current minute.
+
+Read through the same store functions and rules as `console.ops.lifecycle` (status, lateness), so
+the console and `fleetctl exec status` never disagree. Cheap to poll: `plan_view` first reads a
+small key (plan state, latest execution, event count, clock minute) and replays the execution
+only when that key changed — the snapshot is never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from console.ops.lifecycle import StatusView, clock_minute, status_of
+from console.store import approvals, executions
+from console.store.runs import read
+from engine.execution.state import Execution
+
+# What a bar of the Gantt says about its action (the engine's states, with "late" split out).
+ACTION_VIEW_STATES = ("done", "running", "late", "failed", "pending", "skipped")
+
+
+@dataclass(frozen=True)
+class PlanView:
+    run_id: int
+    state: approvals.PlanState
+    key: tuple
+    execution: Optional[executions.ExecutionRow] = None
+    status: Optional[StatusView] = None
+    actions: dict[str, str] = field(default_factory=dict)  # action id -> one of ACTION_VIEW_STATES
+    successor: Optional[int] = None  # superseded: the run whose plan the execution follows now
+
+    @property
+    def executing(self) -> bool:
+        return self.execution is not None and self.execution.state == "executing"
+
+
+def action_view_state(ex: Execution, action_id: str, now: int) -> str:
+    """done / failed / skipped as recorded; late by the engine's rule (Execution.is_late); else running or pending."""
+    state = ex.actions[action_id].state
+    if state in ("done", "failed", "skipped"):
+        return state
+    if ex.is_late(action_id, now):
+        return "late"
+    return "running" if state == "in_progress" else "pending"
+
+
+def _successor(conn, run_id: int) -> Optional[int]:
+    t = approvals.PLAN_STATE_TABLE
+    return conn.execute(select(t.c.run_id).where(t.c.parent_run_id == run_id, t.c.state != "draft")
+                        .order_by(t.c.run_id.desc()).limit(1)).scalar()
+
+
+def plan_view(engine: Engine, run_id: int, known_key: Optional[tuple] = None) -> Optional[PlanView]:
+    """The view of run `run_id`'s plan now; None when its key equals `known_key` (nothing changed)."""
+
+    def fetch(conn):
+        state = approvals.plan_state(conn, run_id)
+        runs = executions.executions_of(conn, run_id)
+        row = runs[-1] if runs else None  # the latest execution following this plan
+        count = executions.event_count(conn, row.id) if row is not None else 0
+        successor = _successor(conn, run_id) if state.state == "superseded" else None
+        minute = clock_minute(row) if row is not None and row.state == "executing" else None
+        key = (state, row, count, successor, minute)
+        if key == known_key:
+            return None
+        replayed = executions.replay(conn, row) if row is not None else None
+        return state, row, successor, key, replayed
+
+    got = read(engine, fetch)
+    if got is None:
+        return None
+    state, row, successor, key, ex = got
+    if row is None:
+        return PlanView(run_id, state, key, successor=successor)
+    # An execution that ended stops its clock at its last event: nothing more becomes late.
+    now = max(clock_minute(row), ex.last_at) if row.state == "executing" else ex.last_at
+    actions = {aid: action_view_state(ex, aid, now) for aid in ex.actions}
+    return PlanView(run_id, state, key, row, status_of(row, ex, now), actions, successor)
