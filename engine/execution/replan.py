@@ -48,6 +48,7 @@ FRESH_SHARE = 0.4  # the fresh heuristic plan of the rest is tried with this sha
 # after the first start only while less than the rest of the time limit is spent, so a loaded machine
 # gets a plan in time (the old order kept) rather than the best plan late.
 RESERVE_SHARE = 0.25
+CPSAT_RESERVE_SHARE = 0.1  # CP-SAT stops this share of the time limit early: the continuation is still to build and validate
 
 
 class ReplanFailed(RuntimeError):
@@ -131,7 +132,7 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
         if warm and hint is not None and w.kept_makespan is not None \
                 and hint.makespan(problem) >= REORDER_GAIN * w.kept_makespan:
             below = math.ceil(REORDER_GAIN * w.kept_makespan) - 1
-        deadline = t0 + time_limit_s
+        deadline = t0 + (1 - CPSAT_RESERVE_SHARE) * time_limit_s
         schedule, proven, bound, first_at, none_below = _cpsat(problem, w, hint, pending_ids, fixed_task,
                                                                fixed_reboot, now, deadline, workers or 2, seed, below)
         if schedule is None:
@@ -292,8 +293,18 @@ def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_id
     missing = [problem.tasks[j].vm for j in w.free if not candidates[j]]
     if missing:
         raise ReplanFailed(f"{len(missing)} VM(s) fit no target host any more: {', '.join(missing[:5])}")
-    if hint is not None and any(hint.targets[j] not in candidates[j] for j in w.free):
-        hint = None  # an old target that no longer fits: no hint rather than a wrong one
+    if hint is not None:
+        # The hint's targets are candidates too: a fresh plan of the rest picks its own, and a hint
+        # with a target the model lacks is dropped whole (CP-SAT then starts cold and, above a few
+        # hundred actions, found nothing in 10 s). Only a target that cannot be one drops it.
+        for j in w.free:
+            t = hint.targets[j]
+            if t not in candidates[j]:
+                src = problem.hosts[problem.tasks[j].source]
+                if t == src.index or t not in problem.targets_by_datacenter[src.datacenter]:
+                    hint = None
+                    break
+                candidates[j].append(t)
     serial = sum(problem.tasks[j].duration for j in w.free) + sum(problem.hosts[h].reboot_minutes for h in w.free_hosts)
     horizon = max(w.ready + serial, hint.makespan(problem) if hint is not None else 0)
     mm = MaintenanceModel(problem, candidates, horizon)
