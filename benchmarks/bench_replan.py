@@ -18,6 +18,7 @@ solver's (heuristic first plan improved by CP-SAT for `--plan-limit` seconds).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -86,9 +87,11 @@ def main() -> None:
     counts = {s: ex.count(s) for s in ("done", "in_progress", "failed", "pending")}
     late = sum(1 for a, s in ex.actions.items() if s.state == "in_progress" and ex.is_late(a, now))
 
+    load_before = os.getloadavg()[0]
     t = time.perf_counter()
     warm = replan(snap, lim, plan, ex, now, time_limit_s=args.time_limit, workers=args.workers)
     warm_s = time.perf_counter() - t
+    load_after = os.getloadavg()[0]
     # Cold re-solve of the remaining work: the project's solver from scratch (heuristic, then CP-SAT) on
     # the fleet as it will be once the in-progress actions end (failed migrations' VMs on their sources),
     # started when the last of them ends; the old plan is ignored.
@@ -108,7 +111,12 @@ def main() -> None:
         bare_makespan = f"none ({exc})"
     bare_s = time.perf_counter() - t
 
+    share = warm.changed / max(1, warm.pending)
+    gain = (1 - warm.plan.makespan / warm.kept_order_makespan) if warm.kept_order_makespan else None
+    policy_ok = share <= 0.10 or (gain is not None and gain > 0.05)
     rows = [
+        ("machine", f"{os.cpu_count()} cores; load average {load_before:.1f} before the warm replan, "
+                    f"{load_after:.1f} after"),
         ("fleet", f"{len(snap.vms)} VMs, {len(snap.hosts)} hosts, {len(plan.migrations)} migrations, "
                   f"{len(plan.reboots)} reboots"),
         ("original plan", f"makespan {plan.makespan} ({plan.status}, lower bound {plan.lower_bound}), "
@@ -121,6 +129,11 @@ def main() -> None:
                         f"makespan {warm.plan.makespan} ({warm.plan.status}; warm start {warm.warm_start_makespan}: old order "
                         f"kept {warm.kept_order_makespan}, gaps filled {warm.filled_makespan}, fresh {warm.fresh_makespan}), changed {warm.changed} of "
                         f"{warm.pending} pending ({warm.changed / max(1, warm.pending):.1%})"),
+        ("replan notes", "; ".join(warm.plan.notes or []) or "-"),
+        ("targets", f"time {'met' if warm_s <= 10 else 'MISSED'} ({warm_s:.1f} s, target ≤ 10 s); changes "
+                    f"{'within' if policy_ok else 'OUTSIDE'} the policy ({share:.1%} changed, makespan "
+                    + (f"{gain:.1%} shorter than the old order kept" if gain is not None else "n/a")
+                    + "; ≤ 10% unless more than 5% shorter)"),
         ("cold re-solve", f"{cold_s:.1f} s (limit {args.cold_limit:g} s), makespan {cold_makespan} "
                           f"(fresh solve of the fleet after the in-progress actions, from minute {ready})"),
         ("no warm start", f"{bare_s:.1f} s, makespan {bare_makespan} (the replan model without hint)"),

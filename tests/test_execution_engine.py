@@ -167,7 +167,9 @@ def solved(seed: int, vms: int, customers: int, lim: str):
 
 # What operators do, drawn: how often actions fail (and are retried), run late (by how much), and how
 # eagerly they start what `exec next` allows.
-OPERATORS = dict(fail_rate=st.floats(0.0, 0.4), late_rate=st.floats(0.0, 1.0), start_rate=st.floats(0.3, 1.0),
+# (Never all zero: with a few examples per fleet, hypothesis's first, simplest draws would be runs where
+# nothing fails or runs late; the hand-made tests above cover those.)
+OPERATORS = dict(fail_rate=st.floats(0.05, 0.4), late_rate=st.floats(0.1, 1.0), start_rate=st.floats(0.3, 1.0),
                  max_late=st.integers(1, 40), retry_rate=st.floats(0.0, 1.0))
 
 
@@ -176,15 +178,16 @@ def played(fleet_key, at, rng_seed, **operators):
     now = int(p.makespan * at)
     ex = simulate(fleet, lim, p, now, random.Random(rng_seed), **operators)
     # what the examples cover (pytest --hypothesis-show-statistics)
-    event(f"{fleet_key[1]} VMs, {fleet_key[2]} customers, {fleet_key[3]} limits")
     event(f"failed actions: {'some' if ex.count('failed') else 'none'}")
     event(f"late actions in progress: {'some' if any(ex.is_late(a, now) for a, s in ex.actions.items() if s.state == 'in_progress') else 'none'}")
     event(f"retried actions: {'some' if any(s.attempts > 1 for s in ex.actions.values()) else 'none'}")
     return fleet, lim, p, now, ex
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(fleet_key=st.sampled_from(FLEETS), at=st.floats(0.0, 0.95), rng_seed=st.integers(0, 10_000), **OPERATORS)
+# Every fleet is played (hypothesis's draws from a list lean on its first entries), the rest drawn.
+@pytest.mark.parametrize("fleet_key", FLEETS, ids=lambda k: "-".join(map(str, k)))
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(at=st.floats(0.0, 0.95), rng_seed=st.integers(0, 10_000), **OPERATORS)
 def test_next_never_hands_out_an_action_that_breaks_a_rule(fleet_key, at, rng_seed, **operators):
     fleet, lim, p, now, ex = played(fleet_key, at, rng_seed, **operators)
     rep = safe_next(fleet, lim, ex, now)
@@ -202,8 +205,9 @@ def test_next_never_hands_out_an_action_that_breaks_a_rule(fleet_key, at, rng_se
         ex.check(Event(a.id, "started", now))
 
 
-@settings(max_examples=20, deadline=None, derandomize=True)
-@given(fleet_key=st.sampled_from(FLEETS), at=st.floats(0.05, 0.9), rng_seed=st.integers(0, 10_000), **OPERATORS)
+@pytest.mark.parametrize("fleet_key", FLEETS, ids=lambda k: "-".join(map(str, k)))
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(at=st.floats(0.05, 0.9), rng_seed=st.integers(0, 10_000), **OPERATORS)
 def test_replan_is_a_valid_continuation_with_facts_unmoved(fleet_key, at, rng_seed, **operators):
     fleet, lim, p, now, ex = played(fleet_key, at, rng_seed, **operators)
     if ex.finished():
@@ -230,6 +234,13 @@ def test_replan_is_a_valid_continuation_with_facts_unmoved(fleet_key, at, rng_se
         if f"reboot:{r.host}" not in fact_ids:
             assert r.start >= now
     assert res.plan.execution.failed == sorted(facts.failed)
+    # the policy: pending actions leave their target or order only for a makespan more than 5%
+    # shorter than keeping the old order
+    if res.kept_order_makespan is not None and res.plan.makespan * 100 >= 95 * res.kept_order_makespan:
+        event("replan: old order kept")
+        assert res.changed == 0, (res.changed, res.plan.makespan, res.kept_order_makespan)
+    else:
+        event("replan: reordered, more than 5% shorter")
     # the execution continues on the new plan: same history, nothing pending moved to the past
     cont = ex.switch_plan(res.plan)
     assert {a: s.state for a, s in cont.actions.items()} == {a: s.state for a, s in ex.actions.items()}

@@ -21,9 +21,11 @@ engine.validate_continuation (facts unmoved) or it is never returned.
 from __future__ import annotations
 
 import bisect
+import math
 import dataclasses
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Callable, Optional
 
 from engine.cp_solver import new_cp_solver
@@ -37,7 +39,7 @@ from engine.model import ExecutionState, Limits, MaintenancePlan, Migration, Reb
 from engine.violations import PlanRejected
 
 
-REORDER_GAIN = 0.95  # leave the old order only for a makespan at least 5% shorter
+REORDER_GAIN = Fraction(95, 100)  # leave the old order only for a makespan more than 5% shorter (exact: no float edge)
 # Above this many actions left, CP-SAT is not tried: building its model alone takes longer than the
 # replan's 10 s on 2 cores (8,000-VM rolling fleet: model 6-8 s, candidates 4-5 s); the warm start is the plan.
 CPSAT_MAX_FREE_TASKS = 1500
@@ -46,6 +48,7 @@ FRESH_SHARE = 0.4  # the fresh heuristic plan of the rest is tried with this sha
 # after the first start only while less than the rest of the time limit is spent, so a loaded machine
 # gets a plan in time (the old order kept) rather than the best plan late.
 RESERVE_SHARE = 0.25
+CPSAT_RESERVE_SHARE = 0.1  # CP-SAT stops this share of the time limit early: the continuation is still to build and validate
 
 
 class ReplanFailed(RuntimeError):
@@ -120,18 +123,29 @@ def replan(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, execution:
     proven, bound, first_at = False, None, None
     if warm and len(w.free) > CPSAT_MAX_FREE_TASKS:
         schedule = hint
-        notes.append(f"{len(w.free)} actions left: CP-SAT skipped (above {CPSAT_MAX_FREE_TASKS}); the remaining "
-                     "plan in its old order, moved as early as the facts allow")
+        notes.append(f"{len(w.free)} actions left: CP-SAT skipped (above {CPSAT_MAX_FREE_TASKS}); {w.chosen}")
     else:
-        deadline = t0 + time_limit_s
-        schedule, proven, bound, first_at = _cpsat(problem, w, hint, pending_ids, fixed_task, fixed_reboot, now,
-                                                   deadline, workers or 2, seed)
+        # The policy: leave the old order only for a makespan more than 5% shorter. Unless a warm start
+        # already is, CP-SAT looks only for such a plan; finding none, the old order kept is the answer
+        # (and the search for fewer changes at a barely shorter makespan is not run at all).
+        below = None
+        if warm and hint is not None and w.kept_makespan is not None \
+                and hint.makespan(problem) >= REORDER_GAIN * w.kept_makespan:
+            below = math.ceil(REORDER_GAIN * w.kept_makespan) - 1
+        deadline = t0 + (1 - CPSAT_RESERVE_SHARE) * time_limit_s
+        schedule, proven, bound, first_at, none_below = _cpsat(problem, w, hint, pending_ids, fixed_task,
+                                                               fixed_reboot, now, deadline, workers or 2, seed, below)
         if schedule is None:
             if hint is None:
                 raise ReplanFailed(f"no continuation found in {time_limit_s:g} s (try a longer --time-limit)")
             schedule = hint
-            notes.append(f"CP-SAT found no plan in {time_limit_s:g} s: the remaining plan in its old order, "
-                         "moved as early as the facts allow")
+            if below is None:
+                notes.append(f"CP-SAT found no plan in {time_limit_s:g} s: {w.chosen}")
+            else:
+                notes.append(f"CP-SAT {'proved there is' if none_below else 'found'} no plan more than 5% shorter "
+                             f"than keeping the old order (makespan {below} or less"
+                             + ("" if none_below else f" in {time_limit_s:g} s, on its candidate targets")
+                             + f"): {w.chosen}")
     out = _continuation(problem, schedule, facts, plan, execution, pending_ids, proven, bound,
                         time.monotonic() - t0)
     if notes:
@@ -167,13 +181,16 @@ class _WarmStart:
             else:
                 old = self.old_moves.get(t.vm)
                 self.targets.append(self.host_of.get(old.target) if old is not None else None)
+        # the old order as count_changed reads it: by start, then action id
         starts = [(self.old_moves[problem.tasks[j].vm].start if problem.tasks[j].vm in self.old_moves else self.ready,
-                   0, "task", j) for j in self.free]
+                   migrate_id(problem.tasks[j].vm), "task", j) for j in self.free]
         starts += [(old_reboots[problem.hosts[h].id].start if problem.hosts[h].id in old_reboots else self.ready,
-                    1, "reboot", h) for h in self.free_hosts]
+                    reboot_id(problem.hosts[h].id), "reboot", h) for h in self.free_hosts]
         self.order = [(kind, i) for _, _, kind, i in sorted(starts)]
         self.old_start = {(kind, i): s for s, _, kind, i in starts}
         self.skipped: list[str] = []
+        self.kept_makespan: Optional[int] = None  # the old order kept, moved as early as the facts allow
+        self.chosen = "no warm start"             # which option schedule() returned, in words
 
     def schedule(self, fresh_plan: Callable[[float], Optional[Schedule]], deadline: float,
                  fresh_budget: float) -> Optional[Schedule]:
@@ -191,6 +208,7 @@ class _WarmStart:
             return False
 
         if any(self.targets[j] is None for j in self.free):  # no old order to keep
+            self.chosen = "the rest planned afresh"
             return fresh_plan(max(0.0, min(fresh_budget, deadline - time.monotonic())))
         kept = compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=True)
         fresh = (fresh_plan(max(0.0, min(fresh_budget, deadline - time.monotonic())))
@@ -198,12 +216,17 @@ class _WarmStart:
         filled = (compress(p, self.targets, self.order, self.fixed_task, self.fixed_reboot, now, keep_order=False)
                   if in_time("the old order with gaps filled") else None)
         self.makespans = tuple(x.makespan(p) if x else None for x in (kept, filled, fresh))
-        others = [x for x in (filled, fresh) if x is not None]
-        best = min(others, key=lambda x: x.makespan(p), default=None)
+        self.kept_makespan = self.makespans[0]
+        others = [(x, name) for x, name in ((filled, "the old order with gaps filled"),
+                                            (fresh, "the rest planned afresh")) if x is not None]
+        best, name = min(others, key=lambda o: o[0].makespan(p), default=(None, ""))
         if best is not None and (kept is None or best.makespan(p) < REORDER_GAIN * kept.makespan(p)):
+            self.chosen = f"{name}, more than 5% shorter than the old order kept"
             return best
         if kept is not None:
+            self.chosen = "the remaining plan in its old order, moved as early as the facts allow"
             return kept
+        self.chosen = "the remaining plan shifted as one block past the facts"
         shift = max(0, self.ready - min(self.old_start.values(), default=self.ready))
         return Schedule(starts=[self.fixed_task.get(j, self.old_start.get(("task", j), self.ready) + shift)
                                 for j in range(len(p.tasks))],
@@ -253,10 +276,12 @@ def _fresh_schedule(problem: Problem, snapshot: Snapshot, limits: Limits, execut
 
 
 def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_ids: set[str], fixed_task: dict[int, int],
-           fixed_reboot: dict[int, int], now: int, deadline: float, workers: int, seed: int):
+           fixed_reboot: dict[int, int], now: int, deadline: float, workers: int, seed: int,
+           below: Optional[int] = None):
     """engine.maintenance's CP-SAT model with the facts fixed and everything else at or after now:
     minimise the makespan, then (with it fixed) keep as many pending actions in place as possible.
-    Returns (schedule or None, proven, bound, first solution seconds)."""
+    `below`: only a makespan of at most this is wanted. Returns (schedule or None, proven, bound,
+    first solution seconds, whether none at most `below` exists)."""
     from ortools.sat.python import cp_model
 
     from engine.maintenance.solve import candidate_cap
@@ -268,8 +293,18 @@ def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_id
     missing = [problem.tasks[j].vm for j in w.free if not candidates[j]]
     if missing:
         raise ReplanFailed(f"{len(missing)} VM(s) fit no target host any more: {', '.join(missing[:5])}")
-    if hint is not None and any(hint.targets[j] not in candidates[j] for j in w.free):
-        hint = None  # an old target that no longer fits: no hint rather than a wrong one
+    if hint is not None:
+        # The hint's targets are candidates too: a fresh plan of the rest picks its own, and a hint
+        # with a target the model lacks is dropped whole (CP-SAT then starts cold and, above a few
+        # hundred actions, found nothing in 10 s). Only a target that cannot be one drops it.
+        for j in w.free:
+            t = hint.targets[j]
+            if t not in candidates[j]:
+                src = problem.hosts[problem.tasks[j].source]
+                if t == src.index or t not in problem.targets_by_datacenter[src.datacenter]:
+                    hint = None
+                    break
+                candidates[j].append(t)
     serial = sum(problem.tasks[j].duration for j in w.free) + sum(problem.hosts[h].reboot_minutes for h in w.free_hosts)
     horizon = max(w.ready + serial, hint.makespan(problem) if hint is not None else 0)
     mm = MaintenanceModel(problem, candidates, horizon)
@@ -291,14 +326,18 @@ def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_id
         return solver, solver.Solve(model, FirstSolution())
 
     mm.minimise_makespan()
+    if below is not None:
+        model.Add(v.makespan <= below)
     if hint is not None:
-        mm.add_hint(hint)
+        mm.add_hint(hint)  # (above `below`, a hint still guides the search: CP-SAT repairs it)
     remaining = deadline - time.monotonic()
     solver, status = solve(remaining * (0.6 if hint is not None else 1.0))
     if status == cp_model.INFEASIBLE:
+        if below is not None:  # a proof only if every target was a candidate
+            return None, False, None, None, not pruned
         raise ReplanFailed("the facts leave no valid continuation")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, False, None, None
+        return None, False, None, None, False
     schedule = mm.read(solver)
     makespan = int(solver.ObjectiveValue())
     proven = status == cp_model.OPTIMAL and not pruned
@@ -333,7 +372,7 @@ def _cpsat(problem: Problem, w: _WarmStart, hint: Optional[Schedule], pending_id
             solver2, status2 = solve(remaining)
             if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 schedule = mm.read(solver2)
-    return schedule, proven, bound, (first_at[0] if first_at else None)
+    return schedule, proven, bound, (first_at[0] if first_at else None), False
 
 
 def _continuation(problem: Problem, schedule: Schedule, facts: Facts, plan: MaintenancePlan, execution: Execution,
