@@ -422,7 +422,9 @@ def test_sweeps_agree_with_a_minute_by_minute_reading(case):
     assert found == minute_by_minute(fleet, lim, p)
 
 
-def test_an_8000_migration_plan_validates_in_well_under_a_second():
+def test_an_8000_migration_plan_validates_in_well_under_a_second_of_cpu():
+    # CPU time, not wall time: the suite runs beside other work on 2 cores (speed proper is
+    # measured in benchmarks); a validator gone quadratic still blows far past a second.
     import time
 
     n_src, per_host = 800, 10
@@ -440,9 +442,9 @@ def test_an_8000_migration_plan_validates_in_well_under_a_second():
     lim = limits(concurrency={"per_source_host": 2, "per_target_host": 2, "per_rack": 40,
                               "max_hosts_down_per_rack": 20}, conflict={"per_customer": 80})
     p = plan(moves, reboots)
-    t = time.perf_counter()
+    t = time.process_time()
     assert validate_maintenance(fleet, lim, p) == []
-    elapsed = time.perf_counter() - t
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    elapsed = time.process_time() - t
+    assert elapsed < 1.0, f"{elapsed:.2f}s of CPU"
     broken = plan(moves, reboots, makespan=34)
     assert [v.rule for v in validate_maintenance(fleet, lim, broken)] == ["9-makespan"]
