@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from engine.executors import NotStarted
 from engine.progress import Cancellation
@@ -93,20 +93,27 @@ class ProcessExecutor:
             for fut in list(futures):
                 fut.cancel()  # queued jobs: never started (those already handed to a process return NotStarted)
 
+        pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(queue, stop))
         try:
-            with ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(queue, stop)) as pool:
-                futures.update({pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)})
-                if cancel is not None:
-                    cancel.on_cancel(stop_all)
-                for fut in as_completed(futures):
-                    if fut.cancelled():
-                        continue
-                    result = fut.result()
-                    if not isinstance(result, NotStarted):
+            futures.update({pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)})
+            if cancel is not None:
+                cancel.on_cancel(stop_all)
+            left = set(futures)
+            while left:
+                if stop.is_set() and not any(f.running() for f in left):
+                    break  # stopped: what is left never started (it returns NotStarted, or was cancelled)
+                done, left = wait(left, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    result = None if fut.cancelled() else fut.result()
+                    if result is not None and not isinstance(result, NotStarted):
                         yield futures[fut], result
         finally:
             finished.set()
+            stop.set()  # (a caller that stopped reading, an error: nothing keeps running)
+            # Not waiting for the pool's processes to exit (seconds on a loaded machine, after a cancel):
+            # the pool's own thread reaps them.
+            pool.shutdown(wait=False, cancel_futures=True)
             pump.join(timeout=1)
             if cancel is not None:
                 cancel.remove(stop_all)

@@ -432,15 +432,14 @@ def _orchestrate(snapshot, limits, solver, plan_level, time_limit_s, workers, on
         incumbents.stop()
     cancel_s = (asked[0] if asked else time.monotonic()) - t0 if cancelled() else None
     final = [_better(r, f) for r, f in zip(results, firsts)]
-    plan, notes, settled = _merge(final, components, fleet_bounds, solver, info)
     states = [_sub_solve_state(r, f) for r, f in zip(results, firsts)]
     kept = incumbents.published_plan
-    if cancel_s is not None and kept is not None and (plan.status not in ("optimal", "feasible")
-                                                      or (plan.makespan or 0) >= (kept.makespan or 0)):
-        # Stopped, and the merge is no better than the incumbent already validated and handed out: keep
-        # that one rather than validate again (seconds at 100k VMs, on the cancel's critical path).
+    if cancel_s is not None and kept is not None and not _better_than(final, kept):
+        # Stopped, and the results are no better than the incumbent already validated and handed out: keep
+        # that one rather than merge and validate again (seconds at 100k VMs, on the cancel's critical path).
         plan, settled, notes = kept.model_copy(update={"solver": info()}), None, list(kept.notes or [])
     else:
+        plan, notes, settled = _merge(final, components, fleet_bounds, solver, info)
         _validate(snapshot, limits, plan, solver)
     if cancel_s is not None:  # (notes only: the schedule validated above is unchanged)
         plan = _cancel_story(plan, components, states, cancel_s)
@@ -454,6 +453,13 @@ def _orchestrate(snapshot, limits, solver, plan_level, time_limit_s, workers, on
 
 
 NOT_STARTED, STOPPED, FINISHED = "not started", "stopped", "finished"
+
+
+def _better_than(final: list[Optional[ComponentResult]], plan: MaintenancePlan) -> bool:
+    """Would the merge of `final` be a plan with a smaller makespan than `plan`?"""
+    if any(r is None or r.status not in ("optimal", "feasible") for r in final):
+        return False
+    return max((r.makespan or 0 for r in final), default=0) < (plan.makespan or 0)
 
 
 def _sub_solve_state(search: Optional[ComponentResult], first: Optional[ComponentResult]) -> str:
