@@ -48,12 +48,19 @@ WARM_MODULES = ("engine.maintenance.solve", "engine.maintenance.heuristic", "eng
                 "engine.columnar", "ortools.sat.python.cp_model")
 
 
-def _warm() -> None:
-    """On every worker, once per connection: the imports a sub-solve needs (about a second of CPU)."""
+def _import_engine() -> None:
     import importlib
 
     for name in WARM_MODULES:
         importlib.import_module(name)
+
+
+async def _warm() -> None:
+    """On every worker, once per connection: the imports a sub-solve needs (about a second of CPU), in a
+    thread (not on the worker's event loop; `Client.run(wait=False)` takes only coroutines)."""
+    import asyncio
+
+    await asyncio.get_running_loop().run_in_executor(None, _import_engine)
 
 
 _CLIENTS: dict[tuple[int, str], Any] = {}
@@ -75,7 +82,7 @@ def _client(address: str, timeout_s: float):
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(f"no Dask scheduler answered at {address} within {timeout_s:g} s "
                                 f"(start one with `fleetctl cluster local` or `dask scheduler`)") from exc
-        client.run(_warm, wait=False, on_error="ignore")  # not awaited: it overlaps the orchestrator's own work
+        client.run(_warm, wait=False)  # not awaited: it overlaps the orchestrator's own work
         _CLIENTS[key] = client
         return client
 
@@ -88,7 +95,8 @@ def _close(client) -> None:
 
 
 @atexit.register
-def _close_clients() -> None:
+def close_clients() -> None:
+    """Close this process's clients (at exit; before stopping a cluster this process used)."""
     with _CLIENTS_LOCK:
         mine = [c for (pid, _), c in _CLIENTS.items() if pid == os.getpid()]
         _CLIENTS.clear()
@@ -197,10 +205,12 @@ class DaskExecutor:
         finished = threading.Event()
 
         def pump() -> None:  # off the client's event loop: on_progress may validate or write to a store
-            while not finished.is_set():
+            while True:
                 try:
                     index, fields = pickle.loads(inbox.get(timeout=0.2))
                 except queue.Empty:
+                    if finished.is_set():
+                        return  # (what had arrived is handed on first)
                     continue
                 on_progress(index, fields)
 
