@@ -92,3 +92,43 @@ def test_the_process_pool_runs_no_queued_job_after_a_stop(tmp_path):
     assert time.monotonic() - started < 60
     assert sorted(out) == [(0, ("stopped", 0)), (1, ("stopped", 1))]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["started-0", "started-1"]  # 2..5 never ran
+
+
+def test_a_cancel_during_the_model_build_stops_it_before_the_next_constraint_family(monkeypatch):
+    from engine.maintenance import cpsat
+    from engine.maintenance.heuristic import schedule_heuristic
+    from engine.maintenance.problem import build_problem, candidate_targets
+
+    snapshot, limits = fleet(datacenters=1, vms=400)
+    problem = build_problem(snapshot, limits)
+    hint = schedule_heuristic(problem)
+    candidates, pruned = candidate_targets(problem, None)
+    cancel, built = Cancellation(), []
+    real = cpsat.Constraints.add_target_rules
+
+    def target_rules_then_cancel(self):
+        built.append("target rules")
+        real(self)
+        cancel.cancel()  # as if the operator pressed `c y` right now
+
+    monkeypatch.setattr(cpsat.Constraints, "add_target_rules", target_rules_then_cancel)
+    monkeypatch.setattr(cpsat.Constraints, "add_capacity", lambda self: built.append("capacity"))
+    result = cpsat.solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=60,
+                               cancel=cancel)
+    assert built == ["target rules"]  # no later family was built, and no search ran
+    assert result.status == "feasible" and result.schedule is hint and result.bound is None
+
+
+def test_candidate_targets_stop_when_asked():
+    from engine.maintenance.problem import build_problem, candidate_targets
+
+    snapshot, limits = fleet(datacenters=1, vms=2000)
+    problem = build_problem(snapshot, limits)
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) > 1
+
+    candidates, _ = candidate_targets(problem, 4, stop=stop)
+    assert candidates is None and len(asked) == 2 and len(problem.tasks) > 256

@@ -198,8 +198,9 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     if n > CPSAT_MAX_TASKS or no_time or _seen(cancel):
         return hint_only(f"CP-SAT skipped ({n} migrations, {remaining:.1f} s left)")
     cap = candidate_cap(n)
-    candidates, pruned = candidate_targets(problem, cap, keep=hint.targets if hint is not None else None)
-    if _seen(cancel):  # (a second on big components: look again before building the model)
+    candidates, pruned = candidate_targets(problem, cap, keep=hint.targets if hint is not None else None,
+                                           stop=lambda: _seen(cancel))
+    if candidates is None or _seen(cancel):  # (over a second on big components)
         return hint_only(None)
     stuck = _unplaceable(problem, candidates)
     if stuck:
@@ -493,7 +494,7 @@ def _cancel_story(plan: MaintenancePlan, components: list[Component], states: li
         return plan.model_copy(update={"explanation": (
             f"cancelled on request after {after_s:.1f} s, before every datacenter had a plan: no plan was kept"
             + (f" ({plan.explanation})" if plan.explanation else ""))})
-    notes = [f"cancelled on request after {after_s:.1f} s: the search stopped in every datacenter and this best "
+    notes = [f"cancelled on request after {after_s:.1f} s: every sub-solve still searching stopped, and the best "
              f"valid plan found before the stop was kept"]
     if waiting:
         notes.append(f"datacenter(s) {', '.join(waiting)}: cancelled before the exact search started; their "
