@@ -326,131 +326,126 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     components = plan_components(snapshot, limits) if solver in SOLVERS else []
     runner = executor_for(executor, len(components), workers) if solver in SOLVERS else None
     try:
-        return _orchestrate(snapshot, limits, solver, plan_level, time_limit_s, workers, on_progress, cancel, on_plan,
-                            deterministic, t0, info, components, runner, cancelled, cancelled_early)
+        # Every phase here looks at the cancel flag before the next one (each takes up to a few seconds at
+        # 100k VMs): a cancel must not wait for the whole preparation.
+        # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
+        # shares no limit with anything is that same problem, so it is built once.
+        fleet = build_problem(snapshot, limits)
+        if cancelled():
+            return cancelled_early()
+        reasons = _precheck(snapshot, limits, fleet)
+        if reasons:
+            plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
+            return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
+        if cancelled():
+            return cancelled_early()
+
+        if solver not in SOLVERS:  # a whole-plan formulation (MIP comparisons): it validates too, and so do we
+            plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
+                                      on_progress=on_progress, cancel=cancel)
+            _validate(snapshot, limits, plan, solver)
+            _hand_out_final(plan, on_plan)
+            return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
+
+        if len(components) == 1 and not components[0].restricted and \
+                set(components[0].datacenters) == set(fleet.datacenters):
+            problems = [fleet]
+        else:
+            problems = []
+            for c in components:
+                if cancelled():
+                    return cancelled_early()
+                problems.append(build_problem(snapshot, limits, c.datacenters,
+                                              customer_limit_overrides=c.customer_limit_overrides,
+                                              global_limit=c.global_limit, override_global=c.override_global))
+        fleet_bounds = _fleet_bounds(fleet)
+        if cancelled():
+            return cancelled_early()
+        lb = max((b.value for b in fleet_bounds), default=0)
+        processes = runner.processes
+        n = len(problems)
+        per_job_workers = 1 if deterministic else runner.threads_per_job(workers)
+        # More components than processes: the later ones would wait for the earlier ones' whole search before
+        # their first plan exists, so until late in the run there is no fleet plan to show or to keep on a
+        # cancel. A first wave of heuristic sub-solves (about a second each) gives every component a plan
+        # first; the searches follow, and a cancel drops the searches not yet started, keeping those plans.
+        # (Not in deterministic mode: the wave depends on the executor's shape, the plan must not.)
+        first_wave = solver != "heuristic" and not deterministic and n > processes
+        if deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
+            shares = [time_limit_s] * n
+        else:
+            wave_s = math.ceil(n / processes) * EXTRA_PASSES_S if first_wave else 0.0
+            shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0) - wave_s,
+                                 processes)
+        start_wall = time.time()
+        jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
+                             restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None,
+                             deterministic=deterministic)
+                for p, c, s in zip(problems, components, shares)]
+        if len(jobs) == 1 and not components[0].restricted:
+            jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
+        if processes < len(jobs) or getattr(runner, "remote", False):
+            # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
+            for job in jobs:
+                job.deadline = float("inf")
+        # Job k of the executor is component k % n: the first wave (if any), then the searches.
+        all_jobs = [replace(job, solver="heuristic") for job in jobs] + jobs if first_wave else jobs
+
+        # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
+        # follows the caller's, so the caller's Cancellation is never set by us.
+        stop = Cancellation()
+        asked: list[float] = []  # when the caller's cancel came (the plan's notes say so)
+
+        def on_cancel() -> None:
+            asked.append(time.monotonic())
+            stop.cancel()
+
+        if cancel is not None:
+            cancel.on_cancel(on_cancel)
+        incumbents = _Incumbents(snapshot, limits, problems, components, fleet_bounds, solver, info, on_plan,
+                                 on_reject=stop.cancel)
+        merged = _MergedProgress(n, lb, on_progress, t0, incumbents)
+        results: list[Optional[ComponentResult]] = [None] * n  # the searches
+        firsts: list[Optional[ComponentResult]] = [None] * n   # the first wave
+        try:
+            for k, res in runner.run(_timed_job, all_jobs, lambda k, fields: merged.update(k % n, fields), stop):
+                slot = firsts if first_wave and k < n else results
+                if slot[k % n] is not None:
+                    continue  # exactly one result per job, whatever the executor re-ran
+                slot[k % n] = res
+                merged.finished(k % n, res)
+        except SubSolveFailed as exc:
+            stop.cancel()
+            raise SubSolveError(components[exc.index % n].datacenters, exc.reason) from exc
+        finally:
+            merged.close()
+            if cancel is not None:
+                cancel.remove(on_cancel)
+            incumbents.stop()
+        cancel_s = (asked[0] if asked else time.monotonic()) - t0 if cancelled() else None
+        final = [_better(r, f) for r, f in zip(results, firsts)]
+        states = [_sub_solve_state(r, f) for r, f in zip(results, firsts)]
+        kept = incumbents.published_plan
+        if cancel_s is not None and kept is not None and not _better_than(final, kept):
+            # Stopped, and the results are no better than the incumbent already validated and handed out: keep
+            # that one rather than merge and validate again (seconds at 100k VMs, on the cancel's critical path).
+            plan, settled, notes = kept.model_copy(update={"solver": info()}), None, list(kept.notes or [])
+        else:
+            plan, notes, settled = _merge(final, components, fleet_bounds, solver, info)
+            _validate(snapshot, limits, plan, solver)
+        if cancel_s is not None:  # (notes only: the schedule validated above is unchanged)
+            plan = _cancel_story(plan, components, states, cancel_s)
+            notes = notes + [x for x in (plan.notes or []) if x not in notes]
+        if settled is not None:
+            enforce(settled, f"solver {solver}")
+        incumbents.final(plan)
+        first_s = [r.first_plan_s for r in final if r is not None and r.first_plan_s is not None]
+        return SolveReport(plan=plan, first_plan_s=max(first_s) if first_s else None, components=n, notes=notes,
+                           sub_solves=states)
+
     finally:
         if runner is not None:
             runner.close()
-
-
-def _orchestrate(snapshot, limits, solver, plan_level, time_limit_s, workers, on_progress, cancel, on_plan,
-                 deterministic, t0, info, components, runner, cancelled, cancelled_early) -> SolveReport:
-    # Every phase here looks at the cancel flag before the next one (each takes up to a few seconds at
-    # 100k VMs): a cancel must not wait for the whole preparation.
-    # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
-    # shares no limit with anything is that same problem, so it is built once.
-    fleet = build_problem(snapshot, limits)
-    if cancelled():
-        return cancelled_early()
-    reasons = _precheck(snapshot, limits, fleet)
-    if reasons:
-        plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
-        return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
-    if cancelled():
-        return cancelled_early()
-
-    if solver not in SOLVERS:  # a whole-plan formulation (MIP comparisons): it validates too, and so do we
-        plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
-                                  on_progress=on_progress, cancel=cancel)
-        _validate(snapshot, limits, plan, solver)
-        _hand_out_final(plan, on_plan)
-        return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
-
-    if len(components) == 1 and not components[0].restricted and \
-            set(components[0].datacenters) == set(fleet.datacenters):
-        problems = [fleet]
-    else:
-        problems = []
-        for c in components:
-            if cancelled():
-                return cancelled_early()
-            problems.append(build_problem(snapshot, limits, c.datacenters,
-                                          customer_limit_overrides=c.customer_limit_overrides,
-                                          global_limit=c.global_limit, override_global=c.override_global))
-    fleet_bounds = _fleet_bounds(fleet)
-    if cancelled():
-        return cancelled_early()
-    lb = max((b.value for b in fleet_bounds), default=0)
-    processes = runner.processes
-    n = len(problems)
-    per_job_workers = 1 if deterministic else runner.threads_per_job(workers)
-    # More components than processes: the later ones would wait for the earlier ones' whole search before
-    # their first plan exists, so until late in the run there is no fleet plan to show or to keep on a
-    # cancel. A first wave of heuristic sub-solves (about a second each) gives every component a plan
-    # first; the searches follow, and a cancel drops the searches not yet started, keeping those plans.
-    # (Not in deterministic mode: the wave depends on the executor's shape, the plan must not.)
-    first_wave = solver != "heuristic" and not deterministic and n > processes
-    if deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
-        shares = [time_limit_s] * n
-    else:
-        wave_s = math.ceil(n / processes) * EXTRA_PASSES_S if first_wave else 0.0
-        shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0) - wave_s,
-                             processes)
-    start_wall = time.time()
-    jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
-                         restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None,
-                         deterministic=deterministic)
-            for p, c, s in zip(problems, components, shares)]
-    if len(jobs) == 1 and not components[0].restricted:
-        jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
-    if processes < len(jobs) or getattr(runner, "remote", False):
-        # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
-        for job in jobs:
-            job.deadline = float("inf")
-    # Job k of the executor is component k % n: the first wave (if any), then the searches.
-    all_jobs = [replace(job, solver="heuristic") for job in jobs] + jobs if first_wave else jobs
-
-    # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
-    # follows the caller's, so the caller's Cancellation is never set by us.
-    stop = Cancellation()
-    asked: list[float] = []  # when the caller's cancel came (the plan's notes say so)
-
-    def on_cancel() -> None:
-        asked.append(time.monotonic())
-        stop.cancel()
-
-    if cancel is not None:
-        cancel.on_cancel(on_cancel)
-    incumbents = _Incumbents(snapshot, limits, problems, components, fleet_bounds, solver, info, on_plan,
-                             on_reject=stop.cancel)
-    merged = _MergedProgress(n, lb, on_progress, t0, incumbents)
-    results: list[Optional[ComponentResult]] = [None] * n  # the searches
-    firsts: list[Optional[ComponentResult]] = [None] * n   # the first wave
-    try:
-        for k, res in runner.run(_timed_job, all_jobs, lambda k, fields: merged.update(k % n, fields), stop):
-            slot = firsts if first_wave and k < n else results
-            if slot[k % n] is not None:
-                continue  # exactly one result per job, whatever the executor re-ran
-            slot[k % n] = res
-            merged.finished(k % n, res)
-    except SubSolveFailed as exc:
-        stop.cancel()
-        raise SubSolveError(components[exc.index % n].datacenters, exc.reason) from exc
-    finally:
-        merged.close()
-        if cancel is not None:
-            cancel.remove(on_cancel)
-        incumbents.stop()
-    cancel_s = (asked[0] if asked else time.monotonic()) - t0 if cancelled() else None
-    final = [_better(r, f) for r, f in zip(results, firsts)]
-    states = [_sub_solve_state(r, f) for r, f in zip(results, firsts)]
-    kept = incumbents.published_plan
-    if cancel_s is not None and kept is not None and not _better_than(final, kept):
-        # Stopped, and the results are no better than the incumbent already validated and handed out: keep
-        # that one rather than merge and validate again (seconds at 100k VMs, on the cancel's critical path).
-        plan, settled, notes = kept.model_copy(update={"solver": info()}), None, list(kept.notes or [])
-    else:
-        plan, notes, settled = _merge(final, components, fleet_bounds, solver, info)
-        _validate(snapshot, limits, plan, solver)
-    if cancel_s is not None:  # (notes only: the schedule validated above is unchanged)
-        plan = _cancel_story(plan, components, states, cancel_s)
-        notes = notes + [x for x in (plan.notes or []) if x not in notes]
-    if settled is not None:
-        enforce(settled, f"solver {solver}")
-    incumbents.final(plan)
-    first_s = [r.first_plan_s for r in final if r is not None and r.first_plan_s is not None]
-    return SolveReport(plan=plan, first_plan_s=max(first_s) if first_s else None, components=n, notes=notes,
-                       sub_solves=states)
 
 
 NOT_STARTED, STOPPED, FINISHED = "not started", "stopped", "finished"
