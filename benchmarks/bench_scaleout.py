@@ -43,6 +43,8 @@ from bench_maintenance import LIMITS  # noqa: E402  (the same limits as the main
 # at 1M VMs, with 2% non-migratable, some customer always had more VMs down on one rebooting host than
 # its limit (a true, precheck-proven infeasibility).
 CASES = {
+    "10k": (dict(seed=1, vms=10_000, datacenters=4, racks_per_datacenter=10, reboot_fraction=0.25,
+                 regional_customers=True, non_migratable_fraction=0.0), 60.0),  # a quick check of the script
     "100k": (dict(seed=1, vms=100_000, datacenters=10, racks_per_datacenter=10, reboot_fraction=0.25,
                   regional_customers=True, non_migratable_fraction=0.0), 120.0),
     "300k": (dict(seed=1, vms=300_000, datacenters=30, racks_per_datacenter=10, reboot_fraction=0.25,
@@ -181,6 +183,63 @@ def fmt(value, digits: int = 1) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+RUN_CHILD = r"""
+import json, os, subprocess, sys, tempfile, time
+spec_kw, limits_doc, time_limit, workers, executor, cancel_after = (json.loads(sys.argv[1]), json.loads(sys.argv[2]),
+    float(sys.argv[3]), int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
+from engine.generate import FleetSpec, generate_snapshot
+from console.ops.runs import RunRequest, cancel_run, list_runs, submit_run
+from console.store.runs import runs_engine
+snap = generate_snapshot(FleetSpec(**spec_kw))
+cluster, options = None, {"time_limit_s": time_limit, "workers": workers}
+if executor == "dask":
+    from distributed import LocalCluster
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    options["executor"] = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
+out = {}
+with tempfile.TemporaryDirectory(prefix="fleetctl-bench-") as tmp:
+    db = os.path.join(tmp, "runs.db")
+    engine = runs_engine(db)
+    run_id = submit_run(engine, RunRequest("maintenance", snapshot=snap, limits=limits_doc, options=options),
+                        spawn_worker=False).id
+    worker = subprocess.Popen([sys.executable, "-m", "console.runner.worker", "--db", db], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    def view():  # (list_runs: no plan body, cheap to poll)
+        return next(v for v in list_runs(engine, limit=5) if v.id == run_id)
+    t = time.perf_counter()
+    while view().plan_status is None and time.perf_counter() - t < 3600:
+        time.sleep(0.1)
+    out["first_stored_plan_s"] = time.perf_counter() - t
+    time.sleep(cancel_after)
+    asked = time.perf_counter()
+    cancel_run(engine, run_id)
+    while not view().terminal and time.perf_counter() - asked < 600:
+        time.sleep(0.05)
+    out["run_cancel_latency_s"] = time.perf_counter() - asked
+    v = view()
+    out.update(status=v.status, plan_status=v.plan_status, makespan=v.objective, error=v.error)
+    worker.terminate()
+    worker.wait(30)
+if cluster is not None:
+    cluster.close()
+print("RESULT " + json.dumps(out))
+"""
+
+
+def cancel_run_case(name: str, executor: str, time_scale: float, workers: int, cancel_after: float) -> dict:
+    """A stored run on a foreground worker, cancelled `cancel_after` s after its first stored plan: request ->
+    terminal run state (what the console, CLI and API read)."""
+    spec, limit = CASES[name]
+    done = subprocess.run([sys.executable, "-c", RUN_CHILD, json.dumps(spec), json.dumps(LIMITS),
+                           str(limit * time_scale), str(workers), executor, str(cancel_after)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)
+    line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
+    if not line:
+        return {"error": (done.stderr.strip().splitlines() or ["no result"])[-1]}
+    return json.loads(line[0][len("RESULT "):])
+
+
 def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -241,6 +300,8 @@ def main() -> None:
     parser.add_argument("--cancel", type=float, default=None, metavar="S",
                         help="cancel the CP-SAT solve S seconds after its first incumbent; report the latency")
     parser.add_argument("--progress", action="store_true", help="only the remote progress latency (Dask)")
+    parser.add_argument("--cancel-run", type=float, default=None, metavar="S",
+                        help="only: a stored run cancelled S s after its first stored plan (request -> terminal state)")
     parser.add_argument("--load", action="store_true", help="also time `fleetctl load` of each fleet")
     parser.add_argument("--pg", default=None, help="a PostgreSQL URL for --load (a database it may overwrite)")
     args = parser.parse_args()
@@ -249,6 +310,17 @@ def main() -> None:
         return
     cases = [c for c in args.cases.split(",") if c]
     executors = [e for e in args.executors.split(",") if e]
+    if args.cancel_run is not None:
+        print(f"# stored runs cancelled {args.cancel_run:g} s after their first stored plan, {args.workers} workers")
+        print("| case | executor | first stored plan s | cancel -> terminal s | status | plan | makespan | error | "
+              "load average (1/5/15 min) |\n|---|---|---|---|---|---|---|---|---|")
+        for case in cases:
+            for executor in executors:
+                r = cancel_run_case(case, executor, args.time_scale, args.workers, args.cancel_run)
+                print(f"| {case} | {executor} | {fmt(r.get('first_stored_plan_s'))} | "
+                      f"{fmt(r.get('run_cancel_latency_s'), 2)} | {r.get('status', '-')} | {r.get('plan_status', '-')} | "
+                      f"{fmt(r.get('makespan'))} | {r.get('error', '-')} | {load_average()} |", flush=True)
+        return
     print(f"# scale-out, {args.workers} workers, time scale {args.time_scale}, {os.cpu_count()} cores"
           + (f", cancel {args.cancel:g} s after the first incumbent" if args.cancel is not None else ""))
     print("| case | executor | VMs | DCs | components | status | limit s | first valid plan s | wall s | "
