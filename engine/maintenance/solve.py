@@ -6,7 +6,9 @@
        then the chosen solver from `SOLVERS` ("cp-sat", "heuristic"; more via
        `register_solver`). The MIP formulations are whole-plan solvers instead
        (`engine.maintenance.mip_solve.SOLVERS`): after the prechecks they get the
-       whole fleet, skipping steps 2-4;
+       whole fleet, skipping steps 2-4. With more components than processes a
+       first wave of heuristic sub-solves runs before any search, so a fleet plan
+       exists early (to show, and to keep on a cancel);
     4. merge; the plan's lower bound is the best of engine.maintenance.bounds
        and the exact components' proven bounds that the plan does not refute
        (engine.maintenance.bound_check: a refuted bound is a bug, named in the
@@ -18,6 +20,14 @@ Status is honest: `optimal` only when proven (the makespan equals the lower
 bound — a proof on its own — or every part was solved exactly to optimality);
 `feasible` when a valid plan exists; `infeasible` with an explanation; `unknown`
 when no plan was found in time.
+
+Cancel: every phase looks at the flag (here between phases, in each sub-solve
+between heuristic passes, candidate chunks, model chunks and constraint families,
+then CP-SAT's stop_search); the executor passes the stop to every running
+sub-solve and starts no queued one. The plan kept is the best merged one: the
+incumbent already validated and handed out when the results are no better
+(no second validation on the cancel's path), and its notes say what the cancel
+did (`SolveReport.sub_solves` says it per component).
 """
 
 from __future__ import annotations
