@@ -203,8 +203,8 @@ with tempfile.TemporaryDirectory(prefix="fleetctl-bench-") as tmp:
     engine = runs_engine(db)
     run_id = submit_run(engine, RunRequest("maintenance", snapshot=snap, limits=limits_doc, options=options),
                         spawn_worker=False).id
-    worker = subprocess.Popen([sys.executable, "-m", "console.runner.worker", "--db", db], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    log = open(os.environ.get("FLEETCTL_BENCH_WORKER_LOG", os.devnull), "ab")  # the worker's log, to look into
+    worker = subprocess.Popen([sys.executable, "-m", "console.runner.worker", "--db", db], stdout=log, stderr=log)
     def view():  # (list_runs: no plan body, cheap to poll)
         return next(v for v in list_runs(engine, limit=5) if v.id == run_id)
     t = time.perf_counter()
@@ -219,11 +219,18 @@ with tempfile.TemporaryDirectory(prefix="fleetctl-bench-") as tmp:
     out["run_cancel_latency_s"] = time.perf_counter() - asked
     v = view()
     out.update(status=v.status, plan_status=v.plan_status, makespan=v.objective, error=v.error)
+    print("RESULT " + json.dumps(out), flush=True)
+    t = time.perf_counter()
     worker.terminate()
-    worker.wait(30)
+    try:
+        worker.wait(120)
+        print(f"worker stopped {time.perf_counter() - t:.1f} s after SIGTERM", file=sys.stderr, flush=True)
+    except subprocess.TimeoutExpired:
+        print("worker still running 120 s after SIGTERM: killed", file=sys.stderr, flush=True)
+        worker.kill()
+        worker.wait(10)
 if cluster is not None:
     cluster.close()
-print("RESULT " + json.dumps(out))
 """
 
 
@@ -234,6 +241,9 @@ def cancel_run_case(name: str, executor: str, time_scale: float, workers: int, c
     done = subprocess.run([sys.executable, "-c", RUN_CHILD, json.dumps(spec), json.dumps(LIMITS),
                            str(limit * time_scale), str(workers), executor, str(cancel_after)],
                           cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)
+    for line in done.stderr.splitlines():
+        if line.startswith("worker "):
+            print(f"<!-- {name} {executor}: {line} -->", flush=True)
     line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
     if not line:
         return {"error": (done.stderr.strip().splitlines() or ["no result"])[-1]}

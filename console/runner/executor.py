@@ -113,8 +113,9 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n{tail}"
 
 
-def execute_run(db: str, run_id: int, parent_pid: int) -> None:
-    """Child-process entry point: solve run `run_id` and record its outcome."""
+def execute_run(db: str, run_id: int, parent_pid: int, stopped=None) -> None:
+    """Child-process entry point: solve run `run_id` and record its outcome. `stopped` (an Event the worker
+    reads): set once a cancelled search has stopped, while the kept plan is validated and stored."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker, which cancels properly
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's handler inherited by fork
@@ -136,12 +137,20 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
         if view.cancel_requested:
             cancel.cancel()
         pump.start()
-        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel, on_plan=pump.on_plan)
+
+        def on_plan(plan) -> None:
+            pump.on_plan(plan)
+            if cancel.cancelled and stopped is not None:
+                stopped.set()  # a plan handed out after the cancel: the engine's last, its search is over
+
+        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel, on_plan=on_plan)
         status, error = outcome(plan, cancel.cancelled)
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded on the run
         plan, error = None, _error_text(exc)
         status = "cancelled" if cancel.cancelled and not _is_solver_bug(exc) else "failed"
     finally:
+        if stopped is not None:
+            stopped.set()
         if pump.is_alive():
             pump.stop()
         try:
