@@ -9,8 +9,16 @@ relative to local. `--load` also times `fleetctl load` of each fleet into SQLite
 with `--pg URL`). Targets of issue 14 (2 cores): 1,000,000 VMs / 100 DCs validated plan within
 10 minutes, orchestrator < 4 GB; Dask overhead <= 10% of local at 100k; load of 1M < 60 s.
 
+`--cancel S`: instead of the full CP-SAT solve, cancel it S seconds after its first incumbent plan
+and report the cancel latency (request -> the solve returned its kept, validated plan) and what
+became of the sub-solves (stopped / not started). Target (issues 12 and 14): within 2 s at 100k.
+
+`--progress`: the time from a report on a Dask worker to the orchestrator's callback (LocalCluster,
+numbers and coalesced incumbent schedules); target <= 1 s. (The run's pump then writes it at once.)
+
     .venv/bin/python benchmarks/bench_scaleout.py [--cases 100k,300k,1m] [--executors local,dask]
-        [--time-scale 1.0] [--workers 2] [--load] [--pg postgresql://root@127.0.0.1:5432/postgres]
+        [--time-scale 1.0] [--workers 2] [--cancel S] [--progress] [--load]
+        [--pg postgresql://root@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from bench_maintenance import LIMITS  # noqa: E402  (the same limits as the main
 # at 1M VMs, with 2% non-migratable, some customer always had more VMs down on one rebooting host than
 # its limit (a true, precheck-proven infeasibility).
 CASES = {
+    "10k": (dict(seed=1, vms=10_000, datacenters=4, racks_per_datacenter=10, reboot_fraction=0.25,
+                 regional_customers=True, non_migratable_fraction=0.0), 60.0),  # a quick check of the script
     "100k": (dict(seed=1, vms=100_000, datacenters=10, racks_per_datacenter=10, reboot_fraction=0.25,
                   regional_customers=True, non_migratable_fraction=0.0), 120.0),
     "300k": (dict(seed=1, vms=300_000, datacenters=30, racks_per_datacenter=10, reboot_fraction=0.25,
@@ -46,6 +56,7 @@ CASES = {
 CHILD = r"""
 import json, resource, sys, time
 spec_kw, limits_doc, time_limit, workers, executor = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+cancel_after = float(sys.argv[6]) if len(sys.argv) > 6 and sys.argv[6] else None
 from engine.generate import FleetSpec, generate_snapshot
 from engine.model import Limits
 from engine.maintenance.solve import solve_maintenance_report
@@ -95,12 +106,35 @@ heuristic = solve_maintenance_report(snap, lim, solver="heuristic", workers=work
 out["first_plan_s"] = time.perf_counter() - t
 out["first_makespan"] = heuristic.plan.makespan
 t = time.perf_counter()
-report = solve_maintenance_report(snap, lim, solver="cp-sat", time_limit_s=time_limit, workers=workers, executor=spec)
+if cancel_after is None:
+    report = solve_maintenance_report(snap, lim, solver="cp-sat", time_limit_s=time_limit, workers=workers, executor=spec)
+else:  # cancel `cancel_after` s after the first incumbent; the latency is until the solve has returned
+    from engine.progress import Cancellation
+    cancel, plans, box = Cancellation(), [], {}
+    def solve():
+        box["report"] = solve_maintenance_report(snap, lim, solver="cp-sat", time_limit_s=time_limit, workers=workers,
+                                                 executor=spec, cancel=cancel, on_plan=plans.append)
+    worker = threading.Thread(target=solve)
+    worker.start()
+    while not plans and worker.is_alive():
+        time.sleep(0.02)
+    out["first_incumbent_s"] = time.perf_counter() - t
+    time.sleep(cancel_after)
+    asked = time.perf_counter()
+    cancel.cancel()
+    worker.join()
+    out["cancel_latency_s"] = time.perf_counter() - asked
+    report = box["report"]
+    out["sub_solves"] = {state: report.sub_solves.count(state) for state in sorted(set(report.sub_solves))}
 out["wall_s"] = time.perf_counter() - t
 plan = report.plan
+from engine.validate import validate_maintenance
+out["valid"] = validate_maintenance(snap, lim, plan) == []
 out.update(status=plan.status, makespan=plan.makespan,
            bound=plan.lower_bound, migrations=len(plan.migrations), components=report.components)
 if cluster is not None:
+    from engine.executors.dask import close_clients
+    close_clients()
     cluster.close()
 out["orchestrator_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 out["worker_rss_mb"] = float(peak_worker[0]) or None
@@ -108,10 +142,11 @@ print("RESULT " + json.dumps(out))
 """
 
 
-def solve_case(name: str, executor: str, time_scale: float, workers: int) -> dict:
+def solve_case(name: str, executor: str, time_scale: float, workers: int, cancel_after: float | None = None) -> dict:
     spec, limit = CASES[name]
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec), json.dumps(LIMITS), str(limit * time_scale),
-                           str(workers), executor], cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)
+                           str(workers), executor, "" if cancel_after is None else str(cancel_after)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)
     line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
     if not line:
         return {"error": (done.stderr.strip().splitlines() or ["no result"])[-1]}
@@ -148,25 +183,164 @@ def fmt(value, digits: int = 1) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+RUN_CHILD = r"""
+import json, os, subprocess, sys, tempfile, time
+spec_kw, limits_doc, time_limit, workers, executor, cancel_after = (json.loads(sys.argv[1]), json.loads(sys.argv[2]),
+    float(sys.argv[3]), int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
+from engine.generate import FleetSpec, generate_snapshot
+from console.ops.runs import RunRequest, cancel_run, list_runs, submit_run
+from console.store.runs import runs_engine
+snap = generate_snapshot(FleetSpec(**spec_kw))
+cluster, options = None, {"time_limit_s": time_limit, "workers": workers}
+if executor == "dask":
+    from distributed import LocalCluster
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    options["executor"] = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
+out = {}
+with tempfile.TemporaryDirectory(prefix="fleetctl-bench-") as tmp:
+    db = os.path.join(tmp, "runs.db")
+    engine = runs_engine(db)
+    run_id = submit_run(engine, RunRequest("maintenance", snapshot=snap, limits=limits_doc, options=options),
+                        spawn_worker=False).id
+    log = open(os.environ.get("FLEETCTL_BENCH_WORKER_LOG", os.devnull), "ab")  # the worker's log, to look into
+    worker = subprocess.Popen([sys.executable, "-m", "console.runner.worker", "--db", db], stdout=log, stderr=log)
+    def view():  # (list_runs: no plan body, cheap to poll)
+        return next(v for v in list_runs(engine, limit=5) if v.id == run_id)
+    t = time.perf_counter()
+    while view().plan_status is None and time.perf_counter() - t < 3600:
+        time.sleep(0.1)
+    out["first_stored_plan_s"] = time.perf_counter() - t
+    time.sleep(cancel_after)
+    asked = time.perf_counter()
+    cancel_run(engine, run_id)
+    while not view().terminal and time.perf_counter() - asked < 600:
+        time.sleep(0.05)
+    out["run_cancel_latency_s"] = time.perf_counter() - asked
+    v = view()
+    out.update(status=v.status, plan_status=v.plan_status, makespan=v.objective, error=v.error)
+    print("RESULT " + json.dumps(out), flush=True)
+    t = time.perf_counter()
+    worker.terminate()
+    try:
+        worker.wait(120)
+        print(f"worker stopped {time.perf_counter() - t:.1f} s after SIGTERM", file=sys.stderr, flush=True)
+    except subprocess.TimeoutExpired:
+        print("worker still running 120 s after SIGTERM: killed", file=sys.stderr, flush=True)
+        worker.kill()
+        worker.wait(10)
+if cluster is not None:
+    cluster.close()
+"""
+
+
+def cancel_run_case(name: str, executor: str, time_scale: float, workers: int, cancel_after: float) -> dict:
+    """A stored run on a foreground worker, cancelled `cancel_after` s after its first stored plan: request ->
+    terminal run state (what the console, CLI and API read)."""
+    spec, limit = CASES[name]
+    done = subprocess.run([sys.executable, "-c", RUN_CHILD, json.dumps(spec), json.dumps(LIMITS),
+                           str(limit * time_scale), str(workers), executor, str(cancel_after)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=3 * 3600)
+    for line in done.stderr.splitlines():
+        if line.startswith("worker "):
+            print(f"<!-- {name} {executor}: {line} -->", flush=True)
+    line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
+    if not line:
+        return {"error": (done.stderr.strip().splitlines() or ["no result"])[-1]}
+    return json.loads(line[0][len("RESULT "):])
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+PROGRESS = r"""
+import json, statistics, sys, time
+from distributed import LocalCluster
+from engine.executors.dask import DaskExecutor, close_clients
+sys.path.insert(0, "benchmarks")
+from bench_scaleout import stamped_reports
+cluster = LocalCluster(n_workers=int(sys.argv[1]), threads_per_worker=1, processes=True, host="127.0.0.1",
+                       dashboard_address=None)
+lags = {"number": [], "schedule": []}
+def on_progress(index, fields):
+    kind = "schedule" if "schedule" in fields else "number"
+    lags[kind].append(time.time() - (fields["schedule"] if kind == "schedule" else fields["at"]))
+runner = DaskExecutor(cluster.scheduler_address)
+list(runner.run(stamped_reports, [20] * int(sys.argv[1]), on_progress, None))
+close_clients()
+cluster.close()
+print("RESULT " + json.dumps({k: {"n": len(v), "median_s": statistics.median(v), "max_s": max(v)} for k, v in lags.items()}))
+"""
+
+
+def stamped_reports(n: int, progress, cancel) -> int:
+    """On a Dask worker: `n` rounds of a number, then a burst of incumbent schedules (coalesced on the worker),
+    each stamped with the worker's clock (same machine: the orchestrator's clock)."""
+    for k in range(n):
+        progress({"objective": 100 - k, "at": time.time()})
+        time.sleep(0.2)
+        for _ in range(4):
+            progress({"schedule": time.time()})
+            time.sleep(0.05)
+    return n
+
+
+def progress_latency(workers: int) -> None:
+    done = subprocess.run([sys.executable, "-c", PROGRESS, str(workers)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    line = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
+    if not line:
+        print(f"progress latency: error: {(done.stderr.strip().splitlines() or ['no result'])[-1]}")
+        return
+    r = json.loads(line[0][len("RESULT "):])
+    print(f"\n# remote progress latency (worker report -> orchestrator callback), LocalCluster of {workers} "
+          f"processes, load average {load_average()}")
+    print("| report | n | median s | max s |\n|---|---|---|---|")
+    for kind, v in r.items():
+        print(f"| {kind} | {v['n']} | {v['median_s']:.3f} | {v['max_s']:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default="100k,300k,1m")
     parser.add_argument("--executors", default="local,dask")
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cancel", type=float, default=None, metavar="S",
+                        help="cancel the CP-SAT solve S seconds after its first incumbent; report the latency")
+    parser.add_argument("--progress", action="store_true", help="only the remote progress latency (Dask)")
+    parser.add_argument("--cancel-run", type=float, default=None, metavar="S",
+                        help="only: a stored run cancelled S s after its first stored plan (request -> terminal state)")
     parser.add_argument("--load", action="store_true", help="also time `fleetctl load` of each fleet")
     parser.add_argument("--pg", default=None, help="a PostgreSQL URL for --load (a database it may overwrite)")
     args = parser.parse_args()
+    if args.progress:
+        progress_latency(args.workers)
+        return
     cases = [c for c in args.cases.split(",") if c]
     executors = [e for e in args.executors.split(",") if e]
-    print(f"# scale-out, {args.workers} workers, time scale {args.time_scale}, {os.cpu_count()} cores")
-    print("| case | executor | VMs | DCs | components | status | limit s | first valid plan s | wall s | makespan | bound | gap | "
-          "orchestrator MB | largest worker MB | first plan vs local |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    if args.cancel_run is not None:
+        print(f"# stored runs cancelled {args.cancel_run:g} s after their first stored plan, {args.workers} workers")
+        print("| case | executor | first stored plan s | cancel -> terminal s | status | plan | makespan | error | "
+              "load average (1/5/15 min) |\n|---|---|---|---|---|---|---|---|---|")
+        for case in cases:
+            for executor in executors:
+                r = cancel_run_case(case, executor, args.time_scale, args.workers, args.cancel_run)
+                print(f"| {case} | {executor} | {fmt(r.get('first_stored_plan_s'))} | "
+                      f"{fmt(r.get('run_cancel_latency_s'), 2)} | {r.get('status', '-')} | {r.get('plan_status', '-')} | "
+                      f"{fmt(r.get('makespan'))} | {r.get('error', '-')} | {load_average()} |", flush=True)
+        return
+    print(f"# scale-out, {args.workers} workers, time scale {args.time_scale}, {os.cpu_count()} cores"
+          + (f", cancel {args.cancel:g} s after the first incumbent" if args.cancel is not None else ""))
+    print("| case | executor | VMs | DCs | components | status | limit s | first valid plan s | wall s | "
+          "cancel latency s | sub-solves | makespan | bound | gap | orchestrator MB | largest worker MB | "
+          "first plan vs local | load average (1/5/15 min) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in cases:
         local_wall = None
         for executor in executors:
-            r = solve_case(case, executor, args.time_scale, args.workers)
+            r = solve_case(case, executor, args.time_scale, args.workers, args.cancel)
             if "error" in r:
                 print(f"| {case} | {executor} | error: {r['error']} |")
                 continue
@@ -175,11 +349,14 @@ def main() -> None:
                 local_wall = r["first_plan_s"]
             overhead = (f"{(r['first_plan_s'] / local_wall - 1):+.0%}"
                         if executor != "local" and local_wall and r.get("first_plan_s") else "")
-            print(f"| {case} | {executor} | {r['vms']:,} | {r['datacenters']} | {r['components']} | {r['status']} | "
+            subs = ", ".join(f"{n} {state}" for state, n in r.get("sub_solves", {}).items()) or "-"
+            status = r["status"] + ("" if r.get("valid") else " (INVALID)")
+            print(f"| {case} | {executor} | {r['vms']:,} | {r['datacenters']} | {r['components']} | {status} | "
                   f"{CASES[case][1] * args.time_scale:.0f} | "
-                  f"{fmt(r.get('first_plan_s'))} | {fmt(r['wall_s'])} | {fmt(r['makespan'])} | {fmt(r['bound'])} | "
+                  f"{fmt(r.get('first_plan_s'))} | {fmt(r['wall_s'])} | {fmt(r.get('cancel_latency_s'), 2)} | {subs} | "
+                  f"{fmt(r['makespan'])} | {fmt(r['bound'])} | "
                   f"{'-' if gap is None else f'{gap:.1%}'} | {fmt(r['orchestrator_rss_mb'], 0)} | "
-                  f"{fmt(r.get('worker_rss_mb'), 0)} | {overhead} |", flush=True)
+                  f"{fmt(r.get('worker_rss_mb'), 0)} | {overhead} | {load_average()} |", flush=True)
     if args.load:
         print("\n| case | load into SQLite s | load into PostgreSQL s |\n|---|---|---|")
         for case in cases:

@@ -15,17 +15,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is part of the test lock")
 
-from engine.generate import FleetSpec, generate_snapshot  # noqa: E402
-from engine.model import Limits  # noqa: E402
+from tests.scaleout_support import LIMITS, fleet  # noqa: E402,F401  (re-exported to the scale-out tests)
 from tests.service_support import free_port  # noqa: E402,F401  (re-exported to the scale-out tests)
-
-LIMITS = {"concurrency": {"per_source_host": 2, "per_target_host": 2, "per_rack": 6, "per_datacenter": 40,
-                          "max_hosts_down_per_rack": 1},
-          "conflict": {"per_customer_fraction": 0.1}, "solve": {"time_limit_s": 5, "workers": 2, "seed": 0}}
-
-
-def fleet(datacenters: int, vms: int, seed: int = 2):
-    return generate_snapshot(FleetSpec(seed=seed, datacenters=datacenters, vms=vms)), Limits.model_validate(LIMITS)
 
 
 def local_cluster(workers: int = 2):

@@ -1,10 +1,11 @@
 """Executes one claimed run inside its own child process.
 
 The solver runs in the main thread of the child; a pump thread does the
-database I/O every ~0.3 s in one short transaction: it appends the progress
-events the solver reported, stores the latest validated incumbent plan (the
-engine hands one out at most every ~1 s; the run stays `running`) and reads
-the cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
+database I/O in one short transaction as soon as the solver reports something
+(at most every WRITE_EVERY_S) and otherwise every PUMP_INTERVAL_S: it appends
+the progress events the solver reported, stores the latest validated incumbent
+plan (the engine hands one out at most every ~1 s; the run stays `running`)
+and reads the cancel-requested flag. When the flag is set it calls `Cancellation.cancel()`,
 so CP-SAT's `stop_search()` ends the search keeping its best plan, and the run
 ends `cancelled` with that plan.
 
@@ -23,7 +24,10 @@ import traceback
 
 from engine.progress import Cancellation, ProgressEvent
 
-PUMP_INTERVAL_S = 0.3
+PUMP_INTERVAL_S = 0.3  # the cancel flag is read at least this often
+# A report wakes the pump at once (it used to wait up to PUMP_INTERVAL_S, on top of the engine's own
+# throttling): writes stay at most this frequent, so a chatty solver costs at most ~20 small transactions a second.
+WRITE_EVERY_S = 0.05
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -49,15 +53,18 @@ class _Pump(threading.Thread):
         self._plan = None  # the latest incumbent not yet stored (a validated plan object)
         self._lock = threading.Lock()
         self._halt = threading.Event()
+        self._wake = threading.Event()
 
     def on_progress(self, event: ProgressEvent) -> None:
         with self._lock:
             self._pending.append(event)
+        self._wake.set()
 
     def on_plan(self, plan) -> None:
         """An incumbent the engine validated: only the latest is kept for the next write."""
         with self._lock:
             self._plan = plan
+        self._wake.set()
 
     def flush(self) -> None:
         from console.store.runs import cancel_requested, pump
@@ -76,16 +83,23 @@ class _Pump(threading.Thread):
             self.cancel.cancel()
 
     def run(self) -> None:
-        while not self._halt.wait(PUMP_INTERVAL_S):
+        while True:
+            self._wake.wait(PUMP_INTERVAL_S)  # a report, a stop, or time to read the cancel flag again
+            self._wake.clear()
+            if self._halt.is_set():
+                return
             if os.getppid() != self.parent_pid:
                 os._exit(70)  # worker gone: the store marks the run failed
             try:
                 self.flush()
             except Exception:  # noqa: BLE001 - a transient store error must not kill the solve
                 traceback.print_exc(file=sys.stderr)
+            if self._halt.wait(WRITE_EVERY_S):  # (reports meanwhile are written together next turn)
+                return
 
     def stop(self) -> None:
         self._halt.set()
+        self._wake.set()
         self.join(timeout=5)
 
 
@@ -99,8 +113,9 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n{tail}"
 
 
-def execute_run(db: str, run_id: int, parent_pid: int) -> None:
-    """Child-process entry point: solve run `run_id` and record its outcome."""
+def execute_run(db: str, run_id: int, parent_pid: int, stopped=None) -> None:
+    """Child-process entry point: solve run `run_id` and record its outcome. `stopped` (an Event the worker
+    reads): set once a cancelled search has stopped, while the kept plan is validated and stored."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the worker, which cancels properly
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's handler inherited by fork
@@ -122,12 +137,20 @@ def execute_run(db: str, run_id: int, parent_pid: int) -> None:
         if view.cancel_requested:
             cancel.cancel()
         pump.start()
-        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel, on_plan=pump.on_plan)
+
+        def on_plan(plan) -> None:
+            pump.on_plan(plan)
+            if cancel.cancelled and stopped is not None:
+                stopped.set()  # a plan handed out after the cancel: the engine's last, its search is over
+
+        plan = SOLVE[view.kind](inputs, pump.on_progress, cancel, on_plan=on_plan)
         status, error = outcome(plan, cancel.cancelled)
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded on the run
         plan, error = None, _error_text(exc)
         status = "cancelled" if cancel.cancelled and not _is_solver_bug(exc) else "failed"
     finally:
+        if stopped is not None:
+            stopped.set()
         if pump.is_alive():
             pump.stop()
         try:

@@ -29,6 +29,9 @@ from typing import Optional
 POLL_S = 0.1
 HOUSEKEEPING_S = 1.0
 CANCEL_GRACE_S = 10.0  # a solver that ignores a cancel this long is killed
+# ...but one whose search has stopped (it said so, see execute_run) is only validating and storing the plan it
+# keeps: seconds at 100k VMs on a loaded machine, and killing it then lost the cancel's notes on that plan.
+STORE_GRACE_S = 60.0
 STOP_GRACE_S = 10.0
 
 
@@ -46,6 +49,7 @@ class _Child:
     deadline: float
     cancel_seen_at: Optional[float] = None
     killed_reason: Optional[tuple[str, str]] = field(default=None)
+    stopped: Optional[object] = None  # a multiprocessing Event the child sets once its search has stopped
 
 
 def _exit_reason(exitcode: Optional[int]) -> str:
@@ -182,10 +186,12 @@ class Worker:
         ctx = self._spawn if kind in FRESH_INTERPRETER_KINDS else self._fork
         # Never hand pooled SQLite connections to a forked child: close them first.
         self.engine.dispose()
-        proc = ctx.Process(target=execute_run, args=(self.db, run_id, self.pid), name=f"fleetctl-run-{run_id}", daemon=False)
+        stopped = ctx.Event()
+        proc = ctx.Process(target=execute_run, args=(self.db, run_id, self.pid, stopped), name=f"fleetctl-run-{run_id}",
+                           daemon=False)
         proc.start()
         now = time.monotonic()
-        self.children[run_id] = _Child(run_id, kind, proc, now, now + deadline_s)
+        self.children[run_id] = _Child(run_id, kind, proc, now, now + deadline_s, stopped=stopped)
         self.log(f"worker {self.pid}: run {run_id} ({kind}) started in process {proc.pid}")
 
     # -- supervision ----------------------------------------------------------
@@ -222,7 +228,8 @@ class Worker:
         for child in self.children.values():
             if child.killed_reason is not None or not child.process.is_alive():
                 continue
-            if child.cancel_seen_at is not None and now - child.cancel_seen_at > CANCEL_GRACE_S:
+            grace = CANCEL_GRACE_S + (STORE_GRACE_S if child.stopped is not None and child.stopped.is_set() else 0.0)
+            if child.cancel_seen_at is not None and now - child.cancel_seen_at > grace:
                 child.killed_reason = ("cancelled", f"cancelled on request; the solver did not stop within "
                                        f"{CANCEL_GRACE_S:.0f} s and was killed, so no plan was kept")
                 child.process.kill()
@@ -258,6 +265,16 @@ class Worker:
                 child.cancel_seen_at = now - max(0.0, CANCEL_GRACE_S - STOP_GRACE_S)
 
 
+def _stored_plan_status(engine, run_id: int):
+    """The status of the plan stored on the run (an incumbent), or None when it has none."""
+    from sqlalchemy import select
+
+    from console.store.runs import RUNS
+
+    with engine.connect() as conn:
+        return conn.execute(select(RUNS.c.plan_status).where(RUNS.c.id == run_id)).scalar_one_or_none()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m console.runner.worker", description="fleetctl run worker")
     parser.add_argument("--db", default=None, help="path or URL (default: $FLEETCTL_DB; spawned workers get it "
@@ -275,12 +292,3 @@ def main(argv: Optional[list[str]] = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-def _stored_plan_status(engine, run_id: int):
-    """The status of the plan stored on the run (an incumbent), or None when it has none."""
-    from sqlalchemy import select
-
-    from console.store.runs import RUNS
-
-    with engine.connect() as conn:
-        return conn.execute(select(RUNS.c.plan_status).where(RUNS.c.id == run_id)).scalar_one_or_none()

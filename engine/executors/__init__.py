@@ -2,7 +2,10 @@
 
 An executor runs `fn(job, progress, cancel)` for every job and yields `(index, result)` as they
 complete, exactly once per index, whatever happens underneath (a retried task, a re-run after a
-worker died). Progress callbacks may arrive from other threads; `cancel` is the caller's stop request.
+worker died). Progress callbacks may arrive from other threads; `cancel` is the caller's stop request:
+it reaches every running job (its own `Cancellation`), and a job not yet started when it fires is
+not run at all and not yielded (the caller keeps what it has; a queue of searches must not delay a
+stop). Jobs start in the order given (callers put the largest first).
 
     local   InlineExecutor (one job or one worker) or ProcessExecutor (a pool of spawned processes)
     dask    DaskExecutor: `distributed.Client.submit` to a scheduler (`dask://HOST:PORT`), optional
@@ -34,6 +37,14 @@ class Executor(Protocol):
             cancel: Optional[Cancellation]) -> Iterator[tuple[int, Any]]:
         """Run fn(job, progress, cancel) for every job; yield (index, result) as they complete."""
         ...
+
+    def close(self) -> None:
+        """Release what the executor holds for this solve (a cluster connection stays for the next)."""
+        ...
+
+
+class NotStarted:
+    """What a job returns when the stop came before it started (never yielded by `run`)."""
 
 
 class SubSolveFailed(RuntimeError):

@@ -6,13 +6,20 @@ yields each index once, from that future's final result.
 
 Dask's `cancel` does not stop a running native solve, so cancellation is cooperative: a
 `distributed.Event` per run that every task polls (`CANCEL_POLL_S`) and turns into its own
-`Cancellation` (CP-SAT's stop_search). Progress travels back as events on a topic per run
-(`Worker.log_event` → `Client.subscribe_topic`: batched, never blocks the solver; pickled, since
-incumbent schedules are Python objects); the results themselves travel through the futures.
+`Cancellation` (CP-SAT's stop_search); a task that starts after the stop returns `NotStarted` at
+once. Progress travels back as events on a topic per run (`Worker.log_event` →
+`Client.subscribe_topic`: batched, never blocks the solver; pickled, since incumbent schedules are
+Python objects); the results themselves travel through the futures.
+
+One client per scheduler and process, kept for the next solve (connecting cost ~0.3 s a run), and
+on connecting it has every worker import the engine (`_warm`) while the orchestrator is still
+building the fleet: otherwise each worker's first task paid those imports on the critical path.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import pickle
 import queue
 import threading
@@ -20,7 +27,7 @@ import time
 import uuid
 from typing import Any, Callable, Optional, Sequence
 
-from engine.executors import ExecutorError, SubSolveFailed
+from engine.executors import ExecutorError, NotStarted, SubSolveFailed
 from engine.progress import Cancellation
 
 CANCEL_POLL_S = 0.2
@@ -37,10 +44,72 @@ def _distributed():
     return distributed
 
 
+WARM_MODULES = ("engine.maintenance.solve", "engine.maintenance.heuristic", "engine.maintenance.cpsat",
+                "engine.columnar", "ortools.sat.python.cp_model")
+
+
+def _import_engine() -> None:
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+
+
+async def _warm() -> None:
+    """On every worker, once per connection: the imports a sub-solve needs (about a second of CPU), in a
+    thread (not on the worker's event loop; `Client.run(wait=False)` takes only coroutines)."""
+    import asyncio
+
+    await asyncio.get_running_loop().run_in_executor(None, _import_engine)
+
+
+_CLIENTS: dict[tuple[int, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(address: str, timeout_s: float):
+    """This process's client of `address` (a forked child never reuses its parent's connection)."""
+    distributed = _distributed()
+    key = (os.getpid(), address)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is not None and client.status == "running":
+            return client
+        if client is not None:
+            _close(client)
+        try:
+            client = distributed.Client(address, timeout=timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorError(f"no Dask scheduler answered at {address} within {timeout_s:g} s "
+                                f"(start one with `fleetctl cluster local` or `dask scheduler`)") from exc
+        client.run(_warm, wait=False)  # not awaited: it overlaps the orchestrator's own work
+        _CLIENTS[key] = client
+        return client
+
+
+def _close(client) -> None:
+    try:
+        client.close(timeout=5)
+    except Exception:  # noqa: BLE001 - a scheduler already gone
+        pass
+
+
+@atexit.register
+def close_clients() -> None:
+    """Close this process's clients (at exit; before stopping a cluster this process used)."""
+    with _CLIENTS_LOCK:
+        mine = [c for (pid, _), c in _CLIENTS.items() if pid == os.getpid()]
+        _CLIENTS.clear()
+    for client in mine:
+        _close(client)
+
+
 def _remote(fn: Callable[..., Any], index: int, job: Any, run_key: str) -> Any:
     """On a Dask worker: run one job with a cancellation fed by the run's Event."""
     distributed = _distributed()
     stop = distributed.Event(f"{run_key}-stop", client=distributed.get_client())  # (the thread-safe way in a task)
+    if stop.is_set():
+        return NotStarted()  # queued behind the searches when the stop came: nothing to stop, nothing to run
     worker = distributed.get_worker()
     cancel = Cancellation()
     done = threading.Event()
@@ -65,31 +134,43 @@ def _remote(fn: Callable[..., Any], index: int, job: Any, run_key: str) -> Any:
 
 
 class _Coalescing:
-    """Numbers go out at once; an incumbent schedule (thousands of migrations) at most every
-    `every_s`, the latest one kept: a fast solver never floods the scheduler, and the last
-    schedule is never dropped (`flush` sends it)."""
+    """Numbers (objective, bound) go out at once; an incumbent schedule (thousands of migrations) at
+    most every `every_s`, the latest one kept: a fast solver never floods the scheduler, and a held
+    schedule goes out when its window ends (a timer), never waiting for the next one (`flush` at the end)."""
 
     def __init__(self, send: Callable[[dict], None], every_s: float = SCHEDULE_EVERY_S):
         self.send, self.every_s = send, every_s
         self.pending: Optional[dict] = None
         self.last = float("-inf")
+        self.timer: Optional[threading.Timer] = None
         self.lock = threading.Lock()
 
     def __call__(self, fields: dict) -> None:
+        numbers = {k: v for k, v in fields.items() if k != "schedule"}
+        if numbers:
+            self.send(numbers)
         if "schedule" not in fields:
-            self.send(fields)
             return
         now = time.monotonic()
         with self.lock:
             if now - self.last < self.every_s:
-                self.pending = fields
+                self.pending = {"schedule": fields["schedule"]}
+                if self.timer is None:
+                    self.timer = threading.Timer(self.last + self.every_s - now, self.flush)
+                    self.timer.daemon = True
+                    self.timer.start()
                 return
             self.pending, self.last = None, now
-        self.send(fields)
+        self.send({"schedule": fields["schedule"]})
 
     def flush(self) -> None:
         with self.lock:
             pending, self.pending = self.pending, None
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if pending is not None:
+                self.last = time.monotonic()
         if pending is not None:
             self.send(pending)
 
@@ -100,19 +181,16 @@ class DaskExecutor:
     remote = True  # jobs may wait in the cluster's queue: each gets its time share from when it starts
 
     def __init__(self, address: str, *, connect_timeout_s: float = CONNECT_TIMEOUT_S, retries: int = RETRIES):
-        distributed = _distributed()
         self.address = address
         self.retries = retries
-        try:
-            self.client = distributed.Client(address, timeout=connect_timeout_s, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ExecutorError(f"no Dask scheduler answered at {address} within {connect_timeout_s:g} s "
-                                f"(start one with `fleetctl cluster local` or `dask scheduler`)") from exc
+        self.client = _client(address, connect_timeout_s)
         threads = sum(self.client.nthreads().values())
         if threads < 1:
-            self.client.close()
             raise ExecutorError(f"the Dask scheduler at {address} has no workers")
         self.processes = threads
+
+    def close(self) -> None:
+        pass  # the client stays for this process's next solve (closed at exit)
 
     def threads_per_job(self, workers: int) -> int:
         return 1  # a task holds one of its worker's thread slots: more CP-SAT threads would oversubscribe
@@ -127,10 +205,12 @@ class DaskExecutor:
         finished = threading.Event()
 
         def pump() -> None:  # off the client's event loop: on_progress may validate or write to a store
-            while not finished.is_set():
+            while True:
                 try:
                     index, fields = pickle.loads(inbox.get(timeout=0.2))
                 except queue.Empty:
+                    if finished.is_set():
+                        return  # (what had arrived is handed on first)
                     continue
                 on_progress(index, fields)
 
@@ -138,8 +218,9 @@ class DaskExecutor:
         pumper.start()
         if cancel is not None:
             cancel.on_cancel(stop.set)
+        # In the order given (a higher priority runs first): the caller puts its first wave and largest jobs first.
         futures = {self.client.submit(_remote, fn, i, job, run_key, key=f"{run_key}-job-{i}", pure=False,
-                                      retries=self.retries): i for i, job in enumerate(jobs)}
+                                      retries=self.retries, priority=len(jobs) - i): i for i, job in enumerate(jobs)}
         seen: set[int] = set()
         try:
             for future in distributed.as_completed(futures, loop=self.client.loop):
@@ -150,7 +231,9 @@ class DaskExecutor:
                     raise SubSolveFailed(index, f"failed on the cluster after {self.retries} retries: "
                                                 f"{_reason(future)}")
                 seen.add(index)
-                yield index, future.result()
+                result = future.result()
+                if not isinstance(result, NotStarted):
+                    yield index, result
         finally:
             finished.set()
             if cancel is not None:
@@ -160,7 +243,6 @@ class DaskExecutor:
             self.client.unsubscribe_topic(topic)
             for future in futures:
                 future.release()
-            self.client.close(timeout=5)
 
 
 def _reason(future) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from engine.executors import NotStarted
 from engine.progress import Cancellation
 
 CANCEL_POLL_S = 0.1  # a worker process notices a cancel within this (plus CP-SAT's stop_search latency)
@@ -21,7 +22,12 @@ class InlineExecutor:
 
     def run(self, fn, jobs, on_progress, cancel):
         for i, job in enumerate(jobs):
+            if cancel is not None and cancel.cancelled:
+                return  # the rest never start
             yield i, fn(job, lambda fields, i=i: on_progress(i, fields), cancel)
+
+    def close(self) -> None:
+        pass
 
 
 _QUEUE = None
@@ -34,6 +40,8 @@ def _init_worker(queue, stop) -> None:
 
 
 def _run_in_worker(fn, index, job):
+    if _STOP.is_set():
+        return NotStarted()  # queued before the stop: the pool hands it over anyway
     cancel = Cancellation()
     done = threading.Event()
 
@@ -60,11 +68,12 @@ class ProcessExecutor:
     def threads_per_job(self, workers: int) -> int:
         return max(1, workers // self.processes)
 
+    def close(self) -> None:
+        pass
+
     def run(self, fn, jobs, on_progress, cancel):
         ctx = multiprocessing.get_context("spawn")
         queue, stop = ctx.Queue(), ctx.Event()
-        if cancel is not None:
-            cancel.on_cancel(stop.set)
         finished = threading.Event()
 
         def drain() -> None:
@@ -77,17 +86,37 @@ class ProcessExecutor:
 
         pump = threading.Thread(target=drain, daemon=True)
         pump.start()
+        futures: dict = {}
+
+        def stop_all() -> None:
+            stop.set()  # running jobs: their watcher cancels the search
+            for fut in list(futures):
+                fut.cancel()  # queued jobs: never started (those already handed to a process return NotStarted)
+
+        pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(queue, stop))
         try:
-            with ProcessPoolExecutor(max_workers=self.processes, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(queue, stop)) as pool:
-                futures = {pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)}
-                for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
+            futures.update({pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)})
+            if cancel is not None:
+                cancel.on_cancel(stop_all)
+            left = set(futures)
+            while left:
+                if stop.is_set() and not any(f.running() for f in left):
+                    break  # stopped: what is left never started (it returns NotStarted, or was cancelled)
+                done, left = wait(left, timeout=CANCEL_POLL_S, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    result = None if fut.cancelled() else fut.result()
+                    if result is not None and not isinstance(result, NotStarted):
+                        yield futures[fut], result
         finally:
             finished.set()
+            stop.set()  # (a caller that stopped reading, an error: nothing keeps running)
+            # Not waiting for the pool's processes to exit (seconds on a loaded machine, after a cancel):
+            # the pool's own thread reaps them.
+            pool.shutdown(wait=False, cancel_futures=True)
             pump.join(timeout=1)
             if cancel is not None:
-                cancel.remove(stop.set)
+                cancel.remove(stop_all)
 
 
 def choose_local(n_jobs: int, workers: int):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 from engine.derived import customer_limit, migration_gbps, migration_minutes, usable_capacity
 from engine.model import RESOURCES, Limits, Snapshot
@@ -229,7 +229,8 @@ def build_problem(snapshot: Snapshot, limits: Limits, datacenters: Optional[Iter
 # --------------------------------------------------------------------------- candidate pruning
 
 
-def candidate_targets(problem: Problem, max_candidates: Optional[int], keep: Optional[Sequence[Optional[int]]] = None) -> tuple[list[list[int]], bool]:
+def candidate_targets(problem: Problem, max_candidates: Optional[int], keep: Optional[Sequence[Optional[int]]] = None,
+                      stop: Optional[Callable[[], bool]] = None) -> tuple[Optional[list[list[int]]], bool]:
     """Candidate targets per task for the exact models, and whether any were pruned.
 
     Without a cap every eligible target is a candidate (the model is exact).
@@ -240,6 +241,8 @@ def candidate_targets(problem: Problem, max_candidates: Optional[int], keep: Opt
     source spread over different targets (target and rack concurrency).
     Targets in the source's own rack come first among equals (a migration
     inside one rack counts once against `per_rack`).
+    `stop()` (a cancel) is asked every 256 tasks: when it says so, (None, pruned) at once
+    (over a second at 2,500 migrations).
     """
     import numpy as np
 
@@ -257,6 +260,8 @@ def candidate_targets(problem: Problem, max_candidates: Optional[int], keep: Opt
             np.array([hosts[h].rack for h in targets], dtype=np.int64),
         ))
     for task in problem.tasks:
+        if stop is not None and task.index % 256 == 0 and stop():
+            return None, pruned
         src = hosts[task.source]
         t_ids, rooms, bws, racks = per_dc[src.datacenter]
         d = np.array(task.demand, dtype=np.int64)

@@ -6,7 +6,9 @@
        then the chosen solver from `SOLVERS` ("cp-sat", "heuristic"; more via
        `register_solver`). The MIP formulations are whole-plan solvers instead
        (`engine.maintenance.mip_solve.SOLVERS`): after the prechecks they get the
-       whole fleet, skipping steps 2-4;
+       whole fleet, skipping steps 2-4. With more components than processes a
+       first wave of heuristic sub-solves runs before any search, so a fleet plan
+       exists early (to show, and to keep on a cancel);
     4. merge; the plan's lower bound is the best of engine.maintenance.bounds
        and the exact components' proven bounds that the plan does not refute
        (engine.maintenance.bound_check: a refuted bound is a bug, named in the
@@ -18,20 +20,30 @@ Status is honest: `optimal` only when proven (the makespan equals the lower
 bound — a proof on its own — or every part was solved exactly to optimality);
 `feasible` when a valid plan exists; `infeasible` with an explanation; `unknown`
 when no plan was found in time.
+
+Cancel: every phase looks at the flag (here between phases, in each sub-solve
+between heuristic passes, candidate chunks, model chunks and constraint families,
+then CP-SAT's stop_search); the executor passes the stop to every running
+sub-solve and starts no queued one. The plan kept is the best merged one: the
+incumbent already validated and handed out when the results are no better
+(no second validation on the cancel's path), and its notes say what the cancel
+did (`SolveReport.sub_solves` says it per component).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from engine.executors import SubSolveFailed, executor_for
 from engine.maintenance.bound_check import Settled, enforce, settle
 from engine.maintenance.bounds import Bound
 from engine.maintenance.decompose import Component, plan_components, time_shares
+from engine.maintenance.heuristic import EXTRA_PASSES_S
 from engine.maintenance.problem import Problem, build_problem, candidate_targets
 from engine.maintenance.schedule import Schedule, migration_records, reboot_records
 from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
@@ -40,6 +52,8 @@ from engine.violations import PlanRejected, Violation
 
 # Above this many migrations in one component the exact model is skipped (heuristic plan only).
 CPSAT_MAX_TASKS = 12000
+# Fleet-wide progress events at most this often (the latest values always go out, see _MergedProgress).
+EMIT_EVERY_S = 0.2
 # Heuristic passes in deterministic mode (fixed passes first, then seeded random ones).
 DETERMINISTIC_PASSES = 24
 
@@ -93,6 +107,7 @@ class ComponentResult:
     explanation: Optional[str] = None
     first_plan_s: Optional[float] = None
     notes: list[str] = field(default_factory=list)
+    cancelled: bool = False         # the sub-solve saw the stop request and returned early with what it had
 
 
 ComponentSolver = Callable[[ComponentJob, Callable[[dict], None], Optional[Cancellation]], ComponentResult]
@@ -131,13 +146,17 @@ def solve_with_heuristic(job: ComponentJob, progress, cancel) -> ComponentResult
     problem = job.problem
     if not problem.tasks and not problem.reboot_hosts:
         return ComponentResult(status="optimal", makespan=0, bound=0, proven=True, first_plan_s=0.0)
-    sched, took = _heuristic_first(job, progress)
+    sched, took = _heuristic_first(job, progress, cancel=cancel)
     if sched is None:
         stuck = _unplaceable(problem, [problem.eligible_targets(t) for t in problem.tasks])
         if stuck:
             return ComponentResult(status="infeasible", explanation=stuck)
         return ComponentResult(status="unknown", notes=["the heuristic found no plan (it dead-ended)"])
-    return _result_from(problem, sched, "feasible", first_plan_s=took)
+    return _result_from(problem, sched, "feasible", first_plan_s=took, cancelled=_seen(cancel))
+
+
+def _seen(cancel: Optional[Cancellation]) -> bool:
+    return cancel is not None and cancel.cancelled
 
 
 def _unplaceable(problem: Problem, candidates) -> Optional[str]:
@@ -178,13 +197,21 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
     remaining = job.deadline - time.time()
     n = len(problem.tasks)
     no_time = remaining < 1.0 + n / 4000 and not job.deterministic
-    if n > CPSAT_MAX_TASKS or no_time or (cancel is not None and cancel.cancelled):
+
+    def hint_only(note: Optional[str]) -> ComponentResult:
         if hint is None:
-            return ComponentResult(status="unknown", notes=["no plan: heuristic dead-ended, no time or size for CP-SAT"])
-        return _result_from(problem, hint, "feasible", first_plan_s=took,
-                            notes=[f"CP-SAT skipped ({n} migrations, {remaining:.1f} s left)"])
+            return ComponentResult(status="unknown", cancelled=_seen(cancel),
+                                   notes=["no plan: heuristic dead-ended, no time or size for CP-SAT"])
+        return _result_from(problem, hint, "feasible", first_plan_s=took, cancelled=_seen(cancel),
+                            notes=[note] if note and not _seen(cancel) else [])
+
+    if n > CPSAT_MAX_TASKS or no_time or _seen(cancel):
+        return hint_only(f"CP-SAT skipped ({n} migrations, {remaining:.1f} s left)")
     cap = candidate_cap(n)
-    candidates, pruned = candidate_targets(problem, cap, keep=hint.targets if hint is not None else None)
+    candidates, pruned = candidate_targets(problem, cap, keep=hint.targets if hint is not None else None,
+                                           stop=lambda: _seen(cancel))
+    if candidates is None or _seen(cancel):  # (over a second on big components)
+        return hint_only(None)
     stuck = _unplaceable(problem, candidates)
     if stuck:
         return ComponentResult(status="infeasible", explanation=stuck)
@@ -194,28 +221,35 @@ def solve_with_cpsat(job: ComponentJob, progress, cancel) -> ComponentResult:
                   "elapsed_s": time.monotonic() - t0})
 
     def on_solution(schedule: Schedule) -> None:  # an incumbent of this component (validated by the caller)
-        progress({"schedule": schedule})
+        # Its makespan goes out with it, at once: CP-SAT's own progress events are throttled and may
+        # sit on an improvement until the next event (a remote incumbent must show within a second).
+        fields: dict = {"objective": schedule.makespan(problem), "elapsed_s": time.monotonic() - t0}
+        if job.incumbents:
+            fields["schedule"] = schedule
+        progress(fields)
 
     remaining = job.time_limit_s if job.deterministic else job.deadline - time.time()
     r = solve_cpsat(problem, candidates=candidates, exact=not pruned, hint=hint, time_limit_s=remaining,
                     workers=job.workers, seed=job.seed, lower_bound=job.lower_bound, on_progress=on_progress,
-                    cancel=cancel, on_solution=on_solution if job.incumbents else None,
+                    cancel=cancel, on_solution=on_solution,
                     deterministic=job.deterministic)
     valid_bound = r.bound if (r.exact and not job.restricted) else None
     if r.status == "infeasible":
         if r.exact and not job.restricted:
             culprits = explain_infeasible(problem, candidates, time_limit_s=min(10.0, max(1.0, job.deadline - time.time())),
-                                          workers=job.workers)
+                                          workers=job.workers, cancel=cancel)
             what = (", ".join(culprits) + " (removing any one of these alone makes a plan possible)") if culprits \
                 else "the combination of limits (no single limit family explains it)"
+            if _seen(cancel):  # the proof stands; only its explanation was cut short
+                what = "not named (the explanation was cut short by the cancel)"
             dcs = ", ".join(problem.datacenters)
             return ComponentResult(status="infeasible", explanation=f"datacenter(s) {dcs}: no plan satisfies every rule; binding: {what}")
         return ComponentResult(status="unknown", notes=["CP-SAT found the restricted/pruned model infeasible"])
     if r.schedule is None:
-        return ComponentResult(status="unknown", notes=["no plan found in time"])
+        return ComponentResult(status="unknown", notes=["no plan found in time"], cancelled=_seen(cancel))
     proven = r.status == "optimal" and r.exact and not job.restricted
     return _result_from(problem, r.schedule, "optimal" if proven else "feasible", bound=valid_bound, proven=proven,
-                        first_plan_s=took if hint is not None else time.monotonic() - t0)
+                        first_plan_s=took if hint is not None else time.monotonic() - t0, cancelled=_seen(cancel))
 
 
 register_solver("heuristic", solve_with_heuristic)
@@ -244,6 +278,7 @@ class SolveReport:
     first_plan_s: Optional[float]
     components: int
     notes: list[str]
+    sub_solves: list[str] = field(default_factory=list)  # per component: finished | stopped | not started
 
 
 def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
@@ -289,79 +324,187 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
     workers = int(workers or limits.solve.workers or os.cpu_count() or 1)
     info = lambda: SolverInfo(name=solver, wall_s=round(time.monotonic() - t0, 3))
 
-    # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
-    # shares no limit with anything is that same problem, so it is built once.
-    fleet = build_problem(snapshot, limits)
-    reasons = _precheck(snapshot, limits, fleet)
-    if reasons:
-        plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
-        return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
+    def cancelled() -> bool:
+        return cancel is not None and cancel.cancelled
 
-    if solver not in SOLVERS:  # a whole-plan formulation (MIP comparisons): it validates too, and so do we
-        plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
-                                  on_progress=on_progress, cancel=cancel)
-        _validate(snapshot, limits, plan, solver)
-        _hand_out_final(plan, on_plan)
-        return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
+    def cancelled_early() -> SolveReport:  # between phases, before any sub-solve ran: nothing to keep
+        return SolveReport(plan=MaintenancePlan(status="unknown", solver=info(), explanation=(
+            f"cancelled on request after {time.monotonic() - t0:.1f} s, before any plan was found: no plan was kept")),
+            first_plan_s=None, components=0, notes=[])
 
-    components = plan_components(snapshot, limits)
-    if len(components) == 1 and not components[0].restricted and \
-            set(components[0].datacenters) == set(fleet.datacenters):
-        problems = [fleet]
-    else:
-        problems = [build_problem(snapshot, limits, c.datacenters, customer_limit_overrides=c.customer_limit_overrides,
-                                  global_limit=c.global_limit, override_global=c.override_global)
-                    for c in components]
-    fleet_bounds = _fleet_bounds(fleet)
-    lb = max((b.value for b in fleet_bounds), default=0)
-    runner = executor_for(executor, len(components), workers)
-    processes = runner.processes
-    per_job_workers = 1 if deterministic else runner.threads_per_job(workers)
-    if deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
-        shares = [time_limit_s] * len(problems)
-    else:
-        shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0), processes)
-    start_wall = time.time()
-    jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
-                         restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None,
-                         deterministic=deterministic)
-            for p, c, s in zip(problems, components, shares)]
-    if len(jobs) == 1 and not components[0].restricted:
-        jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
-    if processes < len(jobs) or getattr(runner, "remote", False):
-        # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
-        for job in jobs:
-            job.deadline = float("inf")
-
-    # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
-    # follows the caller's, so the caller's Cancellation is never set by us.
-    stop = Cancellation()
-    if cancel is not None:
-        cancel.on_cancel(stop.cancel)
-    incumbents = _Incumbents(snapshot, limits, problems, components, fleet_bounds, solver, info, on_plan,
-                             on_reject=stop.cancel)
-    merged = _MergedProgress(len(jobs), lb, on_progress, t0, incumbents)
-    results: list[Optional[ComponentResult]] = [None] * len(jobs)
+    # The executor first: a cluster connects (and warms its workers' imports) while the fleet is built here.
+    components = plan_components(snapshot, limits) if solver in SOLVERS else []
+    runner = executor_for(executor, len(components), workers) if solver in SOLVERS else None
     try:
-        for i, res in runner.run(_timed_job, jobs, merged.update, stop):
-            if results[i] is not None:
-                continue  # exactly one result per component, whatever the executor re-ran
-            results[i] = res
-            merged.finished(i, res)
-    except SubSolveFailed as exc:
-        stop.cancel()
-        raise SubSolveError(components[exc.index].datacenters, exc.reason) from exc
-    finally:
+        # Every phase here looks at the cancel flag before the next one (each takes up to a few seconds at
+        # 100k VMs): a cancel must not wait for the whole preparation.
+        # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
+        # shares no limit with anything is that same problem, so it is built once.
+        fleet = build_problem(snapshot, limits)
+        if cancelled():
+            return cancelled_early()
+        reasons = _precheck(snapshot, limits, fleet)
+        if reasons:
+            plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
+            return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
+        if cancelled():
+            return cancelled_early()
+
+        if solver not in SOLVERS:  # a whole-plan formulation (MIP comparisons): it validates too, and so do we
+            plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
+                                      on_progress=on_progress, cancel=cancel)
+            _validate(snapshot, limits, plan, solver)
+            _hand_out_final(plan, on_plan)
+            return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
+
+        if len(components) == 1 and not components[0].restricted and \
+                set(components[0].datacenters) == set(fleet.datacenters):
+            problems = [fleet]
+        else:
+            problems = []
+            for c in components:
+                if cancelled():
+                    return cancelled_early()
+                problems.append(build_problem(snapshot, limits, c.datacenters,
+                                              customer_limit_overrides=c.customer_limit_overrides,
+                                              global_limit=c.global_limit, override_global=c.override_global))
+        fleet_bounds = _fleet_bounds(fleet)
+        if cancelled():
+            return cancelled_early()
+        lb = max((b.value for b in fleet_bounds), default=0)
+        processes = runner.processes
+        n = len(problems)
+        per_job_workers = 1 if deterministic else runner.threads_per_job(workers)
+        # More components than processes: the later ones would wait for the earlier ones' whole search before
+        # their first plan exists, so until late in the run there is no fleet plan to show or to keep on a
+        # cancel. A first wave of heuristic sub-solves (about a second each) gives every component a plan
+        # first; the searches follow, and a cancel drops the searches not yet started, keeping those plans.
+        # (Not in deterministic mode: the wave depends on the executor's shape, the plan must not.)
+        first_wave = solver != "heuristic" and not deterministic and n > processes
+        if deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
+            shares = [time_limit_s] * n
+        else:
+            wave_s = math.ceil(n / processes) * EXTRA_PASSES_S if first_wave else 0.0
+            shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0) - wave_s,
+                                 processes)
+        start_wall = time.time()
+        jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
+                             restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None,
+                             deterministic=deterministic)
+                for p, c, s in zip(problems, components, shares)]
+        if len(jobs) == 1 and not components[0].restricted:
+            jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
+        if processes < len(jobs) or getattr(runner, "remote", False):
+            # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
+            for job in jobs:
+                job.deadline = float("inf")
+        # Job k of the executor is component k % n: the first wave (if any), then the searches.
+        all_jobs = [replace(job, solver="heuristic") for job in jobs] + jobs if first_wave else jobs
+
+        # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
+        # follows the caller's, so the caller's Cancellation is never set by us.
+        stop = Cancellation()
+        asked: list[float] = []  # when the caller's cancel came (the plan's notes say so)
+
+        def on_cancel() -> None:
+            asked.append(time.monotonic())
+            stop.cancel()
+
         if cancel is not None:
-            cancel.remove(stop.cancel)
-        incumbents.stop()
-    plan, notes, settled = _merge(results, components, fleet_bounds, solver, info)
-    _validate(snapshot, limits, plan, solver)
-    if settled is not None:
-        enforce(settled, f"solver {solver}")
-    incumbents.final(plan)
-    firsts = [r.first_plan_s for r in results if r is not None and r.first_plan_s is not None]
-    return SolveReport(plan=plan, first_plan_s=max(firsts) if firsts else None, components=len(jobs), notes=notes)
+            cancel.on_cancel(on_cancel)
+        incumbents = _Incumbents(snapshot, limits, problems, components, fleet_bounds, solver, info, on_plan,
+                                 on_reject=stop.cancel)
+        merged = _MergedProgress(n, lb, on_progress, t0, incumbents)
+        results: list[Optional[ComponentResult]] = [None] * n  # the searches
+        firsts: list[Optional[ComponentResult]] = [None] * n   # the first wave
+        try:
+            for k, res in runner.run(_timed_job, all_jobs, lambda k, fields: merged.update(k % n, fields), stop):
+                slot = firsts if first_wave and k < n else results
+                if slot[k % n] is not None:
+                    continue  # exactly one result per job, whatever the executor re-ran
+                slot[k % n] = res
+                merged.finished(k % n, res)
+        except SubSolveFailed as exc:
+            stop.cancel()
+            raise SubSolveError(components[exc.index % n].datacenters, exc.reason) from exc
+        finally:
+            merged.close()
+            if cancel is not None:
+                cancel.remove(on_cancel)
+            incumbents.stop()
+        cancel_s = (asked[0] if asked else time.monotonic()) - t0 if cancelled() else None
+        final = [_better(r, f) for r, f in zip(results, firsts)]
+        states = [_sub_solve_state(r, f) for r, f in zip(results, firsts)]
+        kept = incumbents.published_plan
+        if cancel_s is not None and kept is not None and not _better_than(final, kept):
+            # Stopped, and the results are no better than the incumbent already validated and handed out: keep
+            # that one rather than merge and validate again (seconds at 100k VMs, on the cancel's critical path).
+            plan, settled, notes = kept.model_copy(update={"solver": info()}), None, list(kept.notes or [])
+        else:
+            plan, notes, settled = _merge(final, components, fleet_bounds, solver, info)
+            _validate(snapshot, limits, plan, solver)
+        if cancel_s is not None:  # (notes only: the schedule validated above is unchanged)
+            plan = _cancel_story(plan, components, states, cancel_s)
+            notes = notes + [x for x in (plan.notes or []) if x not in notes]
+        if settled is not None:
+            enforce(settled, f"solver {solver}")
+        incumbents.final(plan)
+        first_s = [r.first_plan_s for r in final if r is not None and r.first_plan_s is not None]
+        return SolveReport(plan=plan, first_plan_s=max(first_s) if first_s else None, components=n, notes=notes,
+                           sub_solves=states)
+
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+NOT_STARTED, STOPPED, FINISHED = "not started", "stopped", "finished"
+
+
+def _better_than(final: list[Optional[ComponentResult]], plan: MaintenancePlan) -> bool:
+    """Would the merge of `final` be a plan with a smaller makespan than `plan`?"""
+    if any(r is None or r.status not in ("optimal", "feasible") for r in final):
+        return False
+    return max((r.makespan or 0 for r in final), default=0) < (plan.makespan or 0)
+
+
+def _sub_solve_state(search: Optional[ComponentResult], first: Optional[ComponentResult]) -> str:
+    """What became of a component's sub-solve(s): stopped early by a cancel, never started, or finished."""
+    done = [r for r in (search, first) if r is not None]
+    if not done:
+        return NOT_STARTED
+    if search is None and first is not None and not first.cancelled:
+        return NOT_STARTED  # (its first wave had finished; the search never ran)
+    return STOPPED if any(r.cancelled for r in done) else FINISHED
+
+
+def _better(search: Optional[ComponentResult], first: Optional[ComponentResult]) -> Optional[ComponentResult]:
+    """A component's result: its search's, unless the first wave's plan is shorter (or the search never
+    ran / found nothing). Incumbents were offered from both, so the final plan is never worse than one
+    handed out; the search's proven bound stays a bound whichever plan is kept."""
+    if first is None or (search is not None and search.status == "infeasible"):
+        return search
+    if search is None or search.status == "unknown" or first.status == "infeasible":
+        return first
+    if first.makespan is not None and search.makespan is not None and first.makespan < search.makespan:
+        return replace(first, bound=search.bound, notes=search.notes + first.notes, cancelled=search.cancelled)
+    return search
+
+
+def _cancel_story(plan: MaintenancePlan, components: list[Component], states: list[str],
+                  after_s: float) -> MaintenancePlan:
+    """The plan says what the cancel did, in the words every surface shows (runs, console, API)."""
+    waiting = [dc for c, st in zip(components, states) if st == NOT_STARTED for dc in c.datacenters]
+    if plan.status not in ("optimal", "feasible"):
+        return plan.model_copy(update={"explanation": (
+            f"cancelled on request after {after_s:.1f} s, before every datacenter had a plan: no plan was kept"
+            + (f" ({plan.explanation})" if plan.explanation else ""))})
+    notes = [f"cancelled on request after {after_s:.1f} s: every sub-solve still searching stopped, and the best "
+             f"valid plan found before the stop was kept"]
+    if waiting:
+        notes.append(f"datacenter(s) {', '.join(waiting)}: cancelled before the exact search started; their "
+                     f"first (heuristic) plan is kept")
+    return plan.model_copy(update={"notes": (plan.notes or []) + notes})
 
 
 def _validate(snapshot: Snapshot, limits: Limits, plan: MaintenancePlan, solver: str) -> None:
@@ -448,13 +591,28 @@ class _MergedProgress:
         self.t0 = t0
         self.lock = threading.Lock()
         self.last = 0.0
+        self.timer: Optional[threading.Timer] = None
+        self.closed = False
+
+    def _owed(self) -> None:
+        with self.lock:
+            self.timer = None
+            self._emit(force=True)
+
+    def close(self) -> None:
+        """No event after the solve returned."""
+        with self.lock:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
 
     def update(self, index: int, fields: dict) -> None:
         if fields.get("schedule") is not None and self.incumbents is not None:
             self.incumbents.offer(index, fields["schedule"])
         with self.lock:
-            if fields.get("objective") is not None:
-                self.objective[index] = int(fields["objective"])
+            if fields.get("objective") is not None:  # a component's best so far (its first wave may be better)
+                self.objective[index] = _least(self.objective[index], int(fields["objective"]))
             if fields.get("bound") is not None:
                 self.bound[index] = int(fields["bound"])
             self._emit(force=False)
@@ -462,22 +620,35 @@ class _MergedProgress:
     def finished(self, index: int, res: ComponentResult) -> None:
         with self.lock:
             if res.makespan is not None:
-                self.objective[index] = res.makespan
+                self.objective[index] = _least(self.objective[index], res.makespan)
             if res.bound is not None:
                 self.bound[index] = res.bound
             self._emit(force=True)
 
     def _emit(self, force: bool) -> None:
-        if self.on_progress is None:
+        if self.on_progress is None or self.closed:
             return
         now = time.monotonic()
-        if not force and now - self.last < 0.2:
+        if not force and now - self.last < EMIT_EVERY_S:
+            # Throttled, not dropped: the latest values go out when the window ends, even if no other
+            # report follows (a sub-solve's last improvement must not wait for the end of the solve).
+            if self.timer is None:
+                self.timer = threading.Timer(self.last + EMIT_EVERY_S - now, self._owed)
+                self.timer.daemon = True
+                self.timer.start()
             return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self.last = now
         objective = max(self.objective) if all(o is not None for o in self.objective) else None
         bounds = [b for b in self.bound + [self.lb] if b is not None]
         bound = max(bounds) if bounds else None  # never capped by the objective: a bound above it is a bug
         self.on_progress(ProgressEvent(elapsed_s=now - self.t0, objective=objective, bound=bound))
+
+
+def _least(a: Optional[int], b: int) -> int:
+    return b if a is None else min(a, b)
 
 
 def _hand_out_final(plan: MaintenancePlan, on_plan: Optional[PlanCallback]) -> None:
@@ -504,6 +675,8 @@ class _Incumbents:
         self.best: list[Optional[Schedule]] = [None] * len(problems)
         self.best_makespan: list[Optional[int]] = [None] * len(problems)
         self.published: Optional[int] = None  # makespan of the last plan handed out
+        self.published_plan: Optional[MaintenancePlan] = None  # (validated)
+        self.handing_out = threading.Lock()
         self.error: Optional[BaseException] = None
         self.dirty = False
         self.lock = threading.Lock()
@@ -559,14 +732,20 @@ class _Incumbents:
         _validate(self.snapshot, self.limits, plan, self.solver)
         if settled is not None:
             enforce(settled, f"solver {self.solver} (incumbent)")
-        self.published = plan.makespan
-        self.on_plan(plan)
+        with self.handing_out:
+            if self.halt.is_set():
+                return  # the solve has returned: nothing is handed out after its final plan
+            self.published, self.published_plan = plan.makespan, plan
+            self.on_plan(plan)
 
     def stop(self) -> None:
-        """End the publisher; raise what it raised (a rejected incumbent)."""
+        """End the publisher; raise what it raised (a rejected incumbent). A validation under way is not
+        waited for (seconds at 100k VMs, on a cancel's critical path): its plan is simply never handed out."""
         if self.thread is not None:
             self.halt.set()
-            self.thread.join()
+            with self.handing_out:  # (a hand-out under way completes first)
+                pass
+            self.thread.join(timeout=0.05)
         if self.error is not None:
             raise self.error
 
