@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -32,7 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from console.store.run_liveness import owner_death_reason, this_boot, this_host
 from console.store.run_tables import RunRow
-from console.store.runs import read, with_retry, write
+from console.store.runs import read, write
 from console.store.tokens import TOKENS, ensure_token_tables
 
 IDEMPOTENCY_TTL_S = 24 * 3600.0
@@ -57,14 +56,6 @@ class ApiSubmissionRow(SQLModel, table=True):
 
 SUBMISSIONS = ApiSubmissionRow.__table__
 RUNS = RunRow.__table__
-_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
-
-
-def ensure_submission_tables(engine: Engine) -> None:
-    if engine not in _ready:
-        ensure_token_tables(engine)
-        with_retry(lambda: SQLModel.metadata.create_all(engine, tables=[SUBMISSIONS]))
-        _ready.add(engine)
 
 
 class QuotaExceeded(Exception):
@@ -153,7 +144,7 @@ def store_key(reservation_id: int) -> str:
 
 def submit_once(engine: Engine, token_id: int, submit: Callable[[str], int], *, key: Optional[str] = None,
                 request_sha256: str = "", quota: Optional[int] = None) -> Submission:
-    ensure_submission_tables(engine)
+    ensure_token_tables(engine)
     reservation = None
     for _ in range(3):
         reservation, existing = _reserve(engine, token_id, key, request_sha256, quota)
@@ -183,5 +174,5 @@ def submit_once(engine: Engine, token_id: int, submit: Callable[[str], int], *, 
 
 def submitted_by(engine: Engine, run_id: int) -> Optional[int]:
     """The token id that submitted a run through the API (None: not an API run)."""
-    ensure_submission_tables(engine)
+    ensure_token_tables(engine)
     return read(engine, lambda c: c.execute(select(SUBMISSIONS.c.token_id).where(SUBMISSIONS.c.run_id == run_id)).scalar())
