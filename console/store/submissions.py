@@ -85,12 +85,12 @@ class Submission:
 
 
 def queued_for_token(conn: Connection, token_id: int) -> int:
-    runs = conn.execute(
-        select(func.count()).select_from(SUBMISSIONS.join(RUNS, RUNS.c.id == SUBMISSIONS.c.run_id))
-        .where(SUBMISSIONS.c.token_id == token_id, RUNS.c.status == "queued")).scalar() or 0
-    pending = conn.execute(select(func.count()).where(
-        SUBMISSIONS.c.token_id == token_id, SUBMISSIONS.c.run_id.is_(None))).scalar() or 0
-    return int(runs) + int(pending)
+    """The token's queued runs plus its reservations still being queued (one statement: one round trip)."""
+    runs = (select(func.count()).select_from(SUBMISSIONS.join(RUNS, RUNS.c.id == SUBMISSIONS.c.run_id))
+            .where(SUBMISSIONS.c.token_id == token_id, RUNS.c.status == "queued").scalar_subquery())
+    pending = (select(func.count()).select_from(SUBMISSIONS)
+               .where(SUBMISSIONS.c.token_id == token_id, SUBMISSIONS.c.run_id.is_(None)).scalar_subquery())
+    return int(conn.execute(select(runs + pending)).scalar() or 0)
 
 
 def _existing(conn: Connection, token_id: int, key: str):
