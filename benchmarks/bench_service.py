@@ -106,6 +106,8 @@ def bench_backend(db: str, args, tmp: Path) -> dict:
                 posts.append(time.perf_counter() - t)
                 ids.append(r.json()["id"])
             row["POST→202 p50"], row["POST→202 p99"] = ms(pct(posts, 50)), ms(pct(posts, 99))
+            if args.only_posts:  # the POST figures alone (same load: the 2 workers run the queued runs meanwhile)
+                return row
             wait_terminal(c, ids, 900)
             deadline = time.monotonic() + 120
             while c.get("/v1/plans/latest", params={"schedule": sched.json()["id"]}).status_code != 200:
@@ -149,20 +151,26 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--gets", type=int, default=300)
     parser.add_argument("--runs", type=int, default=60, help="tiny runs per throughput measurement")
+    parser.add_argument("--only-posts", action="store_true", help="measure POST /v1/runs latency only")
+    parser.add_argument("--repeat", type=int, default=1, help="measure each backend this many times (rows per try)")
     args = parser.parse_args()
     rows = {}
-    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
-        tmp = Path(tmp)
-        for backend in args.backends.split(","):
-            print(f"measuring {backend} …", file=sys.stderr, flush=True)
-            if backend == "postgresql":
-                with pg_database() as url:
-                    rows[backend] = bench_backend(url, args, tmp)
-            else:
-                rows[backend] = bench_backend(str(tmp / "bench.db"), args, tmp)
     import os
 
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        tmp = Path(tmp)
+        for attempt in range(args.repeat):  # backends alternate, so both see the same (shared) machine
+            for backend in args.backends.split(","):
+                label = backend if args.repeat == 1 else f"{backend} #{attempt + 1}"
+                print(f"measuring {label} …", file=sys.stderr, flush=True)
+                if backend == "postgresql":
+                    with pg_database() as url:
+                        rows[label] = bench_backend(url, args, tmp)
+                else:
+                    rows[label] = bench_backend(str(tmp / f"bench{attempt}.db"), args, tmp)
     load = os.getloadavg()
+    print(f"(load average at the start: {load_start[0]:.1f} / {load_start[1]:.1f} / {load_start[2]:.1f})")
     metrics = list(next(iter(rows.values())))
     print(f"| metric | {' | '.join(rows)} |")
     print(f"|---|{'---|' * len(rows)}")

@@ -261,33 +261,114 @@ def test_two_loads_into_an_empty_database_exactly_one_wins_20_rounds(store_url):
                 drop_database(to_drop)
 
 
-def _opener(url: str, start, out) -> None:
-    start.wait(30)
-    try:
+def _open_or_watch(url: str, create: bool) -> None:
+    """A creating command (open_store), or a read-only one that opens the database the way the CLI
+    does (no create, schema checked) again and again until it sees the schema, with a deadline."""
+    from console.store.db import open_engine
+    from console.store.migrate import current
+    from console.store.schema import HEAD, check_schema
+
+    if create:
         open_store(url).dispose()
-        out.put("ok")
-    except Exception as exc:  # noqa: BLE001
-        out.put(f"{type(exc).__name__}: {exc}")
+        return
+    engine = open_engine(url, create=False)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            check_schema(engine)  # caches only a HEAD verdict: each pass checks again until then
+            if current(engine) == HEAD:
+                return
+    finally:
+        engine.dispose()
+    raise TimeoutError("the new database never reached HEAD")
+
+
+def _opener(urls: list[str], create: bool, delay_s: float, barrier, out) -> None:
+    """Open each new database in turn, every process starting a round together (then `delay_s` later)."""
+    for i, url in enumerate(urls):
+        try:
+            barrier.wait(60)
+        except Exception:  # noqa: BLE001 - a broken barrier: the test reports the missing results
+            return
+        time.sleep(delay_s)
+        try:
+            _open_or_watch(url, create)
+            out.put((i, "ok"))
+        except Exception as exc:  # noqa: BLE001
+            out.put((i, f"{type(exc).__name__}: {exc}"))
+
+
+CREATORS, WATCHERS = 4, 6
+CREATION_ROUNDS = {"sqlite": 10, "postgresql": 6}
 
 
 def test_commands_creating_a_new_database_at_once_never_fail(store_url):  # noqa: F811
+    """Per round, four processes create one new database at once (their starts a few ms apart),
+    while six read-only commands keep opening it until they see it created: some check always
+    runs while the creation commits. Every command must succeed: a new database never looks
+    "made by an older fleetctl" (as it did when the check read the version and the tables in
+    two statements), and creating it twice never fails."""
     from tests.pg_support import drop_database
 
-    for i in range(10):
-        url, to_drop = _fresh_url(store_url, 100 + i)
-        try:
-            start, out = FORK.Event(), FORK.Queue()
-            procs = [FORK.Process(target=_opener, args=(url, start, out)) for _ in range(4)]
-            for p in procs:
-                p.start()
-            start.set()
-            results = [out.get(timeout=60) for _ in procs]
-            for p in procs:
-                p.join(10)
-            assert results == ["ok"] * 4, f"round {i}: {results}"
-        finally:
+    backend = "sqlite" if store_url.startswith("sqlite") else "postgresql"
+    open_store(store_url).dispose()  # the lazy imports, paid once here rather than in every child
+    fresh = [_fresh_url(store_url, 100 + i) for i in range(CREATION_ROUNDS[backend])]
+    urls = [url for url, _ in fresh]
+    try:
+        barrier, out = FORK.Barrier(CREATORS + WATCHERS), FORK.Queue()
+        procs = [FORK.Process(target=_opener, args=(urls, j < CREATORS, 0.005 * j, barrier, out))
+                 for j in range(CREATORS + WATCHERS)]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=120) for _ in range(len(urls) * len(procs))]
+        for p in procs:
+            p.join(10)
+        failed = sorted({f"round {i}: {r}" for i, r in results if r != "ok"})
+        assert failed == [], f"{len(failed)} failure(s) in {len(urls)} rounds, e.g. {failed[:3]}"
+    finally:
+        for _, to_drop in fresh:
             if to_drop:
                 drop_database(to_drop)
+
+
+def test_a_schema_committed_between_the_checks_statements_is_seen_whole(store_url):  # noqa: F811
+    """Deterministic form of the race above: another connection creates the schema just before
+    the k-th statement of the opening check, for every k. The check must see either an empty
+    database (and create it) or the created one, never "tables without a version"."""
+    from sqlalchemy import event
+
+    from console.store.db import open_engine
+    from console.store.migrate import current
+    from console.store.schema import HEAD, ensure_schema
+    from console.store.tx import write
+    from tests.pg_support import drop_database
+
+    interleaved = 0
+    for k in range(6):
+        url, to_drop = _fresh_url(store_url, 300 + k)
+        checker, creator = open_engine(url, create=False), open_engine(url, create=False)
+        seen = {"statements": 0, "created": False, "locked": False}
+
+        def before(_conn, _cursor, statement, *_args, seen=seen):
+            # Once the checker takes the schema lock itself, a creator would wait for it forever.
+            seen["locked"] |= statement.startswith("BEGIN IMMEDIATE") or "pg_advisory_xact_lock" in statement
+            if seen["statements"] == k and not seen["created"] and not seen["locked"]:
+                seen["created"] = True
+                ensure_schema(creator)
+            seen["statements"] += 1
+
+        event.listen(checker, "before_cursor_execute", before)
+        try:
+            ensure_schema(checker)  # raised SchemaOutdated ("older fleetctl") when k fell between the two reads
+            interleaved += seen["created"]
+            assert current(checker) == HEAD and current(creator) == HEAD
+            assert write(checker, lambda c: 1) == 1
+        finally:
+            checker.dispose()
+            creator.dispose()
+            if to_drop:
+                drop_database(to_drop)
+    assert interleaved >= 1  # the creation did land inside the check (before its reads)
 
 
 # --------------------------------------------------------------------------- a worker end to end

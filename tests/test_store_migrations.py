@@ -140,3 +140,77 @@ def test_a_database_newer_than_the_code_is_refused_by_every_command(store_url, t
                  ("db", "upgrade"), ("db", "current"), ("schedule", "list"), ("export",), ("console",)):
         r = run(*args, "--db", db)
         assert r.exit_code == 2 and "newer" in r.output, (args, r.output)
+
+
+# --------------------------------------------------------------------------- 0004: the API's tables
+
+
+PREVIOUS = "0003_plan_lifecycle"
+
+
+def _db_arg(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://").replace("sqlite:///", "")
+
+
+@pytest.mark.parametrize("api_used", [True, False], ids=["api-tables-made-on-first-use", "no-api-tables"])
+def test_a_0003_database_upgrades_to_0004_keeping_its_api_tokens_and_submissions(store_url, api_used):  # noqa: F811
+    """A database at 0003, with the API tables as the API used to create them on first use (and
+    rows in them), or without them: refused until `fleetctl db upgrade`, then at HEAD with the
+    models' exact schema, its tokens still authenticating and its submissions still replaying."""
+    from sqlmodel import SQLModel
+
+    from console.ops.errors import SchemaMismatch
+    from console.ops.store import open_store
+    from console.store.db import open_engine
+    from console.store.submissions import SUBMISSIONS, submitted_by
+    from console.store.tokens import TOKENS, authenticate, token_hash
+
+    engine = open_engine(store_url, create=False)
+    try:
+        assert upgrade(engine, PREVIOUS) == (None, PREVIOUS)
+        if api_used:
+            SQLModel.metadata.create_all(engine, tables=[TOKENS, SUBMISSIONS])  # what the 0003 code did
+            with engine.begin() as conn:
+                conn.execute(TOKENS.insert().values(name="ci", token_sha256=token_hash("fct_old-secret"),
+                                                    scopes='["submit"]', created_at=1.0))
+                conn.execute(SUBMISSIONS.insert().values(token_id=1, idem_key="k1", request_sha256="r", run_id=7,
+                                                         created_at=2.0, owner_pid=1, owner_host="h", owner_boot="b"))
+    finally:
+        engine.dispose()
+    with pytest.raises(SchemaMismatch, match=f"at schema revision {PREVIOUS}"):
+        open_store(store_url)
+    refused = run("tokens", "list", "--db", _db_arg(store_url))
+    assert refused.exit_code == 2 and "fleetctl db upgrade" in refused.output, refused.output
+
+    up = run("db", "upgrade", "--db", _db_arg(store_url))
+    assert up.exit_code == 0 and f"upgraded {PREVIOUS} -> {HEAD}" in up.output, up.output
+    engine = open_store(store_url)
+    try:
+        assert current(engine) == HEAD and _schema_diffs(engine) == []
+        if api_used:
+            assert authenticate(engine, "fct_old-secret").name == "ci" and submitted_by(engine, 7) == 1
+        else:
+            assert authenticate(engine, "fct_old-secret") is None and submitted_by(engine, 7) is None
+    finally:
+        engine.dispose()
+    assert run("db", "upgrade", "--db", _db_arg(store_url)).exit_code == 0  # idempotent
+    created = run("tokens", "create", "ops", "--scope", "read", "--db", _db_arg(store_url))
+    assert created.exit_code == 0, created.output
+
+
+def test_the_api_tables_are_made_by_the_schema_not_on_first_use(store_url):  # noqa: F811
+    """A new database has the API tables from the start (stamped HEAD); opening the token and
+    submission modules creates nothing."""
+    from sqlalchemy import inspect
+
+    from console.ops.store import open_store
+
+    engine = open_store(store_url)
+    try:
+        assert {"api_tokens", "api_submissions"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    import console.store.submissions as submissions
+    import console.store.tokens as tokens
+
+    assert not hasattr(tokens, "_ready") and not hasattr(submissions, "ensure_submission_tables")

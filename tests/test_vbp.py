@@ -98,3 +98,26 @@ def test_cli_rejects_a_bad_file_with_exit_2(tmp_path):
     assert "need 9 integers" in r.output
     r = CliRunner().invoke(app, ["import-vbp", str(tmp_path / "missing.vbp")])
     assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_a_bad_token_is_quoted_short_and_escaped(tmp_path):
+    """A megabyte of garbage in one token is quoted as a short excerpt with its length, and control
+    characters (an ANSI escape, a bell, a bidi override) are escaped, not sent to the terminal."""
+    garbage = "\x1b[31mRED\x07\u202e" + "x" * 1_000_000
+    with pytest.raises(VbpError) as info:
+        parse_vbp(f"2\n10 {garbage}\n", "bad.vbp")
+    [problem] = info.value.problems
+    assert len(problem) < 120 and f"{len(garbage):,} characters" in problem and "token 3" in problem
+    assert "\\x1b[31mRED\\x07\\u202e" in problem
+    assert not any(ord(ch) < 32 or ord(ch) == 0x7F or ch == "\u202e" for ch in problem)
+    src = tmp_path / "garbage.vbp"
+    src.write_text(f"2\n10 {garbage}\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["import-vbp", str(src)])
+    assert r.exit_code == 2 and "not an integer" in r.output and len(r.output) < 1000
+    assert "\x1b" not in r.output and "\x07" not in r.output and "\u202e" not in r.output
+
+
+def test_a_short_bad_token_is_quoted_whole():
+    with pytest.raises(VbpError) as info:
+        parse_vbp("2\n10 ten\n", "bad.vbp")
+    assert info.value.problems == ["token 3 'ten' is not an integer"]

@@ -22,10 +22,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from console.ops.store import open_store
-        from console.store.submissions import ensure_submission_tables
 
-        engine = open_store(settings.db)
-        ensure_submission_tables(engine)
+        engine = open_store(settings.db)  # creates or checks the schema, API tables included (0004)
         app.state.engine = engine
         try:
             yield

@@ -68,6 +68,15 @@ def submit_run(engine, request: RunRequest, *, spawn_worker: bool = True):
     Inline documents are validated first (InvalidInput lists every problem); a named limit set
     or snapshot id must exist (NotFound). With `spawn_worker` a detached worker is started
     unless a live one serves the database. The same `idempotency_key` returns the same run."""
+    run_id = queue_run(engine, request)
+    if spawn_worker:
+        ensure_worker_for(engine)
+    return get_run(engine, run_id)
+
+
+def queue_run(engine, request: RunRequest) -> int:
+    """`submit_run` without a worker and without reading the run back: its id (the API's POST,
+    which answers with the id alone, saves the view's four queries)."""
     problems = _problems(request)
     if problems:
         raise InvalidInput(problems)
@@ -94,9 +103,7 @@ def submit_run(engine, request: RunRequest, *, spawn_worker: bool = True):
         raise NotFound(Problem(str(exc).strip("'\""), field="snapshot")) from None
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    if spawn_worker:
-        ensure_worker_for(engine)
-    return get_run(engine, run_id)
+    return run_id
 
 
 def ensure_worker_for(engine) -> Optional[int]:

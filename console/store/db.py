@@ -33,6 +33,8 @@ TABLE_MODULES: tuple[str, ...] = (
     "console.store.schedules",
     "console.store.approvals",
     "console.store.executions",
+    "console.store.tokens",
+    "console.store.submissions",
 )
 
 BUSY_TIMEOUT_MS = 10_000

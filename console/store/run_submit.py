@@ -117,19 +117,18 @@ def enqueue_run(
     if unknown:
         raise ValueError(f"unknown option(s) for {kind} runs: {', '.join(unknown)} (known: {', '.join(RUN_OPTIONS[kind])})")
     ensure_run_tables(engine)
-    if idempotency_key is not None:
-        existing = _run_for_key(engine, idempotency_key)
-        if existing is not None:
-            return existing
-    ref_id = ref_sha = None
+    ref_id = None
     body = name = None
+    # A stored version is looked up inside the write transaction (a round trip less per run); only
+    # one loaded before versions were kept makes a first attempt fail with _Unversioned, and is then
+    # serialised from the fleet tables and stored as an input like an inline snapshot.
+    by_ref = kind != "capacity" and snapshot is None
     if kind == "capacity":
         if problem_yaml is None:
             raise ValueError("a capacity run needs the Malloovia problem file's text (problem_yaml)")
         media, body, name = "malloovia+yaml", problem_yaml, problem_name
-    elif snapshot is None:
+    elif by_ref:
         media = "snapshot+json"
-        ref_id, ref_sha, name, body = _stored_snapshot(engine, snapshot_id)
     else:
         media = "snapshot+json"
         body, name = _snapshot_body(snapshot)
@@ -138,7 +137,17 @@ def enqueue_run(
     from sqlalchemy.exc import IntegrityError
 
     def tx(conn: Connection) -> int:
-        key = ref_sha if body is None else _store_input(conn, media, body, name)
+        if idempotency_key is not None:  # checked in the write transaction: no extra round trip per run
+            existing = conn.execute(select(RUNS.c.id).where(RUNS.c.idempotency_key == idempotency_key)).scalar()
+            if existing is not None:
+                return int(existing)
+        run_ref, run_name = ref_id, name
+        if body is None:
+            run_ref, key, run_name = _snapshot_ref(conn, snapshot_id)
+            if key is None:
+                raise _Unversioned()
+        else:
+            key = _store_input(conn, media, body, name)
         result = conn.execute(
             insert(RUNS).values(
                 kind=kind,
@@ -147,8 +156,8 @@ def enqueue_run(
                 schedule_slot=schedule_slot,
                 idempotency_key=idempotency_key,
                 input_key=key,
-                input_name=name,
-                snapshot_id=ref_id,
+                input_name=run_name,
+                snapshot_id=run_ref,
                 snapshot_sha256=None if kind == "capacity" else key,
                 limits_json=limits_body,
                 limits_sha256=None if limits_body is None else hashlib.sha256(limits_body.encode("utf-8")).hexdigest(),
@@ -161,7 +170,11 @@ def enqueue_run(
         return int(result.inserted_primary_key[0])
 
     try:
-        return write(engine, tx)
+        try:
+            return write(engine, tx)
+        except _Unversioned:
+            ref_id, _, name, body = _stored_snapshot(engine, snapshot_id)  # tx reads these on its second try
+            return write(engine, tx)
     except IntegrityError:
         if idempotency_key is not None:
             existing = _run_for_key(engine, idempotency_key)
@@ -170,6 +183,25 @@ def enqueue_run(
         if schedule_id is not None and schedule_slot is not None:
             raise DuplicateSlot(f"schedule {schedule_id} already fired for slot {schedule_slot}") from None
         raise
+
+
+class _Unversioned(Exception):
+    """The referenced snapshot was loaded before versions were kept (no sha256, no stored document)."""
+
+
+def _snapshot_ref(conn: Connection, snapshot_id: Optional[int]) -> tuple[int, Optional[str], Optional[str]]:
+    """(id, sha256, name) of a stored version (the current one by default); LookupError when absent."""
+    from console.store.tables import SnapshotRow
+
+    t = SnapshotRow.__table__
+    q = select(t.c.id, t.c.sha256, t.c.name)
+    q = q.order_by(t.c.id.desc()).limit(1) if snapshot_id is None else q.where(t.c.id == snapshot_id)
+    row = conn.execute(q).first()
+    if row is None:
+        if snapshot_id is None:
+            raise LookupError("no snapshot is loaded: the database holds no fleet; load one first (fleetctl load FILE)")
+        raise LookupError(f"no snapshot {snapshot_id} in the store")
+    return row.id, row.sha256, row.name or None
 
 
 def _run_for_key(engine: Engine, key: str) -> Optional[int]:

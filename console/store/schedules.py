@@ -146,7 +146,7 @@ def _enqueue_for(engine: Engine, sched, slot: float) -> int:
             from pathlib import Path
 
             path = Path(options["problem_file"])
-            text = path.read_bytes().decode("utf-8")  # exact bytes: the run can reuse the file
+            text = _problem_text(path)
             return enqueue_run(engine, "capacity", problem_yaml=text, problem_name=path.name, options=options,
                                schedule_id=sched.id, schedule_slot=slot)
         # the fleet as it is at firing time (its current version, by reference)
@@ -157,6 +157,19 @@ def _enqueue_for(engine: Engine, sched, slot: float) -> int:
     except Exception as exc:  # noqa: BLE001 - a firing that cannot start is recorded, never lost
         return record_failed_run(engine, sched.kind, f"schedule {sched.id} could not start a run: {exc}",
                                  schedule_id=sched.id, options=options, schedule_slot=slot)
+
+
+def _problem_text(path) -> str:
+    """The capacity problem file as read at each firing: bounded, regular files only (a FIFO would
+    hang the worker, /dev/zero or a huge file would exhaust its memory), decoded exactly (no BOM
+    dropped: the run can reuse the unchanged file). Raises with the file named and the reason."""
+    from engine.documents import read_input_bytes
+
+    data = read_input_bytes(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: is not UTF-8 text (a binary file?): invalid byte at offset {exc.start}") from None
 
 
 def fire_due_schedules(engine: Engine, now: Optional[float] = None) -> list[int]:

@@ -49,11 +49,15 @@ def database_revision(conn: Connection) -> str | None:
 
 
 def _state(conn: Connection) -> tuple[str | None, bool]:
-    """(revision, holds fleetctl tables)."""
-    revision = database_revision(conn)
-    if revision is not None:
-        return revision, True
+    """(revision, holds fleetctl tables).
+
+    The tables are listed once, in one statement, and the version table is looked for in that
+    same list: creation commits tables and stamp together, so one listing sees both or neither.
+    (Asking "is there a version table?" and then "are there tables?" in two statements let a
+    creation commit in between, and a brand-new database looked made before migrations.)"""
     names = set(inspect(conn).get_table_names())
+    if VERSION_TABLE.name in names:
+        return conn.execute(select(VERSION_TABLE.c.version_num)).scalar(), True
     return None, bool(names & set(LEGACY_MARKERS))
 
 

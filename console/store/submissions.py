@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -32,7 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from console.store.run_liveness import owner_death_reason, this_boot, this_host
 from console.store.run_tables import RunRow
-from console.store.runs import read, with_retry, write
+from console.store.runs import read, write
 from console.store.tokens import TOKENS, ensure_token_tables
 
 IDEMPOTENCY_TTL_S = 24 * 3600.0
@@ -57,14 +56,6 @@ class ApiSubmissionRow(SQLModel, table=True):
 
 SUBMISSIONS = ApiSubmissionRow.__table__
 RUNS = RunRow.__table__
-_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
-
-
-def ensure_submission_tables(engine: Engine) -> None:
-    if engine not in _ready:
-        ensure_token_tables(engine)
-        with_retry(lambda: SQLModel.metadata.create_all(engine, tables=[SUBMISSIONS]))
-        _ready.add(engine)
 
 
 class QuotaExceeded(Exception):
@@ -94,12 +85,12 @@ class Submission:
 
 
 def queued_for_token(conn: Connection, token_id: int) -> int:
-    runs = conn.execute(
-        select(func.count()).select_from(SUBMISSIONS.join(RUNS, RUNS.c.id == SUBMISSIONS.c.run_id))
-        .where(SUBMISSIONS.c.token_id == token_id, RUNS.c.status == "queued")).scalar() or 0
-    pending = conn.execute(select(func.count()).where(
-        SUBMISSIONS.c.token_id == token_id, SUBMISSIONS.c.run_id.is_(None))).scalar() or 0
-    return int(runs) + int(pending)
+    """The token's queued runs plus its reservations still being queued (one statement: one round trip)."""
+    runs = (select(func.count()).select_from(SUBMISSIONS.join(RUNS, RUNS.c.id == SUBMISSIONS.c.run_id))
+            .where(SUBMISSIONS.c.token_id == token_id, RUNS.c.status == "queued").scalar_subquery())
+    pending = (select(func.count()).select_from(SUBMISSIONS)
+               .where(SUBMISSIONS.c.token_id == token_id, SUBMISSIONS.c.run_id.is_(None)).scalar_subquery())
+    return int(conn.execute(select(runs + pending)).scalar() or 0)
 
 
 def _existing(conn: Connection, token_id: int, key: str):
@@ -130,7 +121,11 @@ def _reserve(engine: Engine, token_id: int, key: Optional[str], request_sha256: 
         return int(rid), None
 
     try:
-        return write(engine, tx)
+        # Not flushed on commit (a fsync per request was most of a POST's latency on PostgreSQL): if
+        # the server crashes before the WAL flush, the reservation is lost and so is the request's
+        # answer; the client retries and reserves again. The run's own insert is durable and
+        # flushes this reservation with it.
+        return write(engine, tx, durable=False)
     except IntegrityError:  # a concurrent request reserved the key first
         return None, read(engine, lambda c: _existing(c, token_id, key))
 
@@ -153,7 +148,7 @@ def store_key(reservation_id: int) -> str:
 
 def submit_once(engine: Engine, token_id: int, submit: Callable[[str], int], *, key: Optional[str] = None,
                 request_sha256: str = "", quota: Optional[int] = None) -> Submission:
-    ensure_submission_tables(engine)
+    ensure_token_tables(engine)
     reservation = None
     for _ in range(3):
         reservation, existing = _reserve(engine, token_id, key, request_sha256, quota)
@@ -177,11 +172,15 @@ def submit_once(engine: Engine, token_id: int, submit: Callable[[str], int], *, 
         write(engine, lambda c: c.execute(delete(SUBMISSIONS).where(SUBMISSIONS.c.id == reservation,
                                                                     SUBMISSIONS.c.run_id.is_(None))))
         raise
-    write(engine, lambda c: c.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id == reservation).values(run_id=run_id)))
+    # Not flushed on commit either: losing it in a crash leaves the reservation without its run id
+    # and its owner dead, so a retry takes it over and queues with the same store key, which
+    # returns this same (durable) run.
+    write(engine, lambda c: c.execute(update(SUBMISSIONS).where(SUBMISSIONS.c.id == reservation).values(run_id=run_id)),
+          durable=False)
     return Submission(run_id, False)
 
 
 def submitted_by(engine: Engine, run_id: int) -> Optional[int]:
     """The token id that submitted a run through the API (None: not an API run)."""
-    ensure_submission_tables(engine)
+    ensure_token_tables(engine)
     return read(engine, lambda c: c.execute(select(SUBMISSIONS.c.token_id).where(SUBMISSIONS.c.run_id == run_id)).scalar())

@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Optional
 
@@ -25,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
-from console.store.runs import iso, read, with_retry, write
+from console.store.runs import ensure_run_tables, iso, read, write
 
 SCOPES = ("read", "submit", "admin")
 TOKEN_PREFIX = "fct_"
@@ -45,13 +44,11 @@ class ApiTokenRow(SQLModel, table=True):
 
 
 TOKENS = ApiTokenRow.__table__
-_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 def ensure_token_tables(engine: Engine) -> None:
-    if engine not in _ready:
-        with_retry(lambda: SQLModel.metadata.create_all(engine, tables=[TOKENS]))
-        _ready.add(engine)
+    """The store's schema is in place (migration 0004 made these tables; nothing is created here)."""
+    ensure_run_tables(engine)
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,20 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
             raise
 
 
-def write(engine: Engine, fn):
-    """Run `fn(conn)` in a write transaction, retried as a whole when the database is busy."""
+def write(engine: Engine, fn, *, durable: bool = True):
+    """Run `fn(conn)` in a write transaction, retried as a whole when the database is busy.
+
+    `durable=False` (PostgreSQL): the commit returns without waiting for its WAL flush (the change
+    is visible at once, but a server crash within ~0.6 s may lose it). Only for a write whose loss
+    the caller recovers from; a later durable commit flushes it too. SQLite's WAL with
+    synchronous=NORMAL already commits without a flush, so nothing changes there."""
 
     def attempt():
         with write_tx(engine) as conn:
+            if not durable and conn.dialect.name == "postgresql":
+                from sqlalchemy import text
+
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
             return fn(conn)
 
     return with_retry(attempt)

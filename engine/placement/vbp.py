@@ -20,6 +20,7 @@ from pathlib import Path
 from engine.model import RESOURCES
 
 MAX_ITEMS = 200_000
+TOKEN_EXCERPT_CHARS = 20  # a bad token is quoted this far: enough to find it, never a megabyte of it
 
 
 class VbpError(Exception):
@@ -27,6 +28,15 @@ class VbpError(Exception):
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def token_excerpt(tok: str) -> str:
+    """`tok` quoted for a message: its first TOKEN_EXCERPT_CHARS characters, escaped by repr (so a
+    control character, an escape sequence or a bidi override never reaches the terminal as
+    such), and its length when longer."""
+    if len(tok) <= TOKEN_EXCERPT_CHARS:
+        return repr(tok)
+    return f"{tok[:TOKEN_EXCERPT_CHARS]!r}… ({len(tok):,} characters)"
 
 
 def parse_vbp(text: str, source: str = "vbp") -> tuple[list[int], list[tuple[list[int], int]]]:
@@ -37,7 +47,7 @@ def parse_vbp(text: str, source: str = "vbp") -> tuple[list[int], list[tuple[lis
         try:
             values.append(int(tok))
         except ValueError:
-            raise VbpError(source, [f"token {pos + 1} {tok!r} is not an integer"]) from None
+            raise VbpError(source, [f"token {pos + 1} {token_excerpt(tok)} is not an integer"]) from None
     if not values:
         raise VbpError(source, ["file is empty"])
     dims = values[0]

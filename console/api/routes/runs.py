@@ -84,10 +84,10 @@ def _submit(engine, req: RunRequest, store_key: str) -> int:
     """Queue through the application layer (no worker is spawned: `serve --workers` and `fleetctl worker` run it).
     A snapshot id or limit set that does not exist is a bad request body here (422), not a missing resource."""
     from console.ops.errors import InvalidInput, NotFound
-    from console.ops.runs import submit_run
+    from console.ops.runs import queue_run
 
     try:
-        return submit_run(engine, _ops_request(engine, req, store_key), spawn_worker=False).id
+        return queue_run(engine, _ops_request(engine, req, store_key))
     except NotFound as exc:
         raise InvalidInput(exc.problems, source=exc.source) from None
 
