@@ -12,8 +12,9 @@ every resource and within each customer's room. The master LP
 
 is solved over a growing set of patterns with GLOP (OR-Tools' own LP: HiGHS
 cannot share a process with CP-SAT, NOTES.md). Pricing is a bounded
-multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class: greedy
-fills first, CP-SAT (exact, with a proven upper bound) when they find nothing.
+multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class: a numpy
+beam search (colgen_pricing) and greedy fills first, CP-SAT (exact, with a proven
+upper bound) when they find nothing.
 
 The bound reported is Lagrangian, valid for any π ≥ 0 and any upper bound P_k on
 the pricing value, whether or not the generation finished:
@@ -49,11 +50,11 @@ BOUND_EPS = 1e-6           # ⌈L − BOUND_EPS⌉: floating-point slack on the 
 EXCHANGES = 3              # dominating types per type given an exchange column (stabilisation)
 DIVE_STEP = 0.1            # share of the residual LP value the dive fixes per step
 DIVE_ROUNDS = 4            # pricing rounds between two fixings of the dive
-BEAM = 40                  # partial patterns kept per level of the beam-search pricing
-BEAM_COLUMNS = 10          # improving patterns it returns at most
 SEEDS = 8                  # seeded greedy fills per class and pricing round
 QUICK_PRICE_S = 0.2        # exact pricing looks this long for columns before it tries to prove none exist
 PROOF_PRICE_S = 4.0        # … and at most this long for the proof
+ENUM_COLUMNS = 30          # improving patterns the numpy beam pricing returns per class and round …
+ENUM_STATES = 300          # … keeping this many partial patterns per level
 
 
 @dataclass
@@ -197,6 +198,12 @@ class ColumnGeneration:
             z, duals, limits = self._lp.solve()
             if z is None:
                 return
+            # the numpy beam first (cheap and finds many columns), then the greedy fills, then CP-SAT
+            # (exact: a proof or columns). Smoothing the duals (Wentges, Neame) was measured: it
+            # slowed convergence on the published-style classes, so the LP's duals are used as they are.
+            added = self._price_beam(duals, limits, deadline)
+            if added:
+                continue
             added = self._price_greedy(duals, limits)
             if added:
                 continue
@@ -206,10 +213,14 @@ class ColumnGeneration:
             if proven:
                 self.converged = True
                 return
-            bound = self.lower_bound()
-            if bound is not None and (bound >= self.base + math.ceil(z - BOUND_EPS)
-                                      or (stop_at is not None and bound >= stop_at)):
-                return                # the LP cannot prove more hosts than the bound already does
+            if self._settled(z, stop_at):
+                return
+
+    def _settled(self, z: float, stop_at: Optional[int]) -> bool:
+        """The LP cannot prove more hosts than the bound already does."""
+        bound = self.lower_bound()
+        return bound is not None and (bound >= self.base + math.ceil(z - BOUND_EPS)
+                                      or (stop_at is not None and bound >= stop_at))
 
     def lower_bound(self) -> Optional[int]:
         if self.best_bound is None or not self.exact:
@@ -229,60 +240,7 @@ class ColumnGeneration:
                 value = sum(duals[t] * a for t, a in col.counts.items())
                 if value > target and self._add(col):
                     added += 1
-            if not added:
-                added += sum(1 for col in self._beam(k, duals, target) if self._add(col))
         return added
-
-    def _beam(self, k: int, duals: list[float], target: float) -> list[Column]:
-        """Beam search over patterns, one item at a time (numpy): keep the BEAM partial patterns
-        with the best value plus an optimistic estimate of the room left; every improving pattern
-        met is returned (best first). A heuristic: CP-SAT settles what it misses."""
-        import numpy as np
-
-        cls = self.classes[k]
-        types = [t for t in range(len(duals)) if duals[t] > 1e-12 and self.fit[t][k] and self.need[t] > 0]
-        if not types or not self.avail[k]:
-            return []
-        cust = self.types.customer
-        if any(cust[t] for t in types):
-            return []  # anti-affinity rooms: left to the greedy fills and CP-SAT
-        w = np.array([self.types.weight[t] for t in types], dtype=np.int64)
-        val = np.array([duals[t] for t in types])
-        need = np.array([self.need[t] for t in types], dtype=np.int64)
-        free = np.array(cls.free, dtype=np.int64)
-        norm = np.maximum(free, 1)
-        fullness = (w / norm).max(axis=1)
-        rate = float(np.median(val / np.maximum(fullness, 1e-9)))  # value of a full host, roughly
-        states = [(np.zeros(len(types), dtype=np.int64), free.copy(), 0.0)]
-        found: dict[tuple, tuple[float, Column]] = {}
-        while states:
-            cand = []
-            for counts, rem, value in states:
-                ok = np.all(w <= rem, axis=1) & (counts < need)
-                for j in np.flatnonzero(ok):
-                    left = rem - w[j]
-                    v = value + val[j]
-                    score = v + rate * float((left / norm).min())
-                    cand.append((score, v, counts, left, j))
-            if not cand:
-                break
-            cand.sort(key=lambda c: -c[0])
-            nxt, seen = [], set()
-            for score, v, counts, left, j in cand:
-                c2 = counts.copy()
-                c2[j] += 1
-                key = c2.tobytes()
-                if key in seen:
-                    continue
-                seen.add(key)
-                if v > target:
-                    col = Column(k, {types[i]: int(c2[i]) for i in np.flatnonzero(c2)})
-                    found.setdefault(key, (v, col))
-                nxt.append((c2, left, v))
-                if len(nxt) >= BEAM:
-                    break
-            states = nxt
-        return [col for _, col in sorted(found.values(), key=lambda vc: -vc[0])[:BEAM_COLUMNS]]
 
     def _greedy_fills(self, k: int, duals: list[float]):
         cls = self.classes[k]
@@ -334,6 +292,31 @@ class ColumnGeneration:
                 used[cust[t]] = used.get(cust[t], 0) + most
         return Column(k, counts)
 
+    def _price_beam(self, duals: list[float], limits: list[float], deadline: float) -> int:
+        """Heuristic pricing: the numpy search of colgen_pricing kept narrow (a beam of the partial
+        patterns with the best completion bounds), every class, only without per-customer rooms.
+        Returns the columns added."""
+        import numpy as np
+
+        from engine.placement.colgen_pricing import price
+
+        if any(self.types.customer):
+            return 0
+        added = 0
+        for k, cls in enumerate(self.classes):
+            target = self._reduced_target(k, limits) + RC_EPS
+            types = [t for t in range(len(duals)) if duals[t] > 1e-12 and self.fit[t][k] and self.need[t] > 0]
+            if not types or not self.avail[k]:
+                continue
+            w = np.array([self.types.weight[t] for t in types], dtype=np.int64)
+            free = np.array(cls.free, dtype=np.int64)
+            most = np.array([self.need[t] for t in types], dtype=np.int64)
+            most = np.minimum(most, np.where(w > 0, free // np.maximum(w, 1), most[:, None]).min(axis=1))
+            _, _, found = price(w, np.array([duals[t] for t in types]), most, free, 0.0, target, ENUM_COLUMNS,
+                                cutoff=target, max_states=ENUM_STATES, deadline=deadline)
+            added += sum(1 for _, counts in found if self._add(Column(k, {types[i]: a for i, a in counts.items()})))
+        return added
+
     def _price_exact(self, duals: list[float], limits: list[float], deadline: float, z: float,
                      bound: bool = True, quick: bool = False) -> Optional[bool]:
         """CP-SAT per class. True: no improving column exists (proved); False: columns added;
@@ -375,6 +358,8 @@ class ColumnGeneration:
     def _lagrangian(self, duals: list[float], uppers: list[float]) -> None:
         """max over t ∈ (0, 1] of t·π·d − Σ_k n_k max(0, t·P_k − c_k): the maximum sits at t = 1 or
         at a breakpoint t = c_k / P_k."""
+        if not all(math.isfinite(P) for P in uppers):
+            return                    # some class was priced heuristically only: no bound this round
         cover = sum(duals[t] * n for t, n in enumerate(self.types.count))
         steps = {1.0} | {cls.cost / P for cls, P in zip(self.classes, uppers) if P > 0 and 0 < cls.cost / P < 1}
         best = max(s * cover - sum(cls.size * max(0.0, s * P - cls.cost) for cls, P in zip(self.classes, uppers))
@@ -401,7 +386,7 @@ class ColumnGeneration:
                 if z is None:
                     return None
                 for _ in range(DIVE_ROUNDS):
-                    if not self._price_greedy(duals, limits):
+                    if not self._price_beam(duals, limits, deadline) and not self._price_greedy(duals, limits):
                         if self._price_exact(duals, limits, min(deadline, time.monotonic() + QUICK_PRICE_S), z,
                                              bound=False, quick=True) is not False:
                             break
