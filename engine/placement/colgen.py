@@ -48,8 +48,8 @@ PRICE_SCALE = 1_000_000    # integer objective units per unit of dual value in t
 RC_EPS = 1e-7              # a column enters when its reduced cost is below −RC_EPS
 BOUND_EPS = 1e-6           # ⌈L − BOUND_EPS⌉: floating-point slack on the LP duals
 EXCHANGES = 3              # dominating types per type given an exchange column (stabilisation)
-DIVE_STEP = 0.1            # share of the residual LP value the dive fixes per step
-DIVE_ROUNDS = 4            # pricing rounds between two fixings of the dive
+DIVE_STEP = 0.2            # share of the residual LP value the dive fixes per step
+DIVE_ROUNDS = 2            # pricing rounds between two fixings of the dive
 SEEDS = 8                  # seeded greedy fills per class and pricing round
 QUICK_PRICE_S = 0.2        # exact pricing looks this long for columns before it tries to prove none exist
 PROOF_PRICE_S = 4.0        # … and at most this long for the proof
@@ -371,9 +371,10 @@ class ColumnGeneration:
     def dive(self, deadline: float, cancel: Optional[Cancellation] = None,
              stop_above: Optional[int] = None) -> Optional[Assign]:
         """Diving: fix the pattern the LP uses most (all whole copies at once, else one copy of the
-        largest fraction), lower the demand, price again (greedy, then a short exact round),
-        until nothing is left. Gives up past the deadline or once the fixed hosts alone reach
-        `stop_above` (it cannot beat the incumbent then)."""
+        largest fraction), lower the demand, price again (beam, greedy, then a short exact round),
+        until nothing is left. Past the deadline (or on cancel) the VMs left go best-fit onto the
+        hosts around the fixed patterns. Gives up once the fixed hosts alone reach `stop_above`
+        (it cannot beat the incumbent then)."""
         if self._lp is None:
             self._lp = _Master(self)
         fixed: list[tuple[Column, int]] = []
@@ -381,10 +382,10 @@ class ColumnGeneration:
         try:
             while any(self.need):
                 if time.monotonic() > deadline or (cancel is not None and cancel.cancelled):
-                    return None
+                    return self._complete(fixed)
                 z, duals, limits = self._lp.solve()
                 if z is None:
-                    return None
+                    return self._complete(fixed)
                 for _ in range(DIVE_ROUNDS):
                     if not self._price_beam(duals, limits, deadline) and not self._price_greedy(duals, limits):
                         if self._price_exact(duals, limits, min(deadline, time.monotonic() + QUICK_PRICE_S), z,
@@ -392,7 +393,7 @@ class ColumnGeneration:
                             break
                     z, duals, limits = self._lp.solve()
                     if z is None or time.monotonic() > deadline:
-                        return None
+                        return self._complete(fixed)
                 values = self._lp.values()
                 order = sorted((j for j, v in enumerate(values) if v > 1e-6), key=lambda j: (-values[j], j))
                 if not order:
@@ -435,6 +436,19 @@ class ColumnGeneration:
             self.need = list(self.types.count)
             self.avail = [cls.size for cls in self.classes]
             self._lp.set_residual()
+
+    def _complete(self, fixed: list[tuple[Column, int]]) -> Optional[Assign]:
+        """The fixed patterns as hosts, the VMs they leave best-fit decreasing around them."""
+        from engine.placement.heuristics import _best_fit, _place, _State, item_order
+
+        assign = self.to_assignment(fixed, partial=True)
+        if assign is None:
+            return None
+        st = _State(self.p)
+        for i, r in enumerate(assign):
+            if r >= 0:
+                st.put(i, r)
+        return _place(st, assign, item_order(self.p, [i for i, r in enumerate(assign) if r < 0]), _best_fit)
 
     def integer_packing(self, deadline: float, hint: Optional[Assign], workers: int, seed: int,
                         target: Optional[int], cancel: Optional[Cancellation] = None) -> Optional[Assign]:
@@ -488,8 +502,9 @@ class ColumnGeneration:
         for j, c in enumerate(self.columns):
             m.AddHint(x[j], times.get(c.key(), 0))
 
-    def to_assignment(self, chosen: list[tuple[Column, int]]) -> Optional[Assign]:
-        """Patterns (with multiplicities) → item → receiver; over-covered slots stay empty."""
+    def to_assignment(self, chosen: list[tuple[Column, int]], partial: bool = False) -> Optional[Assign]:
+        """Patterns (with multiplicities) → item → receiver; over-covered slots stay empty. With
+        `partial`, VMs no pattern covers stay at −1 instead of failing."""
         left = [list(ms) for ms in self.types.members]
         free_hosts = [list(cls.receivers) for cls in self.classes]
         assign = [-1] * len(self.p.items)
@@ -506,7 +521,7 @@ class ColumnGeneration:
                 for t, a in take.items():
                     for _ in range(a):
                         assign[left[t].pop()] = r
-        if any(left):
+        if any(left) and not partial:
             return None
         return assign
 
