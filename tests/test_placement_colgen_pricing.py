@@ -59,6 +59,5 @@ def test_truncated_or_cut_off_searches_still_bound_the_optimum(seed):
         best, upper, _ = price(w, v, m, f, floor=0.0, target=opt - 0.5, keep=3, cutoff=cutoff, max_states=states)
         assert best <= opt + 1e-9
         assert upper >= opt - 1e-9          # a proven bound even when states were dropped
-        assert upper >= cutoff - 1e-9
         if cutoff < opt - 1e-6 and states == 1000:
             assert best == pytest.approx(opt)   # nothing dropped: an optimum above the cutoff is found

@@ -35,7 +35,7 @@ def price(weight: np.ndarray, value: np.ndarray, most: np.ndarray, free: np.ndar
     as (value, {type index → copies}), best first). `weight` is T × D integers, `value` > 0, `most`
     ≥ 1 copies per type (each fitting alone), `floor` a value known to be reachable (0 is fine).
     Partial patterns that cannot beat `cutoff` are dropped too: the optimum is then found only when it
-    exceeds `cutoff`, and the upper bound returned is at least `cutoff` (a proof that nothing beats it).
+    exceeds `cutoff`; the upper bound returned then says only that nothing beats max(best, `cutoff`).
     `width` (a heuristic: the upper bound is then not proven, returned as inf) extends each partial
     pattern by at most that many of the next types."""
     T, D = weight.shape
