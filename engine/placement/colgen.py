@@ -54,7 +54,7 @@ SEEDS = 8                  # seeded greedy fills per class and pricing round
 QUICK_PRICE_S = 0.2        # exact pricing looks this long for columns before it tries to prove none exist
 PROOF_PRICE_S = 4.0        # … and at most this long for the proof
 ENUM_COLUMNS = 30          # improving patterns the numpy beam pricing returns per class and round …
-ENUM_STATES = 300          # … keeping this many partial patterns per level
+ENUM_STATES = 300          # … keeping this many partial patterns per level (fewer beyond 250 types)
 
 
 @dataclass
@@ -313,7 +313,8 @@ class ColumnGeneration:
             most = np.array([self.need[t] for t in types], dtype=np.int64)
             most = np.minimum(most, np.where(w > 0, free // np.maximum(w, 1), most[:, None]).min(axis=1))
             _, _, found = price(w, np.array([duals[t] for t in types]), most, free, 0.0, target, ENUM_COLUMNS,
-                                cutoff=target, max_states=ENUM_STATES, deadline=deadline)
+                                cutoff=target, max_states=max(60, ENUM_STATES * 250 // max(250, len(types))),
+                                deadline=deadline)
             added += sum(1 for _, counts in found if self._add(Column(k, {types[i]: a for i, a in counts.items()})))
         return added
 
@@ -548,11 +549,19 @@ class _Master:
         """Dual stabilisation (dual-optimal inequalities π_t ≥ π_s when type t dominates s: bigger in
         every resource, same customer): a slot of t may hold an s instead, at no cost. Relaxing the
         primal this way keeps the LP a valid relaxation and cuts degenerate dual solutions away."""
+        import numpy as np
+
         w, cust = self.cg.types.weight, self.cg.types.customer
-        for s, ws in enumerate(w):
-            bigger = [t for t, wt in enumerate(w) if t != s and cust[t] == cust[s] and wt != ws
-                      and all(a >= b for a, b in zip(wt, ws))]
-            for t in sorted(bigger, key=lambda t: (sum(w[t]), t))[:EXCHANGES]:
+        if not w:
+            return
+        arr = np.array(w, dtype=np.int64)
+        _, group = np.unique(np.array(cust, dtype=object).astype(str), return_inverse=True)
+        total = arr.sum(axis=1)
+        for s in range(len(w)):   # one row at a time: T × T × D at once is too much memory for big T
+            dominates = np.all(arr >= arr[s], axis=1) & np.any(arr != arr[s], axis=1) & (group == group[s])
+            bigger = np.flatnonzero(dominates)
+            for t in bigger[np.lexsort((bigger, total[bigger]))][:EXCHANGES]:
+                t = int(t)
                 v = self.solver.NumVar(0.0, self.solver.infinity(), "")
                 self.cover[s].SetCoefficient(v, 1.0)
                 self.cover[t].SetCoefficient(v, -1.0)
