@@ -373,8 +373,8 @@ class ColumnGeneration:
              stop_above: Optional[int] = None) -> Optional[Assign]:
         """Diving: fix the pattern the LP uses most (all whole copies at once, else one copy of the
         largest fraction), lower the demand, price again (beam, greedy, then a short exact round),
-        until nothing is left. Past the deadline (or on cancel) the VMs left go best-fit onto the
-        hosts around the fixed patterns. Gives up once the fixed hosts alone reach `stop_above`
+        until nothing is left. Past the deadline the VMs left go first-fit onto the hosts around
+        the fixed patterns (on cancel: None at once). Gives up once the fixed hosts alone reach `stop_above`
         (it cannot beat the incumbent then)."""
         if self._lp is None:
             self._lp = _Master(self)
@@ -382,7 +382,9 @@ class ColumnGeneration:
         cost = 0
         try:
             while any(self.need):
-                if time.monotonic() > deadline or (cancel is not None and cancel.cancelled):
+                if cancel is not None and cancel.cancelled:
+                    return None
+                if time.monotonic() > deadline:
                     return self._complete(fixed)
                 z, duals, limits = self._lp.solve()
                 if z is None:
@@ -439,8 +441,9 @@ class ColumnGeneration:
             self._lp.set_residual()
 
     def _complete(self, fixed: list[tuple[Column, int]]) -> Optional[Assign]:
-        """The fixed patterns as hosts, the VMs they leave best-fit decreasing around them."""
-        from engine.placement.heuristics import _best_fit, _place, _State, item_order
+        """The fixed patterns as hosts, the VMs they leave first-fit decreasing around them (first
+        fit, not best fit: this runs past the dive's deadline, and best fit scans every host)."""
+        from engine.placement.heuristics import _first_fit, _place, _State, item_order
 
         assign = self.to_assignment(fixed, partial=True)
         if assign is None:
@@ -449,7 +452,7 @@ class ColumnGeneration:
         for i, r in enumerate(assign):
             if r >= 0:
                 st.put(i, r)
-        return _place(st, assign, item_order(self.p, [i for i, r in enumerate(assign) if r < 0]), _best_fit)
+        return _place(st, assign, item_order(self.p, [i for i, r in enumerate(assign) if r < 0]), _first_fit)
 
     def integer_packing(self, deadline: float, hint: Optional[Assign], workers: int, seed: int,
                         target: Optional[int], cancel: Optional[Cancellation] = None) -> Optional[Assign]:
