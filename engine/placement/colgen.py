@@ -27,9 +27,10 @@ the bound is ⌈z_LP⌉. It counts only when P_k is proven (CP-SAT optimal or it
 proven objective bound), and only on exact integer data (problem.SCALE), since
 the integer demands are rounded up.
 
-Integer packings: CP-SAT on the restricted master (the generated patterns as
-integer variables, hinted with the greedy packing), then the patterns are
-turned back into hosts and items.
+Integer packings: a dive (fix the patterns the LP uses most, price again, repeat;
+past its deadline the VMs left go first-fit around the fixed patterns), and
+CP-SAT on the restricted master (the generated patterns as integer variables,
+hinted with the incumbent); the patterns are turned back into hosts and items.
 """
 
 from __future__ import annotations
