@@ -381,6 +381,7 @@ class ColumnGeneration:
             self._lp = _Master(self)
         fixed: list[tuple[Column, int]] = []
         cost = 0
+        steps, dive_start = 0, time.monotonic()
         try:
             while any(self.need):
                 if cancel is not None and cancel.cancelled:
@@ -390,7 +391,13 @@ class ColumnGeneration:
                 z, duals, limits = self._lp.solve()
                 if z is None:
                     return self._complete(fixed)
-                for _ in range(DIVE_ROUNDS):
+                # price between fixings only while the time left covers the steps still to come at the
+                # pace so far (≈ log z / −log(1 − DIVE_STEP) of them); else just re-solve and fix
+                started = time.monotonic()
+                to_come = math.log(max(z, 1.0) + 1.0) / -math.log(1.0 - DIVE_STEP) + 1.0
+                rounds = DIVE_ROUNDS if not steps or deadline - started > to_come * (started - dive_start) / steps else 0
+                steps += 1
+                for _ in range(rounds):
                     if not self._price_beam(duals, limits, deadline) and not self._price_greedy(duals, limits):
                         if self._price_exact(duals, limits, min(deadline, time.monotonic() + QUICK_PRICE_S), z,
                                              bound=False, quick=True) is not False:
