@@ -12,8 +12,9 @@ every resource and within each customer's room. The master LP
 
 is solved over a growing set of patterns with GLOP (OR-Tools' own LP: HiGHS
 cannot share a process with CP-SAT, NOTES.md). Pricing is a bounded
-multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class: greedy
-fills first, CP-SAT (exact, with a proven upper bound) when they find nothing.
+multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class: a numpy
+beam search (colgen_pricing) and greedy fills first, CP-SAT (exact, with a proven
+upper bound) when they find nothing.
 
 The bound reported is Lagrangian, valid for any π ≥ 0 and any upper bound P_k on
 the pricing value, whether or not the generation finished:
@@ -26,9 +27,10 @@ the bound is ⌈z_LP⌉. It counts only when P_k is proven (CP-SAT optimal or it
 proven objective bound), and only on exact integer data (problem.SCALE), since
 the integer demands are rounded up.
 
-Integer packings: CP-SAT on the restricted master (the generated patterns as
-integer variables, hinted with the greedy packing), then the patterns are
-turned back into hosts and items.
+Integer packings: a dive (fix the patterns the LP uses most, price again, repeat;
+past its deadline the VMs left go first-fit around the fixed patterns), and
+CP-SAT on the restricted master (the generated patterns as integer variables,
+hinted with the incumbent); the patterns are turned back into hosts and items.
 """
 
 from __future__ import annotations
@@ -47,13 +49,13 @@ PRICE_SCALE = 1_000_000    # integer objective units per unit of dual value in t
 RC_EPS = 1e-7              # a column enters when its reduced cost is below −RC_EPS
 BOUND_EPS = 1e-6           # ⌈L − BOUND_EPS⌉: floating-point slack on the LP duals
 EXCHANGES = 3              # dominating types per type given an exchange column (stabilisation)
-DIVE_STEP = 0.1            # share of the residual LP value the dive fixes per step
-DIVE_ROUNDS = 4            # pricing rounds between two fixings of the dive
-BEAM = 40                  # partial patterns kept per level of the beam-search pricing
-BEAM_COLUMNS = 10          # improving patterns it returns at most
+DIVE_STEP = 0.2            # share of the residual LP value the dive fixes per step
+DIVE_ROUNDS = 2            # pricing rounds between two fixings of the dive
 SEEDS = 8                  # seeded greedy fills per class and pricing round
 QUICK_PRICE_S = 0.2        # exact pricing looks this long for columns before it tries to prove none exist
 PROOF_PRICE_S = 4.0        # … and at most this long for the proof
+ENUM_COLUMNS = 30          # improving patterns the numpy beam pricing returns per class and round …
+ENUM_STATES = 300          # … keeping this many partial patterns per level (fewer beyond 250 types)
 
 
 @dataclass
@@ -197,6 +199,12 @@ class ColumnGeneration:
             z, duals, limits = self._lp.solve()
             if z is None:
                 return
+            # the numpy beam first (cheap and finds many columns), then the greedy fills, then CP-SAT
+            # (exact: a proof or columns). Smoothing the duals (Wentges, Neame) was measured: it
+            # slowed convergence on the published-style classes, so the LP's duals are used as they are.
+            added = self._price_beam(duals, limits, deadline)
+            if added:
+                continue
             added = self._price_greedy(duals, limits)
             if added:
                 continue
@@ -206,10 +214,14 @@ class ColumnGeneration:
             if proven:
                 self.converged = True
                 return
-            bound = self.lower_bound()
-            if bound is not None and (bound >= self.base + math.ceil(z - BOUND_EPS)
-                                      or (stop_at is not None and bound >= stop_at)):
-                return                # the LP cannot prove more hosts than the bound already does
+            if self._settled(z, stop_at):
+                return
+
+    def _settled(self, z: float, stop_at: Optional[int]) -> bool:
+        """The LP cannot prove more hosts than the bound already does."""
+        bound = self.lower_bound()
+        return bound is not None and (bound >= self.base + math.ceil(z - BOUND_EPS)
+                                      or (stop_at is not None and bound >= stop_at))
 
     def lower_bound(self) -> Optional[int]:
         if self.best_bound is None or not self.exact:
@@ -229,60 +241,7 @@ class ColumnGeneration:
                 value = sum(duals[t] * a for t, a in col.counts.items())
                 if value > target and self._add(col):
                     added += 1
-            if not added:
-                added += sum(1 for col in self._beam(k, duals, target) if self._add(col))
         return added
-
-    def _beam(self, k: int, duals: list[float], target: float) -> list[Column]:
-        """Beam search over patterns, one item at a time (numpy): keep the BEAM partial patterns
-        with the best value plus an optimistic estimate of the room left; every improving pattern
-        met is returned (best first). A heuristic: CP-SAT settles what it misses."""
-        import numpy as np
-
-        cls = self.classes[k]
-        types = [t for t in range(len(duals)) if duals[t] > 1e-12 and self.fit[t][k] and self.need[t] > 0]
-        if not types or not self.avail[k]:
-            return []
-        cust = self.types.customer
-        if any(cust[t] for t in types):
-            return []  # anti-affinity rooms: left to the greedy fills and CP-SAT
-        w = np.array([self.types.weight[t] for t in types], dtype=np.int64)
-        val = np.array([duals[t] for t in types])
-        need = np.array([self.need[t] for t in types], dtype=np.int64)
-        free = np.array(cls.free, dtype=np.int64)
-        norm = np.maximum(free, 1)
-        fullness = (w / norm).max(axis=1)
-        rate = float(np.median(val / np.maximum(fullness, 1e-9)))  # value of a full host, roughly
-        states = [(np.zeros(len(types), dtype=np.int64), free.copy(), 0.0)]
-        found: dict[tuple, tuple[float, Column]] = {}
-        while states:
-            cand = []
-            for counts, rem, value in states:
-                ok = np.all(w <= rem, axis=1) & (counts < need)
-                for j in np.flatnonzero(ok):
-                    left = rem - w[j]
-                    v = value + val[j]
-                    score = v + rate * float((left / norm).min())
-                    cand.append((score, v, counts, left, j))
-            if not cand:
-                break
-            cand.sort(key=lambda c: -c[0])
-            nxt, seen = [], set()
-            for score, v, counts, left, j in cand:
-                c2 = counts.copy()
-                c2[j] += 1
-                key = c2.tobytes()
-                if key in seen:
-                    continue
-                seen.add(key)
-                if v > target:
-                    col = Column(k, {types[i]: int(c2[i]) for i in np.flatnonzero(c2)})
-                    found.setdefault(key, (v, col))
-                nxt.append((c2, left, v))
-                if len(nxt) >= BEAM:
-                    break
-            states = nxt
-        return [col for _, col in sorted(found.values(), key=lambda vc: -vc[0])[:BEAM_COLUMNS]]
 
     def _greedy_fills(self, k: int, duals: list[float]):
         cls = self.classes[k]
@@ -334,6 +293,32 @@ class ColumnGeneration:
                 used[cust[t]] = used.get(cust[t], 0) + most
         return Column(k, counts)
 
+    def _price_beam(self, duals: list[float], limits: list[float], deadline: float) -> int:
+        """Heuristic pricing: the numpy search of colgen_pricing kept narrow (a beam of the partial
+        patterns with the best completion bounds), every class, only without per-customer rooms.
+        Returns the columns added."""
+        import numpy as np
+
+        from engine.placement.colgen_pricing import price
+
+        if any(self.types.customer):
+            return 0
+        added = 0
+        for k, cls in enumerate(self.classes):
+            target = self._reduced_target(k, limits) + RC_EPS
+            types = [t for t in range(len(duals)) if duals[t] > 1e-12 and self.fit[t][k] and self.need[t] > 0]
+            if not types or not self.avail[k]:
+                continue
+            w = np.array([self.types.weight[t] for t in types], dtype=np.int64)
+            free = np.array(cls.free, dtype=np.int64)
+            most = np.array([self.need[t] for t in types], dtype=np.int64)
+            most = np.minimum(most, np.where(w > 0, free // np.maximum(w, 1), most[:, None]).min(axis=1))
+            _, _, found = price(w, np.array([duals[t] for t in types]), most, free, 0.0, target, ENUM_COLUMNS,
+                                cutoff=target, max_states=max(60, ENUM_STATES * 250 // max(250, len(types))),
+                                deadline=deadline)
+            added += sum(1 for _, counts in found if self._add(Column(k, {types[i]: a for i, a in counts.items()})))
+        return added
+
     def _price_exact(self, duals: list[float], limits: list[float], deadline: float, z: float,
                      bound: bool = True, quick: bool = False) -> Optional[bool]:
         """CP-SAT per class. True: no improving column exists (proved); False: columns added;
@@ -375,6 +360,8 @@ class ColumnGeneration:
     def _lagrangian(self, duals: list[float], uppers: list[float]) -> None:
         """max over t ∈ (0, 1] of t·π·d − Σ_k n_k max(0, t·P_k − c_k): the maximum sits at t = 1 or
         at a breakpoint t = c_k / P_k."""
+        if not all(math.isfinite(P) for P in uppers):
+            return                    # some class was priced heuristically only: no bound this round
         cover = sum(duals[t] * n for t, n in enumerate(self.types.count))
         steps = {1.0} | {cls.cost / P for cls, P in zip(self.classes, uppers) if P > 0 and 0 < cls.cost / P < 1}
         best = max(s * cover - sum(cls.size * max(0.0, s * P - cls.cost) for cls, P in zip(self.classes, uppers))
@@ -386,28 +373,38 @@ class ColumnGeneration:
     def dive(self, deadline: float, cancel: Optional[Cancellation] = None,
              stop_above: Optional[int] = None) -> Optional[Assign]:
         """Diving: fix the pattern the LP uses most (all whole copies at once, else one copy of the
-        largest fraction), lower the demand, price again (greedy, then a short exact round),
-        until nothing is left. Gives up past the deadline or once the fixed hosts alone reach
-        `stop_above` (it cannot beat the incumbent then)."""
+        largest fraction), lower the demand, price again (beam, greedy, then a short exact round),
+        until nothing is left. Past the deadline the VMs left go first-fit onto the hosts around
+        the fixed patterns (on cancel: None at once). Gives up once the fixed hosts alone reach `stop_above`
+        (it cannot beat the incumbent then)."""
         if self._lp is None:
             self._lp = _Master(self)
         fixed: list[tuple[Column, int]] = []
         cost = 0
+        steps, dive_start = 0, time.monotonic()
         try:
             while any(self.need):
-                if time.monotonic() > deadline or (cancel is not None and cancel.cancelled):
+                if cancel is not None and cancel.cancelled:
                     return None
+                if time.monotonic() > deadline:
+                    return self._complete(fixed)
                 z, duals, limits = self._lp.solve()
                 if z is None:
-                    return None
-                for _ in range(DIVE_ROUNDS):
-                    if not self._price_greedy(duals, limits):
+                    return self._complete(fixed)
+                # price between fixings only while the time left covers the steps still to come at the
+                # pace so far (≈ log z / −log(1 − DIVE_STEP) of them); else just re-solve and fix
+                started = time.monotonic()
+                to_come = math.log(max(z, 1.0) + 1.0) / -math.log(1.0 - DIVE_STEP) + 1.0
+                rounds = DIVE_ROUNDS if not steps or deadline - started > to_come * (started - dive_start) / steps else 0
+                steps += 1
+                for _ in range(rounds):
+                    if not self._price_beam(duals, limits, deadline) and not self._price_greedy(duals, limits):
                         if self._price_exact(duals, limits, min(deadline, time.monotonic() + QUICK_PRICE_S), z,
                                              bound=False, quick=True) is not False:
                             break
                     z, duals, limits = self._lp.solve()
                     if z is None or time.monotonic() > deadline:
-                        return None
+                        return self._complete(fixed)
                 values = self._lp.values()
                 order = sorted((j for j, v in enumerate(values) if v > 1e-6), key=lambda j: (-values[j], j))
                 if not order:
@@ -450,6 +447,20 @@ class ColumnGeneration:
             self.need = list(self.types.count)
             self.avail = [cls.size for cls in self.classes]
             self._lp.set_residual()
+
+    def _complete(self, fixed: list[tuple[Column, int]]) -> Optional[Assign]:
+        """The fixed patterns as hosts, the VMs they leave first-fit decreasing around them (first
+        fit, not best fit: this runs past the dive's deadline, and best fit scans every host)."""
+        from engine.placement.heuristics import _first_fit, _place, _State, item_order
+
+        assign = self.to_assignment(fixed, partial=True)
+        if assign is None:
+            return None
+        st = _State(self.p)
+        for i, r in enumerate(assign):
+            if r >= 0:
+                st.put(i, r)
+        return _place(st, assign, item_order(self.p, [i for i, r in enumerate(assign) if r < 0]), _first_fit)
 
     def integer_packing(self, deadline: float, hint: Optional[Assign], workers: int, seed: int,
                         target: Optional[int], cancel: Optional[Cancellation] = None) -> Optional[Assign]:
@@ -503,8 +514,9 @@ class ColumnGeneration:
         for j, c in enumerate(self.columns):
             m.AddHint(x[j], times.get(c.key(), 0))
 
-    def to_assignment(self, chosen: list[tuple[Column, int]]) -> Optional[Assign]:
-        """Patterns (with multiplicities) → item → receiver; over-covered slots stay empty."""
+    def to_assignment(self, chosen: list[tuple[Column, int]], partial: bool = False) -> Optional[Assign]:
+        """Patterns (with multiplicities) → item → receiver; over-covered slots stay empty. With
+        `partial`, VMs no pattern covers stay at −1 instead of failing."""
         left = [list(ms) for ms in self.types.members]
         free_hosts = [list(cls.receivers) for cls in self.classes]
         assign = [-1] * len(self.p.items)
@@ -521,7 +533,7 @@ class ColumnGeneration:
                 for t, a in take.items():
                     for _ in range(a):
                         assign[left[t].pop()] = r
-        if any(left):
+        if any(left) and not partial:
             return None
         return assign
 
@@ -548,11 +560,19 @@ class _Master:
         """Dual stabilisation (dual-optimal inequalities π_t ≥ π_s when type t dominates s: bigger in
         every resource, same customer): a slot of t may hold an s instead, at no cost. Relaxing the
         primal this way keeps the LP a valid relaxation and cuts degenerate dual solutions away."""
+        import numpy as np
+
         w, cust = self.cg.types.weight, self.cg.types.customer
-        for s, ws in enumerate(w):
-            bigger = [t for t, wt in enumerate(w) if t != s and cust[t] == cust[s] and wt != ws
-                      and all(a >= b for a, b in zip(wt, ws))]
-            for t in sorted(bigger, key=lambda t: (sum(w[t]), t))[:EXCHANGES]:
+        if not w:
+            return
+        arr = np.array(w, dtype=np.int64)
+        _, group = np.unique(np.array(cust, dtype=object).astype(str), return_inverse=True)
+        total = arr.sum(axis=1)
+        for s in range(len(w)):   # one row at a time: T × T × D at once is too much memory for big T
+            dominates = np.all(arr >= arr[s], axis=1) & np.any(arr != arr[s], axis=1) & (group == group[s])
+            bigger = np.flatnonzero(dominates)
+            for t in bigger[np.lexsort((bigger, total[bigger]))][:EXCHANGES]:
+                t = int(t)
                 v = self.solver.NumVar(0.0, self.solver.infinity(), "")
                 self.cover[s].SetCoefficient(v, 1.0)
                 self.cover[t].SetCoefficient(v, -1.0)
