@@ -93,7 +93,7 @@ class RunsScreen(TableScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one(LineTable).focus()
+        self.set_focus(self.query_one(LineTable))  # now: a `/` typed at once must not lose the focus to it later
         self.watch(self.app, "runs_version", lambda _v: self.refresh_runs(), init=False)
         self.refresh_runs()
         self.set_interval(REFRESH_S, self._tick)

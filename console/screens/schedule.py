@@ -124,7 +124,7 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         self.watch(self.app, "fleet_version", self._plan_changed, init=False)  # customers and racks of lanes
         self.watch(self.app, "origin_version", self._origin_changed, init=False)  # peaks only for the plan's own fleet
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
-        self.query_one(Gantt).focus()
+        self.set_focus(self.query_one(Gantt))  # now, not deferred: a `/` typed at once keeps its find bar focus
         self.set_interval(REFRESH_S, self._tick)
 
     def on_screen_resume(self) -> None:
