@@ -71,7 +71,7 @@ def details_text(details: Optional[dict], exec_legend: Optional[Text] = None) ->
         text = Text("legend: ")
         text.append("▏vm-0012", style="reverse")
         text.append(" a migration (its VM id when it fits)  ")
-        text.append("⟳ reboot░░", style="bold red")
+        text.append("⟳ host-3░░", style="bold red")
         text.append(" a host's reboot · ←/→ select a bar for its detail · g group · +/- zoom · 0 fit · / find",
                     style="dim")
         return text
