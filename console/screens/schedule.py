@@ -99,6 +99,9 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        from console.ops.plan_view import wall_clock
+
+        self.clock = wall_clock  # epoch seconds "now" of the execution view (tests pin it)
         self._shown_run: object = object()
         self._peak: Optional[tuple[str, int]] = None
         self._view = None  # console.ops.plan_view.PlanView of the shown run (None: not read / no store)
@@ -214,7 +217,7 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         from console.ops.plan_view import plan_view
 
         try:
-            view = plan_view(self._store_engine(), run_id, known_key)
+            view = plan_view(self._store_engine(), run_id, known_key, clock=self.clock)
         except Exception as exc:  # the store is busy or older than the lifecycle: say so on one line
             self.post_message(self.ViewRead(run_id, None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
             return
