@@ -64,6 +64,13 @@ def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[t
     return customer, peaks[customer]
 
 
+def unknown_fleet_reason(problem: Optional[str]) -> str:
+    """Why the Gantt cannot name a plan's customers and racks (the origin check's problem, short)."""
+    if problem is not None and problem.startswith("checking"):
+        return "checking the plan's fleet…"
+    return "plan made for another fleet"
+
+
 def details_text(details: Optional[dict], exec_legend: Optional[Text] = None) -> Text:
     if details is None and exec_legend is not None:
         return exec_legend + Text(" · ←/→ select a bar · a approve · r replan", style="dim")
@@ -176,12 +183,14 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
             gantt._fitted = False
             self._view, self._view_key, self._op_message, self._read_error = None, None, None, None
             gantt.set_execution(None, None)
-        gantt.set_plan(plan, self.app.snapshot)
-        self._origin_changed(0)
+        self._origin_changed(0)  # shows the plan, with the fleet it was made for
 
     def _origin_changed(self, _version: int) -> None:
         """The headline's worst customer peak, against the plan's own fleet only (else unavailable)."""
         plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
+        # Customers and racks of the lanes come from the plan's own fleet only (None: another fleet,
+        # or not checked yet — the lanes then say "?" and the legend says why).
+        self.query_one(Gantt).set_plan(plan, self.app.plan_snapshot())
         unavailable = metrics_unavailable(self.app.plan_origin_problem()) if plan is not None else None
         self._peak = (unavailable, "–") if unavailable else worst_customer_peak(plan, self.app.plan_snapshot())
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
@@ -260,7 +269,11 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         exec_legend = None
         if self._view is not None and self._view.execution is not None:
             exec_legend = legend(gantt.state_styles(), gantt.now_minute, fmt_minutes)
-        self.query_one("#schedule-details", Static).update(details_text(details, exec_legend))
+        text = details_text(details, exec_legend)
+        if gantt.plan is not None and gantt.snapshot is None and self.app.snapshot is not None:
+            text = Text(f"customers/racks ? ({unknown_fleet_reason(self.app.plan_origin_problem())}) · ",
+                        style="bold yellow") + text  # first: the row is one line
+        self.query_one("#schedule-details", Static).update(text)
 
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         if not event.done:

@@ -227,11 +227,11 @@ class Gantt(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.width - self.label_width)
 
     def set_plan(self, plan: Optional[MaintenancePlan], snapshot: Optional[Snapshot] = None) -> None:
-        """Show `plan` (or nothing). Zoom, scroll and the selected VM survive a refresh."""
+        """Show `plan` (or nothing) with the fleet it was made for (None: unknown — customer and rack
+        lanes then read "?", never another fleet's). Zoom, scroll and the selected VM survive a refresh."""
         keep = self._selected_bar()
         self.plan = plan
-        if snapshot is not None:
-            self.snapshot = snapshot
+        self.snapshot = snapshot
         self._rebuild()
         if plan is not None and not self._fitted and self.size.width:
             self.action_fit()
