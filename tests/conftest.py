@@ -10,5 +10,14 @@ from ortools.sat.python import cp_model  # noqa: F401  (import order matters, se
 
 import os
 
+import pytest
+
 # A bound above a valid plan is a bug: in tests it raises instead of becoming a note (bound_check.py).
 os.environ.setdefault("FLEETCTL_STRICT_BOUNDS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_operator_executor(monkeypatch):
+    """The operator's FLEETCTL_EXECUTOR must not leak into tests (the Solve pictures show the executor):
+    a test that wants one sets it itself."""
+    monkeypatch.delenv("FLEETCTL_EXECUTOR", raising=False)

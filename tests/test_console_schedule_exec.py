@@ -31,7 +31,32 @@ def operator_alice(monkeypatch):
     monkeypatch.setenv("LOGNAME", "alice")
 
 
-def console(db: Path) -> FleetConsole:
+_PIN: dict[str, float] = {}  # the pinned "now" (epoch seconds) of the console under test
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch):
+    """The execution view reads the time from one provider (console.ops.plan_view.wall_clock): pinned,
+    so the pictures show minute NOW_MINUTE however long the test takes under load."""
+    import console.ops.plan_view as plan_view_module
+
+    monkeypatch.setattr(plan_view_module, "wall_clock", lambda: _PIN.get("now", time.time()))
+    yield _PIN
+    _PIN.clear()
+
+
+def latest_start(db: Path):
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select started_at from executions order by id desc limit 1").fetchone()
+
+
+def console(db: Path, minute: int = NOW_MINUTE) -> FleetConsole:
+    """The console on `db`, its clock pinned at `minute` (and 30 s) of the db's latest execution."""
+    started = latest_start(db)
+    if started is not None:
+        _PIN["now"] = started[0] + minute * 60 + 30
     data = StoreData(db)
     data.label = "demo.db"  # the pictures must not show the temporary directory
     return FleetConsole(data, start_mode="schedule", poll_interval=3600, keymap_path=NO_KEYMAP)
@@ -74,6 +99,23 @@ def head_text(pilot) -> str:
 
 
 # --------------------------------------------------------------------------- execution on the Gantt
+
+
+def test_the_execution_view_reads_the_pinned_clock_not_the_wall_clock(tmp_path):
+    """The now line and the late bars follow the console's clock provider (pinned 40 minutes on here)."""
+    db = tmp_path / "demo.db"
+    _, run_id, exec_id = executing_store(db)
+
+    async def flow():
+        app = console(db, minute=NOW_MINUTE + 40)
+        async with app.run_test(size=SIZE) as pilot:
+            await shown(pilot, run_id, "executing")
+            gantt = schedule(pilot).query_one("Gantt")
+            assert gantt.now_minute == NOW_MINUTE + 40
+            assert f"executing at minute {NOW_MINUTE + 40}" in head_text(pilot)
+
+    asyncio.run(flow())
+
 
 
 def test_execution_state_on_the_gantt_with_the_now_line(snap_compare, tmp_path):

@@ -241,7 +241,7 @@ def test_allocation_moves_of_a_rebalance(snap_compare):
     assert snap_compare(app, terminal_size=SIZES["small"], run_before=before)
 
 
-@pytest.mark.parametrize("mode", ["fleet", "schedule", "runs"])
+@pytest.mark.parametrize("mode", ["fleet", "schedule", "runs", "solve"])
 def test_80_by_24_keeps_context_help_and_quit(snap_compare, mode):
     async def before(pilot):
         await settle(pilot)

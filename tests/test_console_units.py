@@ -56,8 +56,8 @@ def test_lane_packing_uses_as_many_rows_as_the_peak_overlap():
         assert len(rows) == peak_concurrency(intervals)
 
 
-def test_bar_text_keeps_the_distinct_tail_of_long_ids():
-    assert bar_text("vm-0126", 4) == "▏126"
+def test_bar_text_shows_the_start_of_long_ids_with_an_ellipsis():
+    assert bar_text("vm-0126", 4) == "▏vm…"  # a tail ("▏126") read as noise (console polish, item 2)
     assert bar_text("vm-0126", 1) == "▏"
     assert bar_text("vm-0126", 10) == "▏vm-0126  "
     assert len(bar_text("vm-0126", 7)) == 7

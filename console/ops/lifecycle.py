@@ -198,8 +198,9 @@ class Loaded:
     now: int
 
 
-def clock_minute(row: executions.ExecutionRow) -> int:
-    return max(0, math.floor((time.time() - row.started_at) / 60))
+def clock_minute(row: executions.ExecutionRow, now_s: Optional[float] = None) -> int:
+    """The execution's minute at epoch `now_s` (default: the wall clock; the console passes its own)."""
+    return max(0, math.floor(((time.time() if now_s is None else now_s) - row.started_at) / 60))
 
 
 def load_execution(engine: Engine, execution_id: int, now: Optional[int] = None) -> Loaded:

@@ -10,7 +10,8 @@ only when that key changed — the snapshot is never read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+import time
+from typing import Callable, Optional
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -55,8 +56,16 @@ def _successor(conn, run_id: int) -> Optional[int]:
                         .order_by(t.c.run_id.desc()).limit(1)).scalar()
 
 
-def plan_view(engine: Engine, run_id: int, known_key: Optional[tuple] = None) -> Optional[PlanView]:
-    """The view of run `run_id`'s plan now; None when its key equals `known_key` (nothing changed)."""
+def wall_clock() -> float:
+    """Epoch seconds now: the console's one `now` provider (tests pin it, so pictures of an execution
+    do not depend on how long the test took)."""
+    return time.time()
+
+
+def plan_view(engine: Engine, run_id: int, known_key: Optional[tuple] = None,
+              clock: Callable[[], float] = wall_clock) -> Optional[PlanView]:
+    """The view of run `run_id`'s plan at `clock()`; None when its key equals `known_key` (nothing changed)."""
+    now_s = clock()
 
     def fetch(conn):
         state = approvals.plan_state(conn, run_id)
@@ -64,7 +73,7 @@ def plan_view(engine: Engine, run_id: int, known_key: Optional[tuple] = None) ->
         row = runs[-1] if runs else None  # the latest execution following this plan
         count = executions.event_count(conn, row.id) if row is not None else 0
         successor = _successor(conn, run_id) if state.state == "superseded" else None
-        minute = clock_minute(row) if row is not None and row.state == "executing" else None
+        minute = clock_minute(row, now_s) if row is not None and row.state == "executing" else None
         key = (state, row, count, successor, minute)
         if key == known_key:
             return None
@@ -78,6 +87,6 @@ def plan_view(engine: Engine, run_id: int, known_key: Optional[tuple] = None) ->
     if row is None:
         return PlanView(run_id, state, key, successor=successor)
     # An execution that ended stops its clock at its last event: nothing more becomes late.
-    now = max(clock_minute(row), ex.last_at) if row.state == "executing" else ex.last_at
+    now = max(clock_minute(row, now_s), ex.last_at) if row.state == "executing" else ex.last_at
     actions = {aid: action_view_state(ex, aid, now) for aid in ex.actions}
     return PlanView(run_id, state, key, row, status_of(row, ex, now), actions, successor)

@@ -245,7 +245,7 @@ class AllocationScreen(TableScreen):
     def on_mount(self) -> None:
         self.watch(self.app, "plan_version", self._plan_changed)
         self.watch(self.app, "fleet_version", self._plan_changed, init=False)
-        self.query_one(LineTable).focus()
+        self.set_focus(self.query_one(LineTable))  # now: a `/` typed at once must not lose the focus to it later
 
     def _plan_changed(self, _v: int) -> None:
         plan = self.app.shown_plan

@@ -24,6 +24,15 @@ class ConsoleScreen(Screen):
         # columns the room goes to ? (help) and q (quit).
         yield ConsoleFooter(show_command_palette=False)
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """`/` opens the filter (a priority binding, see FilterBar.open) except while an input has the
+        focus: there it is text (a filter or a VM id may contain `/`)."""
+        from textual.widgets import Input
+
+        if action == "filter" and isinstance(self.focused, Input):
+            return False
+        return True
+
     def on_resize(self, event) -> None:
         for footer in self.query(Footer):
             footer.compact = event.size.width < 110

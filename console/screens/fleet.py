@@ -113,7 +113,7 @@ class FleetScreen(ConsoleScreen):
         self.watch(self.app, "hosts_version", self._hosts_summarised, init=False)
         self.watch(self.app, "fleet_version", self._fleet_changed)
         self.watch(self.app, "limits_version", self._limits_changed, init=False)
-        self.query_one("#hosts", LineTable).focus()
+        self.set_focus(self.query_one("#hosts", LineTable))  # now: a `/` typed at once keeps its filter focus
 
     # ------------------------------------------------------------------ data
 

@@ -61,6 +61,24 @@ RUN_COLUMNS = [
 ]
 
 
+# Below NARROW_WIDTH columns (an 80×24 terminal) every column still shows, condensed: kinds and the
+# creation time shortened (no seconds), solver names cut — the detail line below names them whole.
+NARROW_WIDTH = 104
+SHORT_KIND = {"maintenance": "maint", "placement": "place", "capacity": "capac"}
+RUN_COLUMNS_NARROW = [
+    Column("id", "Run", 4, align="right"),
+    Column("kind", "Kind", 5, render=lambda v: SHORT_KIND.get(v, v)),
+    Column("solver", "Solver", 6),
+    Column("status", "Status", 9, render=status_text),
+    Column("plan", "Plan", 8),
+    Column("objective", "Obj", 6, align="right", render=RUN_COLUMNS[5].render),
+    Column("bound", "Bound", 6, align="right", render=RUN_COLUMNS[6].render),
+    Column("gap", "Gap", 6, align="right", render=RUN_COLUMNS[7].render),
+    Column("created", "Created", 11, render=lambda v: v[:11]),  # "%m-%d %H:%M"
+    Column("elapsed", "Time s", 6, align="right", render=lambda v: "–" if v is None else f"{v:.0f}"),
+]
+
+
 def run_row(run) -> Row:
     solver = (run.options or {}).get("solver") or "–"
     elapsed = None
@@ -92,8 +110,15 @@ class RunsScreen(TableScreen):
         yield FilterBar("filter runs (kind, status, solver)…", id="runs-filter")
         yield from self.compose_footer()
 
+    def on_resize(self, event) -> None:
+        super().on_resize(event)
+        table = self.query_one(LineTable)
+        wanted = RUN_COLUMNS_NARROW if event.size.width < NARROW_WIDTH else RUN_COLUMNS
+        if table.columns != wanted:
+            table.set_columns(wanted)
+
     def on_mount(self) -> None:
-        self.query_one(LineTable).focus()
+        self.set_focus(self.query_one(LineTable))  # now: a `/` typed at once must not lose the focus to it later
         self.watch(self.app, "runs_version", lambda _v: self.refresh_runs(), init=False)
         self.refresh_runs()
         self.set_interval(REFRESH_S, self._tick)

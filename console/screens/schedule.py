@@ -64,6 +64,13 @@ def worst_customer_peak(plan: Optional[MaintenancePlan], snapshot) -> Optional[t
     return customer, peaks[customer]
 
 
+def unknown_fleet_reason(problem: Optional[str]) -> str:
+    """Why the Gantt cannot name a plan's customers and racks (the origin check's problem, short)."""
+    if problem is not None and problem.startswith("checking"):
+        return "checking the plan's fleet…"
+    return "plan made for another fleet"
+
+
 def details_text(details: Optional[dict], exec_legend: Optional[Text] = None) -> Text:
     if details is None and exec_legend is not None:
         return exec_legend + Text(" · ←/→ select a bar · a approve · r replan", style="dim")
@@ -71,7 +78,7 @@ def details_text(details: Optional[dict], exec_legend: Optional[Text] = None) ->
         text = Text("legend: ")
         text.append("▏vm-0012", style="reverse")
         text.append(" a migration (its VM id when it fits)  ")
-        text.append("⟳ reboot░░", style="bold red")
+        text.append("⟳ host-3░░", style="bold red")
         text.append(" a host's reboot · ←/→ select a bar for its detail · g group · +/- zoom · 0 fit · / find",
                     style="dim")
         return text
@@ -99,6 +106,9 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        from console.ops.plan_view import wall_clock
+
+        self.clock = wall_clock  # epoch seconds "now" of the execution view (tests pin it)
         self._shown_run: object = object()
         self._peak: Optional[tuple[str, int]] = None
         self._view = None  # console.ops.plan_view.PlanView of the shown run (None: not read / no store)
@@ -124,7 +134,7 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         self.watch(self.app, "fleet_version", self._plan_changed, init=False)  # customers and racks of lanes
         self.watch(self.app, "origin_version", self._origin_changed, init=False)  # peaks only for the plan's own fleet
         self.watch(self.app, "progress_version", self._progress_changed, init=False)
-        self.query_one(Gantt).focus()
+        self.set_focus(self.query_one(Gantt))  # now, not deferred: a `/` typed at once keeps its find bar focus
         self.set_interval(REFRESH_S, self._tick)
 
     def on_screen_resume(self) -> None:
@@ -173,12 +183,14 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
             gantt._fitted = False
             self._view, self._view_key, self._op_message, self._read_error = None, None, None, None
             gantt.set_execution(None, None)
-        gantt.set_plan(plan, self.app.snapshot)
-        self._origin_changed(0)
+        self._origin_changed(0)  # shows the plan, with the fleet it was made for
 
     def _origin_changed(self, _version: int) -> None:
         """The headline's worst customer peak, against the plan's own fleet only (else unavailable)."""
         plan = self.app.shown_plan if isinstance(self.app.shown_plan, MaintenancePlan) else None
+        # Customers and racks of the lanes come from the plan's own fleet only (None: another fleet,
+        # or not checked yet — the lanes then say "?" and the legend says why).
+        self.query_one(Gantt).set_plan(plan, self.app.plan_snapshot())
         unavailable = metrics_unavailable(self.app.plan_origin_problem()) if plan is not None else None
         self._peak = (unavailable, "–") if unavailable else worst_customer_peak(plan, self.app.plan_snapshot())
         self.query_one("#schedule-head", Static).update(plan_headline(plan, self.app.shown_label, self._peak))
@@ -214,7 +226,7 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         from console.ops.plan_view import plan_view
 
         try:
-            view = plan_view(self._store_engine(), run_id, known_key)
+            view = plan_view(self._store_engine(), run_id, known_key, clock=self.clock)
         except Exception as exc:  # the store is busy or older than the lifecycle: say so on one line
             self.post_message(self.ViewRead(run_id, None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"))
             return
@@ -257,7 +269,11 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         exec_legend = None
         if self._view is not None and self._view.execution is not None:
             exec_legend = legend(gantt.state_styles(), gantt.now_minute, fmt_minutes)
-        self.query_one("#schedule-details", Static).update(details_text(details, exec_legend))
+        text = details_text(details, exec_legend)
+        if gantt.plan is not None and gantt.snapshot is None and self.app.snapshot is not None:
+            text = Text(f"customers/racks ? ({unknown_fleet_reason(self.app.plan_origin_problem())}) · ",
+                        style="bold yellow") + text  # first: the row is one line
+        self.query_one("#schedule-details", Static).update(text)
 
     def on_filter_bar_filter_changed(self, event: FilterBar.FilterChanged) -> None:
         if not event.done:

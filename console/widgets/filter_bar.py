@@ -31,8 +31,11 @@ class FilterBar(TypedInput):
         super().__init__(placeholder=placeholder, id=id)
 
     def open(self) -> None:
+        """Show the bar and take the focus now, not after the queued keys (Widget.focus is deferred):
+        `/` is a priority binding, run as the app dispatches it, so every key typed after it on a busy
+        machine is dispatched to this input rather than to the table that had the focus."""
         self.add_class("-shown")
-        self.focus()
+        self.screen.set_focus(self)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

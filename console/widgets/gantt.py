@@ -38,7 +38,7 @@ _TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880)
 class Bar:
     start: int
     end: int
-    label: str
+    label: str  # the VM id (migration) or the host (reboot)
     kind: str  # "migration" | "reboot"
     index: int  # position in plan.migrations / plan.reboots
 
@@ -60,11 +60,25 @@ def fmt_minutes(t: float) -> str:
     return f"{t // 60}:{t % 60:02d}"
 
 
+def fit_label(label: str, n: int, fill: str = " ") -> str:
+    """`label` in exactly n cells: whole (padded with `fill`) when it fits, else its start and an
+    ellipsis — "vm-00…" reads as a VM id, a tail such as "0044" did not (the details row and the find
+    bar give the whole id)."""
+    if n <= 0:
+        return ""
+    if len(label) <= n:
+        return label.ljust(n, fill)
+    return label[: n - 1] + "…"
+
+
 def bar_text(label: str, n: int) -> str:
-    """Fit a VM id into n cells: whole with an edge mark if it fits, else its tail (the distinct part)."""
-    if n > len(label):
-        return ("▏" + label).ljust(n)
-    return "▏" + label[len(label) - n + 1:] if n > 1 else "▏"
+    """A migration bar of n cells: an edge mark, then its VM id (see fit_label)."""
+    return "▏" + fit_label(label, n - 1) if n > 1 else "▏"
+
+
+def reboot_text(host: str, n: int) -> str:
+    """A reboot bar of n cells: ⟳ and the rebooted host, the rest hatched."""
+    return "⟳" + fit_label(" " + host, n - 1, "░") if n > 1 else "⟳"
 
 
 def _pack(bars: list[Bar]) -> list[list[Bar]]:
@@ -107,8 +121,7 @@ def build_lines(plan: MaintenancePlan, snapshot: Optional[Snapshot], group: str)
                 continue  # a host nobody migrates to has no target lane
             else:
                 key = r.host
-            label = "reboot" if group != "rack" else f"reboot {r.host}"
-            lanes.setdefault(key, []).append(Bar(r.start, r.end, label, "reboot", i))
+            lanes.setdefault(key, []).append(Bar(r.start, r.end, r.host, "reboot", i))
     lines: list[GanttLine] = []
     for lane_index, key in enumerate(sorted(lanes, key=natural_key)):
         for n, row in enumerate(_pack(lanes[key])):
@@ -214,11 +227,11 @@ class Gantt(ScrollView, can_focus=True):
         return max(1, self.scrollable_content_region.width - self.label_width)
 
     def set_plan(self, plan: Optional[MaintenancePlan], snapshot: Optional[Snapshot] = None) -> None:
-        """Show `plan` (or nothing). Zoom, scroll and the selected VM survive a refresh."""
+        """Show `plan` (or nothing) with the fleet it was made for (None: unknown — customer and rack
+        lanes then read "?", never another fleet's). Zoom, scroll and the selected VM survive a refresh."""
         keep = self._selected_bar()
         self.plan = plan
-        if snapshot is not None:
-            self.snapshot = snapshot
+        self.snapshot = snapshot
         self._rebuild()
         if plan is not None and not self._fitted and self.size.width:
             self.action_fit()
@@ -386,13 +399,13 @@ class Gantt(ScrollView, can_focus=True):
         if bi >= len(self.lines[li].bars):
             return None
         bar = self.lines[li].bars[bi]
-        return (bar.kind, bar.label if bar.kind == "migration" else self.lines[li].lane)
+        return (bar.kind, bar.label)  # the VM id, or the rebooted host
 
     def _reselect(self, keep: tuple[str, str]) -> None:
         kind, ident = keep
         for li, line in enumerate(self.lines):
             for bi, bar in enumerate(line.bars):
-                if bar.kind == kind and (bar.label == ident if kind == "migration" else line.lane == ident):
+                if bar.kind == kind and bar.label == ident:
                     self.selected = (li, bi)
                     self.post_message(self.BarSelected(self, self.selected_details()))
                     return
@@ -551,7 +564,7 @@ class Gantt(ScrollView, can_focus=True):
                     segs.append(Segment(" " * (sc - pos), base))
                 n = ec - sc
                 if bar.kind == "reboot":
-                    text = ("⟳ " + bar.label)[:n].ljust(n, "░")
+                    text = reboot_text(bar.label, n)
                 else:
                     text = bar_text(bar.label, n)
                 segs.append(Segment(text, self._bar_style(bar, i, sel)))
