@@ -109,7 +109,7 @@ def _continuation_facts(snap, doc, against_execution, previous, events, db):
         return facts, [], (f"continuation at minute {now}: {len(facts.all())} fact(s) checked against "
                            f"execution {against_execution}'s events up to minute {now}")
     if previous is not None:
-        from console.cli.exec_cmds import _read_events  # the one reader of an events file
+        from console.cli.exec_cmds import read_events_file
         from engine.documents import load_plan
         from engine.execution.state import EventRefused, Execution
 
@@ -117,7 +117,7 @@ def _continuation_facts(snap, doc, against_execution, previous, events, db):
             before = load_plan(previous)
         if before.kind != "maintenance":
             fail(f"--previous {previous}: a {before.kind} plan, not the maintenance plan that was executing")
-        reported = [e for e in _read_events(events) if e.at <= now]
+        reported = [e for e in read_events_file(events) if e.at <= now]
         try:
             facts = Execution(before, reported, history=True).facts(now)
         except EventRefused as exc:

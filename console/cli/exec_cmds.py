@@ -56,7 +56,7 @@ def exec_start(
     typer.echo(f"what may start now: fleetctl exec next {exec_id}")
 
 
-def _read_events(path: Path) -> list:
+def read_events_file(path: Path) -> list:
     from engine.execution.state import EventRefused, parse_event
 
     try:
@@ -102,7 +102,7 @@ def exec_report(
     who = actor(by)
     with lifecycle_store(db) as engine:
         if events_file is not None:
-            events = _read_events(events_file)
+            events = read_events_file(events_file)
         else:
             if not action or not state:
                 fail("give ACTION and STATE (e.g. migrate:vm-0001 started), or --events FILE")

@@ -228,10 +228,7 @@ def facts_at(engine: Engine, execution_id: int, now: int):
 
     def fetch(conn):
         row = executions.get_execution(conn, execution_id)
-        if row is None:
-            return None, None
-        return row, Execution(executions.run_plan(conn, row.run_id),
-                              [e for e in executions.events(conn, execution_id) if e.at <= now], history=True)
+        return (row, executions.replay(conn, row, until=now)) if row is not None else (None, None)
 
     row, ex = read(engine, fetch)
     if row is None:

@@ -146,9 +146,13 @@ def record_replan_run(conn: Connection, source_run_id: int, plan: dict, wall_s: 
     return int(conn.execute(insert(RUNS).values(**values)).inserted_primary_key[0])
 
 
-def replay(conn: Connection, execution: ExecutionRow) -> Execution:
-    """The execution's state on the plan it follows now, from its recorded history."""
-    return Execution(run_plan(conn, execution.run_id), events(conn, execution.id), history=True)
+def replay(conn: Connection, execution: ExecutionRow, until: Optional[int] = None) -> Execution:
+    """The execution's state on the plan it follows now, from its recorded history (only the events
+    at or before minute `until`, when given: what had happened by then)."""
+    history = events(conn, execution.id)
+    if until is not None:
+        history = [e for e in history if e.at <= until]
+    return Execution(run_plan(conn, execution.run_id), history, history=True)
 
 
 def record_events(conn: Connection, execution_id: int, new: list[Event], actor: str) -> Recorded:
