@@ -39,11 +39,15 @@ def plan_sha256(plan: BaseModel | dict) -> str:
     return sha256_of(data)
 
 
-def with_inputs(plan, snapshot: BaseModel, limits: BaseModel, snapshot_id: int | None = None):
+def with_inputs(plan, snapshot: BaseModel, limits: BaseModel, snapshot_id: int | None = None,
+                snapshot_sha256: str | None = None):
     """`plan` stamped with what it was made from (FORMATS.md `inputs`), so no screen, export or
     approval can take it for a plan of another fleet. Every place that produces a run's or a
-    command's plan calls this once, after validation (the hashes do not change the actions)."""
+    command's plan calls this once, after validation (the hashes do not change the actions).
+    `snapshot_sha256`: `sha256_of(snapshot)` when the caller already has it (a store keeps it with
+    the stored snapshot), which spares hashing a large fleet again."""
     from engine.model import PlanInputs
 
-    return plan.model_copy(update={"inputs": PlanInputs(snapshot_id=snapshot_id, snapshot_sha256=sha256_of(snapshot),
-                                                        limits_sha256=sha256_of(limits))})
+    return plan.model_copy(update={"inputs": PlanInputs(
+        snapshot_id=snapshot_id, snapshot_sha256=snapshot_sha256 or sha256_of(snapshot),
+        limits_sha256=sha256_of(limits))})

@@ -33,7 +33,10 @@ with 100,000 migrations validates in a few seconds.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -187,13 +190,68 @@ def validate_maintenance(snapshot: Snapshot, limits: Limits, plan: MaintenancePl
                          rules: Optional[tuple] = None) -> list[Violation]:
     """Every violation of FORMATS.md's maintenance rules, in rule order; [] means valid. `rules`: only
     these of RULES (a continuation checks records and time rules on two views of one plan)."""
+    receipt = _Receipt.of(snapshot, limits, plan) if rules is None else None
+    if receipt is not None and receipt.held():
+        return []  # this very check already passed in this process (see _Receipt)
     p = _Plan(snapshot, limits, plan)
     if plan.status in NO_SCHEDULE_STATUSES:
-        return p.problems + check_no_schedule(p)
-    out = list(p.problems)
-    for rule in RULES if rules is None else rules:
-        out.extend(rule(p))
+        out = p.problems + check_no_schedule(p)
+    else:
+        out = list(p.problems)
+        for rule in RULES if rules is None else rules:
+            out.extend(rule(p))
+    if receipt is not None and not out:
+        receipt.keep()
     return out
+
+
+class _Receipt:
+    """That one full check of a plan against one snapshot and one limits object found nothing.
+
+    The rules are a pure function of the snapshot, the limits and the plan's fields other than
+    `solver`, `notes` and `inputs` (which no rule reads). A receipt names the snapshot by identity
+    (a Snapshot is immutable once built: its cached lookups already rely on that) and the limits and
+    the plan by a hash of their content, so a plan or limits changed since, or another snapshot
+    object, is checked in full again. Only this module writes receipts, and only for a check that
+    ran here and found no violation: asking again about the same inputs (a front-end re-checking
+    at the store's door the plan its solve already checked) costs a hash of the plan, not seconds
+    at 100k VMs. A few recent receipts are kept; a snapshot is held only weakly."""
+
+    KEEP = 8
+    _kept: "list[_Receipt]" = []
+    _lock = threading.Lock()
+
+    def __init__(self, snapshot: Snapshot, limits_sha: str, plan_sha: str):
+        self.snapshot_ref = weakref.ref(snapshot)
+        self.key = (limits_sha, plan_sha)
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, limits: Limits, plan: MaintenancePlan) -> Optional["_Receipt"]:
+        try:
+            return cls(snapshot, _content_sha(limits.model_dump_json()),
+                       _content_sha(plan.model_dump_json(exclude={"solver", "notes", "inputs"})))
+        except (AttributeError, TypeError, ValueError):  # not a model (a test double): always a full check
+            return None
+
+    def _same(self, other: "_Receipt") -> bool:
+        mine = self.snapshot_ref()
+        return mine is not None and mine is other.snapshot_ref() and self.key == other.key
+
+    def held(self) -> bool:
+        with self._lock:
+            return any(r._same(self) for r in self._kept)
+
+    def keep(self) -> None:
+        with self._lock:
+            alive = [r for r in self._kept if r.snapshot_ref() is not None and not r._same(self)]
+            _Receipt._kept = (alive + [self])[-self.KEEP:]
+
+
+def _content_sha(text: str) -> str:
+    # (pydantic's JSON of one model class: fields in declaration order, the same text for the same content)
+    if not isinstance(text, str):
+        raise TypeError("not a model's JSON")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_no_schedule(p: _Plan) -> list[Violation]:

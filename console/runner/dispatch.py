@@ -27,6 +27,16 @@ class RunInputs:
     limits: Optional[dict]
     options: dict
     snapshot_id: Optional[int] = None  # the store's fleet version the run solved (stamped on its plan)
+    # engine.fingerprint.sha256_of(the snapshot), kept by the store with the run's input (the store
+    # keeps snapshot bodies in canonical form, keyed by this hash): not recomputed over the whole fleet.
+    snapshot_sha256: Optional[str] = None
+
+    @classmethod
+    def of(cls, view, media: str, body: str) -> "RunInputs":
+        """A claimed run's inputs (`view`: its RunView with provenance, `media`/`body`: its stored input)."""
+        provenance = view.provenance or {}
+        return cls(view.kind, media, body, view.limits, view.options, provenance.get("snapshot_id"),
+                   provenance.get("snapshot_sha256") if media == "snapshot+json" else None)
 
 
 def check_options(kind: str, options: dict) -> list[str]:
@@ -67,8 +77,11 @@ def _snapshot_and_limits(inputs: RunInputs):
     return snapshot, limits
 
 
-def _validated(snapshot, limits, plan, snapshot_id: Optional[int] = None, **kw):
-    """The plan as a dict once the independent validator accepts it, stamped with its `inputs`."""
+def _validated(snapshot, limits, plan, snapshot_id: Optional[int] = None, snapshot_sha256: Optional[str] = None,
+               **kw):
+    """The plan as a dict once the independent validator accepts it, stamped with its `inputs`.
+    (For the plan its solve has just validated against these very documents, the validator answers from
+    its receipt, see engine.validate._Receipt; any other plan is checked in full.)"""
     from engine.fingerprint import with_inputs
     from engine.violations import PlanRejected
 
@@ -82,7 +95,7 @@ def _validated(snapshot, limits, plan, snapshot_id: Optional[int] = None, **kw):
         problems = validate_placement(snapshot, limits, plan, **kw)
     if problems:
         raise PlanRejected(plan.solver.name, problems)
-    return with_inputs(plan, snapshot, limits, snapshot_id).model_dump(mode="json", by_alias=True, exclude_none=True)
+    return with_inputs(plan, snapshot, limits, snapshot_id, snapshot_sha256).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
@@ -95,7 +108,7 @@ def solve_maintenance_run(inputs: RunInputs, on_progress: ProgressCallback, canc
     executor = inputs.options.get("executor") or os.environ.get("FLEETCTL_EXECUTOR") or None
     plan = solve_maintenance(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan,
                              executor=executor, **_kwargs(inputs.options, ("solver", "time_limit_s", "workers")))
-    return _validated(snapshot, limits, plan, inputs.snapshot_id)
+    return _validated(snapshot, limits, plan, inputs.snapshot_id, inputs.snapshot_sha256)
 
 
 def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel: Cancellation,
@@ -106,7 +119,7 @@ def solve_placement_run(inputs: RunInputs, on_progress: ProgressCallback, cancel
     kw = _kwargs(inputs.options, ("solver", "objective", "time_limit_s", "workers", "max_moves"))
     plan = solve_placement(snapshot, limits, on_progress=on_progress, cancel=cancel, on_plan=on_plan, **kw)
     extra = {"max_moves": inputs.options.get("max_moves")} if plan.objective == "rebalance" else {}
-    return _validated(snapshot, limits, plan, inputs.snapshot_id, **extra)
+    return _validated(snapshot, limits, plan, inputs.snapshot_id, inputs.snapshot_sha256, **extra)
 
 
 def _problem_path(inputs: RunInputs):

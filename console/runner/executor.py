@@ -132,8 +132,7 @@ def execute_run(db: str, run_id: int, parent_pid: int, stopped=None) -> None:
         if view is None or view.status != "running":
             return
         media, body = run_input(engine, view.input_key)
-        inputs = RunInputs(view.kind, media, body, view.limits, view.options,
-                           (view.provenance or {}).get("snapshot_id"))
+        inputs = RunInputs.of(view, media, body)
         if view.cancel_requested:
             cancel.cancel()
         pump.start()

@@ -61,11 +61,18 @@ def run_input(engine: Engine, key: str) -> tuple[str, str]:
 
 
 def _snapshot_body(snapshot) -> tuple[str, Optional[str]]:
-    if hasattr(snapshot, "model_dump"):
-        data = snapshot.model_dump(mode="json", by_alias=True)
-    else:
-        data = snapshot
-    return canonical_json(data), (data.get("name") or None) if isinstance(data, dict) else None
+    """(body, name): the snapshot's canonical JSON (engine.fingerprint), so the input's key, the sha256
+    of the body, is the snapshot's fingerprint, as for a loaded version (fleet_store.save_snapshot). The
+    runner stamps it on the run's plan (`inputs.snapshot_sha256`) without hashing the fleet again.
+    A dict is read as a Snapshot first (its schema; DocumentError when it is not one)."""
+    from engine.fingerprint import canonical_json as fingerprint_json
+
+    if not hasattr(snapshot, "model_dump"):
+        from engine.documents import parse_model
+        from engine.model import Snapshot
+
+        snapshot = parse_model(Snapshot, snapshot, "run snapshot")
+    return fingerprint_json(snapshot).decode("utf-8"), snapshot.name or None
 
 
 def _limits_json(limits) -> Optional[str]:
