@@ -40,6 +40,9 @@ class ActionSpec:
     palette: bool = True  # offered in the command palette
     key_display: Optional[str] = None
     priority: bool = False
+    # When the footer is too narrow for all of a screen's keys, the lowest `footer_keep` hide first
+    # (ties: the later in this registry first): a screen's main actions stay at 80 columns.
+    footer_keep: int = 0
 
 
 def _screen_switches() -> list[ActionSpec]:
@@ -96,8 +99,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("schedule.filter", "slash", "Find VM", "filter", scope="schedule", key_display="/", priority=True),
     ActionSpec("schedule.live", "l", "Latest run", "follow_latest", scope="schedule"),
     ActionSpec("schedule.export", "e", "Export CSV", "export_csv", scope="schedule"),
-    ActionSpec("schedule.approve", "a", "Approve plan", "approve_plan", scope="schedule"),
-    ActionSpec("schedule.replan", "r", "Replan execution", "replan_execution", scope="schedule"),
+    ActionSpec("schedule.approve", "a", "Approve plan", "approve_plan", scope="schedule", footer_keep=1),
+    ActionSpec("schedule.replan", "r", "Replan execution", "replan_execution", scope="schedule", footer_keep=1),
     # Allocation
     ActionSpec("allocation.view", "tab", "Switch table", "cycle_view", scope="allocation", show=True),
     ActionSpec("allocation.filter", "slash", "Filter", "filter", scope="allocation", key_display="/", priority=True),
@@ -140,16 +143,20 @@ def bindings_for(scope: str) -> list:
     """Textual Bindings of one scope (ids make them rebindable through the keymap)."""
     from textual.binding import Binding
 
-    out = []
-    for a in actions_for(scope):
-        action = a.action
-        if scope != "app" and action.startswith("app."):
-            pass  # explicit app namespace: fine from a screen
-        elif scope == "app" and action.startswith("app."):
-            action = action[4:]
-        out.append(Binding(a.keys, action, a.description, show=a.show, key_display=a.key_display,
-                           id=a.id, priority=a.priority))
-    return out
+    return [Binding(a.keys, _bound_action(a), a.description, show=a.show, key_display=a.key_display,
+                    id=a.id, priority=a.priority) for a in actions_for(scope)]
+
+
+def _bound_action(spec: ActionSpec) -> str:
+    """The action string a Binding runs: a screen keeps an explicit `app.`; the app's own drop it."""
+    if spec.scope == "app" and spec.action.startswith("app."):
+        return spec.action[4:]
+    return spec.action
+
+
+def footer_keep(scope: str) -> dict[str, int]:
+    """{bound action: footer_keep} of a screen's keys and the app's (how the footer knows them)."""
+    return {_bound_action(a): a.footer_keep for a in ACTIONS if a.scope in ("app", scope)}
 
 
 def display_keys(spec: ActionSpec, keymap: Optional[dict[str, str]] = None) -> str:

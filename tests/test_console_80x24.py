@@ -42,3 +42,28 @@ def test_runs_table_columns_fit_80_columns():
             assert [c.key for c in table.columns][-2:] == ["created", "elapsed"]
 
     asyncio.run(flow())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (130, 40)])
+def test_schedule_footer_keeps_approve_and_replan(size):
+    """Too narrow for every key, the footer hides the least important ones (registry footer_keep), not
+    the screen's last: Approve and Replan stay; at 130 columns every key is shown."""
+    from console.actions import actions_for
+
+    async def flow():
+        app = make_app("schedule")
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            keys = {k.action: k for k in app.screen.query(FooterKey)}
+            assert keys["approve_plan"].display and keys["replan_execution"].display
+            hidden = [a for a, k in keys.items() if not k.display]
+            if size[0] >= 130:
+                assert hidden == []
+            else:
+                assert hidden, "80 columns cannot hold every Schedule key"
+                shown_ranks = {a.footer_keep for a in actions_for("schedule") if a.show and a.action not in hidden}
+                assert min(shown_ranks) >= max(a.footer_keep for a in actions_for("schedule") if a.action in hidden)
+                left = min(k.region.x for a, k in keys.items() if a in PINNED_ACTIONS)
+                assert all(k.region.right <= left for a, k in keys.items() if k.display and a not in PINNED_ACTIONS)
+
+    asyncio.run(flow())
