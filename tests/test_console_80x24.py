@@ -67,3 +67,4 @@ def test_schedule_footer_keeps_approve_and_replan(size):
                 assert all(k.region.right <= left for a, k in keys.items() if k.display and a not in PINNED_ACTIONS)
 
     asyncio.run(flow())
+

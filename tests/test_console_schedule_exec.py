@@ -378,3 +378,13 @@ def test_the_now_line_splits_one_cell_and_keeps_the_row_width(cell):
         hit = [s for s in out if s.style is not None and (s.style.color is not None or s.style.underline)]
         assert len(hit) == 1 and len(hit[0].text) == 1
         assert text[cell] == ("│" if original[cell] == " " else original[cell])  # a rule in gaps, text on bars
+
+
+def test_every_action_view_state_has_a_gantt_style_and_a_legend_entry():
+    """One list of states (console.ops.action_states): the Gantt's classes, CSS and legend follow it."""
+    from console.ops.action_states import ACTION_VIEW_STATES
+    from console.widgets.gantt_exec import EXEC_CSS, STATE_CLASSES
+
+    assert tuple(STATE_CLASSES) == ACTION_VIEW_STATES
+    for cls, _label in STATE_CLASSES.values():
+        assert f"Gantt > .{cls} " in EXEC_CSS, cls

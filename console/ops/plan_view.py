@@ -16,13 +16,11 @@ from typing import Callable, Optional
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from console.ops.action_states import ACTION_VIEW_STATES, action_view_state  # noqa: F401  (re-exported)
 from console.ops.lifecycle import StatusView, clock_minute, status_of
 from console.store import approvals, executions
 from console.store.runs import read
-from engine.execution.state import Execution
 
-# What a bar of the Gantt says about its action (the engine's states, with "late" split out).
-ACTION_VIEW_STATES = ("done", "running", "late", "failed", "pending", "skipped")
 
 
 @dataclass(frozen=True)
@@ -38,16 +36,6 @@ class PlanView:
     @property
     def executing(self) -> bool:
         return self.execution is not None and self.execution.state == "executing"
-
-
-def action_view_state(ex: Execution, action_id: str, now: int) -> str:
-    """done / failed / skipped as recorded; late by the engine's rule (Execution.is_late); else running or pending."""
-    state = ex.actions[action_id].state
-    if state in ("done", "failed", "skipped"):
-        return state
-    if ex.is_late(action_id, now):
-        return "late"
-    return "running" if state == "in_progress" else "pending"
 
 
 def _successor(conn, run_id: int) -> Optional[int]:

@@ -200,10 +200,6 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
 
     # ------------------------------------------------------------------ lifecycle (live)
 
-    def _store_engine(self):
-        """The runs store's engine (worker threads only: opening it imports SQLModel); None without a store."""
-        return self.app.data.engine if hasattr(type(self.app.data), "engine") else None
-
     def _tick(self) -> None:
         if self.app.screen is self:
             self.read_lifecycle()
@@ -213,7 +209,7 @@ class ScheduleScreen(LifecycleActions, ConsoleScreen):
         run_id = self.app.shown_run_id
         if run_id is None or not isinstance(self.app.shown_plan, MaintenancePlan):
             return
-        if not hasattr(type(self.app.data), "engine"):
+        if not self._has_store():
             return  # in-memory data (tests, embedding): no lifecycle to show
         if self._reading:
             self._read_again = self._read_again or force

@@ -30,6 +30,15 @@ class LifecycleOpDone(Message):
 
 class LifecycleActions:
 
+    def _has_store(self) -> bool:
+        """Whether the console reads a database (else in-memory data: tests, embedding; no lifecycle).
+        Asked of the data's type: the instance's `engine` property would open the store."""
+        return hasattr(type(self.app.data), "engine")
+
+    def _store_engine(self):
+        """The runs store's engine (worker threads only: opening it imports SQLModel); None without a store."""
+        return self.app.data.engine if self._has_store() else None
+
     def _lifecycle_ready(self, what: str) -> Optional[int]:
         """The shown run's id when `what` can be asked for; else say why and return None."""
         if self._op_running:
@@ -39,7 +48,7 @@ class LifecycleActions:
         if run_id is None or not isinstance(self.app.shown_plan, MaintenancePlan):
             self.notify(f"no maintenance plan shown to {what}: open a run on Runs (6)", severity="warning")
             return None
-        if not hasattr(type(self.app.data), "engine"):
+        if not self._has_store():
             self.notify(f"to {what} a plan the console needs its database (fleetctl console --db FILE)",
                         severity="warning")
             return None

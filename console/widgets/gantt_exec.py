@@ -1,6 +1,6 @@
 """Execution state on the Gantt: which style each bar's action state takes, the "now" line, the legend.
 
-The states come from console.ops.plan_view (the application layer's rules); this module only draws.
+The states come from console.ops.action_states (the application layer's rules); this module only draws.
 """
 
 from __future__ import annotations
@@ -11,18 +11,12 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from console.ops.action_states import ACTION_VIEW_STATES
 from engine.execution.state import migrate_id, reboot_id
 from engine.model import MaintenancePlan
 
-# state -> (component class, legend label); the order is the legend's
-STATE_CLASSES: dict[str, tuple[str, str]] = {
-    "done": ("gantt--done", "done"),
-    "running": ("gantt--running", "running"),
-    "late": ("gantt--late", "late"),
-    "failed": ("gantt--failed", "failed"),
-    "pending": ("gantt--pending", "pending"),
-    "skipped": ("gantt--skipped", "skipped"),
-}
+# state -> (component class, legend label), for each of the application layer's states, in its order (the legend's)
+STATE_CLASSES: dict[str, tuple[str, str]] = {state: (f"gantt--{state}", state) for state in ACTION_VIEW_STATES}
 
 EXEC_CSS = """
 Gantt > .gantt--done { background: $success-darken-2; color: $text; }
