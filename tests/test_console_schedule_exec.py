@@ -380,8 +380,8 @@ def test_the_now_line_splits_one_cell_and_keeps_the_row_width(cell):
         assert text[cell] == ("│" if original[cell] == " " else original[cell])  # a rule in gaps, text on bars
 
 
-def test_every_action_view_state_has_a_gantt_style_and_a_legend_entry():
-    """One list of states (console.ops.action_states): the Gantt's classes, CSS and legend follow it."""
+def test_every_action_view_state_has_a_gantt_style():
+    """One list of states (console.ops.action_states): the Gantt's classes and CSS follow it."""
     from console.ops.action_states import ACTION_VIEW_STATES
     from console.widgets.gantt_exec import EXEC_CSS, STATE_CLASSES
 

@@ -1,7 +1,7 @@
 """The footer: the screen's keys, with ? (help) and q (quit) pinned at the right so that they
-stay visible on an 80-column terminal however many keys the screen has. Keys that would run under
-the pinned ones are hidden (after a switch to the compact style), the least important first (console.actions `footer_keep`, then the
-screen's last): nothing is ever drawn over, and a screen's main actions stay."""
+stay visible on an 80-column terminal however many keys the screen has. When the keys do not fit,
+the footer takes the compact style, then hides keys, the least important first (console.actions
+`footer_keep`, then the screen's last): nothing is drawn over, and a screen's main actions stay."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 PINNED_ACTIONS = ("help", "quit")
+# Columns "? Help" and "q Quit" take at the right as DEFAULT_CSS docks them (either style): help's
+# right margin holds quit, help starts 15 columns from the right edge.
+PINNED_COLUMNS = 15
 
 
 class ConsoleFooter(Footer):
@@ -26,43 +29,45 @@ class ConsoleFooter(Footer):
             yield widget
 
     async def recompose(self) -> None:
-        """The footer is rebuilt whenever the screen's bindings change: fit the new keys once laid out."""
+        """The footer is rebuilt whenever the screen's bindings change: fit the new keys at once."""
         await super().recompose()
-        self.call_after_refresh(self._fit_keys)
+        self._fit_keys()
 
     def on_resize(self, _event) -> None:
-        for key in self.query(FooterKey):
-            key.display = True  # measure every key again at the new width
-        self.call_after_refresh(self._fit_keys)
+        self._fit_keys()
 
     def _fit_keys(self) -> None:
-        keys = list(self.query(FooterKey))
-        pinned = [k for k in keys if k.action in PINNED_ACTIONS]
-        shown = [k for k in keys if k not in pinned and k.display]
-        if not shown:
+        """Show the keys that fit left of ? and q. Widths come from the keys' text, not from the layout,
+        so the answer is the same whenever this runs (mid-relayout, or under a modal screen)."""
+        keys = [k for k in self.query(FooterKey) if k.action not in PINNED_ACTIONS]
+        width = self.size.width or self.app.size.width
+        if not keys or not width:
             return
-        left = min((k.region.x for k in pinned), default=self.region.right)
-        room = left - shown[0].region.x
-        # Each key's width plus the gap to the next one, as laid out with every key shown.
-        gaps = [max(0, b.region.x - a.region.right) for a, b in zip(shown, shown[1:])] + [0]
-        widths = [k.region.width for k in shown]
+        room = width - PINNED_COLUMNS
+        if not self.compact and _needed(keys, compact=False) > room:
+            self.compact = True  # the compact style first (the screen picks it by width alone), then hide keys
         from console.actions import footer_keep
 
         keep = footer_keep(getattr(self.screen, "SCOPE", ""))
-        hide_order = sorted(range(len(shown)), key=lambda i: (keep.get(shown[i].action, 0), -i))
+        hide_order = sorted(range(len(keys)), key=lambda i: (keep.get(keys[i].action, 0), -i))
         hidden: set[int] = set()
-
-        def needed() -> int:
-            kept = [i for i in range(len(shown)) if i not in hidden]
-            return sum(widths[i] + gaps[i] for i in kept[:-1]) + (widths[kept[-1]] if kept else 0)
-
-        if needed() > room and not self.compact:
-            self.compact = True  # the compact style first (the screen picks it by width alone), then hide keys
-            self.call_after_refresh(self._fit_keys)
-            return
         for i in hide_order:
-            if needed() <= room:
+            if _needed([k for j, k in enumerate(keys) if j not in hidden], self.compact) <= room:
                 break
             hidden.add(i)
-        for i in hidden:
-            shown[i].display = False
+        for j, key in enumerate(keys):
+            key.display = j not in hidden
+
+
+def _needed(keys: list[FooterKey], compact: bool) -> int:
+    """Columns these keys take side by side. Textual's footer CSS: a compact key is "k Description"
+    followed by one blank column; a full one " k Description " with no gap."""
+    from rich.cells import cell_len
+
+    def width(key: FooterKey) -> int:
+        if not key.description:
+            return cell_len(key.key_display)
+        return cell_len(key.key_display) + cell_len(key.description) + (1 if compact else 3)
+
+    gap = 1 if compact else 0
+    return sum(width(k) for k in keys) + gap * max(0, len(keys) - 1)
