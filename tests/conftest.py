@@ -14,6 +14,9 @@ import pytest
 
 # A bound above a valid plan is a bug: in tests it raises instead of becoming a note (bound_check.py).
 os.environ.setdefault("FLEETCTL_STRICT_BOUNDS", "1")
+# Detached workers that tests cause (a CLI's `runs submit`, the console) stop once this pytest process is
+# gone, instead of idling on for minutes (console/runner/worker.py); tests still stop their own.
+os.environ["FLEETCTL_WORKER_OWNER_PID"] = str(os.getpid())
 
 
 @pytest.fixture(autouse=True)

@@ -61,13 +61,24 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30, what: str =
         time.sleep(every)
 
 
-def kill_spawned_workers(engine) -> None:
-    """Stop detached workers a test caused `ensure_worker` to spawn (by their recorded pids)."""
+def kill_spawned_workers(engine, timeout: float = 20) -> None:
+    """Stop detached workers a test caused `ensure_worker` to spawn (by their recorded pids), and wait
+    until they are gone (they are not our children: their exit is seen by polling the pid)."""
     from console.store.runs import live_workers
 
+    pids = []
     for w in live_workers(engine):
         if w.detached and w.pid != os.getpid():
             try:
                 os.kill(w.pid, signal.SIGTERM)
+                pids.append(w.pid)
             except ProcessLookupError:
                 pass
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)

@@ -201,13 +201,19 @@ def test_a_run_submitted_with_an_executor_option_solves_on_the_cluster(cluster, 
                                            str(tmp_path / "fleet.json"), "--limits", str(tmp_path / "limits.json"),
                                            "--time-limit", "5", "--executor", spec],
                                capture_output=True, text=True, timeout=120)
-    assert submitted.returncode == 0, submitted.stderr
-    run_id = submitted.stdout.strip().splitlines()[-1]
-    watched = subprocess.run(fleetctl + ["runs", "watch", run_id, "--db", db, "--plain", "--timeout", "150"],
-                             capture_output=True, text=True, timeout=180)
-    assert watched.returncode == 0, watched.stdout + watched.stderr
-    shown = json.loads(subprocess.run(fleetctl + ["runs", "show", run_id, "--db", db, "--json"],
-                                      capture_output=True, text=True, timeout=60).stdout)
+    try:
+        assert submitted.returncode == 0, submitted.stderr
+        run_id = submitted.stdout.strip().splitlines()[-1]
+        watched = subprocess.run(fleetctl + ["runs", "watch", run_id, "--db", db, "--plain", "--timeout", "150"],
+                                 capture_output=True, text=True, timeout=180)
+        assert watched.returncode == 0, watched.stdout + watched.stderr
+        shown = json.loads(subprocess.run(fleetctl + ["runs", "show", run_id, "--db", db, "--json"],
+                                          capture_output=True, text=True, timeout=60).stdout)
+    finally:  # `runs submit` started a detached worker: stop it with the test, not 5 idle minutes later
+        from console.store.runs import runs_engine
+        from tests.runs_support import kill_spawned_workers
+
+        kill_spawned_workers(runs_engine(db))
     assert shown["options"]["executor"] == spec
     assert {m["source"].split("-")[0] for m in shown["plan"]["migrations"]} == {"dc1", "dc2", "dc3"}
 

@@ -13,6 +13,10 @@ deadlines, heartbeat, recover runs of dead workers, fire due schedules, claim
 runs while slots are free.
 
     python -m console.runner.worker --db DB [--concurrency N] [--idle-exit S]
+
+With FLEETCTL_WORKER_OWNER_PID set (the test suite sets it to pytest's pid; detached workers inherit
+it through the CLI that spawned them) the worker stops, as on SIGTERM, once that process is gone:
+no worker a test started outlives the test run by its idle time.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ CANCEL_GRACE_S = 10.0  # a solver that ignores a cancel this long is killed
 # keeps: seconds at 100k VMs on a loaded machine, and killing it then lost the cancel's notes on that plan.
 STORE_GRACE_S = 60.0
 STOP_GRACE_S = 10.0
+OWNER_ENV = "FLEETCTL_WORKER_OWNER_PID"
 
 
 def hard_deadline_s(time_limit_s: float) -> float:
@@ -77,6 +82,8 @@ class Worker:
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self._fork = multiprocessing.get_context("fork") if sys.platform != "win32" else multiprocessing.get_context("spawn")
         self._spawn = multiprocessing.get_context("spawn")
+        owner = os.environ.get(OWNER_ENV, "").strip()
+        self.owner_pid = int(owner) if owner.isdigit() and int(owner) != self.pid else None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -121,6 +128,9 @@ class Worker:
         if now - self._last_housekeeping >= HOUSEKEEPING_S:
             self._housekeeping()
             self._last_housekeeping = now
+            if self.owner_pid is not None and not self.stopping and not _alive(self.owner_pid):
+                self.stopping = True
+                self.log(f"worker {self.pid}: its owner {self.owner_pid} ({OWNER_ENV}) is gone: stopping")
         if self.stopping:
             self._stop_children()
             return not self.children
@@ -263,6 +273,16 @@ class Worker:
             if child.cancel_seen_at is None:
                 request_cancel(self.engine, child.run_id)
                 child.cancel_seen_at = now - max(0.0, CANCEL_GRACE_S - STOP_GRACE_S)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _stored_plan_status(engine, run_id: int):
