@@ -12,9 +12,11 @@ every resource and within each customer's room. The master LP
 
 is solved over a growing set of patterns with GLOP (OR-Tools' own LP: HiGHS
 cannot share a process with CP-SAT, NOTES.md). Pricing is a bounded
-multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class: a numpy
-beam search (colgen_pricing) and greedy fills first, CP-SAT (exact, with a proven
-upper bound) when they find nothing.
+multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class. Without
+per-customer rooms: a compiled depth-first branch and bound (colgen_exact), short
+for columns and complete for proofs, every search with a proven upper bound. With
+rooms: a numpy beam search (colgen_pricing) and greedy fills first, CP-SAT (exact,
+with a proven upper bound) when they find nothing.
 
 The bound reported is Lagrangian, valid for any π ≥ 0 and any upper bound P_k on
 the pricing value, whether or not the generation finished:
@@ -23,9 +25,9 @@ the pricing value, whether or not the generation finished:
 
 maximised over scalings tπ, t ∈ (0, 1] (with one class that is Farley's bound
 z_RMP / max_p π·a_p). When the generation converges, L equals the LP optimum, so
-the bound is ⌈z_LP⌉. It counts only when P_k is proven (CP-SAT optimal or its
-proven objective bound), and only on exact integer data (problem.SCALE), since
-the integer demands are rounded up.
+the bound is ⌈z_LP⌉. It counts only when P_k is proven (a search's proven upper
+bound, CP-SAT optimal or its proven objective bound), and only on exact integer
+data (problem.SCALE), since the integer demands are rounded up.
 
 Integer packings: a dive (fix the patterns the LP uses most, price again, repeat;
 past its deadline the VMs left go first-fit around the fixed patterns), and
