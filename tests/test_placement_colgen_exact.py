@@ -23,7 +23,7 @@ from engine.placement.colgen_exact import price_exact
 from engine.placement.heuristics import heuristic
 from engine.placement.problem import build_problem
 from engine.placement.solve import solve_placement
-from placement_support import fleet
+from placement_support import fleet, limits
 
 
 def _all_values(w, v, m, f):
@@ -114,11 +114,13 @@ def test_a_larger_search_stopped_at_any_point_bounds_the_complete_answer():
 # ------------------------------------------------------------------ the bound against oracles
 
 
-def _random_fleet(seed: int, n: int, two_shapes: bool):
+def _random_fleet(seed: int, n: int, two_shapes: bool, running: int = 0):
+    """n pending VMs on n empty hosts (one or two shapes); `running` hosts also hold a VM already."""
     rng = random.Random(seed)
     hosts = [{"id": f"h{k}", "cpu": 100 if not two_shapes or k % 2 else 80, "memory_gb": 100, "disk_gb": 100}
              for k in range(n)]
-    vms = []
+    vms = [{"id": f"old{k}", "host": f"h{k}", "cpu": 30, "memory_gb": rng.randint(10, 50), "disk_gb": 20}
+           for k in range(running)]
     for k in range(n):
         sizes = [rng.randint(10, 60) for _ in range(3)]
         if rng.random() < 0.2:
@@ -128,21 +130,26 @@ def _random_fleet(seed: int, n: int, two_shapes: bool):
 
 
 def _full_lp(p) -> float:
-    """The set-covering LP over every feasible pattern of every host shape (GLOP), from the snapshot's
-    integer sizes directly."""
+    """Hosts in use: the set-covering LP over every feasible pattern of every host shape (GLOP), from
+    the problem's integer sizes directly; a host already running VMs counts once whatever it takes."""
     from ortools.linear_solver import pywraplp
 
     n = len(p.items)
     demand = [tuple(p.int_demand(i)) for i in range(n)]
-    shapes: dict[tuple, int] = {}
-    for r in range(len(p.receivers)):
+    shapes: dict[tuple, list] = {}
+    in_use = 0
+    for r, rec in enumerate(p.receivers):
         free = tuple(p.int_free(r))
-        shapes[free] = shapes.get(free, 0) + 1
+        if rec.fixed_used:
+            in_use += 1
+            shapes[("in use", r)] = [free, 1, 0.0]
+        else:
+            shapes.setdefault(free, [free, 0, 1.0])[1] += 1
     solver = pywraplp.Solver.CreateSolver("GLOP")
     cover = [solver.Constraint(1.0, solver.infinity()) for _ in range(n)]
     obj = solver.Objective()
     obj.SetMinimization()
-    for free, count in shapes.items():
+    for free, count, cost in shapes.values():
         limit = solver.Constraint(-solver.infinity(), float(count))
         for size in range(1, n + 1):
             for subset in itertools.combinations(range(n), size):
@@ -151,9 +158,9 @@ def _full_lp(p) -> float:
                     for i in subset:
                         cover[i].SetCoefficient(x, 1.0)
                     limit.SetCoefficient(x, 1.0)
-                    obj.SetCoefficient(x, 1.0)
+                    obj.SetCoefficient(x, cost)
     assert solver.Solve() == pywraplp.Solver.OPTIMAL
-    return obj.Value()
+    return in_use + p.fixed_used_elsewhere + obj.Value()
 
 
 def _integer_optimum(p) -> int:
@@ -186,7 +193,8 @@ def _converged_bound(p) -> tuple[ColumnGeneration, int | None]:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_the_bound_is_the_rounded_up_lp_over_all_patterns(seed):
-    p = build_problem(_random_fleet(seed, 9, two_shapes=seed % 2 == 1), Limits())
+    snap = _random_fleet(seed, 9, two_shapes=seed % 2 == 1, running=seed % 3)
+    p = build_problem(snap, limits(headroom={"cpu": 0.1}) if seed % 4 == 3 else Limits())
     z = _full_lp(p)
     cg, bound = _converged_bound(p)
     assert bound is not None and bound == math.ceil(z - 1e-6)
