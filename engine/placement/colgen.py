@@ -275,8 +275,12 @@ class ColumnGeneration:
                 free = np.array(cls.free, dtype=np.int64)
                 most = np.array([self.need[t] for t in types], dtype=np.int64)
                 most = np.minimum(most, np.where(w > 0, free // np.maximum(w, 1), most[:, None]).min(axis=1))
+                # a complete search after columns were found is for the bound: only the best pattern
+                # (near convergence many patterns tie around the target, and keeping 30 of them
+                # costs ~30× more at 500 types)
+                keep = 1 if complete and added else ENUM_COLUMNS
                 best, upper, done, found = price_exact(w, np.array([duals[t] for t in types]), most, free, target,
-                                                       ENUM_COLUMNS, deadline=deadline,
+                                                       keep, deadline=deadline,
                                                        max_nodes=None if complete else SEARCH_NODES)
                 uppers.append(upper)
                 done_all = done_all and done
