@@ -12,9 +12,11 @@ every resource and within each customer's room. The master LP
 
 is solved over a growing set of patterns with GLOP (OR-Tools' own LP: HiGHS
 cannot share a process with CP-SAT, NOTES.md). Pricing is a bounded
-multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class: a numpy
-beam search (colgen_pricing) and greedy fills first, CP-SAT (exact, with a proven
-upper bound) when they find nothing.
+multi-dimensional knapsack, max Σ π_t a_t over the patterns of a class. Without
+per-customer rooms: a compiled depth-first branch and bound (colgen_exact), short
+for columns and complete for proofs, every search with a proven upper bound. With
+rooms: a numpy beam search (colgen_pricing) and greedy fills first, CP-SAT (exact,
+with a proven upper bound) when they find nothing.
 
 The bound reported is Lagrangian, valid for any π ≥ 0 and any upper bound P_k on
 the pricing value, whether or not the generation finished:
@@ -23,9 +25,9 @@ the pricing value, whether or not the generation finished:
 
 maximised over scalings tπ, t ∈ (0, 1] (with one class that is Farley's bound
 z_RMP / max_p π·a_p). When the generation converges, L equals the LP optimum, so
-the bound is ⌈z_LP⌉. It counts only when P_k is proven (CP-SAT optimal or its
-proven objective bound), and only on exact integer data (problem.SCALE), since
-the integer demands are rounded up.
+the bound is ⌈z_LP⌉. It counts only when P_k is proven (a search's proven upper
+bound, CP-SAT optimal or its proven objective bound), and only on exact integer
+data (problem.SCALE), since the integer demands are rounded up.
 
 Integer packings: a dive (fix the patterns the LP uses most, price again, repeat;
 past its deadline the VMs left go first-fit around the fixed patterns), and
@@ -56,6 +58,8 @@ QUICK_PRICE_S = 0.2        # exact pricing looks this long for columns before it
 PROOF_PRICE_S = 4.0        # … and at most this long for the proof
 ENUM_COLUMNS = 30          # improving patterns the numpy beam pricing returns per class and round …
 ENUM_STATES = 300          # … keeping this many partial patterns per level (fewer beyond 250 types)
+SEARCH_NODES = 30_000      # nodes of the short depth-first pricing per class and round (colgen_exact) …
+EXACT_EVERY = 8            # … and every this many rounds a complete one (a tight Lagrangian bound)
 
 
 @dataclass
@@ -199,9 +203,20 @@ class ColumnGeneration:
             z, duals, limits = self._lp.solve()
             if z is None:
                 return
-            # the numpy beam first (cheap and finds many columns), then the greedy fills, then CP-SAT
-            # (exact: a proof or columns). Smoothing the duals (Wentges, Neame) was measured: it
-            # slowed convergence on the published-style classes, so the LP's duals are used as they are.
+            # Without per-customer rooms: the compiled depth-first search (colgen_exact), short first
+            # (columns), complete when that finds none or may prove ⌈z⌉ (a proof, and the bound).
+            # With rooms: the numpy beam, the greedy fills, then CP-SAT (exact: a proof or columns).
+            # Smoothing the duals (Wentges, Neame) was measured: it slowed convergence on the
+            # published-style classes, so the LP's duals are used as they are.
+            if not any(self.types.customer):
+                added, proven = self._price_search(duals, limits, deadline, z)
+                if added:
+                    if self._settled(z, stop_at):
+                        return
+                    continue
+                if proven:
+                    self.converged = True
+                return
             added = self._price_beam(duals, limits, deadline)
             if added:
                 continue
@@ -232,6 +247,50 @@ class ColumnGeneration:
     def _reduced_target(self, k: int, limits: list[float]) -> float:
         """A column of class k improves when π·a > c_k − μ_k (μ_k ≤ 0: dual of the class limit)."""
         return self.classes[k].cost - limits[k]
+
+    def _price_search(self, duals: list[float], limits: list[float], deadline: float,
+                      z: float) -> tuple[int, bool]:
+        """Pricing by colgen_exact, every class (no per-customer rooms): a search of SEARCH_NODES nodes
+        per class, then a complete one (to the deadline) when it found no column, when it may prove ⌈z⌉
+        (its best below `_enough`) or every EXACT_EVERY rounds. Every search gives a proven upper
+        bound, so each round updates the Lagrangian bound. Returns (columns added, proven that none
+        exists)."""
+        import numpy as np
+
+        from engine.placement.colgen_exact import price_exact
+
+        enough = self._enough(duals, z)
+        added, improving, found_best = 0, False, 0.0
+        for complete in (False, True):
+            if complete and improving and found_best > enough and self.iterations % EXACT_EVERY:
+                break
+            uppers, improving, done_all, found_best = [], False, True, 0.0
+            for k, cls in enumerate(self.classes):
+                target = self._reduced_target(k, limits) + RC_EPS
+                types = [t for t in range(len(duals)) if duals[t] > 1e-12 and self.fit[t][k] and self.need[t] > 0]
+                if not types or not self.avail[k]:
+                    uppers.append(0.0)
+                    continue
+                w = np.array([self.types.weight[t] for t in types], dtype=np.int64)
+                free = np.array(cls.free, dtype=np.int64)
+                most = np.array([self.need[t] for t in types], dtype=np.int64)
+                most = np.minimum(most, np.where(w > 0, free // np.maximum(w, 1), most[:, None]).min(axis=1))
+                # a complete search after columns were found is for the bound: only the best pattern
+                # (near convergence many patterns tie around the target, and keeping 30 of them
+                # costs ~30× more at 500 types)
+                keep = 1 if complete and added else ENUM_COLUMNS
+                best, upper, done, found = price_exact(w, np.array([duals[t] for t in types]), most, free, target,
+                                                       keep, deadline=deadline,
+                                                       max_nodes=None if complete else SEARCH_NODES)
+                uppers.append(upper)
+                done_all = done_all and done
+                improving = improving or bool(found)
+                found_best = max(found_best, best)
+                added += sum(1 for _, counts in found if self._add(Column(k, {types[i]: a for i, a in counts.items()})))
+            self._lagrangian(duals, uppers)
+            if done_all or time.monotonic() > deadline:
+                break
+        return added, done_all and not improving
 
     def _price_greedy(self, duals: list[float], limits: list[float]) -> int:
         added = 0

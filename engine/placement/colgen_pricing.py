@@ -129,8 +129,6 @@ def price(weight: np.ndarray, value: np.ndarray, most: np.ndarray, free: np.ndar
             ss.append(s + lo)
             jj.append(j)
         s = np.concatenate(ss)
-        import os
-        pass
         j = np.concatenate(jj)
         if not len(s):
             break
