@@ -11,6 +11,9 @@ LOCKS  := requirements
 COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes \
           --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 
+# numba compiles the exact placement pricing once here, not during a user's first solve.
+WARM_UP = $(BIN)/python -c "from engine.placement.colgen_exact import warm_up; warm_up()"
+
 .PHONY: demo test install install-test install-bench bench lock deps-latest clean
 
 $(BIN)/python:
@@ -21,16 +24,19 @@ $(BIN)/python:
 $(VENV)/.installed: $(LOCKS)/runtime.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCKS)/runtime.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(WARM_UP)
 	touch $@
 
 $(VENV)/.installed-test: $(LOCKS)/test.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCKS)/test.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(WARM_UP)
 	touch $@ $(VENV)/.installed
 
 $(VENV)/.installed-bench: $(LOCKS)/bench.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCKS)/bench.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(WARM_UP)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

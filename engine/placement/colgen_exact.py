@@ -180,3 +180,10 @@ def _search(w, v, m, norm, lam, s, ints, floats, cnt, rem, item, nxt, bnd, fv, f
         if bnd[k] > upper:
             upper = bnd[k]
     return upper
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the search once, so that the first solve does not spend
+    its column-generation time compiling (5–12 s on 2 cores). `make install` calls this."""
+    price_exact(np.ones((1, 1), dtype=np.int64), np.ones(1), np.ones(1, dtype=np.int64),
+                np.full(1, 2, dtype=np.int64), 0.0, 1)
