@@ -16,9 +16,19 @@ became of the sub-solves (stopped / not started). Target (issues 12 and 14): wit
 `--progress`: the time from a report on a Dask worker to the orchestrator's callback (LocalCluster,
 numbers and coalesced incumbent schedules); target <= 1 s. (The run's pump then writes it at once.)
 
+First plan, cold and warm: `--first-plan-only --warm` times the heuristic solve twice per process: cold
+(the first solve after the cluster started: its workers have not imported the engine yet, the client
+connects) and warm (a later solve on the same cluster; `local` starts a fresh pool for every solve, so
+its warm is a second cold). The Dask cluster is started before the clock, as a deployed cluster is:
+in this process (`--cluster inproc`, a LocalCluster with engine.executors.dask.CLUSTER_CONFIG, or Dask's
+defaults with `--dask-config stock`) or as `fleetctl cluster local` (`--cluster cli`). `--phases` prints
+where each solve's time went (engine.executors.timeline), side by side; `--rounds N` interleaves the
+executors (ABAB) on a shared machine.
+
     .venv/bin/python benchmarks/bench_scaleout.py [--cases 100k,300k,1m] [--executors local,dask]
         [--time-scale 1.0] [--workers 2] [--cancel S] [--progress] [--load]
         [--pg postgresql://root@127.0.0.1:5432/postgres]
+        [--first-plan-only] [--warm] [--cluster inproc|cli] [--dask-config fleetctl|stock] [--rounds N] [--phases]
 """
 
 from __future__ import annotations
@@ -78,7 +88,16 @@ def descendants(root):
             kids.append(kid)
             todo.append(kid)
     return kids
-def sample():  # peak RSS of any worker process (sampled: fork-then-exec would inflate ru_maxrss)
+cpu_seen = {}  # pid -> CPU seconds, last seen (a pool process that has exited keeps its last reading)
+def tree_cpu():
+    for pid in descendants(os.getpid()):
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            cpu_seen[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return dict(cpu_seen)
+def sample():  # peak RSS of any worker process (sampled: fork-then-exec would inflate ru_maxrss); CPU readings
     while True:
         for pid in descendants(os.getpid()):
             try:
@@ -87,7 +106,8 @@ def sample():  # peak RSS of any worker process (sampled: fork-then-exec would i
                         peak_worker[0] = max(peak_worker[0], int(line.split()[1]) // 1024)
             except OSError:
                 pass
-        time.sleep(0.5)
+        tree_cpu()
+        time.sleep(0.2)
 threading.Thread(target=sample, daemon=True).start()
 t = time.perf_counter()
 snap = generate_snapshot(FleetSpec(**spec_kw))
@@ -114,9 +134,13 @@ if executor == "dask":
         spec = "dask://" + cluster.scheduler_address.removeprefix("tcp://")
     out["cluster_start_s"] = time.perf_counter() - t
 def first_plan():  # the heuristic solve: time to the first validated plan, and where it went
+    before = tree_cpu()
     t, cpu = time.perf_counter(), time.process_time()
     report = solve_maintenance_report(snap, lim, solver="heuristic", workers=workers, executor=spec)
-    return report, {"s": time.perf_counter() - t, "orchestrator_cpu_s": time.process_time() - cpu,
+    took, orchestrator = time.perf_counter() - t, time.process_time() - cpu
+    after = tree_cpu()  # (every other process of the run: pool processes, Dask workers, nannies, a scheduler)
+    others = sum(c - before.get(pid, 0.0) for pid, c in after.items())
+    return report, {"s": took, "orchestrator_cpu_s": orchestrator, "other_cpu_s": others,
                     "timeline": report.timeline.to_dict(), "load": os.getloadavg()[0]}
 heuristic, out["first"] = first_plan()  # cold: the first solve after the cluster started (workers without the engine)
 out["first_plan_s"] = out["first"]["s"]
@@ -301,7 +325,9 @@ def phase_summary(timeline: dict) -> dict:
             mine.sort(key=lambda j: j["start"])
             idle += sum(b["start"] - a["end"] for a, b in zip(mine, mine[1:]))
         out["Σ sub-solve s"] = sum(j["end"] - j["start"] for j in jobs)
-        out["Σ sub-solve CPU s (worker process)"] = sum(j["cpu_s"] for j in jobs)
+        out["Σ sub-solve CPU s (its thread)"] = sum(j["thread_cpu_s"] for j in jobs)
+        out["Σ worker process CPU s during sub-solves, beyond their threads"] = \
+            sum(j["cpu_s"] - j["thread_cpu_s"] for j in jobs)
         # (Dask unpickles a task when it reaches the worker, queued behind the running one: then this includes the wait)
         out["Σ received → start s"] = sum(j["start"] - j["received"] for j in jobs if j["received"] is not None)
         out["Σ result return s (end → arrived)"] = sum(j["arrived"] - j["end"] for j in jobs)
@@ -319,6 +345,7 @@ def print_phases(runs: list[tuple[str, dict]]) -> None:
     print("|---|" + "---|" * len(runs))
     print("| time to first validated plan | " + " | ".join(fmt(r["s"], 2) for _, r in runs) + " |")
     print("| orchestrator process CPU s | " + " | ".join(fmt(r["orchestrator_cpu_s"], 2) for _, r in runs) + " |")
+    print("| CPU s of every other process of the run | " + " | ".join(fmt(r.get("other_cpu_s"), 2) for _, r in runs) + " |")
     for k in keys:
         print(f"| {k} | " + " | ".join(fmt(row.get(k), 2) for row in rows) + " |")
     print("| load (1 min) at the end | " + " | ".join(fmt(r["load"], 1) for _, r in runs) + " |", flush=True)

@@ -1,9 +1,11 @@
 """Where a decomposed solve's time goes (engine.executors.timeline), and the Dask cluster settings fleetctl
-starts its clusters with (engine.executors.dask.CLUSTER_CONFIG)."""
+starts its clusters with (engine.executors.dask.CLUSTER_CONFIG), and the workers' warm-up at low priority."""
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 
 import pytest
 
@@ -67,3 +69,22 @@ def test_a_cluster_fleetctl_starts_runs_its_workers_with_the_quiet_settings():
     finally:
         client.close()
         cluster.close(timeout=20)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_a_worker_warms_its_imports_at_the_lowest_priority_of_that_thread_alone():
+    pytest.importorskip("distributed", reason="the dask extra is part of the test lock")
+    from engine.executors.dask import _import_engine
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    def warm():
+        _import_engine()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    thread = threading.Thread(target=warm)
+    thread.start()
+    thread.join(60)
+    assert seen == [19]  # the warming thread: its imports take only the CPU the orchestrator leaves
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # the rest of the worker: untouched
