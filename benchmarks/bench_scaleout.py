@@ -313,6 +313,7 @@ def phase_summary(timeline: dict) -> dict:
         first = lambda j: j["received"] if j["received"] is not None else j["start"]
         out["all submitted"] = jobs[0]["submitted"]
         out["first job received on a worker"] = min(first(j) for j in jobs)
+        out["first job started on a worker"] = min(j["start"] for j in jobs)
         out["last job end on a worker"] = max(j["end"] for j in jobs)
         out["last result arrived"] = max(j["arrived"] for j in jobs)
     out.update({k: ph.get(k) for k in ("sub-solves done", "merged", "validated")})
@@ -332,6 +333,9 @@ def phase_summary(timeline: dict) -> dict:
         out["Σ received → start s"] = sum(j["start"] - j["received"] for j in jobs if j["received"] is not None)
         out["Σ result return s (end → arrived)"] = sum(j["arrived"] - j["end"] for j in jobs)
         out["Σ worker gap between its jobs s (end → next start)"] = idle
+        firsts = [min(mine, key=lambda j: j["start"]) for mine in by_worker.values()]
+        out["each worker's first job: received → start s (max)"] = max(
+            (j["start"] - j["received"] for j in firsts if j["received"] is not None), default=None)
         out["workers had the engine at (latest)"] = max(j["engine_imported"] for j in jobs)
         out["workers"] = len(by_worker)
     return out
