@@ -19,6 +19,7 @@ from tests.scaleout_support import solve_then_cancel
 
 from engine.executors import ExecutorError, check_spec, executor_for
 from engine.executors.dask import DaskExecutor, SubSolveFailed, close_clients
+from engine.executors.probe import stamped_reports
 from engine.maintenance.solve import NOT_STARTED, STOPPED, SubSolveError, solve_maintenance
 from engine.validate import validate_maintenance
 
@@ -74,17 +75,6 @@ def test_cancel_on_the_cluster_drops_queued_searches_and_keeps_their_first_plans
         assert any("first (heuristic) plan is kept" in n for n in report.plan.notes)
 
 
-def _stamped(job, progress, cancel):
-    """Reports stamped with the worker's clock: numbers, then bursts of schedules (coalesced on the worker)."""
-    for k in range(job):
-        progress({"objective": 100 - k, "at": time.time()})
-        time.sleep(0.15)
-        for _ in range(3):
-            progress({"schedule": time.time()})
-            time.sleep(0.05)
-    return job
-
-
 def test_a_remote_report_reaches_the_orchestrator_within_1_s(cluster):
     arrivals = []  # (kind, seconds from the worker's report to the orchestrator's callback)
     runner = DaskExecutor(cluster.scheduler_address)
@@ -93,7 +83,8 @@ def test_a_remote_report_reaches_the_orchestrator_within_1_s(cluster):
         kind = "schedule" if "schedule" in fields else "number"
         arrivals.append((kind, time.time() - (fields["schedule"] if kind == "schedule" else fields["at"])))
 
-    assert sorted(runner.run(_stamped, [8, 8], on_progress, None)) == [(0, 8), (1, 8)]
+    # reports stamped with the worker's clock: numbers, then bursts of schedules (coalesced on the worker)
+    assert sorted(runner.run(stamped_reports, [8, 8], on_progress, None)) == [(0, 8), (1, 8)]
     numbers = [lag for kind, lag in arrivals if kind == "number"]
     schedules = [lag for kind, lag in arrivals if kind == "schedule"]
     assert len(numbers) == 16 and schedules  # every number; schedules coalesced, never all dropped

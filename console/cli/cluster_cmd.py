@@ -2,7 +2,9 @@
 
 Prints the address to pass to `--executor` and runs until Ctrl-C / SIGTERM, which stop the
 scheduler and its workers. On several machines, run `dask scheduler` on one and
-`dask worker tcp://HOST:8786` on each (fleetctl installed everywhere) instead.
+`dask worker tcp://HOST:8786` on each (fleetctl installed everywhere) instead, with the settings of
+engine.executors.dask.CLUSTER_CONFIG in their environment (Dask's housekeeping slowed down: by default
+it costs the sub-solves about a tenth of the cores).
 """
 
 from __future__ import annotations
@@ -26,16 +28,17 @@ def cluster_local(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Scheduler port (0: any free one).")] = 8786,
 ) -> None:
     """Start a local Dask scheduler + workers, print `dask://HOST:PORT`, run until stopped."""
+    from engine.executors.dask import local_cluster
+
     try:
-        from distributed import LocalCluster
+        import distributed  # noqa: F401  (the optional extra, checked here)
     except ImportError:
         fail("the dask executor needs Dask distributed: pip install 'fleetctl[dask]'")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, host=host,
-                               scheduler_port=port, dashboard_address=None)
+        cluster = local_cluster(workers, threads, host=host, scheduler_port=port)
     except OSError as exc:
         fail(f"cannot start a scheduler on {host}:{port}: {exc.strerror or exc}")
     address = cluster.scheduler_address.removeprefix("tcp://")

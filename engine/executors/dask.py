@@ -14,6 +14,10 @@ Python objects); the results themselves travel through the futures.
 One client per scheduler and process, kept for the next solve (connecting cost ~0.3 s a run), and
 on connecting it has every worker import the engine (`_warm`) while the orchestrator is still
 building the fleet: otherwise each worker's first task paid those imports on the critical path.
+
+A cluster for these sub-solves should run with `CLUSTER_CONFIG` (Dask's housekeeping slowed down):
+`fleetctl cluster local` does; workers started with `dask worker` take it from the environment
+(`cluster_environment()`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,39 @@ CONNECT_TIMEOUT_S = 10.0
 RETRIES = 2  # a task that raised runs at most 1 + RETRIES times (a worker death is retried by the scheduler)
 
 
+# Dask's own housekeeping, which competes with the sub-solves (CPU-bound Python, one per thread slot) for the
+# same cores: by default every process wakes its event loop every 20 ms (tick), each worker samples its task
+# threads' stacks every 10 ms (profile), reads its memory every 100 ms and system counters every 500 ms. Measured
+# on 2 cores (LocalCluster of 2 single-thread workers, 3 s CPU-bound tasks, load 6-7): all cluster processes
+# together spent 11-14% of the tasks' own CPU beyond it; with these settings 2-4%. On saturated cores that is
+# the sub-solves' wall time (issue 14: Dask's first plan was 7-18% over local). What is given up: no task
+# profiles on the dashboard, a blocked event loop noticed within 1 s, memory limits (spill, pause, terminate)
+# acted on within 1 s rather than 0.1 s, and coarser dashboard counters.
+CLUSTER_CONFIG = {
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+
+
+def cluster_environment() -> dict[str, str]:
+    """`CLUSTER_CONFIG` as environment variables, for `dask scheduler` / `dask worker` processes."""
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+            for key, value in CLUSTER_CONFIG.items()}
+
+
+def local_cluster(workers: int, threads: int = 1, **kw):
+    """A LocalCluster (worker processes) configured for sub-solves: its scheduler, nannies and workers
+    take `CLUSTER_CONFIG` (a nanny hands its worker the config it was started with)."""
+    import dask
+
+    distributed = _distributed()
+    with dask.config.set(CLUSTER_CONFIG):
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                                        dashboard_address=None, **kw)
+
+
 def _distributed():
     try:
         import distributed
@@ -49,18 +86,27 @@ WARM_MODULES = ("engine.maintenance.solve", "engine.maintenance.heuristic", "eng
 
 
 def _import_engine() -> None:
+    """The imports a sub-solve needs, at the lowest CPU priority of this thread alone (Linux: a thread has a
+    nice value of its own). The workers' imports (about half a second of CPU each) ran while the orchestrator
+    built the fleet's problems, on the same cores: that preparation took 1.5-2.5 s longer than with warm
+    workers (100k VMs, 2 cores, same CPU on the orchestrator's thread). Niced, they take only the CPU the
+    orchestrator leaves; a task that needs a module before its import is done waits for it (by then the
+    orchestrator has handed its jobs over and idles)."""
     import importlib
 
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # (not Linux: the imports run at the worker's own priority)
+        pass
     for name in WARM_MODULES:
         importlib.import_module(name)
 
 
 async def _warm() -> None:
-    """On every worker, once per connection: the imports a sub-solve needs (about a second of CPU), in a
-    thread (not on the worker's event loop; `Client.run(wait=False)` takes only coroutines)."""
-    import asyncio
-
-    await asyncio.get_running_loop().run_in_executor(None, _import_engine)
+    """On every worker, once per connection: `_import_engine` in a thread of its own, started and left to
+    run (not on the worker's event loop, nor in a pool thread that would keep the low priority;
+    `Client.run(wait=False)` takes only coroutines)."""
+    threading.Thread(target=_import_engine, name="fleetctl-warm", daemon=True).start()
 
 
 _CLIENTS: dict[tuple[int, str], Any] = {}
@@ -202,16 +248,13 @@ class DaskExecutor:
         inbox: queue.Queue = queue.Queue()
         topic = f"{run_key}-progress"
         self.client.subscribe_topic(topic, lambda event: inbox.put(event[1]))
-        finished = threading.Event()
 
         def pump() -> None:  # off the client's event loop: on_progress may validate or write to a store
             while True:
-                try:
-                    index, fields = pickle.loads(inbox.get(timeout=0.2))
-                except queue.Empty:
-                    if finished.is_set():
-                        return  # (what had arrived is handed on first)
-                    continue
+                event = inbox.get()
+                if event is None:
+                    return  # (the run is over: what had arrived before is handed on first)
+                index, fields = pickle.loads(event)
                 on_progress(index, fields)
 
         pumper = threading.Thread(target=pump, name="fleetctl-dask-progress", daemon=True)
@@ -221,6 +264,7 @@ class DaskExecutor:
         # In the order given (a higher priority runs first): the caller puts its first wave and largest jobs first.
         futures = {self.client.submit(_remote, fn, i, job, run_key, key=f"{run_key}-job-{i}", pure=False,
                                       retries=self.retries, priority=len(jobs) - i): i for i, job in enumerate(jobs)}
+        self.submitted_at = time.time()  # (a timeline stamp: every job handed to the scheduler)
         seen: set[int] = set()
         try:
             for future in distributed.as_completed(futures, loop=self.client.loop):
@@ -235,12 +279,12 @@ class DaskExecutor:
                 if not isinstance(result, NotStarted):
                     yield index, result
         finally:
-            finished.set()
             if cancel is not None:
                 cancel.remove(stop.set)
             stop.set()  # any job still running (an error elsewhere, a caller that stopped reading) stops too
-            pumper.join(timeout=1)
             self.client.unsubscribe_topic(topic)
+            inbox.put(None)  # the pump's end, behind every report already in (a poll would add up to its period)
+            pumper.join(timeout=1)
             for future in futures:
                 future.release()
 

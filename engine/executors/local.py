@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from engine.executors import NotStarted
@@ -21,6 +22,7 @@ class InlineExecutor:
         return max(1, workers)
 
     def run(self, fn, jobs, on_progress, cancel):
+        self.submitted_at = time.time()
         for i, job in enumerate(jobs):
             if cancel is not None and cancel.cancelled:
                 return  # the rest never start
@@ -74,15 +76,16 @@ class ProcessExecutor:
     def run(self, fn, jobs, on_progress, cancel):
         ctx = multiprocessing.get_context("spawn")
         queue, stop = ctx.Queue(), ctx.Event()
-        finished = threading.Event()
 
         def drain() -> None:
-            while not finished.is_set():
+            while True:
                 try:
-                    index, fields = queue.get(timeout=0.2)
-                except Exception:
-                    continue
-                on_progress(index, fields)
+                    report = queue.get()
+                except Exception:  # noqa: BLE001 - a queue torn down under us: nothing more will come
+                    return
+                if report is None:
+                    return  # the run is over
+                on_progress(*report)
 
         pump = threading.Thread(target=drain, daemon=True)
         pump.start()
@@ -97,6 +100,7 @@ class ProcessExecutor:
                                    initargs=(queue, stop))
         try:
             futures.update({pool.submit(_run_in_worker, fn, i, job): i for i, job in enumerate(jobs)})
+            self.submitted_at = time.time()  # (a timeline stamp: every job handed to the pool)
             if cancel is not None:
                 cancel.on_cancel(stop_all)
             left = set(futures)
@@ -109,11 +113,11 @@ class ProcessExecutor:
                     if result is not None and not isinstance(result, NotStarted):
                         yield futures[fut], result
         finally:
-            finished.set()
             stop.set()  # (a caller that stopped reading, an error: nothing keeps running)
             # Not waiting for the pool's processes to exit (seconds on a loaded machine, after a cancel):
             # the pool's own thread reaps them.
             pool.shutdown(wait=False, cancel_futures=True)
+            queue.put(None)  # the pump's end (a poll would add up to its period to every solve)
             pump.join(timeout=1)
             if cancel is not None:
                 cancel.remove(stop_all)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
 
 from engine.executors import SubSolveFailed, executor_for
+from engine.executors.timeline import Timeline, job_clocks, worker_stamps
 from engine.maintenance.bound_check import Settled, enforce, settle
 from engine.maintenance.bounds import Bound
 from engine.maintenance.decompose import Component, plan_components, time_shares
@@ -49,6 +50,8 @@ from engine.maintenance.schedule import Schedule, migration_records, reboot_reco
 from engine.model import Limits, MaintenancePlan, Migration, Reboot, Snapshot, SolverInfo
 from engine.progress import PLAN_EVERY_S, Cancellation, PlanCallback, ProgressCallback, ProgressEvent
 from engine.violations import PlanRejected, Violation
+
+_ENGINE_IMPORTED_AT = time.time()  # (on a worker: when its process had the engine, see engine.executors.timeline)
 
 # Above this many migrations in one component the exact model is skipped (heuristic plan only).
 CPSAT_MAX_TASKS = 12000
@@ -92,8 +95,11 @@ def _pack_problem(problem: Problem) -> tuple:
 
 
 def _unpack_job(packed: tuple, fields: dict) -> "ComponentJob":
+    received = time.time()
     tasks, hosts, rest = packed
-    return ComponentJob(problem=Problem(tasks=tasks.rows(), hosts=hosts.rows(), **rest), **fields)
+    job = ComponentJob(problem=Problem(tasks=tasks.rows(), hosts=hosts.rows(), **rest), **fields)
+    job.received_at = received  # (not a field: a timeline stamp of this copy only)
+    return job
 
 
 @dataclass
@@ -108,6 +114,7 @@ class ComponentResult:
     first_plan_s: Optional[float] = None
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False         # the sub-solve saw the stop request and returned early with what it had
+    timing: Optional[dict] = None   # its worker's stamps (engine.executors.timeline.worker_stamps)
 
 
 ComponentSolver = Callable[[ComponentJob, Callable[[dict], None], Optional[Cancellation]], ComponentResult]
@@ -279,6 +286,7 @@ class SolveReport:
     components: int
     notes: list[str]
     sub_solves: list[str] = field(default_factory=list)  # per component: finished | stopped | not started
+    timeline: Optional[Timeline] = None  # where the time went: phases, each sub-solve's life (diagnostics)
 
 
 def solve_maintenance(snapshot: Snapshot, limits: Limits, *, solver: str = "cp-sat",
@@ -316,146 +324,229 @@ def solve_maintenance_report(snapshot: Snapshot, limits: Limits, *, solver: str 
                              cancel: Optional[Cancellation] = None,
                              on_plan: Optional[PlanCallback] = None,
                              executor: Optional[str] = None, deterministic: bool = False) -> SolveReport:
+    """The phases: preparation (the fleet's view, prechecks, components' problems, bounds), the jobs (one
+    per component, after a first wave of heuristic ones when they queue), their run on the executor, then
+    keep-or-merge (the merged, validated plan, or on a cancel the incumbent already handed out)."""
     plan_level = _plan_solvers()
     if solver not in SOLVERS and solver not in plan_level:
         raise ValueError(f"unknown maintenance solver {solver!r}: choose one of {', '.join(available_solvers())}")
-    t0 = time.monotonic()
-    time_limit_s = float(time_limit_s if time_limit_s is not None else limits.solve.time_limit_s)
-    workers = int(workers or limits.solve.workers or os.cpu_count() or 1)
-    info = lambda: SolverInfo(name=solver, wall_s=round(time.monotonic() - t0, 3))
-
-    def cancelled() -> bool:
-        return cancel is not None and cancel.cancelled
-
-    def cancelled_early() -> SolveReport:  # between phases, before any sub-solve ran: nothing to keep
-        return SolveReport(plan=MaintenancePlan(status="unknown", solver=info(), explanation=(
-            f"cancelled on request after {time.monotonic() - t0:.1f} s, before any plan was found: no plan was kept")),
-            first_plan_s=None, components=0, notes=[])
-
+    s = _Solve(snapshot, limits, solver, float(time_limit_s if time_limit_s is not None else limits.solve.time_limit_s),
+               int(workers or limits.solve.workers or os.cpu_count() or 1), on_progress, cancel, on_plan, deterministic)
+    if solver not in SOLVERS:
+        return _solve_whole_plan(s, plan_level[solver])
     # The executor first: a cluster connects (and warms its workers' imports) while the fleet is built here.
-    components = plan_components(snapshot, limits) if solver in SOLVERS else []
-    runner = executor_for(executor, len(components), workers) if solver in SOLVERS else None
+    components = plan_components(snapshot, limits)
+    runner = executor_for(executor, len(components), s.workers)
+    s.timeline.mark("executor ready")
     try:
-        # Every phase here looks at the cancel flag before the next one (each takes up to a few seconds at
-        # 100k VMs): a cancel must not wait for the whole preparation.
-        # One view of the whole fleet (problem.py) for the prechecks and the bounds; a single component that
-        # shares no limit with anything is that same problem, so it is built once.
-        fleet = build_problem(snapshot, limits)
-        if cancelled():
-            return cancelled_early()
-        reasons = _precheck(snapshot, limits, fleet)
-        if reasons:
-            plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=info())
-            return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[])
-        if cancelled():
-            return cancelled_early()
-
-        if solver not in SOLVERS:  # a whole-plan formulation (MIP comparisons): it validates too, and so do we
-            plan = plan_level[solver](snapshot, limits, time_limit_s=time_limit_s, workers=workers,
-                                      on_progress=on_progress, cancel=cancel)
-            _validate(snapshot, limits, plan, solver)
-            _hand_out_final(plan, on_plan)
-            return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[])
-
-        if len(components) == 1 and not components[0].restricted and \
-                set(components[0].datacenters) == set(fleet.datacenters):
-            problems = [fleet]
-        else:
-            problems = []
-            for c in components:
-                if cancelled():
-                    return cancelled_early()
-                problems.append(build_problem(snapshot, limits, c.datacenters,
-                                              customer_limit_overrides=c.customer_limit_overrides,
-                                              global_limit=c.global_limit, override_global=c.override_global))
-        fleet_bounds = _fleet_bounds(fleet)
-        if cancelled():
-            return cancelled_early()
-        lb = max((b.value for b in fleet_bounds), default=0)
-        processes = runner.processes
-        n = len(problems)
-        per_job_workers = 1 if deterministic else runner.threads_per_job(workers)
-        # More components than processes: the later ones would wait for the earlier ones' whole search before
-        # their first plan exists, so until late in the run there is no fleet plan to show or to keep on a
-        # cancel. A first wave of heuristic sub-solves (about a second each) gives every component a plan
-        # first; the searches follow, and a cancel drops the searches not yet started, keeping those plans.
-        # (Not in deterministic mode: the wave depends on the executor's shape, the plan must not.)
-        first_wave = solver != "heuristic" and not deterministic and n > processes
-        if deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
-            shares = [time_limit_s] * n
-        else:
-            wave_s = math.ceil(n / processes) * EXTRA_PASSES_S if first_wave else 0.0
-            shares = time_shares([len(p.tasks) for p in problems], time_limit_s - (time.monotonic() - t0) - wave_s,
-                                 processes)
-        start_wall = time.time()
-        jobs = [ComponentJob(problem=p, solver=solver, time_limit_s=s, workers=per_job_workers, seed=limits.solve.seed,
-                             restricted=c.restricted, deadline=start_wall + s, incumbents=on_plan is not None,
-                             deterministic=deterministic)
-                for p, c, s in zip(problems, components, shares)]
-        if len(jobs) == 1 and not components[0].restricted:
-            jobs[0].lower_bound = lb  # the fleet's bound is this component's bound
-        if processes < len(jobs) or getattr(runner, "remote", False):
-            # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
-            for job in jobs:
-                job.deadline = float("inf")
-        # Job k of the executor is component k % n: the first wave (if any), then the searches.
-        all_jobs = [replace(job, solver="heuristic") for job in jobs] + jobs if first_wave else jobs
-
-        # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
-        # follows the caller's, so the caller's Cancellation is never set by us.
-        stop = Cancellation()
-        asked: list[float] = []  # when the caller's cancel came (the plan's notes say so)
-
-        def on_cancel() -> None:
-            asked.append(time.monotonic())
-            stop.cancel()
-
-        if cancel is not None:
-            cancel.on_cancel(on_cancel)
-        incumbents = _Incumbents(snapshot, limits, problems, components, fleet_bounds, solver, info, on_plan,
-                                 on_reject=stop.cancel)
-        merged = _MergedProgress(n, lb, on_progress, t0, incumbents)
-        results: list[Optional[ComponentResult]] = [None] * n  # the searches
-        firsts: list[Optional[ComponentResult]] = [None] * n   # the first wave
-        try:
-            for k, res in runner.run(_timed_job, all_jobs, lambda k, fields: merged.update(k % n, fields), stop):
-                slot = firsts if first_wave and k < n else results
-                if slot[k % n] is not None:
-                    continue  # exactly one result per job, whatever the executor re-ran
-                slot[k % n] = res
-                merged.finished(k % n, res)
-        except SubSolveFailed as exc:
-            stop.cancel()
-            raise SubSolveError(components[exc.index % n].datacenters, exc.reason) from exc
-        finally:
-            merged.close()
-            if cancel is not None:
-                cancel.remove(on_cancel)
-            incumbents.stop()
-        cancel_s = (asked[0] if asked else time.monotonic()) - t0 if cancelled() else None
-        final = [_better(r, f) for r, f in zip(results, firsts)]
-        states = [_sub_solve_state(r, f) for r, f in zip(results, firsts)]
-        kept = incumbents.published_plan
-        if cancel_s is not None and kept is not None and not _better_than(final, kept):
-            # Stopped, and the results are no better than the incumbent already validated and handed out: keep
-            # that one rather than merge and validate again (seconds at 100k VMs, on the cancel's critical path).
-            plan, settled, notes = kept.model_copy(update={"solver": info()}), None, list(kept.notes or [])
-        else:
-            plan, notes, settled = _merge(final, components, fleet_bounds, solver, info)
-            _validate(snapshot, limits, plan, solver)
-        if cancel_s is not None:  # (notes only: the schedule validated above is unchanged)
-            plan = _cancel_story(plan, components, states, cancel_s)
-            notes = notes + [x for x in (plan.notes or []) if x not in notes]
-        if settled is not None:
-            enforce(settled, f"solver {solver}")
-        incumbents.final(plan)
-        first_s = [r.first_plan_s for r in final if r is not None and r.first_plan_s is not None]
-        return SolveReport(plan=plan, first_plan_s=max(first_s) if first_s else None, components=n, notes=notes,
-                           sub_solves=states)
-
+        prepared = _prepare(s, components)
+        if isinstance(prepared, SolveReport):
+            return prepared
+        all_jobs, first_wave = _jobs(s, prepared, runner)
+        outcome = _run(s, prepared, runner, all_jobs, first_wave)
+        return _keep_or_merge(s, prepared, outcome)
     finally:
-        if runner is not None:
-            runner.close()
+        runner.close()
+
+
+@dataclass
+class _Solve:
+    """One solve's settings and clocks, shared by its phases."""
+
+    snapshot: Snapshot
+    limits: Limits
+    solver: str
+    time_limit_s: float
+    workers: int
+    on_progress: Optional[ProgressCallback]
+    cancel: Optional[Cancellation]
+    on_plan: Optional[PlanCallback]
+    deterministic: bool
+    t0: float = field(default_factory=time.monotonic)
+    timeline: Timeline = field(default_factory=Timeline)
+
+    def info(self) -> SolverInfo:
+        return SolverInfo(name=self.solver, wall_s=round(time.monotonic() - self.t0, 3))
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
+
+    def cancelled_early(self) -> SolveReport:  # between phases, before any sub-solve ran: nothing to keep
+        return SolveReport(plan=MaintenancePlan(status="unknown", solver=self.info(), explanation=(
+            f"cancelled on request after {time.monotonic() - self.t0:.1f} s, before any plan was found: "
+            f"no plan was kept")), first_plan_s=None, components=0, notes=[], timeline=self.timeline)
+
+
+@dataclass
+class _Prepared:
+    fleet: Problem
+    components: list[Component]
+    problems: list[Problem]  # one per component
+    fleet_bounds: list[Bound]
+
+    @property
+    def lower_bound(self) -> int:
+        return max((b.value for b in self.fleet_bounds), default=0)
+
+
+@dataclass
+class _Outcome:
+    results: list[Optional[ComponentResult]]  # the searches
+    firsts: list[Optional[ComponentResult]]   # the first wave
+    cancel_s: Optional[float]                 # when the caller's cancel came (None: not cancelled)
+    incumbents: "_Incumbents"
+
+
+def _checked_fleet(s: _Solve) -> "Problem | SolveReport":
+    """One view of the whole fleet (problem.py) and the prechecks on it: a named reason is `infeasible`.
+    Every phase of the preparation looks at the cancel flag before the next one (each takes up to a few
+    seconds at 100k VMs): a cancel must not wait for the whole preparation."""
+    fleet = build_problem(s.snapshot, s.limits)
+    if s.cancelled():
+        return s.cancelled_early()
+    reasons = _precheck(s.snapshot, s.limits, fleet)
+    if reasons:
+        plan = MaintenancePlan(status="infeasible", explanation="; ".join(reasons), solver=s.info())
+        return SolveReport(plan=plan, first_plan_s=None, components=0, notes=[], timeline=s.timeline)
+    if s.cancelled():
+        return s.cancelled_early()
+    return fleet
+
+
+def _solve_whole_plan(s: _Solve, solve_plan: Callable[..., MaintenancePlan]) -> SolveReport:
+    """A whole-plan formulation (MIP comparisons): it validates too, and so do we."""
+    fleet = _checked_fleet(s)
+    if isinstance(fleet, SolveReport):
+        return fleet
+    plan = solve_plan(s.snapshot, s.limits, time_limit_s=s.time_limit_s, workers=s.workers,
+                      on_progress=s.on_progress, cancel=s.cancel)
+    _validate(s.snapshot, s.limits, plan, s.solver)
+    _hand_out_final(plan, s.on_plan)
+    return SolveReport(plan=plan, first_plan_s=None, components=1, notes=[], timeline=s.timeline)
+
+
+def _prepare(s: _Solve, components: list[Component]) -> "_Prepared | SolveReport":
+    """The fleet's view and prechecks, each component's problem, the fleet's bounds."""
+    fleet = _checked_fleet(s)
+    if isinstance(fleet, SolveReport):
+        return fleet
+    # A single component that shares no limit with anything is the fleet's problem itself: built once.
+    if len(components) == 1 and not components[0].restricted and \
+            set(components[0].datacenters) == set(fleet.datacenters):
+        problems = [fleet]
+    else:
+        problems = []
+        for c in components:
+            if s.cancelled():
+                return s.cancelled_early()
+            problems.append(build_problem(s.snapshot, s.limits, c.datacenters,
+                                          customer_limit_overrides=c.customer_limit_overrides,
+                                          global_limit=c.global_limit, override_global=c.override_global))
+    fleet_bounds = _fleet_bounds(fleet)
+    if s.cancelled():
+        return s.cancelled_early()
+    s.timeline.mark("prepared")
+    return _Prepared(fleet, components, problems, fleet_bounds)
+
+
+def _jobs(s: _Solve, prep: _Prepared, runner) -> tuple[list[ComponentJob], bool]:
+    """The executor's jobs: one per component (job k is component k % n), after a first wave of heuristic
+    ones when there are more components than processes; and whether there is that first wave."""
+    problems, components = prep.problems, prep.components
+    processes = runner.processes
+    n = len(problems)
+    per_job_workers = 1 if s.deterministic else runner.threads_per_job(s.workers)
+    # More components than processes: the later ones would wait for the earlier ones' whole search before
+    # their first plan exists, so until late in the run there is no fleet plan to show or to keep on a
+    # cancel. A first wave of heuristic sub-solves (about a second each) gives every component a plan
+    # first; the searches follow, and a cancel drops the searches not yet started, keeping those plans.
+    # (Not in deterministic mode: the wave depends on the executor's shape, the plan must not.)
+    first_wave = s.solver != "heuristic" and not s.deterministic and n > processes
+    if s.deterministic:  # each component its whole (deterministic-time) budget: no clock, no executor shape
+        shares = [s.time_limit_s] * n
+    else:
+        wave_s = math.ceil(n / processes) * EXTRA_PASSES_S if first_wave else 0.0
+        shares = time_shares([len(p.tasks) for p in problems], s.time_limit_s - (time.monotonic() - s.t0) - wave_s,
+                             processes)
+    start_wall = time.time()
+    jobs = [ComponentJob(problem=p, solver=s.solver, time_limit_s=share, workers=per_job_workers,
+                         seed=s.limits.solve.seed, restricted=c.restricted, deadline=start_wall + share,
+                         incumbents=s.on_plan is not None, deterministic=s.deterministic)
+            for p, c, share in zip(problems, components, shares)]
+    if len(jobs) == 1 and not components[0].restricted:
+        jobs[0].lower_bound = prep.lower_bound  # the fleet's bound is this component's bound
+    if processes < len(jobs) or getattr(runner, "remote", False):
+        # jobs queue behind each other (or in a cluster's queue): each gets its share from when it starts
+        for job in jobs:
+            job.deadline = float("inf")
+    s.timeline.mark("jobs built")
+    return ([replace(job, solver="heuristic") for job in jobs] + jobs if first_wave else jobs), first_wave
+
+
+def _run(s: _Solve, prep: _Prepared, runner, all_jobs: list[ComponentJob], first_wave: bool) -> _Outcome:
+    """Every job on the executor, exactly one result per job kept; progress and incumbent plans meanwhile."""
+    n = len(prep.problems)
+    # A rejected incumbent stops the search at once (then PlanRejected): the solve's own stop signal
+    # follows the caller's, so the caller's Cancellation is never set by us.
+    stop = Cancellation()
+    asked: list[float] = []  # when the caller's cancel came (the plan's notes say so)
+
+    def on_cancel() -> None:
+        asked.append(time.monotonic())
+        stop.cancel()
+
+    if s.cancel is not None:
+        s.cancel.on_cancel(on_cancel)
+    incumbents = _Incumbents(s.snapshot, s.limits, prep.problems, prep.components, prep.fleet_bounds, s.solver,
+                             s.info, s.on_plan, on_reject=stop.cancel)
+    merged = _MergedProgress(n, prep.lower_bound, s.on_progress, s.t0, incumbents)
+    results: list[Optional[ComponentResult]] = [None] * n
+    firsts: list[Optional[ComponentResult]] = [None] * n
+    try:
+        for k, res in runner.run(_timed_job, all_jobs, lambda k, fields: merged.update(k % n, fields), stop):
+            s.timeline.job(k, getattr(runner, "submitted_at", None), res.timing)
+            slot = firsts if first_wave and k < n else results
+            if slot[k % n] is not None:
+                continue  # exactly one result per job, whatever the executor re-ran
+            slot[k % n] = res
+            merged.finished(k % n, res)
+    except SubSolveFailed as exc:
+        stop.cancel()
+        raise SubSolveError(prep.components[exc.index % n].datacenters, exc.reason) from exc
+    finally:
+        merged.close()
+        if s.cancel is not None:
+            s.cancel.remove(on_cancel)
+        incumbents.stop()
+    s.timeline.mark("sub-solves done")
+    cancel_s = (asked[0] if asked else time.monotonic()) - s.t0 if s.cancelled() else None
+    return _Outcome(results, firsts, cancel_s, incumbents)
+
+
+def _keep_or_merge(s: _Solve, prep: _Prepared, out: _Outcome) -> SolveReport:
+    """The merged plan, validated; or, after a cancel, the incumbent already handed out when the results
+    are no better. The returned plan is the last one handed out."""
+    final = [_better(r, f) for r, f in zip(out.results, out.firsts)]
+    states = [_sub_solve_state(r, f) for r, f in zip(out.results, out.firsts)]
+    kept = out.incumbents.published_plan
+    if out.cancel_s is not None and kept is not None and not _better_than(final, kept):
+        # Stopped, and the results are no better than the incumbent already validated and handed out: keep
+        # that one rather than merge and validate again (seconds at 100k VMs, on the cancel's critical path).
+        plan, settled, notes = kept.model_copy(update={"solver": s.info()}), None, list(kept.notes or [])
+    else:
+        plan, notes, settled = _merge(final, prep.components, prep.fleet_bounds, s.solver, s.info)
+        s.timeline.mark("merged")
+        _validate(s.snapshot, s.limits, plan, s.solver)
+        s.timeline.mark("validated")
+    if out.cancel_s is not None:  # (notes only: the schedule validated above is unchanged)
+        plan = _cancel_story(plan, prep.components, states, out.cancel_s)
+        notes = notes + [x for x in (plan.notes or []) if x not in notes]
+    if settled is not None:
+        enforce(settled, f"solver {s.solver}")
+    out.incumbents.final(plan)
+    first_s = [r.first_plan_s for r in final if r is not None and r.first_plan_s is not None]
+    return SolveReport(plan=plan, first_plan_s=max(first_s) if first_s else None, components=len(prep.problems),
+                       notes=notes, sub_solves=states, timeline=s.timeline)
 
 
 NOT_STARTED, STOPPED, FINISHED = "not started", "stopped", "finished"
@@ -528,10 +619,14 @@ def available_solvers() -> list[str]:
 
 
 def _timed_job(job: ComponentJob, progress, cancel) -> ComponentResult:
-    """Jobs that queue (more jobs than processes) get their time share from when they start."""
+    """Jobs that queue (more jobs than processes) get their time share from when they start. The result
+    carries the job's stamps on its worker (engine.executors.timeline)."""
+    started = job_clocks()
     if job.deadline == float("inf"):
-        job.deadline = time.time() + job.time_limit_s
-    return _solve_job(job, progress, cancel)
+        job.deadline = started[0] + job.time_limit_s
+    res = _solve_job(job, progress, cancel)
+    res.timing = worker_stamps(getattr(job, "received_at", None), started, _ENGINE_IMPORTED_AT)
+    return res
 
 
 def _search_bound(component: Component, value: int, optimal: bool) -> Bound:
