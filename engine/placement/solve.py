@@ -147,6 +147,7 @@ class _Run:
         """min_hosts through the set-covering LP: its bound, a dive and the restricted master as an
         integer program for packings, then the LNS (or the CP-SAT model when small) for the rest."""
         from engine.placement.colgen import ColumnGeneration, applies
+        from engine.placement.colgen_integer import dive, integer_packing
 
         p = self.p
         if greedy is None or not applies(p):  # rebalance, balance, or nothing placed greedily
@@ -178,11 +179,11 @@ class _Run:
                     self.incumbent(self.plan(best, None, label, report=False))
 
         if not self._meets_bound(best):
-            better(cg.dive(time.monotonic() + DIVE_SHARE * total, self.cancel, int(objective_value(p, best))), "colgen-dive")
+            better(dive(cg, time.monotonic() + DIVE_SHARE * total, self.cancel, int(objective_value(p, best))), "colgen-dive")
         if not self._meets_bound(best):
             better(self.bin_completion(best, 0.25), "bin-completion")
         if not self._meets_bound(best):
-            better(cg.integer_packing(time.monotonic() + RMP_SHARE * total, best, self.workers, self.seed,
+            better(integer_packing(cg, time.monotonic() + RMP_SHARE * total, best, self.workers, self.seed,
                                       int(self.lb), self.cancel), "colgen-rmp")
         if self._meets_bound(best) or self.left() < 0.2:
             return self.plan(best, None, best_name)
