@@ -8,12 +8,12 @@ import time
 import pytest
 
 from engine.placement.colgen import ColumnGeneration
-from engine.placement.colgen_integer import dive
+from engine.placement.colgen_integer import dive, dives
 from engine.placement.generate import snapshot_of
-from engine.placement.heuristics import heuristic
+from engine.placement.heuristics import first_fit_completion, first_fit_decreasing, heuristic
 from engine.placement.problem import build_problem
 from engine.placement.published import instance
-from engine.placement.solution import is_feasible
+from engine.placement.solution import hosts_used, is_feasible
 from placement_support import limits
 
 
@@ -30,3 +30,59 @@ def test_a_dive_out_of_time_still_packs_every_vm_around_its_fixed_patterns(budge
     packed = dive(cg, time.monotonic() + budget_s)
     assert packed is not None and is_feasible(p, packed)
     assert all(r >= 0 for r in packed)
+
+
+def _with_rules():
+    """ct-uniform, 90 VMs of 3 customers, two already running on h0000 (one per customer a, b), a cpu
+    headroom and at most 2 VMs of a customer per host: the rules a packing from patterns must keep."""
+    doc, _ = instance("ct-uniform", 90, seed=7)
+    doc["customers"] = [{"id": c} for c in "abc"]
+    for k, vm in enumerate(doc["vms"]):
+        vm["customer"] = "abc"[k % 3]
+    doc["vms"][0]["host"] = doc["vms"][1]["host"] = doc["hosts"][0]["id"]
+    lim = limits(headroom={"cpu": 0.05}, max_vms_per_customer_per_host=2)
+    snap = snapshot_of(doc)
+    return snap, lim, build_problem(snap, lim)
+
+
+def test_dives_hand_out_only_feasible_packings_each_better_than_the_last():
+    snap, lim, p = _with_rules()
+    greedy = heuristic(p)[0]
+    cg = ColumnGeneration(p, exact=True)
+    cg.add_assignment(greedy)
+    cg.run(time.monotonic() + 2)
+    found = []
+    started = time.monotonic()
+    dives(cg, time.monotonic() + 4, hosts_used(p, greedy), found.append)
+    assert time.monotonic() - started < 6
+    values = [hosts_used(p, a) for a in found]
+    assert values == sorted(set(values), reverse=True)           # strictly better each time
+    assert all(v < hosts_used(p, greedy) for v in values)
+    for a in found:
+        assert is_feasible(p, a) and all(r >= 0 for r in a)
+    assert cg.need == cg.types.count                              # the demand is restored after each dive
+
+
+def test_dives_stop_once_a_packing_meets_the_bound():
+    snap, lim, p = _with_rules()
+    greedy = heuristic(p)[0]
+    cg = ColumnGeneration(p, exact=True)
+    cg.add_assignment(greedy)
+    found = []
+    started = time.monotonic()
+    # a bound as high as the greedy packing: nothing can beat it, so the dives give up at once
+    dives(cg, time.monotonic() + 30, hosts_used(p, greedy), found.append, stop_at=hosts_used(p, greedy))
+    assert found == [] and time.monotonic() - started < 1
+
+
+def test_first_fit_completion_keeps_what_is_placed_and_the_rules():
+    snap, lim, p = _with_rules()
+    assert first_fit_completion(p, [-1] * len(p.items)) == first_fit_decreasing(p)
+    packed = first_fit_decreasing(p)
+    partial = [r if i % 2 else -1 for i, r in enumerate(packed)]
+    done = first_fit_completion(p, partial)
+    assert done is not None and is_feasible(p, done)
+    assert all(done[i] == r for i, r in enumerate(partial) if r >= 0)
+    # a VM too big for any host once the others are placed: None, not an infeasible packing
+    p.items[0].demand = tuple(2 * f for f in p.receivers[0].usable)
+    assert first_fit_completion(p, [-1] * len(p.items)) is None

@@ -9,21 +9,22 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from engine.cp_solver import new_cp_solver
 from engine.placement.colgen import QUICK_PRICE_S, Column, ColumnGeneration, _Master
-from engine.placement.solution import Assign
+from engine.placement.solution import Assign, hosts_used
 from engine.progress import Cancellation
 
 DIVE_STEP = 0.2            # share of the residual LP value the dive fixes per step
-DIVE_ROUNDS = 2            # pricing rounds between two fixings of the dive
+DIVE_STEPS = (0.2, 0.1, 0.3)   # fixing shares of the dives that follow one another
 
 
 def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] = None,
-         stop_above: Optional[int] = None) -> Optional[Assign]:
+         stop_above: Optional[int] = None, step: float = DIVE_STEP) -> Optional[Assign]:
     """Diving: fix the pattern the LP uses most (all whole copies at once, else one copy of the
     largest fraction), lower the demand, price again (beam, greedy, then a short exact round),
     until nothing is left. Past the deadline the VMs left go first-fit onto the hosts around
@@ -33,7 +34,6 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
         cg._lp = _Master(cg)
     fixed: list[tuple[Column, int]] = []
     cost = 0
-    steps, dive_start = 0, time.monotonic()
     try:
         while any(cg.need):
             if cancel is not None and cancel.cancelled:
@@ -43,16 +43,16 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
             z, duals, limits = cg._lp.solve()
             if z is None:
                 return complete(cg, fixed)
-            # price between fixings only while the time left covers the steps still to come at the
-            # pace so far (≈ log z / −log(1 − DIVE_STEP) of them); else just re-solve and fix
+            # price between fixings for an equal share of the time left per step still to come
+            # (≈ log z / −log(1 − step) of them), until the heuristics and a quick exact round find
+            # nothing (measured: fixed rounds per step left time unused and then ran out on big instances)
             started = time.monotonic()
-            to_come = math.log(max(z, 1.0) + 1.0) / -math.log(1.0 - DIVE_STEP) + 1.0
-            rounds = DIVE_ROUNDS if not steps or deadline - started > to_come * (started - dive_start) / steps else 0
-            steps += 1
-            for _ in range(rounds):
-                if not cg._price_beam(duals, limits, deadline) and not cg._price_greedy(duals, limits):
-                    if cg._price_exact(duals, limits, min(deadline, time.monotonic() + QUICK_PRICE_S), z,
-                                         bound=False, quick=True) is not False:
+            to_come = math.log(max(z, 1.0) + 1.0) / -math.log(1.0 - step) + 1.0
+            step_end = started + (deadline - started) / to_come
+            while time.monotonic() < step_end:
+                if not cg._price_beam(duals, limits, step_end) and not cg._price_greedy(duals, limits):
+                    if cg._price_exact(duals, limits, min(step_end, time.monotonic() + QUICK_PRICE_S), z,
+                                       bound=False, quick=True) is not False:
                         break
                 z, duals, limits = cg._lp.solve()
                 if z is None or time.monotonic() > deadline:
@@ -63,7 +63,7 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
                 return None
             # round up the most used patterns: whole copies, then the largest fractions, a share
             # of the hosts still needed per step, never a pattern that would over-cover
-            budget = max(1, math.ceil(DIVE_STEP * z))
+            budget = max(1, math.ceil(step * z))
             for j in order:
                 col = cg.columns[j]
                 copies = max(1, int(values[j] + 1e-6)) if values[j] >= 1 - 1e-6 else 1
@@ -99,6 +99,27 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
         cg.need = list(cg.types.count)
         cg.avail = [cls.size for cls in cg.classes]
         cg._lp.set_residual()
+
+
+def dives(cg: ColumnGeneration, deadline: float, incumbent: int, found: Callable[[Assign], None],
+          cancel: Optional[Cancellation] = None, stop_at: Optional[int] = None) -> None:
+    """Dives one after another until the deadline, each from the root LP with the patterns the ones
+    before priced, with fixing shares in turn from DIVE_STEPS; the first takes half the time, the
+    next a third of what is left and so on. Each gives up once it cannot beat the best so far;
+    `found` gets every packing that beats it. Stops when one reaches `stop_at` (a proven bound)."""
+    best = incumbent
+    for k in itertools.count():
+        now = time.monotonic()
+        if now > deadline - 0.05 or (cancel is not None and cancel.cancelled) or \
+                (stop_at is not None and best <= stop_at):
+            return
+        end = deadline if deadline - now < 1.0 else now + (deadline - now) / (2 if k == 0 else 3)
+        packed = dive(cg, end, cancel, best, DIVE_STEPS[k % len(DIVE_STEPS)])
+        if packed is not None:
+            value = hosts_used(cg.p, packed)
+            if value < best:
+                best = value
+                found(packed)
 
 
 def complete(cg: ColumnGeneration, fixed: list[tuple[Column, int]]) -> Optional[Assign]:
