@@ -7,13 +7,15 @@ import time
 
 import pytest
 
+from engine.model import Limits
 from engine.placement.colgen import ColumnGeneration
-from engine.placement.colgen_integer import dive, dives
+from engine.placement.colgen_integer import dive, dives, repair_tail
 from engine.placement.generate import snapshot_of
 from engine.placement.heuristics import first_fit_completion, first_fit_decreasing, heuristic
 from engine.placement.problem import build_problem
 from engine.placement.published import instance
 from engine.placement.solution import hosts_used, is_feasible
+from engine.validate_placement import validate_placement
 from placement_support import limits
 
 
@@ -86,3 +88,32 @@ def test_first_fit_completion_keeps_what_is_placed_and_the_rules():
     # a VM too big for any host once the others are placed: None, not an infeasible packing
     p.items[0].demand = tuple(2 * f for f in p.receivers[0].usable)
     assert first_fit_completion(p, [-1] * len(p.items)) is None
+
+
+def test_repair_tail_packs_a_wasteful_tail_into_its_lp_value():
+    # triplets: first-fit decreasing wastes hosts; the tail (here every VM) fits n/3 hosts exactly
+    doc, optimum = instance("triplets", 30, seed=2)
+    p = build_problem(snapshot_of(doc), Limits())
+    cg = ColumnGeneration(p, exact=True)
+    packed = first_fit_decreasing(p)
+    assert hosts_used(p, packed) > optimum
+    repaired = repair_tail(cg, [], float(optimum), packed, time.monotonic() + 10)
+    assert is_feasible(p, repaired) and hosts_used(p, repaired) == optimum
+
+
+def test_repair_tail_keeps_the_rules_and_never_makes_a_packing_worse():
+    snap, lim, p = _with_rules()
+    cg = ColumnGeneration(p, exact=True)
+    packed = first_fit_decreasing(p)
+    repaired = repair_tail(cg, [], 1.0, packed, time.monotonic() + 3)
+    assert is_feasible(p, repaired) and hosts_used(p, repaired) <= hosts_used(p, packed)
+    assert validate_placement(snap, lim, plan_of(p, repaired)) == []
+
+
+def plan_of(p, assign):
+    """A packing as a plan, for the independent validator."""
+    from engine.model import Assignment, PlacementPlan, SolverInfo
+
+    return PlacementPlan(status="feasible", value=hosts_used(p, assign), lower_bound=1,
+                         assignments=[Assignment(vm=p.items[i].vm, host=p.receivers[r].host) for i, r in enumerate(assign)],
+                         solver=SolverInfo(name="test"))

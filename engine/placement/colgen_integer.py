@@ -21,28 +21,40 @@ from engine.progress import Cancellation
 
 DIVE_STEP = 0.2            # share of the residual LP value the dive fixes per step
 DIVE_STEPS = (0.2, 0.1, 0.3)   # fixing shares of the dives that follow one another
+TAIL_ITEMS = 45            # a dive's last VMs, from when this many are left, are packed again exactly …
+TAIL_S = 1.0               # … by the CP-SAT assignment model for at least this long
 
 
 def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] = None,
-         stop_above: Optional[int] = None, step: float = DIVE_STEP) -> Optional[Assign]:
+         stop_above: Optional[int] = None, step: float = DIVE_STEP,
+         hard_deadline: Optional[float] = None) -> Optional[Assign]:
     """Diving: fix the pattern the LP uses most (all whole copies at once, else one copy of the
     largest fraction), lower the demand, price again (beam, greedy, then a short exact round),
     until nothing is left. Past the deadline the VMs left go first-fit onto the hosts around
     the fixed patterns (on cancel: None at once). Gives up once the fixed hosts alone reach `stop_above`
-    (it cannot beat the incumbent then)."""
+    (it cannot beat the incumbent then). The last TAIL_ITEMS VMs are packed again by repair_tail
+    (until `hard_deadline` at the latest)."""
     if cg._lp is None:
         cg._lp = _Master(cg)
     fixed: list[tuple[Column, int]] = []
     cost = 0
+    tail: Optional[tuple[int, float]] = None     # (patterns fixed, residual LP value) once few VMs are left
+
+    def finish(packed: Optional[Assign]) -> Optional[Assign]:
+        if packed is None or tail is None or not TAIL_ITEMS or (cancel is not None and cancel.cancelled):
+            return packed
+        end = max(deadline, time.monotonic() + TAIL_S)
+        return repair_tail(cg, fixed[:tail[0]], tail[1], packed, end if hard_deadline is None else min(end, hard_deadline))
+
     try:
         while any(cg.need):
             if cancel is not None and cancel.cancelled:
                 return None
             if time.monotonic() > deadline:
-                return complete(cg, fixed)
+                return finish(complete(cg, fixed))
             z, duals, limits = cg._lp.solve()
             if z is None:
-                return complete(cg, fixed)
+                return finish(complete(cg, fixed))
             # price between fixings for an equal share of the time left per step still to come
             # (≈ log z / −log(1 − step) of them), until the heuristics and a quick exact round find
             # nothing (measured: fixed rounds per step left time unused and then ran out on big instances)
@@ -56,7 +68,9 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
                         break
                 z, duals, limits = cg._lp.solve()
                 if z is None or time.monotonic() > deadline:
-                    return complete(cg, fixed)
+                    return finish(complete(cg, fixed))
+            if tail is None and sum(cg.need) <= TAIL_ITEMS:
+                tail = (len(fixed), z)
             values = cg._lp.values()
             order = sorted((j for j, v in enumerate(values) if v > 1e-6), key=lambda j: (-values[j], j))
             if not order:
@@ -94,7 +108,7 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
             if stop_above is not None and cg.base + cost >= stop_above and any(cg.need):
                 return None
             cg._lp.set_residual()
-        return to_assignment(cg, fixed)
+        return finish(to_assignment(cg, fixed))
     finally:
         cg.need = list(cg.types.count)
         cg.avail = [cls.size for cls in cg.classes]
@@ -102,7 +116,8 @@ def dive(cg: ColumnGeneration, deadline: float, cancel: Optional[Cancellation] =
 
 
 def dives(cg: ColumnGeneration, deadline: float, incumbent: int, found: Callable[[Assign], None],
-          cancel: Optional[Cancellation] = None, stop_at: Optional[int] = None) -> None:
+          cancel: Optional[Cancellation] = None, stop_at: Optional[int] = None,
+          hard_deadline: Optional[float] = None) -> None:
     """Dives one after another until the deadline, each from the root LP with the patterns the ones
     before priced, with fixing shares in turn from DIVE_STEPS; the first takes half the time, the
     next a third of what is left and so on. Each gives up once it cannot beat the best so far;
@@ -114,12 +129,57 @@ def dives(cg: ColumnGeneration, deadline: float, incumbent: int, found: Callable
                 (stop_at is not None and best <= stop_at):
             return
         end = deadline if deadline - now < 1.0 else now + (deadline - now) / (2 if k == 0 else 3)
-        packed = dive(cg, end, cancel, best, DIVE_STEPS[k % len(DIVE_STEPS)])
+        packed = dive(cg, end, cancel, best, DIVE_STEPS[k % len(DIVE_STEPS)], hard_deadline)
         if packed is not None:
             value = hosts_used(cg.p, packed)
             if value < best:
                 best = value
                 found(packed)
+
+
+def repair_tail(cg: ColumnGeneration, head: list[tuple[Column, int]], z_tail: float, packed: Assign,
+                deadline: float) -> Assign:
+    """The VMs the patterns `head` leave, packed again by the CP-SAT assignment model onto fresh hosts
+    (as many of each class as `packed` spends on them): the end of a dive, where the LP's patterns
+    are few and fractional, is where it loses hosts. `packed` when that finds nothing better."""
+    from engine.placement.candidates import BuildTimeout
+    from engine.placement.cpsat import AssignmentModel
+    from engine.placement.exact_fit import exact_fit_search
+    from engine.placement.heuristics import first_fit_decreasing
+    from engine.placement.problem import PlacementProblem
+
+    p = cg.p
+    partial = to_assignment(cg, head, partial=True)
+    if partial is None:
+        return packed
+    left = [i for i, r in enumerate(partial) if r < 0]
+    head_hosts = {r for r in partial if r >= 0}
+    spent = hosts_used(p, packed) - hosts_used(p, sorted(head_hosts))
+    if not left or spent <= max(1, math.ceil(z_tail - 1e-6)):
+        return packed            # the tail already meets its LP value
+    receivers = [r for cls in cg.classes for r in [r for r in cls.receivers if r not in head_hosts][:spent]]
+    sub = PlacementProblem("min_hosts", [p.items[i] for i in left], [p.receivers[r] for r in receivers],
+                           p.customer_cap, 0, 0.0)
+    found = exact_fit_search(sub, math.ceil(z_tail - 1e-6), deadline, cg.cancel)  # (None unless hosts are alike)
+    if found is not None:
+        merged = list(partial)
+        for j, i in enumerate(left):
+            merged[i] = receivers[found[j]]
+        return merged if hosts_used(p, merged) < hosts_used(p, packed) else packed
+    try:
+        model = AssignmentModel(sub, deadline=deadline)
+    except BuildTimeout:
+        return packed
+    start = first_fit_decreasing(sub)
+    if start is not None:
+        model.hint(start)
+    res = model.solve(max(0.05, deadline - time.monotonic()), cg.workers, 0, None, cg.cancel)
+    if res.assign is None:
+        return packed
+    merged = list(partial)
+    for j, i in enumerate(left):
+        merged[i] = receivers[res.assign[j]]
+    return merged if hosts_used(p, merged) < hosts_used(p, packed) else packed
 
 
 def complete(cg: ColumnGeneration, fixed: list[tuple[Column, int]]) -> Optional[Assign]:

@@ -180,11 +180,11 @@ class _Run:
 
         if not self._meets_bound(best):
             dives(cg, time.monotonic() + DIVE_SHARE * total, int(objective_value(p, best)),
-                  lambda found: better(found, "colgen-dive"), self.cancel, int(self.lb))
+                  lambda found: better(found, "colgen-dive"), self.cancel, int(self.lb), self.deadline - 0.5)
         if not self._meets_bound(best):
             better(self.bin_completion(best, 0.25), "bin-completion")
         if not self._meets_bound(best):
-            better(integer_packing(cg, time.monotonic() + RMP_SHARE * total, best, self.workers, self.seed,
+            better(integer_packing(cg, min(self.deadline - 0.3, time.monotonic() + RMP_SHARE * total), best, self.workers, self.seed,
                                       int(self.lb), self.cancel), "colgen-rmp")
         if self._meets_bound(best) or self.left() < 0.2:
             return self.plan(best, None, best_name)
