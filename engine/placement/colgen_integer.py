@@ -1,7 +1,11 @@
 """Integer packings from the patterns of a column generation (colgen.py) for `min_hosts`.
 
-- `dive`: fix the patterns the LP uses most, lower the demand, price again, repeat; past its
-  deadline the VMs left go first-fit around the fixed patterns;
+- `dive`: fix the patterns the LP uses most, lower the demand, price again (for a share of the
+  time left per step), repeat; past its deadline the VMs left go first-fit around the fixed
+  patterns; its last VMs are packed again exactly when they use more hosts than their LP value
+  (`repair_tail`);
+- `dives`: dives one after another from the root LP (the patterns grow with each), with
+  different fixing shares, each abandoned once it cannot beat the best;
 - `integer_packing`: CP-SAT on the restricted master (the generated patterns as integer
   variables, hinted with the incumbent);
 - `to_assignment`: patterns with multiplicities turned back into hosts and items.
@@ -160,12 +164,19 @@ def repair_tail(cg: ColumnGeneration, head: list[tuple[Column, int]], z_tail: fl
     receivers = [r for cls in cg.classes for r in [r for r in cls.receivers if r not in head_hosts][:spent]]
     sub = PlacementProblem("min_hosts", [p.items[i] for i in left], [p.receivers[r] for r in receivers],
                            p.customer_cap, 0, 0.0)
-    found = exact_fit_search(sub, math.ceil(z_tail - 1e-6), deadline, cg.cancel)  # (None unless hosts are alike)
-    if found is not None:
+
+    def better(tail: Optional[Assign]) -> Optional[Assign]:
+        if tail is None:
+            return None
         merged = list(partial)
         for j, i in enumerate(left):
-            merged[i] = receivers[found[j]]
-        return merged if hosts_used(p, merged) < hosts_used(p, packed) else packed
+            merged[i] = receivers[tail[j]]
+        return merged if hosts_used(p, merged) < hosts_used(p, packed) else None
+
+    # zero waste (triplets) is bin completion's ground; it returns None unless the hosts are alike
+    found = better(exact_fit_search(sub, math.ceil(z_tail - 1e-6), deadline, cg.cancel))
+    if found is not None:
+        return found
     try:
         model = AssignmentModel(sub, deadline=deadline)
     except BuildTimeout:
@@ -173,13 +184,8 @@ def repair_tail(cg: ColumnGeneration, head: list[tuple[Column, int]], z_tail: fl
     start = first_fit_decreasing(sub)
     if start is not None:
         model.hint(start)
-    res = model.solve(max(0.05, deadline - time.monotonic()), cg.workers, 0, None, cg.cancel)
-    if res.assign is None:
-        return packed
-    merged = list(partial)
-    for j, i in enumerate(left):
-        merged[i] = receivers[res.assign[j]]
-    return merged if hosts_used(p, merged) < hosts_used(p, packed) else packed
+    return better(model.solve(max(0.05, deadline - time.monotonic()), cg.workers, 0, None, cg.cancel).assign) \
+        or packed
 
 
 def complete(cg: ColumnGeneration, fixed: list[tuple[Column, int]]) -> Optional[Assign]:
