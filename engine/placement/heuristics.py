@@ -1,5 +1,6 @@
 """Greedy placements: first-fit-decreasing, best-fit-decreasing, worst-fit for balance,
-and a bin-centric dot-product fill.
+and a bin-centric dot-product fill; `first_fit_completion` finishes a partial packing first-fit
+(FFD is it from nothing; column generation's dives use it for the VMs their patterns leave).
 
 Items go largest first (size = sum of demands relative to the largest receiver's
 capacity). Hosts already in use are tried before empty ones: they count anyway.

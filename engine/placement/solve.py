@@ -184,8 +184,8 @@ class _Run:
         if not self._meets_bound(best):
             better(self.bin_completion(best, 0.25), "bin-completion")
         if not self._meets_bound(best):
-            better(integer_packing(cg, min(self.deadline - 0.3, time.monotonic() + RMP_SHARE * total), best, self.workers, self.seed,
-                                      int(self.lb), self.cancel), "colgen-rmp")
+            rmp_end = min(self.deadline - 0.3, time.monotonic() + RMP_SHARE * total)
+            better(integer_packing(cg, rmp_end, best, self.workers, self.seed, int(self.lb), self.cancel), "colgen-rmp")
         if self._meets_bound(best) or self.left() < 0.2:
             return self.plan(best, None, best_name)
         if len(p.items) * len(p.receivers) <= COLGEN_EXACT_SIZE:
