@@ -29,10 +29,7 @@ the bound is ⌈z_LP⌉. It counts only when P_k is proven (a search's proven up
 bound, CP-SAT optimal or its proven objective bound), and only on exact integer
 data (problem.SCALE), since the integer demands are rounded up.
 
-Integer packings: a dive (fix the patterns the LP uses most, price again, repeat;
-past its deadline the VMs left go first-fit around the fixed patterns), and
-CP-SAT on the restricted master (the generated patterns as integer variables,
-hinted with the incumbent); the patterns are turned back into hosts and items.
+Integer packings from the patterns live in colgen_integer.py.
 """
 
 from __future__ import annotations
@@ -51,8 +48,6 @@ PRICE_SCALE = 1_000_000    # integer objective units per unit of dual value in t
 RC_EPS = 1e-7              # a column enters when its reduced cost is below −RC_EPS
 BOUND_EPS = 1e-6           # ⌈L − BOUND_EPS⌉: floating-point slack on the LP duals
 EXCHANGES = 3              # dominating types per type given an exchange column (stabilisation)
-DIVE_STEP = 0.2            # share of the residual LP value the dive fixes per step
-DIVE_ROUNDS = 2            # pricing rounds between two fixings of the dive
 SEEDS = 8                  # seeded greedy fills per class and pricing round
 QUICK_PRICE_S = 0.2        # exact pricing looks this long for columns before it tries to prove none exist
 PROOF_PRICE_S = 4.0        # … and at most this long for the proof
@@ -428,174 +423,6 @@ class ColumnGeneration:
         if self.best_bound is None or best > self.best_bound:
             self.best_bound = best
 
-    # ------------------------------------------------------------------ integer packings
-    def dive(self, deadline: float, cancel: Optional[Cancellation] = None,
-             stop_above: Optional[int] = None) -> Optional[Assign]:
-        """Diving: fix the pattern the LP uses most (all whole copies at once, else one copy of the
-        largest fraction), lower the demand, price again (beam, greedy, then a short exact round),
-        until nothing is left. Past the deadline the VMs left go first-fit onto the hosts around
-        the fixed patterns (on cancel: None at once). Gives up once the fixed hosts alone reach `stop_above`
-        (it cannot beat the incumbent then)."""
-        if self._lp is None:
-            self._lp = _Master(self)
-        fixed: list[tuple[Column, int]] = []
-        cost = 0
-        steps, dive_start = 0, time.monotonic()
-        try:
-            while any(self.need):
-                if cancel is not None and cancel.cancelled:
-                    return None
-                if time.monotonic() > deadline:
-                    return self._complete(fixed)
-                z, duals, limits = self._lp.solve()
-                if z is None:
-                    return self._complete(fixed)
-                # price between fixings only while the time left covers the steps still to come at the
-                # pace so far (≈ log z / −log(1 − DIVE_STEP) of them); else just re-solve and fix
-                started = time.monotonic()
-                to_come = math.log(max(z, 1.0) + 1.0) / -math.log(1.0 - DIVE_STEP) + 1.0
-                rounds = DIVE_ROUNDS if not steps or deadline - started > to_come * (started - dive_start) / steps else 0
-                steps += 1
-                for _ in range(rounds):
-                    if not self._price_beam(duals, limits, deadline) and not self._price_greedy(duals, limits):
-                        if self._price_exact(duals, limits, min(deadline, time.monotonic() + QUICK_PRICE_S), z,
-                                             bound=False, quick=True) is not False:
-                            break
-                    z, duals, limits = self._lp.solve()
-                    if z is None or time.monotonic() > deadline:
-                        return self._complete(fixed)
-                values = self._lp.values()
-                order = sorted((j for j, v in enumerate(values) if v > 1e-6), key=lambda j: (-values[j], j))
-                if not order:
-                    return None
-                # round up the most used patterns: whole copies, then the largest fractions, a share
-                # of the hosts still needed per step, never a pattern that would over-cover
-                budget = max(1, math.ceil(DIVE_STEP * z))
-                for j in order:
-                    col = self.columns[j]
-                    copies = max(1, int(values[j] + 1e-6)) if values[j] >= 1 - 1e-6 else 1
-                    if fixed and budget <= 0 and values[j] < 1 - 1e-6:
-                        break
-                    for _ in range(copies):
-                        if self.avail[col.klass] <= 0 or any(a > self.need[t] for t, a in col.counts.items()):
-                            break
-                        fixed.append((col, 1))
-                        cost += self.classes[col.klass].cost
-                        self.avail[col.klass] -= 1
-                        budget -= 1
-                        for t, a in col.counts.items():
-                            self.need[t] -= a
-                else:
-                    if not fixed or budget > 0:
-                        # only over-covering patterns left: take the most used one, trimmed
-                        col = self.columns[order[0]]
-                        if self.avail[col.klass] > 0:
-                            trimmed = Column(col.klass, {t: min(a, self.need[t]) for t, a in col.counts.items()
-                                                         if self.need[t]})
-                            if trimmed.counts:
-                                fixed.append((trimmed, 1))
-                                cost += self.classes[col.klass].cost
-                                self.avail[col.klass] -= 1
-                                for t, a in trimmed.counts.items():
-                                    self.need[t] -= a
-                if stop_above is not None and self.base + cost >= stop_above and any(self.need):
-                    return None
-                self._lp.set_residual()
-            return self.to_assignment(fixed)
-        finally:
-            self.need = list(self.types.count)
-            self.avail = [cls.size for cls in self.classes]
-            self._lp.set_residual()
-
-    def _complete(self, fixed: list[tuple[Column, int]]) -> Optional[Assign]:
-        """The fixed patterns as hosts, the VMs they leave first-fit decreasing around them (first
-        fit, not best fit: this runs past the dive's deadline, and best fit scans every host)."""
-        from engine.placement.heuristics import _first_fit, _place, _State, item_order
-
-        assign = self.to_assignment(fixed, partial=True)
-        if assign is None:
-            return None
-        st = _State(self.p)
-        for i, r in enumerate(assign):
-            if r >= 0:
-                st.put(i, r)
-        return _place(st, assign, item_order(self.p, [i for i, r in enumerate(assign) if r < 0]), _first_fit)
-
-    def integer_packing(self, deadline: float, hint: Optional[Assign], workers: int, seed: int,
-                        target: Optional[int], cancel: Optional[Cancellation] = None) -> Optional[Assign]:
-        """CP-SAT over the generated patterns (restricted master as an integer program)."""
-        from ortools.sat.python import cp_model
-
-        m = cp_model.CpModel()
-        cols = self.columns
-        x = [m.NewIntVar(0, self.classes[c.klass].size, f"x{j}") for j, c in enumerate(cols)]
-        by_type: list[list[tuple[int, int]]] = [[] for _ in self.types.weight]
-        for j, c in enumerate(cols):
-            for t, a in c.counts.items():
-                by_type[t].append((j, a))
-        for t, terms in enumerate(by_type):
-            m.Add(sum(a * x[j] for j, a in terms) >= self.types.count[t])
-        for k, cls in enumerate(self.classes):
-            members = [x[j] for j, c in enumerate(cols) if c.klass == k]
-            if members:
-                m.Add(sum(members) <= cls.size)
-        m.Minimize(sum(self.classes[c.klass].cost * x[j] for j, c in enumerate(cols)))
-        if hint is not None:
-            self._hint(m, x, hint)
-        solver = new_cp_solver()
-        solver.parameters.max_time_in_seconds = max(0.05, deadline - time.monotonic())
-        solver.parameters.num_workers = max(1, workers)
-        solver.parameters.random_seed = seed
-        stop = _StopAt(target - self.base if target is not None else None)
-        if cancel is not None:
-            cancel.on_cancel(solver.stop_search)
-        try:
-            code = solver.Solve(m, stop)
-        finally:
-            if cancel is not None:
-                cancel.remove(solver.stop_search)
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
-        chosen = [(cols[j], solver.Value(v)) for j, v in enumerate(x) if solver.Value(v) > 0]
-        return self.to_assignment(chosen)
-
-    def _hint(self, m, x, assign: Assign) -> None:
-        of_type = {i: t for t, ms in enumerate(self.types.members) for i in ms}
-        klass_of = {r: k for k, cls in enumerate(self.classes) for r in cls.receivers}
-        per_host: dict[int, dict[int, int]] = {}
-        for i, r in enumerate(assign):
-            counts = per_host.setdefault(r, {})
-            counts[of_type[i]] = counts.get(of_type[i], 0) + 1
-        times: dict[tuple, int] = {}
-        for r, counts in per_host.items():
-            key = Column(klass_of[r], counts).key()
-            times[key] = times.get(key, 0) + 1
-        for j, c in enumerate(self.columns):
-            m.AddHint(x[j], times.get(c.key(), 0))
-
-    def to_assignment(self, chosen: list[tuple[Column, int]], partial: bool = False) -> Optional[Assign]:
-        """Patterns (with multiplicities) → item → receiver; over-covered slots stay empty. With
-        `partial`, VMs no pattern covers stay at −1 instead of failing."""
-        left = [list(ms) for ms in self.types.members]
-        free_hosts = [list(cls.receivers) for cls in self.classes]
-        assign = [-1] * len(self.p.items)
-        # fuller patterns first, so that over-covering leaves the emptier ones empty
-        order = sorted(((c, n) for c, n in chosen), key=lambda cn: -sum(cn[0].counts.values()))
-        for col, n in order:
-            for _ in range(n):
-                if not free_hosts[col.klass]:
-                    return None
-                take = {t: min(a, len(left[t])) for t, a in col.counts.items()}
-                if not any(take.values()):
-                    continue
-                r = free_hosts[col.klass].pop(0)
-                for t, a in take.items():
-                    for _ in range(a):
-                        assign[left[t].pop()] = r
-        if any(left) and not partial:
-            return None
-        return assign
-
 
 class _Master:
     """The restricted master LP in GLOP, grown one column at a time."""
@@ -736,19 +563,5 @@ class _Collect:
                 counts = {t: self.Value(v) for t, v in a.items() if self.Value(v) > 0}
                 if sum(duals[t] * n for t, n in counts.items()) > target:
                     self.found.append(Column(k, counts))
-
-        return Callback()
-
-
-class _StopAt:
-    """CP-SAT callback that stops the search once a solution reaches `target` (a proven bound)."""
-
-    def __new__(cls, target: Optional[int]):
-        from ortools.sat.python import cp_model
-
-        class Callback(cp_model.CpSolverSolutionCallback):
-            def on_solution_callback(self):
-                if target is not None and self.ObjectiveValue() <= target + 1e-9:
-                    self.StopSearch()
 
         return Callback()

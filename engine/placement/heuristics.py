@@ -1,5 +1,6 @@
 """Greedy placements: first-fit-decreasing, best-fit-decreasing, worst-fit for balance,
-and a bin-centric dot-product fill.
+and a bin-centric dot-product fill; `first_fit_completion` finishes a partial packing first-fit
+(FFD is it from nothing; column generation's dives use it for the VMs their patterns leave).
 
 Items go largest first (size = sum of demands relative to the largest receiver's
 capacity). Hosts already in use are tried before empty ones: they count anyway.
@@ -14,7 +15,7 @@ from engine.placement.problem import PlacementProblem
 from engine.placement.solution import Assign
 
 
-class _State:
+class HostLoads:
     """Loads and customer counts per receiver while items are placed."""
 
     def __init__(self, p: PlacementProblem):
@@ -59,12 +60,12 @@ def item_order(p: PlacementProblem, items=None) -> list[int]:
     return sorted(idx, key=lambda i: (-sum(p.items[i].demand[d] / scale[d] for d in range(p.dims)), p.items[i].vm))
 
 
-def _greedy(p: PlacementProblem, choose: Callable[[_State, int], Optional[int]]) -> Optional[Assign]:
-    return _place(_State(p), [-1] * len(p.items), item_order(p), choose)
+def _greedy(p: PlacementProblem, choose: Callable[[HostLoads, int], Optional[int]]) -> Optional[Assign]:
+    return place_in_order(HostLoads(p), [-1] * len(p.items), item_order(p), choose)
 
 
-def _place(st: _State, assign: list[int], order: list[int],
-           choose: Callable[[_State, int], Optional[int]]) -> Optional[Assign]:
+def place_in_order(st: HostLoads, assign: list[int], order: list[int],
+                   choose: Callable[[HostLoads, int], Optional[int]]) -> Optional[Assign]:
     """Put each item of `order` on the host `choose` picks; None as soon as one fits nowhere."""
     for i in order:
         r = choose(st, i)
@@ -75,7 +76,7 @@ def _place(st: _State, assign: list[int], order: list[int],
     return assign
 
 
-def _first_fit(st: _State, i: int) -> Optional[int]:
+def first_fit_host(st: HostLoads, i: int) -> Optional[int]:
     """The first host in use that fits, else the first empty one (early exit: large fleets)."""
     hosts = range(len(st.p.receivers))
     r = next((r for r in hosts if st.used[r] and st.fits(i, r)), None)
@@ -84,7 +85,7 @@ def _first_fit(st: _State, i: int) -> Optional[int]:
     return r
 
 
-def _best_fit(st: _State, i: int) -> Optional[int]:
+def _best_fit(st: HostLoads, i: int) -> Optional[int]:
     """The host in use left with the least room; an empty host only when none fits."""
     it = st.p.items[i]
     size = sum(it.demand[d] / st.scale[d] for d in range(st.p.dims))
@@ -94,14 +95,26 @@ def _best_fit(st: _State, i: int) -> Optional[int]:
     return min(pool, key=lambda r: (st.slack(r) - size, r)) if pool else None
 
 
-def _worst_fit(st: _State, i: int) -> Optional[int]:
+def _worst_fit(st: HostLoads, i: int) -> Optional[int]:
     demand = st.p.items[i].demand
     fitting = [r for r in range(len(st.p.receivers)) if st.fits(i, r)]
     return min(fitting, key=lambda r: (st.peak(r, demand), r)) if fitting else None
 
 
 def first_fit_decreasing(p: PlacementProblem) -> Optional[Assign]:
-    return _origin_first(p) if p.objective == "rebalance" else _greedy(p, _first_fit)
+    return _origin_first(p) if p.objective == "rebalance" else first_fit_completion(p, [-1] * len(p.items))
+
+
+def first_fit_completion(p: PlacementProblem, partial: Assign) -> Optional[Assign]:
+    """`partial` (−1: not placed yet) with the VMs it leaves put first-fit decreasing around the
+    ones already placed (fixed VMs counted); None when one fits nowhere. With nothing placed it is
+    first-fit decreasing."""
+    st = HostLoads(p)
+    for i, r in enumerate(partial):
+        if r >= 0:
+            st.put(i, r)
+    return place_in_order(st, list(partial), item_order(p, [i for i, r in enumerate(partial) if r < 0]),
+                          first_fit_host)
 
 
 def best_fit_decreasing(p: PlacementProblem) -> Optional[Assign]:
@@ -129,7 +142,7 @@ def heuristic(p: PlacementProblem) -> tuple[Optional[Assign], str]:
 
 def _origin_first(p: PlacementProblem) -> Optional[Assign]:
     """Movable VMs stay home; pending VMs go best-fit onto hosts in use first."""
-    st = _State(p)
+    st = HostLoads(p)
     index = {rec.host: r for r, rec in enumerate(p.receivers)}
     assign = [-1] * len(p.items)
     for i, it in enumerate(p.items):
@@ -137,7 +150,7 @@ def _origin_first(p: PlacementProblem) -> Optional[Assign]:
             r = index[it.origin]
             st.put(i, r)
             assign[i] = r
-    return _place(st, assign, item_order(p, [i for i, it in enumerate(p.items) if it.origin is None]), _best_fit)
+    return place_in_order(st, assign, item_order(p, [i for i, it in enumerate(p.items) if it.origin is None]), _best_fit)
 
 
 def _consolidate(p: PlacementProblem, assign: Optional[Assign]) -> Optional[Assign]:
@@ -146,7 +159,7 @@ def _consolidate(p: PlacementProblem, assign: Optional[Assign]) -> Optional[Assi
         return None
     from engine.placement.solution import moves_of
 
-    st = _State(p)
+    st = HostLoads(p)
     for i, r in enumerate(assign):
         st.put(i, r)
     holds = [0] * len(p.receivers)
@@ -241,7 +254,7 @@ def return_home(p: PlacementProblem, assign: Assign) -> Assign:
     if not moved:
         return assign
     assign = list(assign)
-    st = _State(p)
+    st = HostLoads(p)
     holds = [0] * len(p.receivers)
     for i, r in enumerate(assign):
         st.put(i, r)

@@ -41,7 +41,7 @@ COLGEN_MAX_TYPES = 1_500  # … up to this many distinct VM shapes …
 COLGEN_MAX_SHAPES = 20    # … and host shapes (after fixed VMs)
 EXACT_FIT_SHARE = 0.4    # of the time: bin completion first when a packing at the bound wastes nothing
 COLGEN_SHARE = 0.3        # of the time: column generation for the bound,
-DIVE_SHARE = 0.25         # the dive,
+DIVE_SHARE = 0.5          # dives (at 500 VMs the LNS after them rarely gains a host),
 RMP_SHARE = 0.05          # the restricted master as an integer program; the LNS gets the rest …
 COLGEN_EXACT_SIZE = 1_500 # … or the CP-SAT assignment model up to this many item × host pairs
 
@@ -144,9 +144,10 @@ class _Run:
         raise AssertionError(solver)
 
     def run_colgen(self, greedy: Optional[Assign], name: str) -> PlacementPlan:
-        """min_hosts through the set-covering LP: its bound, a dive and the restricted master as an
+        """min_hosts through the set-covering LP: its bound, dives and the restricted master as an
         integer program for packings, then the LNS (or the CP-SAT model when small) for the rest."""
         from engine.placement.colgen import ColumnGeneration, applies
+        from engine.placement.colgen_integer import dives, integer_packing
 
         p = self.p
         if greedy is None or not applies(p):  # rebalance, balance, or nothing placed greedily
@@ -178,12 +179,13 @@ class _Run:
                     self.incumbent(self.plan(best, None, label, report=False))
 
         if not self._meets_bound(best):
-            better(cg.dive(time.monotonic() + DIVE_SHARE * total, self.cancel, int(objective_value(p, best))), "colgen-dive")
+            dives(cg, time.monotonic() + DIVE_SHARE * total, int(objective_value(p, best)),
+                  lambda found: better(found, "colgen-dive"), self.cancel, int(self.lb), self.deadline - 0.5)
         if not self._meets_bound(best):
             better(self.bin_completion(best, 0.25), "bin-completion")
         if not self._meets_bound(best):
-            better(cg.integer_packing(time.monotonic() + RMP_SHARE * total, best, self.workers, self.seed,
-                                      int(self.lb), self.cancel), "colgen-rmp")
+            rmp_end = min(self.deadline - 0.3, time.monotonic() + RMP_SHARE * total)
+            better(integer_packing(cg, rmp_end, best, self.workers, self.seed, int(self.lb), self.cancel), "colgen-rmp")
         if self._meets_bound(best) or self.left() < 0.2:
             return self.plan(best, None, best_name)
         if len(p.items) * len(p.receivers) <= COLGEN_EXACT_SIZE:
