@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from console.store.run_liveness import pid_alive
+
 POLL_S = 0.1
 HOUSEKEEPING_S = 1.0
 CANCEL_GRACE_S = 10.0  # a solver that ignores a cancel this long is killed
@@ -128,7 +130,7 @@ class Worker:
         if now - self._last_housekeeping >= HOUSEKEEPING_S:
             self._housekeeping()
             self._last_housekeeping = now
-            if self.owner_pid is not None and not self.stopping and not _alive(self.owner_pid):
+            if self.owner_pid is not None and not self.stopping and not pid_alive(self.owner_pid):
                 self.stopping = True
                 self.log(f"worker {self.pid}: its owner {self.owner_pid} ({OWNER_ENV}) is gone: stopping")
         if self.stopping:
@@ -273,16 +275,6 @@ class Worker:
             if child.cancel_seen_at is None:
                 request_cancel(self.engine, child.run_id)
                 child.cancel_seen_at = now - max(0.0, CANCEL_GRACE_S - STOP_GRACE_S)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _stored_plan_status(engine, run_id: int):
