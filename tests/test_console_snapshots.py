@@ -36,6 +36,21 @@ async def settle(pilot) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    await layout_settled(pilot)
+
+
+async def layout_settled(pilot) -> None:
+    """Until no widget asks for a layout or a repaint: a Static updated from a worker's callback (the Runs
+    detail) changes its height one refresh later, and a picture taken between the two is one line short
+    (seen once under a loaded full run)."""
+    screen = pilot.app.screen
+    for _ in range(100):
+        pending = screen._layout_required or screen._dirty_widgets or any(
+            w._layout_required or w._repaint_required for w in screen.walk_children())
+        if not pending:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
 
 
 def open_run(run_id: int):
