@@ -167,16 +167,20 @@ class ColumnGeneration:
         room = cls.room_of(self.types.customer[t]) if self.types.customer[t] else None
         return (room is None or room >= 1) and all(w <= f for w, f in zip(self.types.weight[t], cls.free))
 
-    def add_assignment(self, assign: Assign) -> None:
-        """Every host of a packing becomes a column (the LP then has a feasible start)."""
+    def host_columns(self, assign: Assign) -> list[Column]:
+        """The pattern each used host of a packing holds (one column per host, repeats included)."""
         of_type = {i: t for t, ms in enumerate(self.types.members) for i in ms}
         klass_of = {r: k for k, cls in enumerate(self.classes) for r in cls.receivers}
         per_host: dict[int, dict[int, int]] = {}
         for i, r in enumerate(assign):
             counts = per_host.setdefault(r, {})
             counts[of_type[i]] = counts.get(of_type[i], 0) + 1
-        for r, counts in per_host.items():
-            self._add(Column(klass_of[r], counts))
+        return [Column(klass_of[r], counts) for r, counts in per_host.items()]
+
+    def add_assignment(self, assign: Assign) -> None:
+        """Every host of a packing becomes a column (the LP then has a feasible start)."""
+        for col in self.host_columns(assign):
+            self._add(col)
 
     def _add(self, col: Column) -> bool:
         key = col.key()

@@ -237,16 +237,9 @@ def integer_packing(cg: ColumnGeneration, deadline: float, hint: Optional[Assign
 
 
 def _hint(cg: ColumnGeneration, m, x, assign: Assign) -> None:
-    of_type = {i: t for t, ms in enumerate(cg.types.members) for i in ms}
-    klass_of = {r: k for k, cls in enumerate(cg.classes) for r in cls.receivers}
-    per_host: dict[int, dict[int, int]] = {}
-    for i, r in enumerate(assign):
-        counts = per_host.setdefault(r, {})
-        counts[of_type[i]] = counts.get(of_type[i], 0) + 1
     times: dict[tuple, int] = {}
-    for r, counts in per_host.items():
-        key = Column(klass_of[r], counts).key()
-        times[key] = times.get(key, 0) + 1
+    for col in cg.host_columns(assign):
+        times[col.key()] = times.get(col.key(), 0) + 1
     for j, c in enumerate(cg.columns):
         m.AddHint(x[j], times.get(c.key(), 0))
 
